@@ -1,0 +1,133 @@
+"""Turn a table of variants into checked numpy arrays, one per parameter.
+
+The one data contract between callers (DataFrame users, the seed API, the Excel
+reader) and the equations: every parameter of the schema present as a float64 array
+(text parameters as object arrays, the D2D topology also as an integer code), every
+value finite, of the right kind and inside its valid range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..schema import BY_NAME, PARAMETERS, TOPOLOGY_CODES, Parameter
+
+# Columns a variant table may carry besides parameters; they are not model inputs.
+LABEL_COLUMNS = ("name", "variant")
+
+Inputs = dict[str, np.ndarray]
+
+
+def prepare(variants: pd.DataFrame | Mapping, *, check: bool = True) -> Inputs:
+    """Check a variant table and return one array per schema parameter.
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame or mapping
+        One row per variant, columns named after schema parameters; a missing
+        column takes the parameter's default. A mapping of name -> scalar or
+        sequence is accepted for a single variant or a few.
+    check : bool
+        Check kinds and ranges (default). Internal callers that perturb already
+        checked inputs (sweeps, elasticities) pass False.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Every parameter of the schema, length N; ``d2d_topology_code`` added.
+
+    Raises
+    ------
+    ValueError
+        Naming every bad parameter, the offending value and its row.
+    """
+    frame = variants if isinstance(variants, pd.DataFrame) else _frame(variants)
+    unknown = [c for c in frame.columns if c not in BY_NAME and c not in LABEL_COLUMNS]
+    if unknown:
+        raise ValueError(
+            "unknown parameter(s): "
+            + ", ".join(map(str, unknown))
+            + " (see xlmodel.schema.PARAMETERS for the names)"
+        )
+    n = len(frame)
+    out: Inputs = {}
+    problems: list[str] = []
+    for p in PARAMETERS:
+        if p.name in frame.columns:
+            arr, problem = _column(p, frame[p.name], check)
+            if problem:
+                problems.append(problem)
+                continue
+        elif p.numeric:
+            arr = np.full(n, float(p.default))
+        else:
+            arr = np.full(n, p.default, dtype=object)
+        out[p.name] = arr
+    if problems:
+        raise ValueError("; ".join(problems))
+    topo = out["d2d_topology"]
+    out["d2d_topology_code"] = (
+        np.zeros(n, dtype=np.int64)
+        if n and (topo == topo[0]).all() and topo[0] == "all_to_all"
+        else np.array([TOPOLOGY_CODES[t] for t in topo], dtype=np.int64)
+    )
+    return out
+
+
+def _frame(mapping: Mapping) -> pd.DataFrame:
+    values = dict(mapping)
+    if not values:  # no overrides: one variant of defaults
+        return pd.DataFrame(index=[0])
+    if all(np.ndim(v) == 0 for v in values.values()):
+        return pd.DataFrame({k: [v] for k, v in values.items()})
+    return pd.DataFrame(values)
+
+
+def _bad(p: Parameter, value: object, row: object, what: str) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(row, np.generic):
+        row = row.item()
+    return f"{p.name}: {value!r} (row {row!r}) {what}; expected {p.expectation}"
+
+
+def _column(p: Parameter, col: pd.Series, check: bool) -> tuple[np.ndarray, str]:
+    if not p.numeric:
+        arr = col.to_numpy(dtype=object)
+        if check:
+            for label, v in zip(col.index, arr):
+                if not isinstance(v, str) or (
+                    p.kind == "choice" and v not in p.choices
+                ):
+                    return arr, _bad(p, v, label, "is not valid")
+        return arr, ""
+    if not check:
+        return col.to_numpy(dtype=np.float64), ""
+    kind = col.dtype.kind
+    if kind == "b":
+        return col.to_numpy(), _bad(p, bool(col.iloc[0]), col.index[0], "is a boolean")
+    if kind not in "iuf":
+        for label, v in col.items():
+            if isinstance(v, (bool, np.bool_)) or not isinstance(
+                v, (int, float, np.number)
+            ):
+                return col.to_numpy(), _bad(p, v, label, "is not a number")
+    arr = col.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(arr) | (arr < p.minimum) | (arr > p.maximum)
+    if p.kind == "int":
+        bad |= arr != np.round(arr)
+    if bad.any():
+        i = int(np.argmax(bad))
+        v = arr[i]
+        what = (
+            "is not finite"
+            if not np.isfinite(v)
+            else "is out of range"
+            if v < p.minimum or v > p.maximum
+            else "is not a whole number"
+        )
+        return arr, _bad(p, col.iloc[i], col.index[i], what)
+    return arr, ""

@@ -1,0 +1,171 @@
+"""Roofline per workload, the chiplet-scaling study and the variant comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import performance as perf
+from .inputs import prepare
+from .model import evaluate_arrays
+
+
+def roofline(
+    results: pd.DataFrame, workloads: dict[str, float], precision: str = "FP16"
+) -> pd.DataFrame:
+    """Each workload on each variant's roofline.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Output of :func:`xlmodel.evaluate` (index = variant).
+    workloads : dict of str to float
+        Workload name -> arithmetic intensity, FLOP/byte.
+    precision : str
+        Precision of the roof.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (variant, workload): ``arithmetic_intensity_flop_per_byte``,
+        ``peak_tflops``, ``attainable_tflops``, ``efficiency_percent`` (of peak),
+        ``bottleneck`` ('compute' or 'memory'), ``ridge_flop_per_byte``.
+    """
+    k = precision.lower()
+    peak = results[f"peak_{k}_tflops"].to_numpy()[:, None]
+    bw = results["hbm_bandwidth_gbps"].to_numpy()[:, None]
+    ridge = results[f"ridge_{k}_flop_per_byte"].to_numpy()[:, None]
+    ai = np.asarray(list(workloads.values()), dtype=np.float64)[None, :]
+    att = perf.attainable_tflops(ai, peak, bw)
+    v, w = att.shape
+    return pd.DataFrame(
+        {
+            "variant": np.repeat(np.asarray(results.index), w),
+            "workload": np.tile(np.asarray(list(workloads), dtype=object), v),
+            "precision": precision,
+            "arithmetic_intensity_flop_per_byte": np.broadcast_to(ai, (v, w)).ravel(),
+            "peak_tflops": np.broadcast_to(peak, (v, w)).ravel(),
+            "attainable_tflops": att.ravel(),
+            "efficiency_percent": (100.0 * att / peak).ravel(),
+            "bottleneck": perf.bottleneck(ai, ridge).ravel(),
+            "ridge_flop_per_byte": np.broadcast_to(ridge, (v, w)).ravel(),
+        }
+    )
+
+
+def scaling_study(
+    variants: pd.DataFrame,
+    counts=(2, 4, 6, 8),
+    hbm_stacks_per_chiplet: float = 2,
+    utilization: float = 1.0,
+) -> pd.DataFrame:
+    """Every variant at every chiplet count, with HBM stacks = count x per-chiplet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (variant, count): ``num_chiplets``, ``hbm_stacks``,
+        ``compute_tflops`` (target precision, ideal), ``effective_tflops`` (after
+        D2D scaling efficiency), ``memory_tbps``, ``power_w``, ``tflops_per_w``,
+        ``density_tflops_per_mm2``, ``scaling_efficiency``, ``within_budget``.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    x0 = prepare(variants)
+    v, c = len(variants), len(counts)
+    x = {k: np.repeat(a, c) for k, a in x0.items()}
+    x["num_chiplets"] = np.tile(counts, v)
+    x["hbm_stacks"] = x["num_chiplets"] * hbm_stacks_per_chiplet
+    prepare(
+        pd.DataFrame({"num_chiplets": x["num_chiplets"], "hbm_stacks": x["hbm_stacks"]})
+    )  # range check
+    out = evaluate_arrays(x, utilization)
+    return pd.DataFrame(
+        {
+            "variant": np.repeat(np.asarray(variants.index), c),
+            "num_chiplets": x["num_chiplets"].astype(np.int64),
+            "hbm_stacks": x["hbm_stacks"],
+            "compute_tflops": out["target_peak_tflops"],
+            "effective_tflops": out["effective_tflops"],
+            "memory_tbps": out["hbm_bandwidth_tbps"],
+            "power_w": out["power_total_w"],
+            "tflops_per_w": out["tflops_per_w"],
+            "density_tflops_per_mm2": out["target_density_tflops_per_mm2"],
+            "scaling_efficiency": out["scaling_efficiency"],
+            "within_budget": out["meets_power_budget"],
+        }
+    )
+
+
+def largest_count_within_budget(study: pd.DataFrame) -> pd.Series:
+    """Per variant, the largest chiplet count whose power is within budget (0: none)."""
+    ok = study[study["within_budget"]]
+    best = ok.groupby("variant", sort=False)["num_chiplets"].max()
+    return best.reindex(study["variant"].unique(), fill_value=0)
+
+
+@dataclass
+class Comparison:
+    """The verdict on a set of variants.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Per variant: peak and density at the target precision, power (W),
+        TFLOPS/W, Tj (°C) and pass/fail of each target.
+    best : str | None
+        Highest target density among variants within the power budget.
+    messages : list of str
+        Recommendations and warnings in words.
+    """
+
+    table: pd.DataFrame
+    best: str | None
+    messages: list[str] = field(default_factory=list)
+
+
+def compare(
+    results: pd.DataFrame,
+    density_target: float,
+    power_budget_w: float,
+    precision: str = "FP16",
+) -> Comparison:
+    """Targets checked per variant, the best within budget and the seed's advice."""
+    table = results[
+        [
+            "target_peak_tflops",
+            "target_density_tflops_per_mm2",
+            "power_total_w",
+            "tflops_per_w",
+            "junction_temp_c",
+            "meets_density_target",
+            "meets_power_budget",
+            "meets_tj_max",
+            "meets_all_targets",
+        ]
+    ].copy()
+    within = table[table["meets_power_budget"]]
+    best = None if within.empty else within["target_density_tflops_per_mm2"].idxmax()
+    msgs: list[str] = []
+    if best is None:
+        msgs.append(f"No variant is within the {power_budget_w:g} W power budget.")
+    else:
+        b = table.loc[best]
+        msgs.append(
+            f"Best variant within the {power_budget_w:g} W budget: {best} "
+            f"({b['target_density_tflops_per_mm2']:.3f} TFLOPS/mm² {precision}, "
+            f"{b['power_total_w']:.0f} W)."
+        )
+    meeting = table.index[table["meets_all_targets"]].tolist()
+    if meeting:
+        msgs.append("Meeting every target: " + ", ".join(map(str, meeting)) + ".")
+    if not table["meets_density_target"].any():
+        top = table["target_density_tflops_per_mm2"].max()
+        msgs.append(
+            f"No variant meets the {density_target:g} TFLOPS/mm² {precision} density "
+            f"target (best {top:.3f}, {100 * top / density_target:.0f} % of it): "
+            "consider revising the target to 0.5-1.0 TFLOPS/mm² (competitive with "
+            "shipping parts) or raising per-SM throughput."
+        )
+    return Comparison(table, best, msgs)

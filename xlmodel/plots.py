@@ -1,0 +1,159 @@
+"""PNG exports of the seed's four figures, drawn with matplotlib from engine tables.
+
+roofline_fp16.png, chiplet_scaling.png, architecture_comparison.png and
+sensitivity_analysis.png: the files the seed scripts wrote to outputs/.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .schema import SEED_WORKLOADS, Precision  # noqa: E402
+
+
+def _save(fig, save_path):
+    fig.tight_layout()
+    if save_path is not None:
+        fig.savefig(save_path, dpi=120)
+        plt.close(fig)
+    return fig
+
+
+def roofline_figure(results, precision=Precision.FP16, save_path=None, workloads=None):
+    """Log-log roofline per variant with workload markers and ridge points.
+
+    ``results`` is an :func:`xlmodel.evaluate` table, or a dict of name ->
+    PerformanceModel (the seed API).
+    """
+    if isinstance(results, dict):
+        results = pd.DataFrame({k: m._m for k, m in results.items()}).T
+    workloads = SEED_WORKLOADS if workloads is None else workloads
+    k = Precision(precision).value.lower()
+    fig, ax = plt.subplots(figsize=(9, 6))
+    ai = np.logspace(-2, 4, 200)
+    for name, r in results.iterrows():
+        peak = float(r[f"peak_{k}_tflops"])
+        bw = float(r["hbm_bandwidth_gbps"])
+        (line,) = ax.loglog(ai, np.minimum(peak, ai * bw * 1e-3), label=str(name))
+        ridge = float(r[f"ridge_{k}_flop_per_byte"])
+        ax.plot([ridge], [peak], "o", color=line.get_color())
+    first = results.iloc[0]
+    for wname, w in workloads.items():
+        y = min(
+            float(first[f"peak_{k}_tflops"]),
+            w * float(first["hbm_bandwidth_gbps"]) * 1e-3,
+        )
+        ax.plot([w], [y], "k^")
+        ax.annotate(
+            wname, (w, y), textcoords="offset points", xytext=(4, -12), fontsize=8
+        )
+    ax.set_xlabel("Arithmetic intensity (FLOP/byte)")
+    ax.set_ylabel(
+        f"Attainable {precision.value if hasattr(precision, 'value') else precision} TFLOPS"
+    )
+    ax.set_title("Roofline (bandwidth in bytes/s; dots = ridge points)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, save_path)
+
+
+def scaling_figure(study: pd.DataFrame, save_path=None, power_budget_w=None):
+    """Compute, bandwidth, power (with budget) and TFLOPS/W against chiplet count."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    panels = [
+        ("compute_tflops", "Peak TFLOPS"),
+        ("memory_tbps", "HBM bandwidth (TB/s)"),
+        ("power_w", "Power (W)"),
+        ("tflops_per_w", "TFLOPS/W"),
+    ]
+    for ax, (col, label) in zip(axes.ravel(), panels):
+        for name, g in study.groupby("variant", sort=False):
+            ax.plot(g["num_chiplets"], g[col], "o-", label=str(name))
+            if col == "compute_tflops" and (g["scaling_efficiency"] < 1).any():
+                ax.plot(
+                    g["num_chiplets"],
+                    g["effective_tflops"],
+                    "x--",
+                    label=f"{name} (after D2D)",
+                )
+        if col == "power_w" and power_budget_w is not None:
+            ax.axhline(power_budget_w, color="r", ls="--", label="budget")
+        ax.set_xlabel("Chiplets")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
+    axes[1, 0].legend(fontsize=7)
+    fig.suptitle("Chiplet scaling (2 HBM stacks per chiplet)")
+    return _save(fig, save_path)
+
+
+def comparison_figure(
+    results: pd.DataFrame, density_target, power_budget_w, save_path=None
+):
+    """The seed's four comparison panels: density, power, TFLOPS/W, area vs peak."""
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    names = [str(i) for i in results.index]
+    x = np.arange(len(names))
+    ax = axes[0, 0]
+    ax.bar(x, results["target_density_tflops_per_mm2"])
+    ax.axhline(density_target, color="r", ls="--", label="target")
+    ax.set_ylabel("TFLOPS/mm²")
+    ax.set_title("Compute density vs target")
+    ax = axes[0, 1]
+    ax.bar(x, results["power_total_w"], color="tab:orange")
+    ax.axhline(power_budget_w, color="r", ls="--", label="budget")
+    ax.set_ylabel("W")
+    ax.set_title("Power vs budget")
+    ax = axes[1, 0]
+    ax.bar(x, results["tflops_per_w"], color="tab:green")
+    ax.set_ylabel("TFLOPS/W")
+    ax.set_title("Power efficiency")
+    for a in (axes[0, 0], axes[0, 1], axes[1, 0]):
+        a.set_xticks(x, names, rotation=20, ha="right", fontsize=8)
+        a.grid(True, axis="y", alpha=0.3)
+    ax = axes[1, 1]
+    ax.scatter(results["total_area_mm2"], results["target_peak_tflops"])
+    for n, (a, p) in zip(
+        names, zip(results["total_area_mm2"], results["target_peak_tflops"])
+    ):
+        ax.annotate(n, (a, p), fontsize=8, textcoords="offset points", xytext=(4, 4))
+    ax.set_xlabel("Total area (mm²)")
+    ax.set_ylabel("Peak TFLOPS")
+    ax.set_title("Area vs performance")
+    ax.grid(True, alpha=0.3)
+    fig.suptitle("Architecture comparison")
+    return _save(fig, save_path)
+
+
+def sensitivity_figure(
+    points: pd.DataFrame, density_target=None, power_budget_w=None, save_path=None
+):
+    """One panel per swept parameter: density and power against the parameter."""
+    params = list(dict.fromkeys(points["parameter"]))
+    cols = 3
+    rows = max(1, -(-len(params) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(14, 4 * rows), squeeze=False)
+    for ax, p in zip(axes.ravel(), params):
+        g = points[points["parameter"] == p]
+        ax.plot(g["value"], g["target_density_tflops_per_mm2"], "o-", label="density")
+        if density_target is not None:
+            ax.axhline(density_target, color="b", ls=":", label="density target")
+        ax.set_xlabel(p)
+        ax.set_ylabel("TFLOPS/mm²")
+        ax2 = ax.twinx()
+        ax2.plot(
+            g["value"], g["power_total_w"], "s-", color="tab:orange", label="power"
+        )
+        if power_budget_w is not None:
+            ax2.axhline(power_budget_w, color="r", ls="--", label="budget")
+        ax2.set_ylabel("W")
+        ax.grid(True, alpha=0.3)
+    for ax in axes.ravel()[len(params) :]:
+        ax.axis("off")
+    fig.suptitle("One-at-a-time sensitivity (density left axis, power right axis)")
+    return _save(fig, save_path)
