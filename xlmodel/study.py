@@ -1,0 +1,200 @@
+"""One study: the validated inputs of a workbook, and every result table computed from them.
+
+``Study`` is the data contract between the workbook reader and the engine; ``run``
+turns a Study into ``Results`` (pandas tables) for the report writer, the CSV and PNG
+exports and the console. No I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .engine import evaluate
+from .engine import sensitivity as sens
+from .engine import studies
+from .schema import (
+    DEFAULTS,
+    SEED_HBM_STACKS_PER_CHIPLET,
+    SEED_SCALING_COUNTS,
+    SEED_SWEEPS,
+    SEED_TORNADO_PERCENT,
+    SEED_UTILIZATIONS,
+    SEED_VARIANTS,
+    SEED_WORKLOADS,
+    TARGETS,
+)
+
+
+@dataclass
+class Study:
+    """Validated inputs of one workbook.
+
+    Attributes
+    ----------
+    variants : pandas.DataFrame
+        Index: unique variant names (str). Columns: every schema parameter (variant
+        parameters, coefficients and targets), fully populated.
+    workloads : dict of str to float
+        Roofline workloads: name -> arithmetic intensity, FLOP/byte.
+    scaling_counts : list of int
+        Chiplet counts of the scaling study.
+    hbm_stacks_per_chiplet : float
+        HBM stacks per chiplet in the scaling study.
+    utilizations : list of float
+        Utilisations (0-1) of the power table.
+    sweep_base : str
+        Variant around which the one-at-a-time sweeps and the tornado are run.
+    sweeps : dict of str to (start, stop, step)
+        Parameter -> inclusive range, in the parameter's unit.
+    tornado_parameters : list of str
+        Parameters of the elasticity and tornado tables.
+    tornado_percent : float
+        Tornado swing, +/- percent.
+    warnings : list of str
+        Plausibility and reading warnings, one line each.
+    """
+
+    variants: pd.DataFrame
+    workloads: dict[str, float] = field(default_factory=lambda: dict(SEED_WORKLOADS))
+    scaling_counts: list[int] = field(default_factory=lambda: list(SEED_SCALING_COUNTS))
+    hbm_stacks_per_chiplet: float = SEED_HBM_STACKS_PER_CHIPLET
+    utilizations: list[float] = field(default_factory=lambda: list(SEED_UTILIZATIONS))
+    sweep_base: str = "Baseline"
+    sweeps: dict[str, tuple[float, float, float]] = field(
+        default_factory=lambda: dict(SEED_SWEEPS)
+    )
+    tornado_parameters: list[str] = field(
+        default_factory=lambda: list(sens.DEFAULT_PARAMETERS)
+    )
+    tornado_percent: float = SEED_TORNADO_PERCENT
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def targets(self) -> dict:
+        """Target values (the same for every variant: taken from the first row)."""
+        first = self.variants.iloc[0]
+        return {p.name: first[p.name] for p in TARGETS}
+
+
+def seed_study() -> Study:
+    """The seed's five variants with every default: what the shipped template holds."""
+    frame = pd.DataFrame.from_dict(SEED_VARIANTS, orient="index")
+    for name, value in DEFAULTS.items():
+        if name not in frame.columns:
+            frame[name] = value
+    return Study(frame)
+
+
+@dataclass
+class Results:
+    """Every result table of one study (pandas; units in column names or METRICS).
+
+    Attributes
+    ----------
+    study : Study
+    metrics : DataFrame
+        ``evaluate`` at 100 % utilisation, index = variant.
+    power : DataFrame
+        Power breakdown (W) and Tj (°C) per variant and utilisation.
+    roofline : DataFrame
+        Each workload on each variant's roof at the target precision.
+    scaling : DataFrame
+        Every variant at every chiplet count.
+    max_chiplets_within_budget : Series
+        Per variant, the largest studied count within the power budget (0: none).
+    sweep_points, sweep_summary : DataFrame
+        The one-at-a-time sweeps around ``study.sweep_base`` and their normalised
+        sensitivities.
+    elasticities : DataFrame
+        d ln(metric) / d ln(parameter) at every variant.
+    tornado : DataFrame
+        Target-density swing at +/- tornado_percent around the sweep base.
+    comparison : studies.Comparison
+        Targets checked, best variant within budget, messages.
+    """
+
+    study: Study
+    metrics: pd.DataFrame
+    power: pd.DataFrame
+    roofline: pd.DataFrame
+    scaling: pd.DataFrame
+    max_chiplets_within_budget: pd.Series
+    sweep_points: pd.DataFrame
+    sweep_summary: pd.DataFrame
+    elasticities: pd.DataFrame
+    tornado: pd.DataFrame
+    comparison: studies.Comparison
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by file-friendly name, for CSV export."""
+        return {
+            "summary": self.comparison.table.reset_index(names="variant"),
+            "metrics": self.metrics.reset_index(names="variant"),
+            "power": self.power,
+            "roofline": self.roofline,
+            "scaling": self.scaling,
+            "sensitivity_sweeps": self.sweep_points,
+            "sensitivity_summary": self.sweep_summary,
+            "elasticities": self.elasticities,
+            "tornado": self.tornado,
+        }
+
+
+POWER_COLUMNS = (
+    "power_sm_w",
+    "power_l2_w",
+    "power_hbm_w",
+    "power_d2d_w",
+    "power_static_w",
+    "power_interconnect_w",
+    "power_io_w",
+    "power_total_w",
+    "junction_temp_c",
+    "meets_tj_max",
+)
+
+
+def run(study: Study) -> Results:
+    """Evaluate every variant and every study of ``study``; one engine pass each."""
+    v = study.variants
+    metrics = evaluate(v)
+    targets = study.targets
+    precision = str(targets["target_precision"])
+
+    n, u = len(v), study.utilizations
+    stacked = pd.concat([v] * len(u))
+    util = [x for x in u for _ in range(n)]
+    p = evaluate(stacked, utilization=util)
+    power = pd.DataFrame({"variant": stacked.index, "utilization": util})
+    for c in POWER_COLUMNS:
+        power[c] = p[c].to_numpy()
+
+    roof = studies.roofline(metrics, study.workloads, precision)
+    scaling = studies.scaling_study(
+        v, study.scaling_counts, study.hbm_stacks_per_chiplet
+    )
+    base = v.loc[[study.sweep_base]]
+    points, summary = sens.seed_sweeps(base, study.sweeps)
+    elast = sens.elasticities(v, study.tornado_parameters)
+    tornado = sens.tornado(base, study.tornado_parameters, study.tornado_percent)
+    comparison = studies.compare(
+        metrics,
+        float(targets["density_target_tflops_per_mm2"]),
+        float(targets["power_budget_w"]),
+        precision,
+    )
+    return Results(
+        study,
+        metrics,
+        power,
+        roof,
+        scaling,
+        studies.largest_count_within_budget(scaling),
+        points,
+        summary,
+        elast,
+        tornado,
+        comparison,
+    )
