@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .engine import evaluate
+from .engine import evaluate, studies
 from .engine import sensitivity as sens
-from .engine import studies
 from .schema import (
     DEFAULTS,
     SEED_HBM_STACKS_PER_CHIPLET,

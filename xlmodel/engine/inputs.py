@@ -61,10 +61,10 @@ def prepare(variants: pd.DataFrame | Mapping, *, check: bool = True) -> Inputs:
             if problem:
                 problems.append(problem)
                 continue
-        elif p.numeric:
-            arr = np.full(n, float(p.default))
+        elif p.numeric:  # a read-only broadcast view: no memory per row
+            arr = np.broadcast_to(np.float64(p.default), (n,))
         else:
-            arr = np.full(n, p.default, dtype=object)
+            arr = np.broadcast_to(np.array(p.default, dtype=object), (n,))
         out[p.name] = arr
     if problems:
         raise ValueError("; ".join(problems))

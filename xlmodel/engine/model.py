@@ -135,7 +135,8 @@ def evaluate(variants: pd.DataFrame | Mapping, utilization=1.0) -> pd.DataFrame:
         raise ValueError(f"utilization: {utilization!r} is not a number from 0 to 1")
     out = evaluate_arrays(inputs, u)
     index = frame.index if frame is not None else None
-    return pd.DataFrame(out, index=index)
+    # copy=False keeps one block per column instead of stacking 49 arrays
+    return pd.DataFrame(out, index=index, copy=False)
 
 
 def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:

@@ -1,0 +1,143 @@
+"""Command line: ``xlmodel init | validate | compute``; wiring and printing only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import InputProblems, XlmodelError
+
+EXIT_INPUT = 2  # the user's input is at fault; nothing was written
+
+
+def _fail(err: XlmodelError) -> None:
+    lines = (
+        [str(p) for p in err.problems]
+        if isinstance(err, InputProblems)
+        else [" ".join(str(err).split())]
+    )
+    for line in lines:
+        click.echo(f"error: {line}", err=True)
+    if isinstance(err, InputProblems):
+        click.echo(f"{len(lines)} problem(s); nothing was written.", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def _warn(warnings) -> None:
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+class _Group(click.Group):
+    """Turns every XlmodelError into one line per problem and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except XlmodelError as err:
+            _fail(err)
+        except KeyboardInterrupt:
+            click.echo("interrupted; the workbook was not changed.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="xlmodel")
+def main():
+    """Compare chiplet-based AI accelerator variants from an Excel workbook."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def init(path: Path, force: bool):
+    """Write a new variants workbook (the seed's five variants) to PATH."""
+    from .workbook.template import write_template
+
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite it")
+    write_template(path)
+    click.echo(
+        f"wrote {path}: edit the Variants sheet, then run 'xlmodel compute {path}'"
+    )
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def validate(path: Path):
+    """Check PATH's inputs; print every problem (exit 2) or the warnings (exit 0)."""
+    from .pipeline import validate as run_validate
+
+    study = run_validate(path)
+    _warn(study.warnings)
+    click.echo(
+        f"{path}: {len(study.variants)} variant(s), inputs OK"
+        + (f", {len(study.warnings)} warning(s)" if study.warnings else "")
+    )
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the workbook with results here instead of in place.",
+)
+@click.option(
+    "--export-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="Folder for CSV tables and PNG figures.",
+)
+@click.option("--no-export", is_flag=True, help="Write no CSV or PNG files.")
+def compute(path: Path, output: Path | None, export_dir: Path, no_export: bool):
+    """Compute every variant of PATH and write result sheets and charts into it."""
+    from .pipeline import compute as run_compute
+
+    results = run_compute(path, output, None if no_export else export_dir)
+    _warn(results.study.warnings)
+    click.echo(format_comparison(results))
+    target = output or path
+    click.echo(
+        f"\nwrote result sheets to {target}"
+        + ("" if no_export else f"; tables and figures to {export_dir}/")
+    )
+
+
+def format_comparison(results, limit: int = 20) -> str:
+    """The seed's console table: one line per variant, then the recommendation."""
+    t = results.comparison.table
+    prec = results.study.targets["target_precision"]
+    head = (
+        f"{'variant':<24} {prec + ' TFLOPS':>12} {'TFLOPS/mm²':>11} "
+        f"{'power W':>8} {'TFLOPS/W':>9} {'Tj °C':>6}  targets"
+    )
+    lines = [head, "-" * len(head)]
+    for name, r in t.head(limit).iterrows():
+        ok = "".join(
+            [
+                "D" if r["meets_density_target"] else "-",
+                "P" if r["meets_power_budget"] else "-",
+                "T" if r["meets_tj_max"] else "-",
+            ]
+        )
+        lines.append(
+            f"{str(name)[:24]:<24} {r['target_peak_tflops']:>12.1f} "
+            f"{r['target_density_tflops_per_mm2']:>11.3f} {r['power_total_w']:>8.0f} "
+            f"{r['tflops_per_w']:>9.3f} {r['junction_temp_c']:>6.1f}  {ok}"
+        )
+    if len(t) > limit:
+        lines.append(f"... and {len(t) - limit} more (see the Summary sheet)")
+    lines.append("targets: D density, P power budget, T junction temperature")
+    lines.append("")
+    lines.extend(results.comparison.messages)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
