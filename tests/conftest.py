@@ -1,0 +1,60 @@
+"""Shared fixtures: a CLI runner and LibreOffice (the second implementation) headless."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def pytest_collection_modifyitems(config, items):
+    if SOFFICE:
+        return
+    if os.environ.get("XLMODEL_REQUIRE_LIBREOFFICE") == "1":
+        raise pytest.UsageError("LibreOffice is required here but soffice is missing")
+    skip = pytest.mark.skip(reason="LibreOffice (soffice) is not installed")
+    for item in items:
+        if "libreoffice" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def libreoffice_convert(src: Path, fmt: str, outdir: Path, timeout: int = 180) -> Path:
+    """Convert ``src`` with headless LibreOffice; return the converted file's path."""
+    if not SOFFICE:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    profile = Path("/tmp") / f"xlmodel-lo-{uuid.uuid4().hex}"
+    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        proc = subprocess.run(
+            [
+                SOFFICE,
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                fmt,
+                "--outdir",
+                str(outdir),
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    ext = fmt.split(":")[0]
+    out = outdir / f"{src.stem}.{ext}"
+    assert proc.returncode == 0 and out.exists(), (proc.stdout, proc.stderr)
+    return out
