@@ -1,0 +1,163 @@
+"""The CLI end to end: init, validate, compute, exports, errors and re-runs."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from xlmodel.cli import main
+
+RESULT_SHEETS = [
+    "Summary",
+    "Performance",
+    "Power",
+    "Roofline",
+    "Scaling",
+    "Sensitivity",
+    "Run",
+]
+
+
+def sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def workbook(tmp_path, runner):
+    path = tmp_path / "variants.xlsx"
+    r = runner.invoke(main, ["init", str(path)])
+    assert r.exit_code == 0, r.output
+    return path
+
+
+def test_init_refuses_to_overwrite(workbook, runner):
+    before = sha(workbook)
+    r = runner.invoke(main, ["init", str(workbook)])
+    assert r.exit_code != 0 and "exists" in r.output
+    assert sha(workbook) == before
+
+
+def test_validate_template_warns_about_seed_units(workbook, runner):
+    r = runner.invoke(main, ["validate", str(workbook)])
+    assert r.exit_code == 0, r.output
+    assert "5 variant(s), inputs OK" in r.output
+    assert "hbm_bandwidth_gbps_per_stack" in r.output  # 128 GB/s: a unit slip?
+
+
+def test_compute_writes_seed_figures_and_exports(workbook, runner, tmp_path):
+    export = tmp_path / "out"
+    r = runner.invoke(main, ["compute", str(workbook), "--export-dir", str(export)])
+    assert r.exit_code == 0, r.output
+    # the console shows the seed's comparison and recommendation
+    assert "Aggressive Optimized" in r.output
+    assert "0.819" in r.output and "460" in r.output
+    assert "0.5-1.0 TFLOPS/mm²" in r.output
+    wb = load_workbook(workbook, read_only=True)
+    names = wb.sheetnames
+    wb.close()
+    assert names[-len(RESULT_SHEETS) :] == RESULT_SHEETS
+    assert "Variants" in names
+    perf = pd.read_excel(workbook, sheet_name="Performance", header=None)
+    flat = perf.to_numpy().ravel().tolist()
+    for value in (65.536, 339.1488, 225.28, 983.04, 88.4736):
+        assert any(isinstance(v, float) and abs(v - value) < 1e-9 for v in flat), value
+    for name in (
+        "roofline_fp16.png",
+        "chiplet_scaling.png",
+        "architecture_comparison.png",
+        "sensitivity_analysis.png",
+    ):
+        assert (export / name).read_bytes()[:4] == b"\x89PNG"
+    metrics = pd.read_csv(export / "metrics.csv").set_index("variant")
+    assert round(metrics.loc["Baseline", "power_total_w"], 1) == 267.2
+    assert (
+        round(metrics.loc["Power Optimized", "density_fp16_tflops_per_mm2"], 3) == 0.058
+    )
+
+
+def test_compute_twice_replaces_results_and_keeps_inputs(workbook, runner, tmp_path):
+    r1 = runner.invoke(main, ["compute", str(workbook), "--no-export"])
+    assert r1.exit_code == 0, r1.output
+    with zipfile.ZipFile(workbook) as z:
+        first = {n: z.read(n) for n in z.namelist()}
+    r2 = runner.invoke(main, ["compute", str(workbook), "--no-export"])
+    assert r2.exit_code == 0, r2.output
+    with zipfile.ZipFile(workbook) as z:
+        second = {n: z.read(n) for n in z.namelist()}
+    assert sorted(first) == sorted(second)
+    wb = load_workbook(workbook, read_only=True)
+    assert wb.sheetnames.count("Summary") == 1
+    wb.close()
+
+
+def test_compute_to_other_file_leaves_input_untouched(workbook, runner, tmp_path):
+    before = sha(workbook)
+    out = tmp_path / "results.xlsx"
+    r = runner.invoke(main, ["compute", str(workbook), "-o", str(out), "--no-export"])
+    assert r.exit_code == 0, r.output
+    assert sha(workbook) == before
+    with zipfile.ZipFile(workbook) as a, zipfile.ZipFile(out) as b:
+        for name in a.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                assert a.read(name) == b.read(name), name
+
+
+def test_bad_input_exit_2_one_line_each_file_untouched(workbook, runner, tmp_path):
+    wb = load_workbook(workbook)
+    ws = wb["Variants"]
+    cells = {}
+    for row in ws.iter_rows():
+        key = row[0].value
+        if key in ("clock_mhz", "num_chiplets"):
+            cells[key] = row[3].coordinate
+    ws[cells["clock_mhz"]] = "fast"
+    ws[cells["num_chiplets"]] = -4
+    bad = tmp_path / "bad.xlsx"
+    wb.save(bad)
+    before = sha(bad)
+    r = runner.invoke(main, ["compute", str(bad)])
+    assert r.exit_code == 2
+    assert "Traceback" not in r.output
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 2, r.output
+    assert any(f"Variants!{cells['clock_mhz']} clock_mhz: 'fast'" in e for e in errors)
+    assert any(
+        f"Variants!{cells['num_chiplets']} num_chiplets: -4" in e for e in errors
+    )
+    assert sha(bad) == before
+
+
+@pytest.mark.parametrize(
+    "content,fragment",
+    [
+        (b"not a workbook at all", "not"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, ".xls"),
+    ],
+)
+def test_not_a_workbook(tmp_path, runner, content, fragment):
+    p = tmp_path / "x.xlsx"
+    p.write_bytes(content)
+    r = runner.invoke(main, ["compute", str(p)])
+    assert r.exit_code == 2, r.output
+    assert fragment in r.output and "Traceback" not in r.output
+    assert p.read_bytes() == content
+
+
+def test_open_in_excel_refuses_to_write(workbook, runner):
+    lock = workbook.parent / ("~$" + workbook.name)
+    lock.write_bytes(b"owner")
+    before = sha(workbook)
+    r = runner.invoke(main, ["compute", str(workbook), "--no-export"])
+    assert r.exit_code == 2
+    assert "open" in r.output.lower()
+    assert sha(workbook) == before
+
+
+def test_missing_file(tmp_path, runner):
+    r = runner.invoke(main, ["validate", str(tmp_path / "nope.xlsx")])
+    assert r.exit_code == 2 and "Traceback" not in r.output
