@@ -1,0 +1,473 @@
+"""Native Excel chart builders for the result sheets: one signature, own-sheet ranges.
+
+Every builder is ``add_<kind>_chart(workbook, sheet_name, layout) -> Chart``. The
+:class:`Layout` says what to draw and where its cells are (:class:`Span`, 0-based,
+always on ``sheet_name``), so a chart can only reference its own sheet. Ranges are
+passed to xlsxwriter in its list form ``[sheet, r0, c0, r1, c1]``; xlsxwriter quotes
+the sheet name. The caller inserts the returned chart with
+``worksheet.insert_chart``.
+
+Series roles (``Series.kind``):
+
+``"data"``
+    the quantity charted (column, bar, line or roof);
+``"reference"``
+    a target or budget drawn as a dashed line;
+``"marker"``
+    points only, no line (workloads, ridge points, one variant in a scatter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xlsxwriter.chart import Chart
+from xlsxwriter.workbook import Workbook
+
+# Distinct colours, one per charted variant (the same variant keeps its colour).
+PALETTE: tuple[str, ...] = (
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#9467BD",
+    "#8C564B",
+    "#E377C2",
+    "#17BECF",
+    "#BCBD22",
+    "#7F7F7F",
+    "#393B79",
+    "#AD494A",
+    "#637939",
+)
+TARGET_COLOR = "#1F3A93"
+BUDGET_COLOR = "#C0392B"
+
+_TITLE_FONT = {"size": 12, "bold": True}
+_AXIS_FONT = {"size": 9, "bold": False}
+_NUM_FONT = {"size": 8}
+_LEGEND_FONT = {"size": 8}
+_GRID = {"visible": True, "line": {"color": "#D9D9D9", "width": 0.5}}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A rectangle of cells on the chart's own sheet (0-based, inclusive).
+
+    A single cell is ``Span(r, c)``; a column run is ``Span(r0, c, r1)``.
+    """
+
+    r0: int
+    c0: int
+    r1: int | None = None
+    c1: int | None = None
+
+    def ref(self, sheet_name: str) -> list:
+        """The xlsxwriter list form ``[sheet, r0, c0, r1, c1]`` of this span."""
+        r1 = self.r0 if self.r1 is None else self.r1
+        c1 = self.c0 if self.c1 is None else self.c1
+        return [sheet_name, self.r0, self.c0, r1, c1]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One chart series.
+
+    Attributes
+    ----------
+    values : Span
+        Y values (or bar lengths).
+    name : Span or str
+        The series name: a cell (preferred, so the legend follows the sheet) or a
+        literal.
+    categories : Span or None
+        Categories (column, bar, line) or X values (scatter).
+    kind : str
+        ``"data"``, ``"reference"`` or ``"marker"`` (see the module docstring).
+    color : str or None
+        Line or fill colour, ``#RRGGBB``.
+    secondary : bool
+        Plot against the secondary value axis.
+    label : bool
+        Label each point with the series name.
+    legend : bool
+        Show in the legend.
+    marker : str
+        Marker type of a ``"marker"`` series (xlsxwriter names: circle, diamond,
+        triangle, square, x).
+    dash : bool
+        Draw a ``"data"`` line dashed (e.g. throughput after die-to-die losses).
+    line_style : str
+        Dash type of a ``"reference"`` line (xlsxwriter names: dash, round_dot,
+        long_dash...).
+    """
+
+    values: Span
+    name: Span | str = ""
+    categories: Span | None = None
+    kind: str = "data"
+    color: str | None = None
+    secondary: bool = False
+    label: bool = False
+    legend: bool = True
+    marker: str = "circle"
+    dash: bool = False
+    line_style: str = "dash"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What one chart draws: titles (with units), series and axis settings.
+
+    Attributes
+    ----------
+    title : str
+        Chart title.
+    x_title, y_title, y2_title : str
+        Axis titles, with units, e.g. ``"Power (W)"``.
+    series : tuple of Series
+        Drawn in order.
+    x_bounds, y_bounds : (float, float) or None
+        Fixed axis limits (value axes only).
+    x_log, y_log : bool
+        Logarithmic (base 10) axis.
+    width, height : int
+        Chart size in pixels.
+    number_format : str
+        Number format of the value-axis labels.
+    x_number_format : str
+        Number format of the X-axis labels of a scatter chart.
+    """
+
+    title: str
+    x_title: str = ""
+    y_title: str = ""
+    series: tuple[Series, ...] = field(default_factory=tuple)
+    y2_title: str = ""
+    x_bounds: tuple[float, float] | None = None
+    y_bounds: tuple[float, float] | None = None
+    x_log: bool = False
+    y_log: bool = False
+    width: int = 560
+    height: int = 340
+    number_format: str = "General"
+    x_number_format: str = "General"
+
+
+# ---------------------------------------------------------------------------------
+# Public API: the builders (one signature)
+# ---------------------------------------------------------------------------------
+
+
+def add_column_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
+    """Clustered columns per category, with reference lines (target, budget).
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        ``"data"`` series become columns; ``"reference"`` series become dashed
+        lines over the same categories.
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    return _columns(workbook, sheet_name, layout, subtype=None)
+
+
+def add_stacked_column_chart(
+    workbook: Workbook, sheet_name: str, layout: Layout
+) -> Chart:
+    """Stacked columns (one ``"data"`` series per component) with reference lines.
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        Components stack in series order; ``"reference"`` series are dashed lines.
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    return _columns(workbook, sheet_name, layout, subtype="stacked")
+
+
+def add_scatter_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
+    """XY chart: ``"data"`` series as lines with markers, ``"marker"`` series as points.
+
+    Used for area vs performance (one labelled point per variant), the scaling
+    curves and the budget line (a ``"reference"`` series of two points).
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        ``categories`` of each series are its X values.
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    chart = workbook.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+    for i, s in enumerate(layout.series):
+        chart.add_series(_xy_series(sheet_name, s, i))
+    _finish(chart, layout, category_axis=False)
+    return chart
+
+
+def add_roofline_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
+    """Log-log roofline: roofs as lines without markers, workloads and ridges as points.
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        ``"data"`` series are roofs (X: arithmetic intensity, FLOP/byte; Y:
+        TFLOPS); ``"marker"`` series are workload or ridge points. Set ``x_log``
+        and ``y_log`` and bounds that hold only positive numbers.
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    chart = workbook.add_chart({"type": "scatter", "subtype": "straight"})
+    for i, s in enumerate(layout.series):
+        options = _xy_series(sheet_name, s, i)
+        if s.kind == "data":
+            options["marker"] = {"type": "none"}
+            options["line"] = {"color": _color(s, i), "width": 2}
+        chart.add_series(options)
+    _finish(chart, layout, category_axis=False)
+    return chart
+
+
+def add_dual_axis_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
+    """XY lines against a primary and a secondary value axis (sensitivity curves).
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        Series with ``secondary=True`` use the right-hand axis (``y2_title``);
+        ``"reference"`` series are dashed lines on their own axis.
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    return add_scatter_chart(workbook, sheet_name, layout)
+
+
+def add_tornado_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
+    """Horizontal bars of the low and high swing per parameter, first category on top.
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        Two ``"data"`` series (change at the low and the high value) over the
+        ranked parameters; ``x_title`` names the change and its unit.
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    chart = workbook.add_chart({"type": "bar"})
+    for i, s in enumerate(layout.series):
+        options = _series(sheet_name, s)
+        options["fill"] = {"color": _color(s, i)}
+        options["border"] = {"none": True}
+        if i == 0:
+            options["overlap"] = 100
+            options["gap"] = 40
+        chart.add_series(options)
+    _titles(chart, layout)
+    # In a bar chart the category axis is vertical: xlsxwriter calls it y.
+    chart.set_y_axis(
+        {
+            "name": layout.y_title,
+            "name_font": _AXIS_FONT,
+            "num_font": _NUM_FONT,
+            "reverse": True,
+            "label_position": "low",
+            "crossing": "max",  # keeps the value axis at the bottom when reversed
+        }
+    )
+    chart.set_x_axis(
+        {
+            "name": layout.x_title,
+            "name_font": _AXIS_FONT,
+            "num_font": _NUM_FONT,
+            "num_format": layout.number_format,
+            "major_gridlines": _GRID,
+        }
+    )
+    return chart
+
+
+# ---------------------------------------------------------------------------------
+# Private API
+# ---------------------------------------------------------------------------------
+
+
+def _color(s: Series, i: int) -> str:
+    return s.color or PALETTE[i % len(PALETTE)]
+
+
+def _series(sheet_name: str, s: Series) -> dict:
+    options: dict = {"values": s.values.ref(sheet_name)}
+    if isinstance(s.name, Span):
+        options["name"] = s.name.ref(sheet_name)
+    elif s.name:
+        options["name"] = s.name
+    if s.categories is not None:
+        options["categories"] = s.categories.ref(sheet_name)
+    if s.secondary:
+        options["y2_axis"] = True
+    if s.label:
+        options["data_labels"] = {
+            "series_name": True,
+            "position": "right",
+            "font": {"size": 8},
+        }
+    return options
+
+
+def _reference_line(s: Series) -> dict:
+    return {
+        "color": s.color or BUDGET_COLOR,
+        "width": 1.75,
+        "dash_type": s.line_style,
+    }
+
+
+def _xy_series(sheet_name: str, s: Series, i: int) -> dict:
+    options = _series(sheet_name, s)
+    color = _color(s, i)
+    if s.kind == "reference":
+        options["line"] = _reference_line(s)
+        options["marker"] = {"type": "none"}
+    elif s.kind == "marker":
+        options["line"] = {"none": True}
+        options["marker"] = {
+            "type": s.marker,
+            "size": 7,
+            "fill": {"color": color},
+            "border": {"color": "#404040", "width": 0.75},
+        }
+    else:
+        line = {"color": color, "width": 2}
+        if s.dash:
+            line["dash_type"] = "dash"
+        options["line"] = line
+        options["marker"] = {
+            "type": "circle",
+            "size": 5,
+            "fill": {"color": color},
+            "border": {"color": color},
+        }
+    return options
+
+
+def _columns(workbook, sheet_name, layout, subtype):
+    options = {"type": "column"}
+    if subtype:
+        options["subtype"] = subtype
+    chart = workbook.add_chart(options)
+    lines = None
+    count = 0
+    for i, s in enumerate(layout.series):
+        if s.kind == "reference":
+            if lines is None:
+                lines = workbook.add_chart({"type": "line"})
+            opts = _series(sheet_name, s)
+            opts["line"] = _reference_line(s)
+            if s.values.r1 is None or s.values.r1 == s.values.r0:
+                # A one-category line has no length: show it as a dash marker.
+                opts["marker"] = {
+                    "type": "dash",
+                    "size": 14,
+                    "fill": {"color": s.color or BUDGET_COLOR},
+                    "border": {"color": s.color or BUDGET_COLOR},
+                }
+            else:
+                opts["marker"] = {"type": "none"}
+            lines.add_series(opts)
+        else:
+            opts = _series(sheet_name, s)
+            opts["fill"] = {"color": _color(s, i)}
+            opts["border"] = {"none": True}
+            if count == 0:
+                opts["gap"] = 60
+                if subtype:
+                    opts["overlap"] = 100
+            count += 1
+            chart.add_series(opts)
+    if lines is not None:
+        chart.combine(lines)
+    _finish(chart, layout, category_axis=True)
+    return chart
+
+
+def _titles(chart, layout):
+    chart.set_title({"name": layout.title, "name_font": _TITLE_FONT})
+    chart.set_size({"width": layout.width, "height": layout.height})
+    hidden = [i for i, s in enumerate(layout.series) if not s.legend]
+    legend = {"position": "bottom", "font": _LEGEND_FONT}
+    if hidden:
+        legend["delete_series"] = hidden
+    if len(hidden) == len(layout.series):
+        legend = {"none": True}
+    chart.set_legend(legend)
+    chart.set_chartarea({"border": {"color": "#BFBFBF"}})
+
+
+def _axis(name, bounds, log, num_format, gridlines=True):
+    axis: dict = {
+        "name": name,
+        "name_font": _AXIS_FONT,
+        "num_font": _NUM_FONT,
+        "num_format": num_format,
+    }
+    if gridlines:
+        axis["major_gridlines"] = _GRID
+    if bounds is not None:
+        axis["min"], axis["max"] = bounds
+    if log:
+        axis["log_base"] = 10
+        axis["crossing"] = "min"
+    return axis
+
+
+def _finish(chart, layout, category_axis):
+    _titles(chart, layout)
+    if category_axis:
+        chart.set_x_axis(
+            {
+                "name": layout.x_title,
+                "name_font": _AXIS_FONT,
+                "num_font": {"size": 8, "rotation": -30},
+            }
+        )
+    else:
+        x = _axis(layout.x_title, layout.x_bounds, layout.x_log, layout.x_number_format)
+        chart.set_x_axis(x)
+    y = _axis(layout.y_title, layout.y_bounds, layout.y_log, layout.number_format)
+    chart.set_y_axis(y)
+    if any(s.secondary for s in layout.series):
+        chart.set_y2_axis(
+            _axis(layout.y2_title, None, False, layout.number_format, gridlines=False)
+        )
