@@ -56,7 +56,12 @@ def sweep_points(start: float, stop: float, step: float) -> np.ndarray:
             f"sweep range {start!r}..{stop!r} step {step!r}: expected "
             "start <= stop and step > 0"
         )
-    count = int(np.floor((stop - start) / step + 1e-9)) + 1
+    span = (stop - start) / step
+    if not np.isfinite(span) or span > 1e7:
+        raise ValueError(
+            f"sweep range {start!r}..{stop!r} step {step!r}: too many points"
+        )
+    count = int(np.floor(span + 1e-9)) + 1
     return start + step * np.arange(count)
 
 
