@@ -16,28 +16,27 @@ import tempfile
 import time
 from pathlib import Path
 
+import xlsxwriter
 from openpyxl import load_workbook
 
 from xlmodel.pipeline import compute
-from xlmodel.workbook.template import write_template
+from xlmodel.schema import SEED_VARIANTS
+from xlmodel.workbook.template import fill_workbook
 
 
 def build(path: Path, variants: int) -> None:
-    write_template(path)
-    wb = load_workbook(path)
-    ws = wb["Variants"]
-    header_row = next(r for r in range(1, 40) if ws.cell(r, 4).value == "Baseline")
-    for j in range(variants):
-        src = 4 + j % 5
-        col = 4 + j
-        for r in range(header_row, ws.max_row + 1):
-            v = ws.cell(r, src).value
-            if r == header_row:
-                v = f"Variant {j + 1:03d}"
-            elif ws.cell(r, 1).value == "clock_mhz" and isinstance(v, (int, float)):
-                v = v + j  # perturbed so no two variants are the same
-            ws.cell(r, col).value = v
-    wb.save(path)
+    """A template-styled workbook with ``variants`` columns (seed variants, perturbed)."""
+    seeds = list(SEED_VARIANTS.values())
+    table = {"Baseline": SEED_VARIANTS["Baseline"]}
+    for j in range(1, variants):
+        v = dict(seeds[j % len(seeds)])
+        v["clock_mhz"] = v["clock_mhz"] + j  # no two variants alike
+        table[f"Variant {j + 1:03d}"] = v
+    wb = xlsxwriter.Workbook(str(path))
+    try:
+        fill_workbook(wb, table)
+    finally:
+        wb.close()
 
 
 def best_of(fn, repeat=3) -> float:

@@ -127,11 +127,6 @@ def _ops(p: Precision) -> Parameter:
     )
 
 
-_FP16_PER_SM_NOTE = (
-    "shipping parts run 1024-4096 dense FP16 FLOP per clock per SM "
-    "(A100 1024, H100 4096, MI300X 2048 per CU)"
-)
-
 PARAMETERS: tuple[Parameter, ...] = (
     # --- streaming multiprocessor -----------------------------------------------
     Parameter(
