@@ -24,6 +24,7 @@ from xlmodel.workbook.report import (
     CHART_VARIANT_LIMIT,
     OWNED_NAME,
     SHEETS,
+    SUMMARY_WARNING_LINES,
     chart_labels,
     chart_variants,
     resolve_sheet_names,
@@ -216,7 +217,10 @@ def test_summary_recommends_and_explains(book, results):
     )
     for message in results.comparison.messages:
         find(ws, message)
-    find(ws, "Warnings: none.")
+    warnings = results.study.warnings
+    assert warnings  # the seed's coefficients are far from the physical preset
+    find(ws, f"Warnings ({len(warnings)}):")
+    find(ws, f"• {warnings[0]}")
 
 
 def test_summary_table_values(written, results):
@@ -507,7 +511,8 @@ def test_two_hundred_variants(tmp_path):
     wb = openpyxl.load_workbook(path)
     note = find_prefix(wb["Summary"], "The charts below show")
     assert f"{CHART_VARIANT_LIMIT} of 200 variants" in note
-    find_prefix(wb["Summary"], "… and 4 more")
+    more = len(res.study.warnings) - SUMMARY_WARNING_LINES
+    find_prefix(wb["Summary"], f"… and {more} more")
     per_sheet = chart_parts(path)
     (roof,) = per_sheet["Roofline"]
     # per charted variant a roof and its workloads (the first variant's one series

@@ -8,6 +8,8 @@ published peaks and a variant can be judged as a multiple of a real chip.
 
 from __future__ import annotations
 
+import functools
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -103,4 +105,125 @@ def to_variants(chips: pd.DataFrame) -> pd.DataFrame:
         )
     if "process_node" in chips.columns:
         out["process_node"] = chips["process_node"].astype(str)
+    return out
+
+
+# --- the physical power preset, fitted on reference chips ---------------------------
+
+# N3-class energy per FLOP relative to N5-class: foundry figures quote 25-35 % lower
+# power at the same speed; no reference chip is on N3, so this is not fitted.
+N3_ENERGY_SCALE = 0.7
+# Die-to-die energy of the physical preset: UCIe on standard packages, 0.5-0.6 pJ/bit
+# (public figure; no reference publishes its die-to-die traffic, so not fitted).
+PHYSICAL_D2D_PJ_PER_BIT = 0.5
+# Reference point at which the preset states SM power (FP16 FLOP per clock per SM).
+_REF_FLOP_PER_CYCLE = 1024
+
+
+def node_class(label: str) -> str | None:
+    """'n7', 'n5' or 'n3' from a process-node label ('TSMC 4N' -> 'n5'); None if
+    the label names no number of nanometres."""
+    m = re.search(r"(\d+(?:\.\d+)?)", str(label))
+    if not m:
+        return None
+    nm = float(m.group(1))
+    return "n7" if nm >= 6 else "n5" if nm >= 4 else "n3"
+
+
+def power_features(chips: pd.DataFrame) -> pd.DataFrame:
+    """The inputs of :func:`xlmodel.engine.calibrate.fit_power` for each chip.
+
+    Rows without a TDP are dropped. ``fixed_w`` is the L2 power at the seed's
+    0.05 W/MB (not fitted).
+    """
+    from .engine.calibrate import REF_CLOCK_MHZ  # noqa: F401  (documents the link)
+
+    c = chips[pd.to_numeric(chips.get("tdp_w"), errors="coerce") > 0]
+    l2 = pd.to_numeric(c["l2_mb"], errors="coerce").fillna(0) if "l2_mb" in c else 0
+    return pd.DataFrame(
+        {
+            "flops": c["fp16_dense_tflops"] * 1e12,
+            "hbm_bits_per_s": c["hbm_bw_tbps"] * 1e12 * 8,
+            "sms": c["sms_or_cus"],
+            "clock_mhz": c["clock_mhz"],
+            "is_n7": [node_class(n) == "n7" for n in c.get("process_node", "")],
+            "fixed_w": DEFAULTS["l2_power_w_per_mb"] * l2,
+            "tdp_w": pd.to_numeric(c["tdp_w"]),
+        },
+        index=c.index,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def physical_fit():
+    """The physical preset fitted on the shipped chips.csv (cached)."""
+    from .engine.calibrate import fit_power
+
+    return fit_power(power_features(load_chips()))
+
+
+def physical_coefficients(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
+    """Coefficient columns of the physical preset for each row of ``variants``.
+
+    SM power becomes energy per FLOP x FP16 FLOP/s x (clock / 1800 MHz)^d, with the
+    energy of the row's process-node class; HBM power is pJ/bit x bandwidth; leakage
+    is W per SM; I/O is fitted; the fixed interconnect term is dropped (die-to-die
+    traffic costs PHYSICAL_D2D_PJ_PER_BIT instead). Columns are schema names.
+    """
+    from .engine.calibrate import REF_CLOCK_MHZ
+
+    fit = fit or physical_fit()
+    k = fit.coefficients
+    nodes = (
+        [
+            node_class(n) or "n5"
+            for n in variants.get("process_node", DEFAULTS["process_node"])
+        ]
+        if "process_node" in variants
+        else [node_class(DEFAULTS["process_node"])] * len(variants)
+    )
+    energy = np.array(
+        [
+            k["e_flop_pj_n7"]
+            if n == "n7"
+            else k["e_flop_pj_n5"] * (N3_ENERGY_SCALE if n == "n3" else 1.0)
+            for n in nodes
+        ]
+    )
+    bw = (
+        variants["hbm_bandwidth_gbps_per_stack"]
+        if "hbm_bandwidth_gbps_per_stack" in variants
+        else DEFAULTS["hbm_bandwidth_gbps_per_stack"]
+    )
+    sms = (
+        variants["sms_per_chiplet"]
+        if "sms_per_chiplet" in variants
+        else DEFAULTS["sms_per_chiplet"]
+    )
+    return pd.DataFrame(
+        {
+            "sm_power_w": energy * 1e-12 * _REF_FLOP_PER_CYCLE * REF_CLOCK_MHZ * 1e6,
+            "sm_power_ref_clock_mhz": REF_CLOCK_MHZ,
+            "sm_power_clock_exponent": 1.0 + k["dvfs_exponent"],
+            "sm_power_ref_fp16_flop_per_cycle": float(_REF_FLOP_PER_CYCLE),
+            "sm_power_throughput_exponent": 1.0,
+            "hbm_power_w_per_stack": k["hbm_pj_per_bit"]
+            * 1e-12
+            * np.asarray(bw, float)
+            * 1e9
+            * 8,
+            "static_power_w_per_chiplet": k["leak_w_per_sm"] * np.asarray(sms, float),
+            "interconnect_power_w": 0.0,
+            "io_power_w": k["io_w"],
+            "d2d_energy_pj_per_bit": PHYSICAL_D2D_PJ_PER_BIT,
+        },
+        index=variants.index,
+    )
+
+
+def with_physical_preset(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
+    """``variants`` with the physical preset's coefficients in place of its own."""
+    out = variants.copy()
+    for name, col in physical_coefficients(variants, fit).items():
+        out[name] = col
     return out

@@ -7,12 +7,14 @@ exports and the console. No I/O here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from . import reality
 from .engine import evaluate, studies
 from .engine import sensitivity as sens
+from .reference import load_chips
 from .schema import (
     DEFAULTS,
     SEED_HBM_STACKS_PER_CHIPLET,
@@ -53,6 +55,8 @@ class Study:
         Tornado swing, +/- percent.
     warnings : list of str
         Plausibility and reading warnings, one line each.
+    references : pandas.DataFrame
+        Reference chips in the layout of xlmodel/data/chips.csv, index = chip.
     """
 
     variants: pd.DataFrame
@@ -69,6 +73,7 @@ class Study:
     )
     tornado_percent: float = SEED_TORNADO_PERCENT
     warnings: list[str] = field(default_factory=list)
+    references: pd.DataFrame = field(default_factory=load_chips)
 
     @property
     def targets(self) -> dict:
@@ -112,6 +117,9 @@ class Results:
         Target-density swing at +/- tornado_percent around the sweep base.
     comparison : studies.Comparison
         Targets checked, best variant within budget, messages.
+    reality : DataFrame
+        Variants beside the reference chips under both power presets
+        (see xlmodel.reality).
     """
 
     study: Study
@@ -125,6 +133,7 @@ class Results:
     elasticities: pd.DataFrame
     tornado: pd.DataFrame
     comparison: studies.Comparison
+    reality: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by file-friendly name, for CSV export."""
@@ -138,6 +147,7 @@ class Results:
             "sensitivity_summary": self.sweep_summary,
             "elasticities": self.elasticities,
             "tornado": self.tornado,
+            "reality_check": self.reality.reset_index(names="name"),
         }
 
 
@@ -156,7 +166,12 @@ POWER_COLUMNS = (
 
 
 def run(study: Study) -> Results:
-    """Evaluate every variant and every study of ``study``; one engine pass each."""
+    """Evaluate every variant and every study of ``study``; one engine pass each.
+
+    Model-level warnings (chiplet area below what its content needs, workbook
+    coefficients far from the physical preset) are added to the returned
+    ``results.study.warnings``; the given Study is not changed.
+    """
     v = study.variants
     metrics = evaluate(v)
     targets = study.targets
@@ -184,6 +199,9 @@ def run(study: Study) -> Results:
         float(targets["power_budget_w"]),
         precision,
     )
+    real = reality.reality_table(v, study.references)
+    model_warnings = reality.area_warnings(v) + reality.preset_warnings(real)
+    study = replace(study, warnings=list(study.warnings) + model_warnings)
     return Results(
         study,
         metrics,
@@ -196,4 +214,5 @@ def run(study: Study) -> Results:
         elast,
         tornado,
         comparison,
+        real,
     )
