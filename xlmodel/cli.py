@@ -109,6 +109,49 @@ def compute(path: Path, output: Path | None, export_dir: Path, no_export: bool):
     )
 
 
+@main.command()
+@click.argument("csv_path", required=False,
+                type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def calibrate(csv_path: Path | None):
+    """Fit the physical power preset to reference chips and print the fit.
+
+    CSV_PATH has the columns of the shipped reference table (chip, process_node,
+    sms_or_cus, clock_mhz, fp16_dense_tflops, hbm_bw_tbps, tdp_w, ...); without it
+    the shipped table is used.
+    """
+    from .engine.calibrate import PRIORS, fit_power
+    from .reference import load_chips, power_features
+
+    try:
+        chips = load_chips(csv_path)
+        fit = fit_power(power_features(chips))
+    except ValueError as err:
+        raise XlmodelError(f"{csv_path or 'chips.csv'}: {err}") from None
+    click.echo(format_fit(fit, PRIORS, csv_path or "shipped chips.csv"))
+
+
+def format_fit(fit, priors, source) -> str:
+    """The fitted coefficients and the per-chip errors against published TDP."""
+    k = fit.coefficients
+    lines = [f"physical power preset fitted on {len(fit.per_chip)} chips ({source})",
+             ""]
+    for name, row in priors.iterrows():
+        lines.append(f"  {name:<16} {k[name]:>9.3f} {row['unit']:<8} "
+                     f"(prior {row['mean']:g} +/- {row['sd']:g})")
+    lines.append(f"  {'dvfs_exponent':<16} {k['dvfs_exponent']:>9.2f}          "
+                 "(energy per FLOP ~ clock^d, chosen from a grid)")
+    lines += ["", f"{'chip':<18} {'TDP W':>7} {'model W':>8} {'error':>7} "
+              f"{'leave-one-out':>14}"]
+    for chip, r in fit.per_chip.iterrows():
+        lines.append(f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {r['predicted_w']:>8.0f} "
+                     f"{r['error_percent']:>+6.1f}% {r['loo_error_percent']:>+13.1f}%")
+    lines += ["", f"median absolute error {fit.median_abs_error_percent:.1f} %, "
+              f"leave-one-out {fit.loo_median_abs_error_percent:.1f} %",
+              "TDP is a board power limit, not a measurement: errors are reported, "
+              "not tuned away."]
+    return "\n".join(lines)
+
+
 def format_comparison(results, limit: int = 20) -> str:
     """The seed's console table: one line per variant, then the recommendation."""
     t = results.comparison.table

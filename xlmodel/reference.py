@@ -51,7 +51,17 @@ def load_chips(path=None) -> pd.DataFrame:
         with resources.files("xlmodel.data").joinpath("chips.csv").open("rb") as f:
             chips = pd.read_csv(f)
     else:
-        chips = pd.read_csv(Path(path))
+        try:
+            chips = pd.read_csv(Path(path))
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ValueError(f"not a readable CSV file ({first})") from None
+    if "chip" not in chips.columns:
+        raise ValueError("reference CSV lacks column(s): chip")
+    chips["chip"] = chips["chip"].astype(str)
+    if chips["chip"].duplicated().any():
+        dup = chips["chip"][chips["chip"].duplicated()].iloc[0]
+        raise ValueError(f"reference CSV names chip {dup!r} twice")
     missing = [c for c in REQUIRED if c not in chips.columns]
     if missing:
         raise ValueError(f"reference CSV lacks column(s): {', '.join(missing)}")
