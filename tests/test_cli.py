@@ -11,16 +11,9 @@ import pytest
 from openpyxl import load_workbook
 
 from xlmodel.cli import main
+from xlmodel.workbook.report import SHEETS
 
-RESULT_SHEETS = [
-    "Summary",
-    "Performance",
-    "Power",
-    "Roofline",
-    "Scaling",
-    "Sensitivity",
-    "Run",
-]
+RESULT_SHEETS = list(SHEETS)
 
 
 def sha(p: Path) -> str:

@@ -41,7 +41,7 @@ RUN_INFO = {
 }
 # Charts of the seed study: Summary 4, Power 1, Roofline 1, Scaling 4,
 # Sensitivity 1 tornado + 1 per sweep (5).
-SEED_CHARTS = 4 + 1 + 1 + 4 + 1 + 5
+SEED_CHARTS = 4 + 1 + 1 + 4 + 1 + 5 + 1
 
 
 # --------------------------------------------------------------------------------
@@ -398,6 +398,7 @@ def test_expected_charts_with_log_roofline(written):
         "Roofline": 1,
         "Scaling": 4,
         "Sensitivity": 6,
+        "Reality check": 1,
         "Run": 0,
     }
     (roof,) = per_sheet["Roofline"]
@@ -688,3 +689,27 @@ def test_libreoffice_reads_summary_values(written, results, tmp_path):
     assert any(
         "Recommended variant: Aggressive Optimized" in c for r in rows for c in r
     )
+
+
+def test_reality_check_sheet_values(written, results):
+    real = results.reality
+    wb = openpyxl.load_workbook(written, read_only=False)
+    row, _ = find(wb["Reality check"], "Variant or chip")
+    t = table(written, "Reality check", row).iloc[: len(real)]
+    t = t.set_index("Variant or chip")
+    assert list(t.index) == [str(x) for x in real.index]
+    np.testing.assert_allclose(
+        t["Peak FP16 (TFLOPS)"].to_numpy(float), real["peak_fp16_tflops"]
+    )
+    assert t.loc["H100 SXM5", "Published TDP (W)"] == 700
+    assert t.loc["B200 (HGX)", "Density FP16 (TFLOPS/mm²)"] in ("n/a", None) or np.isnan(
+        t.loc["B200 (HGX)", "Density FP16 (TFLOPS/mm²)"]
+    )
+    np.testing.assert_allclose(
+        t.loc["Aggressive Optimized", "Power, physical preset (W)"],
+        real.loc["Aggressive Optimized", "power_physical_w"],
+    )
+    (chart,) = chart_parts(written)["Reality check"]
+    assert "<c:scatterChart>" in chart
+    # four references with a published die area... H100, H200, A100 + 5 variants
+    assert chart.count("<c:ser>") == 5 + 3

@@ -46,6 +46,7 @@ SHEETS: tuple[str, ...] = (
     "Roofline",
     "Scaling",
     "Sensitivity",
+    "Reality check",
     "Run",
 )
 CHART_VARIANT_LIMIT = 12
@@ -139,6 +140,7 @@ def write_results(
         "Roofline": _roofline,
         "Scaling": _scaling,
         "Sensitivity": _sensitivity,
+        "Reality check": _reality,
         "Run": _run,
     }
     for key in SHEETS:
@@ -1572,6 +1574,90 @@ def _sensitivity(ctx: _Context, sh: _Sheet) -> None:
         row_y = slot_y + (k // 2) * (chh + _GAP_PX)
         sh.chart(ch.add_dual_axis_chart, layout, 3, right, col_x, row_y)
         slot += 1
+
+
+def _reality(ctx: _Context, sh: _Sheet) -> None:
+    real = ctx.results.reality
+    frame = real.copy()
+    frame.insert(0, "name", [str(x) for x in real.index])
+    sh.title(
+        0,
+        "Reality check: variants beside shipping silicon",
+        "FP16 dense peaks; power and TFLOPS/W with the workbook's coefficients and "
+        "with the physical preset fitted on the references' TDP (xlmodel calibrate). "
+        "Density n/a where a die area is not published.",
+    )
+    cols = [
+        _Col("name", "Variant or chip", "text"),
+        _Col("kind", "Kind", "text"),
+        _Col("peak_fp16_tflops", "Peak FP16 (TFLOPS)", _fmt("TFLOPS")),
+        _Col("peak_x_h100", "Peak (x H100)", "0.00"),
+        _Col(
+            "density_fp16_tflops_per_mm2",
+            "Density FP16 (TFLOPS/mm²)",
+            _fmt("TFLOPS/mm²"),
+        ),
+        _Col("density_x_h100", "Density (x H100)", "0.00"),
+        _Col(
+            "fp16_flop_per_cycle_per_sm",
+            "FP16 FLOP per clock per SM",
+            _fmt("FLOP/cycle/SM"),
+        ),
+        _Col("power_w", "Power, workbook coefficients (W)", _fmt("W")),
+        _Col("power_physical_w", "Power, physical preset (W)", _fmt("W")),
+        _Col("published_tdp_w", "Published TDP (W)", _fmt("W")),
+        _Col("tflops_per_w", "TFLOPS/W, workbook", _fmt("TFLOPS/W")),
+        _Col("tflops_per_w_physical", "TFLOPS/W, physical", _fmt("TFLOPS/W")),
+        _Col("bytes_per_flop", "HBM bytes per FLOP (byte/FLOP)", _fmt("byte/FLOP")),
+        _Col(
+            "ridge_fp16_flop_per_byte",
+            "Ridge point FP16 (FLOP/byte)",
+            _fmt("FLOP/byte"),
+        ),
+    ]
+    sh.heading(3, 0, "Variants and reference chips")
+    table = sh.table(4, 0, frame, cols, cap_width=30)
+    sh.page(table.header_row)
+    # one marker per plotted variant and per reference with a known die area
+    names = [str(x) for x in real.index]
+    kinds = list(real["kind"])
+    density = real["density_fp16_tflops_per_mm2"].to_numpy(float)
+    points, xs = [], []
+    for i, (name, kind) in enumerate(zip(names, kinds)):
+        if not math.isfinite(density[i]):
+            continue
+        if kind == "variant" and name not in ctx.plotted:
+            continue
+        row = table.first_row + i
+        xs.append(float(real["tflops_per_w_physical"].iloc[i]))
+        points.append(
+            Series(
+                Span(row, table.cols["density_fp16_tflops_per_mm2"]),
+                Span(row, table.cols["name"]),
+                Span(row, table.cols["tflops_per_w_physical"]),
+                kind="marker",
+                color=ctx.colors.get(name, "#7F7F7F"),
+                marker="circle" if kind == "variant" else "diamond",
+                label=True,
+                legend=False,
+            )
+        )
+    if not points:
+        return
+    layout = Layout(
+        "Density vs efficiency (physical preset): variants ●, references ◆",
+        x_title="FP16 TFLOPS/W (physical preset)",
+        y_title="FP16 density (TFLOPS/mm²)",
+        series=tuple(points),
+        x_bounds=_padded(xs),
+        width=760,
+        height=420,
+        number_format="0.00",
+        x_number_format="0.0",
+    )
+    sh.chart(ch.add_scatter_chart, layout, table.last_row + 2, 0)
+    if ctx.capped:
+        sh.note(table.last_row + 1, 0, ctx.cap_note("The chart does"), 8)
 
 
 def _run(ctx: _Context, sh: _Sheet) -> None:
