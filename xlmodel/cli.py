@@ -42,6 +42,16 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted; the workbook was not changed.", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as err:  # a defect of ours: one line, never a traceback
+            msg = " ".join(str(err).split())[:500]
+            click.echo(
+                f"error: internal error ({type(err).__name__}: {msg}); the workbook "
+                "was not changed. Please report this with the workbook.",
+                err=True,
+            )
+            sys.exit(1)
 
 
 @click.group(cls=_Group)

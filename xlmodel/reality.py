@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .engine import evaluate
+from .engine import evaluate, prepare
 from .engine.area import NODE_AREA_SCALE, minimum_chiplet_area_mm2
 from .reference import node_class, to_variants, with_physical_preset
 from .schema import DEFAULTS
@@ -52,6 +52,31 @@ def reference_variants(references: pd.DataFrame, like: pd.Series) -> pd.DataFram
         DEFAULTS["chiplet_area_mm2"]
     )
     return rows
+
+
+def check_references(references: pd.DataFrame, like: pd.Series):
+    """Split ``references`` into chips the model can express and warnings for the rest.
+
+    A chip whose derived parameters fall outside the schema's ranges (e.g. a clock
+    of 50 MHz, fewer SMs than dies) is left out, with one warning line naming it.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+    """
+    rows = reference_variants(references, like).drop(columns="area_known")
+    keep, warnings = [], []
+    for chip in rows.index:
+        try:
+            prepare(rows.loc[[chip]])
+            keep.append(chip)
+        except ValueError as err:
+            first = str(err).split("; expected")[0]
+            warnings.append(
+                f"References: {chip!s} cannot be expressed in the model's parameters "
+                f"({first}); left out of the reality check"
+            )
+    return references.loc[keep], warnings
 
 
 def reality_table(variants: pd.DataFrame, references: pd.DataFrame) -> pd.DataFrame:

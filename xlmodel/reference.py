@@ -27,6 +27,35 @@ PEAK_COLUMNS = {
     "tf32_dense_tflops": "fp32",  # the model's FP32 is the tensor-core rate (TF32)
     "fp4_dense_tflops": "fp4",
 }
+# Every column of the reference table: (name, kind, required, description); kind is
+# "text", "count" (whole number > 0) or "number" (> 0). The template's References
+# sheet and its reader follow this list.
+REFERENCE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
+    ("chip", "text", True, "Chip name (unique)"),
+    ("vendor", "text", False, "Vendor"),
+    ("process_node", "text", True, "Process node label, e.g. TSMC 4N"),
+    ("compute_dies", "count", True, "Compute dies (chiplets)"),
+    ("die_area_mm2_each", "number", False, "Area of one compute die, mm² (blank: "
+     "not published)"),
+    ("sms_or_cus", "count", True, "SMs or CUs in the package"),
+    ("tensor_cores_per_sm", "count", True, "Tensor (matrix) cores per SM or CU"),
+    ("clock_mhz", "number", True, "Clock at which the peaks are quoted, MHz"),
+    ("fp16_dense_tflops", "number", True, "Dense FP16 peak, TFLOPS"),
+    ("bf16_dense_tflops", "number", False, "Dense BF16 peak, TFLOPS"),
+    ("fp8_dense_tflops", "number", False, "Dense FP8 peak, TFLOPS"),
+    ("int8_dense_tops", "number", False, "Dense INT8 peak, TOPS"),
+    ("tf32_dense_tflops", "number", False, "Dense TF32 tensor peak, TFLOPS"),
+    ("fp32_vector_tflops", "number", False, "FP32 vector peak, TFLOPS"),
+    ("fp4_dense_tflops", "number", False, "Dense FP4 peak, TFLOPS"),
+    ("hbm_generation", "text", False, "HBM generation"),
+    ("hbm_stacks", "count", True, "HBM stacks"),
+    ("hbm_capacity_gb", "number", False, "HBM capacity, GB"),
+    ("hbm_bw_tbps", "number", True, "Total HBM bandwidth, TB/s (1e12 bytes/s)"),
+    ("tdp_w", "number", False, "Board power limit, W (blank: not used in the fit)"),
+    ("l2_mb", "number", False, "L2 cache, MB"),
+    ("confidence", "text", False, "How solid the row is"),
+    ("notes", "text", False, "Derivation and caveats"),
+)
 REQUIRED = (
     "chip",
     "compute_dies",
@@ -100,7 +129,7 @@ def to_variants(chips: pd.DataFrame) -> pd.DataFrame:
         name = f"{prec}_ops_per_cycle"
         if col in chips.columns:
             ops = pd.to_numeric(chips[col], errors="coerce") * 1e6 / (sms * tc * clock)
-            out[name] = ops.round().fillna(DEFAULTS[name]).astype(int)
+            out[name] = ops.round().fillna(DEFAULTS[name]).clip(lower=1).astype(int)
         else:
             out[name] = DEFAULTS[name]
     out["hbm_stacks"] = chips["hbm_stacks"].astype(int)
@@ -109,10 +138,9 @@ def to_variants(chips: pd.DataFrame) -> pd.DataFrame:
     )
     area = chips["die_area_mm2_each"] if "die_area_mm2_each" in chips else np.nan
     out["chiplet_area_mm2"] = pd.to_numeric(area, errors="coerce")
-    if "l2_mb" in chips.columns:
-        out["l2_cache_mb"] = (
-            pd.to_numeric(chips["l2_mb"], errors="coerce") / out["num_chiplets"]
-        )
+    if "l2_mb" in chips.columns:  # unpublished: the default per chiplet
+        l2 = pd.to_numeric(chips["l2_mb"], errors="coerce") / out["num_chiplets"]
+        out["l2_cache_mb"] = l2.fillna(DEFAULTS["l2_cache_mb"])
     if "process_node" in chips.columns:
         out["process_node"] = chips["process_node"].astype(str)
     return out

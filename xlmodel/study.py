@@ -199,8 +199,11 @@ def run(study: Study) -> Results:
         float(targets["power_budget_w"]),
         precision,
     )
-    real = reality.reality_table(v, study.references)
-    model_warnings = reality.area_warnings(v) + reality.preset_warnings(real)
+    refs, ref_warnings = reality.check_references(study.references, v.iloc[0])
+    real = reality.reality_table(v, refs)
+    model_warnings = (
+        ref_warnings + reality.area_warnings(v) + reality.preset_warnings(real)
+    )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
     return Results(
         study,

@@ -36,6 +36,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from .. import engine
 from ..engine.sensitivity import DEFAULT_PARAMETERS
 from ..errors import CellProblem, InputProblems, PackageError
+from ..reference import REFERENCE_COLUMNS, load_chips
 from ..schema import (
     BY_NAME,
     COEFFICIENTS,
@@ -793,6 +794,7 @@ class _StudyReader:
         targets = self.read_values("targets", TARGETS, "Targets")
         coefficients = self.read_values("coefficients", COEFFICIENTS, "Coefficients")
         workloads = self.read_workloads()
+        references = self.read_references()
         counts, stacks, utils = self.read_scaling()
         base, percent, sweeps, tornado = self.read_sensitivity(table)
         frame = None
@@ -826,6 +828,7 @@ class _StudyReader:
             tornado_parameters=tornado,
             tornado_percent=percent,
             warnings=self.warnings,
+            references=references,
         )
 
     # -- Variants ---------------------------------------------------------------------
@@ -1126,6 +1129,114 @@ class _StudyReader:
                 "no workloads: add at least one row (name, arithmetic intensity)",
             )
         return out
+
+    # -- References --------------------------------------------------------------------
+
+    def read_references(self) -> pd.DataFrame:
+        """The References sheet as a chips table (layout of xlmodel/data/chips.csv)."""
+        block = BLOCKS["references"]
+        found = self.book.locate(block)
+        if found is None:
+            self.warn(
+                f"{block.sheet}: sheet not found (nor the defined name "
+                f"{block.defined_name}); using the shipped reference chips"
+            )
+            return load_chips()
+        grid, r0, c0 = found
+        sheet = grid.title
+        spec = {name: (kind, required) for name, kind, required, _ in
+                REFERENCE_COLUMNS}
+        columns: dict[str, int] = {}
+        for c in range(c0, c0 + grid.width(r0)):
+            head = _text(grid.raw(r0, c))
+            if head is None:
+                continue
+            key = head.strip().casefold()
+            if key in spec and key not in columns:
+                columns[key] = c
+            elif key not in spec:
+                self.warn(f"{sheet}!{_cell(r0, c)}: column {head!r} is not a "
+                          "reference column; ignored")
+        missing = [n for n, (_, req) in spec.items() if req and n not in columns]
+        if missing:
+            self.problem(
+                _Where(sheet, _cell(r0, c0), "references"),
+                ", ".join(missing),
+                "required column(s) missing from the header row",
+            )
+            return load_chips()
+        rows, seen = [], {}
+        for r in range(r0 + 1, grid.rows):
+            if not any(grid.filled(r, c) for c in columns.values()):
+                continue
+            row: dict[str, object] = {}
+            chip_where = _Where(sheet, _cell(r, columns["chip"]), "chip")
+            chip = self._reference_text(grid, r, columns["chip"], chip_where)
+            if not chip:
+                self.problem(chip_where, "", "chip name missing: type a name or "
+                             "clear the row")
+                continue
+            if chip.casefold() in seen:
+                self.problem(chip_where, chip, f"is a duplicate chip (also "
+                             f"{seen[chip.casefold()]})")
+                continue
+            seen[chip.casefold()] = f"{sheet}!{chip_where.cell}"
+            ok = True
+            for name, (kind, required) in spec.items():
+                if name == "chip":
+                    continue
+                if name not in columns:
+                    row[name] = "" if kind == "text" else np.nan
+                    continue
+                c = columns[name]
+                where = _Where(sheet, _cell(r, c), f"{chip} {name}")
+                if kind == "text":
+                    row[name] = self._reference_text(grid, r, c, where) or ""
+                    if required and not row[name]:
+                        self.problem(where, "", "is blank: required text")
+                        ok = False
+                    continue
+                try:
+                    raw = self.raw(grid, r, c, where)
+                except _CellError as e:
+                    self.problem(where, e.value, e.expected)
+                    ok = False
+                    continue
+                if _blank(raw):
+                    if required:
+                        self.problem(where, "", "is blank: a number above 0 is "
+                                     "required")
+                        ok = False
+                    row[name] = np.nan
+                    continue
+                num = raw if isinstance(raw, (int, float)) and not isinstance(
+                    raw, bool) else _number_from_text(raw) if isinstance(
+                    raw, str) else None
+                whole = kind != "count" or (num is not None and float(num)
+                                            .is_integer())
+                if num is None or not math.isfinite(num) or num <= 0 or not whole:
+                    what = "a whole number above 0" if kind == "count" else (
+                        "a number above 0")
+                    self.problem(where, _shown(raw), f"is not {what}")
+                    ok = False
+                    continue
+                row[name] = float(num)
+            if ok:
+                rows.append({"chip": chip, **row})
+        if not rows:
+            if not self.problems:
+                self.warn(f"{sheet}: no reference chips; using the shipped ones")
+            return load_chips()
+        frame = pd.DataFrame(rows).set_index("chip")
+        return frame[[n for n, *_ in REFERENCE_COLUMNS if n != "chip"]]
+
+    def _reference_text(self, grid: _Grid, r: int, c: int, where: _Where) -> str:
+        try:
+            raw = self.raw(grid, r, c, where)
+        except _CellError as e:
+            self.problem(where, e.value, e.expected)
+            return ""
+        return "" if _blank(raw) else str(_shown(raw)).strip()
 
     # -- Scaling -----------------------------------------------------------------------
 

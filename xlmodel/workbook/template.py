@@ -19,6 +19,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from ..engine.sensitivity import DEFAULT_PARAMETERS
+from ..reference import REFERENCE_COLUMNS, load_chips
 from ..schema import (
     BY_NAME,
     COEFFICIENTS,
@@ -138,6 +139,14 @@ BLOCKS: dict[str, Block] = {
             0,
             ("coefficient", "value", "unit", "description"),
         ),
+        Block(
+            "references",
+            "xlmodel_references",
+            "References",
+            2,
+            0,
+            tuple(c[0] for c in REFERENCE_COLUMNS),
+        ),
     )
 }
 
@@ -150,6 +159,7 @@ SHEETS: tuple[str, ...] = (
     "Scaling setup",
     "Sensitivity setup",
     "Coefficients",
+    "References",
 )
 
 #: Columns of Variants before the first variant column: parameter, unit, description.
@@ -457,6 +467,7 @@ def fill_workbook(
         COEFFICIENTS,
         _COEFFICIENTS_NOTE,
     )
+    _references(sheets["References"], fmt)
     for block in BLOCKS.values():
         wb.define_name(block.defined_name, "=" + block.anchor)
     return sheets
@@ -540,7 +551,10 @@ _GUIDE = (
         "Sensitivity setup: sweep base, sweeps, tornado percent and parameters.",
     ),
     ("text", "Coefficients: power, die-to-die and thermal model coefficients."),
-)
+    (
+        "text",
+        "References: shipping chips the variants are compared with; add your own.",
+    ),)
 
 
 def _guide(ws: Worksheet, fmt: _Formats) -> None:
@@ -685,6 +699,47 @@ def _values(ws: Worksheet, fmt: _Formats, block: Block, params, note: str) -> No
     ws.set_column(c + 2, c + 2, 16)
     ws.set_column(c + 3, c + 3, 90)
     ws.freeze_panes(block.row + 1, c + 1)
+
+
+def _references(ws: Worksheet, fmt: _Formats) -> None:
+    block = BLOCKS["references"]
+    _write_title(
+        ws,
+        fmt,
+        "Reference silicon",
+        "Public specifications of shipping accelerators (dense peaks, no sparsity; "
+        "an FMA counts as two FLOPs). Add rows for your own chips (a competitor, "
+        "last generation); leave unpublished values blank.",
+    )
+    _header(ws, fmt, block)
+    chips = load_chips().reset_index()
+    r0, c0 = block.row + 1, block.col
+    last = r0 + len(chips) + SPARE_ROWS - 1
+    for j, (name, kind, required, text) in enumerate(REFERENCE_COLUMNS):
+        c = c0 + j
+        for i, v in enumerate(chips[name]):
+            if kind == "text":
+                if isinstance(v, str) and v:
+                    ws.write_string(r0 + i, c, v, fmt.input_text)
+                else:
+                    ws.write_blank(r0 + i, c, None, fmt.input_text)
+            elif v == v:  # not NaN
+                ws.write_number(r0 + i, c, float(v), fmt.input_float)
+            else:
+                ws.write_blank(r0 + i, c, None, fmt.input_float)
+        title = name[:32]
+        message = (text + (" (required)" if required else " (optional)"))[:255]
+        if kind == "text":
+            opts = {"validate": "length", "criteria": "between", "minimum": 0,
+                    "maximum": 255}
+        else:
+            opts = {"validate": "integer" if kind == "count" else "decimal",
+                    "criteria": "greater than", "value": 0}
+        opts.update(input_title=title, input_message=message)
+        ws.data_validation(r0, c, last, c, opts)
+        width = 40 if name == "notes" else 22 if kind == "text" else 12
+        ws.set_column(c, c, width)
+    ws.freeze_panes(block.row + 1, 1)
 
 
 def _workloads(ws: Worksheet, fmt: _Formats) -> None:

@@ -1,0 +1,159 @@
+"""The References sheet: shipped chips in the template, user rows read and checked."""
+
+from __future__ import annotations
+
+import hashlib
+
+import openpyxl
+import pytest
+
+from xlmodel.cli import main
+from xlmodel.errors import InputProblems
+from xlmodel.reference import REFERENCE_COLUMNS, load_chips
+from xlmodel.workbook.reader import read_study
+from xlmodel.workbook.template import BLOCKS, write_template
+
+
+@pytest.fixture
+def template(tmp_path):
+    path = tmp_path / "variants.xlsx"
+    write_template(path)
+    return path
+
+
+def _edit(path, out, rows):
+    """Append ``rows`` (dicts of column -> value) to the References table."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["References"]
+    block = BLOCKS["references"]
+    header = block.row + 1
+    cols = {ws.cell(header, c).value: c for c in range(1, ws.max_column + 1)}
+    r = header + 1
+    while ws.cell(r, 1).value not in (None, ""):
+        r += 1
+    for row in rows:
+        for k, v in row.items():
+            ws.cell(r, cols[k]).value = v
+        r += 1
+    wb.save(out)
+    return out
+
+
+def test_template_references_equal_shipped_chips(template):
+    study = read_study(template)
+    shipped = load_chips()
+    assert list(study.references.index) == list(shipped.index)
+    assert list(study.references.columns) == [c for c, *_ in REFERENCE_COLUMNS[1:]]
+    assert study.references.loc["H100 SXM5", "fp16_dense_tflops"] == 989.4
+
+
+def test_user_chip_joins_the_reality_check(template, tmp_path, runner):
+    mine = {
+        "chip": "Our last gen",
+        "process_node": "TSMC N5",
+        "compute_dies": 2,
+        "die_area_mm2_each": 600,
+        "sms_or_cus": 96,
+        "tensor_cores_per_sm": 4,
+        "clock_mhz": 1800,
+        "fp16_dense_tflops": 96 * 4 * 1024 * 1.8e-6 * 1000,
+        "hbm_stacks": 6,
+        "hbm_bw_tbps": 4.8,
+        "tdp_w": 600,
+    }
+    path = _edit(template, tmp_path / "mine.xlsx", [mine])
+    study = read_study(path)
+    assert "Our last gen" in study.references.index
+    r = runner.invoke(main, ["compute", str(path), "--no-export"])
+    assert r.exit_code == 0, r.output
+    wb = openpyxl.load_workbook(path, read_only=True)
+    values = [c for row in wb["Reality check"].iter_rows(values_only=True) for c in row]
+    assert "Our last gen" in values
+    # 96 SMs x 4 TC x 1024 FLOP/clk x 1.8 GHz = 707.8 TFLOPS, reproduced
+    assert any(isinstance(v, float) and abs(v - 707.7888) < 1e-3 for v in values)
+
+
+def test_bad_reference_rows_are_problems_with_cells(template, tmp_path):
+    rows = [
+        {
+            "chip": "Bad clock",
+            "process_node": "N5",
+            "compute_dies": 1,
+            "sms_or_cus": 10,
+            "tensor_cores_per_sm": 4,
+            "clock_mhz": "fast",
+            "fp16_dense_tflops": 10,
+            "hbm_stacks": 1,
+            "hbm_bw_tbps": 1,
+        },
+        {
+            "chip": "H100 SXM5",
+            "process_node": "N5",
+            "compute_dies": 1,
+            "sms_or_cus": 10,
+            "tensor_cores_per_sm": 4,
+            "clock_mhz": 1000,
+            "fp16_dense_tflops": 10,
+            "hbm_stacks": 1,
+            "hbm_bw_tbps": 1,
+        },
+        {
+            "chip": "Half dies",
+            "process_node": "N5",
+            "compute_dies": 1.5,
+            "sms_or_cus": 10,
+            "tensor_cores_per_sm": 4,
+            "clock_mhz": 1000,
+            "fp16_dense_tflops": 10,
+            "hbm_stacks": 1,
+            "hbm_bw_tbps": -1,
+        },
+    ]
+    path = _edit(template, tmp_path / "bad.xlsx", rows)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(InputProblems) as e:
+        read_study(path)
+    lines = [str(p) for p in e.value.problems]
+    assert any(
+        "Bad clock clock_mhz: 'fast' is not a number above 0" in x for x in lines
+    ), lines
+    assert any("duplicate chip" in x for x in lines)
+    assert any("Half dies compute_dies: 1.5 is not a whole number" in x for x in lines)
+    assert any("Half dies hbm_bw_tbps: -1" in x for x in lines)
+    assert all(x.startswith("References!") for x in lines)
+    assert len(lines) == 4
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_missing_references_sheet_uses_shipped_chips_and_says_so(template, tmp_path):
+    wb = openpyxl.load_workbook(template)
+    del wb["References"]
+    path = tmp_path / "norefs.xlsx"
+    wb.save(path)
+    study = read_study(path)
+    assert list(study.references.index) == list(load_chips().index)
+    assert any("References: sheet not found" in w for w in study.warnings)
+
+
+def test_reference_outside_model_ranges_is_left_out_with_a_warning(template, tmp_path):
+    odd = {
+        "chip": "Slow part",
+        "process_node": "N5",
+        "compute_dies": 1,
+        "sms_or_cus": 10,
+        "tensor_cores_per_sm": 4,
+        "clock_mhz": 50,
+        "fp16_dense_tflops": 1,
+        "hbm_stacks": 1,
+        "hbm_bw_tbps": 1,
+    }
+    path = _edit(template, tmp_path / "odd.xlsx", [odd])
+    from xlmodel.study import run
+
+    res = run(read_study(path))
+    assert "Slow part" not in res.reality.index
+    assert "H100 SXM5" in res.reality.index
+    assert any(
+        "Slow part cannot be expressed" in w and "clock_mhz: 50" in w
+        for w in res.study.warnings
+    )
