@@ -869,8 +869,9 @@ CASES: tuple[Case, ...] = (
             "-1 is out of range",
             "process_node: True is TRUE/FALSE, not text",
             "Targets!B6 power_budget_w: 'lots' is not a number",
-            "Coefficients!B22 ambient_c: '25 C' has a unit typed in: type the number "
-            "alone in °C; expected number (°C, -60-150)",
+            f"Coefficients!{value_cell('coefficient', 'ambient_c')} ambient_c: '25 C' "
+            "has a unit typed in: type the number alone in °C; expected number "
+            "(°C, -60-150)",
         ),
         lines=6,
     ),

@@ -141,3 +141,31 @@ def test_reality_table_without_h100_has_no_multiples():
     chips = load_chips().drop(index="H100 SXM5")
     t = reality_table(seed_study().variants, chips)
     assert t["peak_x_h100"].isna().all()
+
+
+def test_power_preset_physical_in_the_workbook(tmp_path, runner):
+    import openpyxl
+
+    from xlmodel.workbook.reader import read_study
+    from xlmodel.workbook.template import BLOCKS, write_template
+
+    path = tmp_path / "v.xlsx"
+    write_template(path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[BLOCKS["coefficients"].sheet]
+    (row,) = [
+        r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "power_preset"
+    ]
+    assert ws.cell(row, 2).value == "seed"
+    ws.cell(row, 2).value = "physical"
+    wb.save(path)
+    res = run(read_study(path))
+    expected = evaluate(with_physical_preset(seed_study().variants))
+    assert_allclose(res.metrics["power_total_w"], expected["power_total_w"].to_numpy())
+    assert res.metrics.loc["Aggressive Optimized", "power_total_w"] != pytest.approx(
+        459.6
+    )
+    # the seed figures stay the default
+    assert run(seed_study()).metrics.loc[
+        "Aggressive Optimized", "power_total_w"
+    ] == pytest.approx(459.6)

@@ -35,8 +35,12 @@ REFERENCE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("vendor", "text", False, "Vendor"),
     ("process_node", "text", True, "Process node label, e.g. TSMC 4N"),
     ("compute_dies", "count", True, "Compute dies (chiplets)"),
-    ("die_area_mm2_each", "number", False, "Area of one compute die, mm² (blank: "
-     "not published)"),
+    (
+        "die_area_mm2_each",
+        "number",
+        False,
+        "Area of one compute die, mm² (blank: not published)",
+    ),
     ("sms_or_cus", "count", True, "SMs or CUs in the package"),
     ("tensor_cores_per_sm", "count", True, "Tensor (matrix) cores per SM or CU"),
     ("clock_mhz", "number", True, "Clock at which the peaks are quoted, MHz"),
@@ -264,4 +268,25 @@ def with_physical_preset(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
     out = variants.copy()
     for name, col in physical_coefficients(variants, fit).items():
         out[name] = col
+    return out
+
+
+def apply_power_preset(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
+    """Rows whose ``power_preset`` is "physical" take the physical preset's
+    coefficients; other rows (the seed preset) are returned as given."""
+    if "power_preset" not in variants:
+        return variants
+    physical = (variants["power_preset"] == "physical").to_numpy()
+    if not physical.any():
+        return variants
+    out = variants.copy()
+    coeffs = physical_coefficients(variants.loc[physical], fit)
+    for name, col in coeffs.items():
+        values = (
+            np.array(out[name], dtype=float)
+            if name in out
+            else np.full(len(out), float(DEFAULTS[name]))
+        )
+        values[physical] = col.to_numpy(dtype=float)
+        out[name] = values
     return out

@@ -337,6 +337,20 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     # --- power coefficients ----------------------------------------------------------
     Parameter(
+        "power_preset",
+        "coefficient",
+        "Power",
+        "text",
+        "seed",
+        0,
+        0,
+        "seed: the power coefficients below as given (the seed's model); physical: "
+        "SM, HBM, leakage, I/O and D2D power from the preset fitted on shipping "
+        "chips (xlmodel calibrate), in place of those coefficients",
+        kind="choice",
+        choices=("seed", "physical"),
+    ),
+    Parameter(
         "sm_power_w",
         "coefficient",
         "Power",

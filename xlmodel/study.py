@@ -14,7 +14,7 @@ import pandas as pd
 from . import reality
 from .engine import evaluate, studies
 from .engine import sensitivity as sens
-from .reference import load_chips
+from .reference import apply_power_preset, load_chips
 from .schema import (
     DEFAULTS,
     SEED_HBM_STACKS_PER_CHIPLET,
@@ -172,7 +172,7 @@ def run(study: Study) -> Results:
     coefficients far from the physical preset) are added to the returned
     ``results.study.warnings``; the given Study is not changed.
     """
-    v = study.variants
+    v = apply_power_preset(study.variants)
     metrics = evaluate(v)
     targets = study.targets
     precision = str(targets["target_precision"])
