@@ -14,6 +14,14 @@ import pandas as pd
 from . import reality
 from .engine import evaluate, studies
 from .engine import sensitivity as sens
+from .engine.explore import Exploration
+from .engine.uncertainty import Uncertainty, UncertaintyResult
+from .exploration import (
+    ExplorationSetup,
+    StageProgress,
+    run_exploration,
+    run_uncertainty,
+)
 from .reference import apply_power_preset, load_chips
 from .schema import (
     DEFAULTS,
@@ -57,6 +65,10 @@ class Study:
         Plausibility and reading warnings, one line each.
     references : pandas.DataFrame
         Reference chips in the layout of xlmodel/data/chips.csv, index = chip.
+    exploration : ExplorationSetup or None
+        Design-space exploration around a base variant (None: none asked for).
+    uncertainty : Uncertainty or None
+        Parameter spreads of the Monte Carlo around every variant (None: none).
     """
 
     variants: pd.DataFrame
@@ -74,6 +86,8 @@ class Study:
     tornado_percent: float = SEED_TORNADO_PERCENT
     warnings: list[str] = field(default_factory=list)
     references: pd.DataFrame = field(default_factory=load_chips)
+    exploration: ExplorationSetup | None = None
+    uncertainty: Uncertainty | None = None
 
     @property
     def targets(self) -> dict:
@@ -120,6 +134,12 @@ class Results:
     reality : DataFrame
         Variants beside the reference chips under both power presets
         (see xlmodel.reality).
+    exploration : xlmodel.engine.explore.Exploration or None
+        Feasible Pareto front, top designs, constraint counts, chart cloud.
+    global_sensitivity : DataFrame or None
+        Sobol indices over the exploration ranges (quantity, parameter, S1, ST...).
+    uncertainty : xlmodel.engine.uncertainty.UncertaintyResult or None
+        Percentiles and target probabilities of every variant.
     """
 
     study: Study
@@ -134,9 +154,26 @@ class Results:
     tornado: pd.DataFrame
     comparison: studies.Comparison
     reality: pd.DataFrame
+    exploration: Exploration | None = None
+    global_sensitivity: pd.DataFrame | None = None
+    uncertainty: UncertaintyResult | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by file-friendly name, for CSV export."""
+        return {**self._base_tables(), **self._study_tables()}
+
+    def _study_tables(self) -> dict[str, pd.DataFrame]:
+        out = {}
+        if self.exploration is not None:
+            out["exploration_designs"] = self.exploration.designs.reset_index()
+            out["exploration_constraints"] = self.exploration.constraints
+        if self.global_sensitivity is not None:
+            out["global_sensitivity"] = self.global_sensitivity
+        if self.uncertainty is not None:
+            out["uncertainty"] = self.uncertainty.summary.reset_index()
+        return out
+
+    def _base_tables(self) -> dict[str, pd.DataFrame]:
         return {
             "summary": self.comparison.table.reset_index(names="variant"),
             "metrics": self.metrics.reset_index(names="variant"),
@@ -165,12 +202,13 @@ POWER_COLUMNS = (
 )
 
 
-def run(study: Study) -> Results:
+def run(study: Study, progress: StageProgress | None = None) -> Results:
     """Evaluate every variant and every study of ``study``; one engine pass each.
 
     Model-level warnings (chiplet area below what its content needs, workbook
     coefficients far from the physical preset) are added to the returned
-    ``results.study.warnings``; the given Study is not changed.
+    ``results.study.warnings``; the given Study is not changed. The exploration
+    and the Monte Carlo run in chunks and report ``progress(stage, done, total)``.
     """
     v = apply_power_preset(study.variants)
     metrics = evaluate(v)
@@ -218,4 +256,14 @@ def run(study: Study) -> Results:
         tornado,
         comparison,
         real,
+        *_studies(study, v, progress),
     )
+
+
+def _studies(study: Study, variants: pd.DataFrame, progress) -> tuple:
+    explored = indices = uncertain = None
+    if study.exploration is not None:
+        explored, indices = run_exploration(variants, study.exploration, progress)
+    if study.uncertainty is not None:
+        uncertain = run_uncertainty(variants, study.uncertainty, progress)
+    return explored, indices, uncertain

@@ -1,0 +1,184 @@
+"""Uncertainty: Monte Carlo around each variant, percentiles and target probabilities.
+
+Each uncertain parameter gets a relative spread: ``uniform`` p % draws the value
+from x (1 + U(-p, p) / 100), ``normal`` p % from x (1 + N(0, p) / 100), p being one
+standard deviation. Draws are clipped to the parameter's valid range and treated as
+continuous. Every variant gets ``samples`` draws from a generator seeded with
+``(seed, crc32(variant name))``, so a variant's outcome repeats and does not change
+when other variants are added or moved. No I/O here.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..schema import BY_NAME
+from .inputs import Inputs
+from .model import evaluate_arrays
+
+DISTRIBUTIONS = ("uniform", "normal")
+#: Quantities summarised by percentiles (engine metric names).
+QUANTITIES = (
+    "target_density_tflops_per_mm2",
+    "power_total_w",
+    "tflops_per_w",
+    "junction_temp_c",
+)
+#: Target checks (engine booleans) whose probability is reported.
+TARGET_CHECKS = (
+    "meets_density_target",
+    "meets_power_budget",
+    "meets_tj_max",
+    "meets_all_targets",
+)
+PERCENTILES = (10.0, 50.0, 90.0)
+#: Percentiles of the CDF tables (0, 2, ..., 100).
+CDF_PERCENTILES = tuple(float(p) for p in range(0, 101, 2))
+#: Rows evaluated at once (variants x samples).
+CHUNK_ROWS = 1 << 18
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Relative spread of one parameter: ``distribution`` and ``percent``."""
+
+    name: str
+    distribution: str
+    percent: float
+
+    def draw(self, x: float, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` values around ``x``, clipped to the parameter's valid range."""
+        p = self.percent / 100.0
+        if self.distribution == "uniform":
+            e = rng.uniform(-p, p, n)
+        else:
+            e = rng.normal(0.0, p, n)
+        prm = BY_NAME[self.name]
+        return np.clip(x * (1.0 + e), prm.minimum, prm.maximum)
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """Spreads and sampling settings, validated when built.
+
+    Attributes
+    ----------
+    spreads : tuple of Spread
+    samples : int
+        Draws per variant.
+    seed : int
+    """
+
+    spreads: tuple[Spread, ...]
+    samples: int = 10_000
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "spreads", tuple(self.spreads))
+        if not self.spreads:
+            raise ValueError("no uncertain parameters")
+        names = [s.name for s in self.spreads]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a parameter has two spreads: {names}")
+        for s in self.spreads:
+            p = BY_NAME.get(s.name)
+            if p is None or not p.numeric:
+                raise ValueError(f"{s.name!r} is not a numeric model parameter")
+            if s.distribution not in DISTRIBUTIONS:
+                raise ValueError(f"{s.name}: distribution {s.distribution!r}")
+            if not 0 <= s.percent < 100:
+                raise ValueError(f"{s.name}: spread {s.percent!r} % not in [0, 100)")
+        if self.samples < 2:
+            raise ValueError("at least 2 samples per variant")
+
+
+@dataclass
+class UncertaintyResult:
+    """Outcome of :func:`monte_carlo`.
+
+    Attributes
+    ----------
+    spec : Uncertainty
+    summary : pandas.DataFrame
+        One row per variant (index): ``<quantity>_p10``, ``_p50``, ``_p90`` for each
+        of ``QUANTITIES`` (their units), ``<quantity>_nominal`` (no spread), and
+        ``p_<check>`` (probability 0-1) for each of ``TARGET_CHECKS``.
+    cdf : dict of str to pandas.DataFrame
+        Per quantity: index = percentile (``CDF_PERCENTILES``), one column per
+        variant.
+    """
+
+    spec: Uncertainty
+    summary: pd.DataFrame
+    cdf: dict[str, pd.DataFrame]
+
+
+def variant_seed(seed: int, name) -> list[int]:
+    """Seed sequence of one variant: (seed, crc32 of its name)."""
+    return [int(seed), zlib.crc32(str(name).encode("utf-8"))]
+
+
+def monte_carlo(
+    inputs: Inputs,
+    names,
+    spec: Uncertainty,
+    progress: Callable[[int, int], None] | None = None,
+) -> UncertaintyResult:
+    """Percentiles and target probabilities of every variant under ``spec``.
+
+    Parameters
+    ----------
+    inputs : dict of str to numpy.ndarray
+        Checked variants (:func:`xlmodel.engine.prepare`), V rows.
+    names : sequence
+        The V variant names (seeds and labels).
+    spec : Uncertainty
+    progress : callable, optional
+        ``progress(draws_done, draws_total)``.
+
+    Returns
+    -------
+    UncertaintyResult
+    """
+    names = list(names)
+    v, n = len(names), spec.samples
+    per_chunk = max(1, CHUNK_ROWS // n)
+    rows, cdfs = [], {q: {} for q in QUANTITIES}
+    nominal = evaluate_arrays(inputs, 1.0)
+    pct = np.array(CDF_PERCENTILES)
+    for s in range(0, v, per_chunk):
+        group = range(s, min(s + per_chunk, v))
+        x = {k: np.repeat(a[s : group.stop], n) for k, a in inputs.items()}
+        for j, i in enumerate(group):
+            rng = np.random.default_rng(variant_seed(spec.seed, names[i]))
+            sl = slice(j * n, (j + 1) * n)
+            for sp in spec.spreads:
+                if sp.name in x and not x[sp.name].flags.writeable:
+                    x[sp.name] = np.array(x[sp.name])
+                x[sp.name][sl] = sp.draw(float(inputs[sp.name][i]), rng, n)
+        out = evaluate_arrays(x, 1.0)
+        for j, i in enumerate(group):
+            sl = slice(j * n, (j + 1) * n)
+            row: dict = {}
+            for q in QUANTITIES:
+                vals = out[q][sl]
+                lo, mid, hi = np.percentile(vals, PERCENTILES)
+                row[f"{q}_p10"], row[f"{q}_p50"], row[f"{q}_p90"] = lo, mid, hi
+                row[f"{q}_nominal"] = float(nominal[q][i])
+                cdfs[q][names[i]] = np.percentile(vals, pct)
+            for c in TARGET_CHECKS:
+                row[f"p_{c}"] = float(np.mean(out[c][sl]))
+            rows.append(row)
+        if progress is not None:
+            progress(group.stop * n, v * n)
+    summary = pd.DataFrame(rows, index=pd.Index(names, name="variant"))
+    cdf = {
+        q: pd.DataFrame(cols, index=pd.Index(pct, name="percentile"))
+        for q, cols in cdfs.items()
+    }
+    return UncertaintyResult(spec, summary, cdf)

@@ -1,0 +1,125 @@
+"""The studies beyond the variants: design-space exploration, Sobol indices, Monte Carlo.
+
+Glue between a validated :class:`~xlmodel.study.Study` and the pure engines
+(:mod:`xlmodel.engine.explore`, :mod:`~xlmodel.engine.global_sensitivity`,
+:mod:`~xlmodel.engine.uncertainty`): which variant is the base design, which
+quantities are decomposed, progress reporting. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .engine import global_sensitivity as gsa
+from .engine.explore import Exploration, Problem, explore
+from .engine.inputs import prepare
+from .engine.model import METRIC_UNITS
+from .engine.uncertainty import Uncertainty, UncertaintyResult, monte_carlo
+from .errors import CellProblem, InputProblems
+
+#: progress(stage, done, total): stage is "explore", "sobol" or "uncertainty".
+StageProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ExplorationSetup:
+    """What the Exploration setup sheet asks for.
+
+    Attributes
+    ----------
+    problem : xlmodel.engine.explore.Problem
+        Ranges, sampling, constraints, objectives, top K.
+    base_variant : str
+        Variant (a name on Variants) whose other parameters every point keeps.
+    sobol_samples : int
+        Base samples of the Sobol indices over the ranges; 0: none.
+    """
+
+    problem: Problem
+    base_variant: str
+    sobol_samples: int = 0
+
+
+def base_inputs(variants: pd.DataFrame, name: str) -> dict:
+    """The checked inputs of one variant (a row of ``Study.variants``)."""
+    return prepare(variants.loc[[name]])
+
+
+def sobol_quantities(problem: Problem) -> list[str]:
+    """Metrics whose variance is decomposed: objectives, then constraint metrics."""
+    names = [o.quantity for o in problem.objectives]
+    names += [c.quantity for c in problem.constraints]
+    return [q for q in dict.fromkeys(names) if q in METRIC_UNITS]
+
+
+def run_exploration(
+    variants: pd.DataFrame,
+    setup: ExplorationSetup,
+    progress: StageProgress | None = None,
+) -> tuple[Exploration, pd.DataFrame | None]:
+    """Explore the design space around the base variant; Sobol indices if asked.
+
+    Returns
+    -------
+    (Exploration, DataFrame or None)
+        The exploration and the Sobol table of
+        :func:`xlmodel.engine.global_sensitivity.exploration_sobol` (None when
+        ``sobol_samples`` is 0 or no objective or constraint is a metric).
+    """
+    base = base_inputs(variants, setup.base_variant)
+    result = explore(setup.problem, base, _stage(progress, "explore"))
+    indices = None
+    quantities = sobol_quantities(setup.problem)
+    if setup.sobol_samples >= 2 and quantities:
+        indices = gsa.exploration_sobol(
+            setup.problem,
+            base,
+            setup.sobol_samples,
+            quantities,
+            _stage(progress, "sobol"),
+        )
+    return result, indices
+
+
+def run_uncertainty(
+    variants: pd.DataFrame,
+    spec: Uncertainty,
+    progress: StageProgress | None = None,
+) -> UncertaintyResult:
+    """Monte Carlo of every variant under ``spec`` (seeded per variant name)."""
+    return monte_carlo(
+        prepare(variants), list(variants.index), spec, _stage(progress, "uncertainty")
+    )
+
+
+def _stage(progress: StageProgress | None, stage: str):
+    if progress is None:
+        return None
+    return lambda done, total: progress(stage, done, total)
+
+
+def require_exploration(study, path) -> None:
+    """Refuse a study whose workbook asks for no exploration (blank ranges).
+
+    Raises
+    ------
+    xlmodel.errors.InputProblems
+        One problem naming the Exploration setup sheet.
+    """
+    if study.exploration is None:
+        raise InputProblems(
+            [
+                CellProblem(
+                    "Exploration setup",
+                    "",
+                    "",
+                    Path(path).name,
+                    "asks for no exploration: list parameter ranges and objectives "
+                    "on the Exploration setup sheet (xlmodel init writes an example)",
+                )
+            ]
+        )
