@@ -1,4 +1,5 @@
-"""Command line: ``xlmodel init | validate | compute``; wiring and printing only."""
+"""Command line: ``xlmodel init | validate | compute | explore | adopt``; wiring and
+printing only (explore and adopt live in :mod:`xlmodel.cli_explore`)."""
 
 from __future__ import annotations
 
@@ -107,11 +108,16 @@ def validate(path: Path):
 @click.option("--no-export", is_flag=True, help="Write no CSV or PNG files.")
 def compute(path: Path, output: Path | None, export_dir: Path, no_export: bool):
     """Compute every variant of PATH and write result sheets and charts into it."""
+    from .cli_explore import Progress, format_studies
     from .pipeline import compute as run_compute
 
-    results = run_compute(path, output, None if no_export else export_dir)
+    results = run_compute(
+        path, output, None if no_export else export_dir, progress=Progress()
+    )
     _warn(results.study.warnings)
     click.echo(format_comparison(results))
+    if studies := format_studies(results):
+        click.echo("\n" + studies)
     target = output or path
     click.echo(
         f"\nwrote result sheets to {target}"
@@ -191,6 +197,15 @@ def format_comparison(results, limit: int = 20) -> str:
     lines.extend(results.comparison.messages)
     return "\n".join(lines)
 
+
+def _register() -> None:
+    from .cli_explore import adopt, explore
+
+    main.add_command(explore)
+    main.add_command(adopt)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import PackageError
+from .exploration import require_exploration
 from .study import Results, run
 from .workbook import package, reader, report
 
@@ -33,7 +34,14 @@ def validate(path):
     return reader.read_study(path)
 
 
-def compute(path, out=None, export_dir=None, now: datetime | None = None) -> Results:
+def compute(
+    path,
+    out=None,
+    export_dir=None,
+    now: datetime | None = None,
+    progress=None,
+    explore: bool = False,
+) -> Results:
     """Compute every result of the workbook at ``path`` and write them back.
 
     Parameters
@@ -46,6 +54,11 @@ def compute(path, out=None, export_dir=None, now: datetime | None = None) -> Res
         Folder for CSV tables and the seed's four PNG figures; None: no export.
     now : datetime, optional
         Time recorded on the Run sheet (default: the current UTC time).
+    progress : callable, optional
+        ``progress(stage, done, total)`` during the exploration, the Sobol indices
+        and the Monte Carlo (see :func:`xlmodel.study.run`).
+    explore : bool
+        Refuse a workbook whose Exploration setup asks for no exploration.
 
     Returns
     -------
@@ -57,7 +70,9 @@ def compute(path, out=None, export_dir=None, now: datetime | None = None) -> Res
     if out != path and out.exists():
         reader.check_not_open(out)
     study = reader.read_study(path)
-    results = run(study)
+    if explore:
+        require_exploration(study, path)
+    results = run(study, progress)
     info = package.inspect_package(path)
     names = package.plan_sheet_names(info, list(report.SHEETS))
     run_info = {

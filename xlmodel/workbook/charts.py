@@ -14,7 +14,9 @@ Series roles (``Series.kind``):
 ``"reference"``
     a target or budget drawn as a dashed line;
 ``"marker"``
-    points only, no line (workloads, ridge points, one variant in a scatter).
+    points only, no line (workloads, ridge points, one variant in a scatter);
+``"cloud"``
+    many small points, no line, no border (a sample of explored designs).
 """
 
 from __future__ import annotations
@@ -269,6 +271,68 @@ def add_dual_axis_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> 
     return add_scatter_chart(workbook, sheet_name, layout)
 
 
+def add_cloud_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
+    """XY cloud of explored designs with the Pareto front and the variants on top.
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        ``"cloud"`` series are samples of points (small markers); a ``"data"``
+        series is the front (line with markers); ``"marker"`` series are single
+        designs or variants; ``"reference"`` series
+        are limits drawn as dashed lines.
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    return add_scatter_chart(workbook, sheet_name, layout)
+
+
+def add_curve_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
+    """XY curves without markers (cumulative distributions), with reference lines.
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        ``"data"`` series are smooth-free straight curves; ``"reference"`` series
+        dashed lines (a limit as a vertical line of two points).
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    return add_roofline_chart(workbook, sheet_name, layout)
+
+
+def add_share_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
+    """Horizontal bars of shares per category, the second series drawn over the first.
+
+    Sobol indices: the total-order index (first series, light) with the first-order
+    index over it (second series, dark); the light part that shows is the share
+    of variance due to interactions. First category on top.
+
+    Parameters
+    ----------
+    workbook : xlsxwriter.Workbook
+    sheet_name : str
+        Sheet holding every cell the layout references.
+    layout : Layout
+        Two ``"data"`` series over the same categories.
+
+    Returns
+    -------
+    xlsxwriter.chart.Chart
+    """
+    return add_tornado_chart(workbook, sheet_name, layout)
+
+
 def add_tornado_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
     """Horizontal bars of the low and high swing per parameter, first category on top.
 
@@ -360,6 +424,14 @@ def _xy_series(sheet_name: str, s: Series, i: int) -> dict:
     if s.kind == "reference":
         options["line"] = _reference_line(s)
         options["marker"] = {"type": "none"}
+    elif s.kind == "cloud":
+        options["line"] = {"none": True}
+        options["marker"] = {
+            "type": "circle",
+            "size": 3,
+            "fill": {"color": color},
+            "border": {"none": True},
+        }
     elif s.kind == "marker":
         options["line"] = {"none": True}
         options["marker"] = {

@@ -797,6 +797,11 @@ class _StudyReader:
         references = self.read_references()
         counts, stacks, utils = self.read_scaling()
         base, percent, sweeps, tornado = self.read_sensitivity(table)
+        from . import reader_explore  # it builds on this module
+
+        exploration, uncertainty = reader_explore.read(
+            self, table.names if table else []
+        )
         frame = None
         if table is not None and table.names:
             frame = self.build_frame(table, {**targets, **coefficients})
@@ -829,6 +834,8 @@ class _StudyReader:
             tornado_percent=percent,
             warnings=self.warnings,
             references=references,
+            exploration=exploration,
+            uncertainty=uncertainty,
         )
 
     # -- Variants ---------------------------------------------------------------------

@@ -46,6 +46,9 @@ SHEETS: tuple[str, ...] = (
     "Roofline",
     "Scaling",
     "Sensitivity",
+    "Global sensitivity",
+    "Exploration",
+    "Uncertainty",
     "Reality check",
     "Run",
 )
@@ -143,11 +146,21 @@ def write_results(
         "Reality check": _reality,
         "Run": _run,
     }
-    for key in SHEETS:
+    from . import report_explore  # its sheets build on this module's helpers
+
+    writers.update(
+        {
+            "Global sensitivity": report_explore.global_sensitivity_sheet,
+            "Exploration": report_explore.exploration_sheet,
+            "Uncertainty": report_explore.uncertainty_sheet,
+        }
+    )
+    written = sheets_for(results)
+    for key in written:
         sheet = _Sheet(ctx, workbook.add_worksheet(names[key]), names[key])
         writers[key](ctx, sheet)
         sheet.finish()
-    for name in names.values():
+    for name in (names[key] for key in written):
         if workbook.define_name(f"'{name}'!{OWNED_NAME}", '="xlmodel"') != 0:
             raise ValueError(f"sheet {name!r}: cannot carry the result marker")
     workbook.worksheets()[0].activate()
@@ -155,6 +168,18 @@ def write_results(
         workbook.close()
     except (XlsxFileError, OSError) as exc:
         raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
+
+
+def sheets_for(results: Results) -> list[str]:
+    """The result sheets ``results`` fills, in ``SHEETS`` order.
+
+    Global sensitivity, Exploration and Uncertainty appear only when the study
+    asked for them; every other sheet always.
+    """
+    from . import report_explore
+
+    optional = report_explore.present(results)
+    return [key for key in SHEETS if optional.get(key, True)]
 
 
 def resolve_sheet_names(sheet_names: dict[str, str] | None = None) -> dict[str, str]:
@@ -363,6 +388,8 @@ class _Sheet:
         self.wrapped: list[tuple[int, int, str, int, float]] = []
         self.heights: dict[int, float] = {}
         self.charts: list[tuple[int, int, int, int, int, int]] = []
+        # last row and column to print, when chart data lies beyond them
+        self.print_limit: tuple[int, int] | None = None
         ws.hide_gridlines(2)
 
     # -- plain cells -------------------------------------------------------------
@@ -540,6 +567,9 @@ class _Sheet:
     def _print_area(self) -> None:
         """Print area over the cells and every chart, so a printout fits them in."""
         last_row, last_col = self.ws.dim_rowmax or 0, self.ws.dim_colmax or 0
+        if self.print_limit is not None:  # cells beyond it are chart data
+            last_row = min(last_row, self.print_limit[0])
+            last_col = min(last_col, self.print_limit[1])
         for row, col, x, y, w, h in self.charts:
             right, bottom = col, row
             px = x + w

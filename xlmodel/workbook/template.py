@@ -132,6 +132,54 @@ BLOCKS: dict[str, Block] = {
             ("tornado parameter", "unit"),
         ),
         Block(
+            "exploration",
+            "xlmodel_exploration",
+            "Exploration setup",
+            2,
+            0,
+            ("exploration setting", "value", "unit", "description"),
+        ),
+        Block(
+            "ranges",
+            "xlmodel_ranges",
+            "Exploration setup",
+            2,
+            5,
+            ("range parameter", "low", "high", "grid points", "unit"),
+        ),
+        Block(
+            "constraints",
+            "xlmodel_constraints",
+            "Exploration setup",
+            2,
+            11,
+            ("constraint", "operator", "limit", "unit"),
+        ),
+        Block(
+            "objectives",
+            "xlmodel_objectives",
+            "Exploration setup",
+            2,
+            16,
+            ("objective", "sense", "unit"),
+        ),
+        Block(
+            "uncertainty",
+            "xlmodel_uncertainty",
+            "Uncertainty setup",
+            2,
+            0,
+            ("uncertainty setting", "value", "unit", "description"),
+        ),
+        Block(
+            "spreads",
+            "xlmodel_spreads",
+            "Uncertainty setup",
+            2,
+            5,
+            ("uncertain parameter", "distribution", "spread %", "unit"),
+        ),
+        Block(
             "coefficients",
             "xlmodel_coefficients",
             "Coefficients",
@@ -158,6 +206,8 @@ SHEETS: tuple[str, ...] = (
     "Workloads",
     "Scaling setup",
     "Sensitivity setup",
+    "Exploration setup",
+    "Uncertainty setup",
     "Coefficients",
     "References",
 )
@@ -460,6 +510,10 @@ def fill_workbook(
     _workloads(sheets["Workloads"], fmt)
     _scaling(sheets["Scaling setup"], fmt)
     _sensitivity(sheets["Sensitivity setup"], fmt, variants)
+    from . import template_explore
+
+    template_explore.write_exploration(sheets["Exploration setup"], fmt, variants)
+    template_explore.write_uncertainty(sheets["Uncertainty setup"], fmt)
     _values(
         sheets["Coefficients"],
         fmt,
@@ -549,6 +603,17 @@ _GUIDE = (
     (
         "text",
         "Sensitivity setup: sweep base, sweeps, tornado percent and parameters.",
+    ),
+    (
+        "text",
+        "Exploration setup: parameter ranges, sampling, constraints and objectives "
+        "of the design-space exploration (xlmodel explore FILE); clear the ranges "
+        "to skip it.",
+    ),
+    (
+        "text",
+        "Uncertainty setup: spreads (± % uniform or normal) of inputs; compute "
+        "reports P10/P50/P90 and target probabilities; clear the spreads to skip it.",
     ),
     ("text", "Coefficients: power, die-to-die and thermal model coefficients."),
     (
