@@ -336,3 +336,24 @@ def test_seed_library_example_runs(tmp_path):
     assert round(eff[8]["power_watts"]) == 504
     assert_allclose(scal.compute_scaling([2, 8], Precision.FP16), [32.768, 131.072])
     assert xlmodel.SMConfig().peak_tflops(Precision.FP16) == pytest.approx(1.024)
+
+
+def test_studies_at_the_valid_extremes():
+    # the largest valid count: elasticities and a +50 % tornado step past it
+    big = pd.DataFrame(
+        [{"num_chiplets": 1024, "d2d_topology": "mesh", "d2d_remote_share": 1.0}],
+        index=["big"],
+    )
+    e = sens.elasticities(big)
+    assert np.isfinite(e.drop(columns=["variant", "parameter"]).to_numpy()).all()
+    t = sens.tornado(big, percent=50)
+    assert np.isfinite(t["swing"]).all()
+    # the physical preset at the largest valid HBM bandwidth stays in range
+    from xlmodel.reference import with_physical_preset
+
+    v = pd.DataFrame([{"hbm_bandwidth_gbps_per_stack": 100_000}], index=["v"])
+    for p in PARAMETERS:
+        if p.name not in v:
+            v[p.name] = p.default
+    r = evaluate(with_physical_preset(v))
+    assert np.isfinite(r["power_total_w"]).all()

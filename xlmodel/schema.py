@@ -429,7 +429,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "W/stack",
         15,
         0,
-        1000,
+        100_000,
         "HBM power per stack at full utilisation",
     ),
     Parameter(

@@ -42,7 +42,9 @@ def _hop_tables(max_n: int) -> np.ndarray:
     return table
 
 
-HOPS = _hop_tables(_MAX_CHIPLETS)
+# Twice the valid maximum: sensitivity studies perturb a count upwards (a tornado
+# at up to +100 %), and the table must hold those points too.
+HOPS = _hop_tables(2 * _MAX_CHIPLETS + 1)
 
 
 def average_hops(topology_code, num_chiplets):
