@@ -23,7 +23,9 @@ class Progress:
     """Progress lines on stderr for a stage that runs longer than ``after`` seconds.
 
     Called as ``progress(stage, done, total)``; prints at most one line per
-    ``every`` seconds per stage, and a last line when a stage that printed ends.
+    ``every`` seconds, or per tenth of the time spent so far when that is longer
+    (a long run prints a few dozen lines, not one a second), and a last line when
+    a stage that printed ends.
     """
 
     def __init__(self, after: float = 1.0, every: float = 1.0, clock=time.monotonic):
@@ -39,9 +41,8 @@ class Progress:
         self.last = now
         spent = now - self.start
         finished = done >= total
-        due = spent > self.after and (
-            not self.printed or now - self.shown >= self.every
-        )
+        gap = max(self.every, 0.1 * spent)
+        due = spent > self.after and (not self.printed or now - self.shown >= gap)
         if not (due or (finished and self.printed)):
             return
         self.printed, self.shown = True, now
