@@ -3,8 +3,9 @@
 Part of the workbook reader (:mod:`xlmodel.workbook.reader` calls :func:`read`):
 the same cell conversion, the same one-line problems with their cells, the same
 warnings. A workbook without these sheets, or with their tables left blank, asks
-for no exploration and no Monte Carlo, silently. :func:`read_designs` and
-:func:`read_variant_layout` serve ``xlmodel adopt``.
+for no exploration and no Monte Carlo, silently. :func:`read_for_adopt` reads what
+``xlmodel adopt`` needs: the inputs, the last exploration's designs table and where
+the Variants table lies.
 """
 
 from __future__ import annotations

@@ -158,8 +158,7 @@ def exploration_sheet(ctx: _Context, sh: _Sheet) -> None:
             "low": [rg.low for rg in prob.ranges],
             "high": [rg.high for rg in prob.ranges],
             "values": [
-                len(rg.grid()) if prob.method == "grid" else math.nan
-                for rg in prob.ranges
+                len(rg.grid()) if prob.method == "grid" else "" for rg in prob.ranges
             ],
         }
     )
@@ -313,11 +312,14 @@ def exploration_sheet(ctx: _Context, sh: _Sheet) -> None:
     ]
     series = [s for s, t in zip(series, (blocks["bad"], blocks["ok"])) if t.rows > 0]
     if len(front):
+        # two objectives: the front is a curve in the chart's plane; more: a set
+        # of points whose projection is not monotone, so no line
         series.append(
             Series(
                 blocks["front"].span(yq),
                 "Pareto front",
                 blocks["front"].span(xq),
+                kind="data" if len(prob.objectives) == 2 else "marker",
                 color=_FRONT_COLOR,
             )
         )
@@ -539,7 +541,6 @@ def uncertainty_sheet(ctx: _Context, sh: _Sheet) -> None:
             _Col("distribution", "Distribution", "text"),
             _Col("percent", "Spread (±%, or 1 σ)", "0.0"),
         ],
-        wrap_header=False,
     )
     row = t.last_row + 2
 
@@ -602,7 +603,7 @@ def uncertainty_sheet(ctx: _Context, sh: _Sheet) -> None:
             values = np.append(values, limit[1])
         layout = Layout(
             f"Cumulative distribution of {label}",
-            x_title=f"{label} ({unit})",
+            x_title=label if label.endswith(unit) else f"{label} ({unit})",
             y_title="Cumulative probability",
             series=tuple(series),
             y_bounds=(0.0, 1.0),
