@@ -216,10 +216,12 @@ def exploration_sobol(
             done += len(part)
             if progress is not None:
                 progress(done, total)
+    # fewer bootstrap resamples for very large samples (each resamples N (k + 2))
+    boot = int(np.clip(2e8 // total, 20, BOOTSTRAP))
     frames = []
     for q in quantities:
         y = outputs[q]
-        r = indices(y[:n], y[n : 2 * n], y[2 * n :].reshape(k, n), problem.seed)
+        r = indices(y[:n], y[n : 2 * n], y[2 * n :].reshape(k, n), problem.seed, boot)
         frames.append(
             pd.DataFrame(
                 {

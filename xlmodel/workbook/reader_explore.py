@@ -67,7 +67,7 @@ def read(sr, names: list[str]) -> tuple[ExplorationSetup | None, Uncertainty | N
     names : list of str
         Variant names (the base variant must be one of them).
     """
-    return _read_exploration(sr, names), _read_uncertainty(sr)
+    return _read_exploration(sr, names), _read_uncertainty(sr, len(names))
 
 
 # --- Exploration setup ----------------------------------------------------------------
@@ -339,7 +339,7 @@ def _objectives(sr) -> list[Objective]:
 # --- Uncertainty setup ----------------------------------------------------------------
 
 
-def _read_uncertainty(sr) -> Uncertainty | None:
+def _read_uncertainty(sr, variants: int) -> Uncertainty | None:
     found = sr.book.locate(BLOCKS["spreads"])
     if found is None:
         return None
@@ -374,6 +374,15 @@ def _read_uncertainty(sr) -> Uncertainty | None:
     for note in settings.notes.values():
         sr.warn(note)
     v = settings.values
+    draws = int(v["samples"]) * variants
+    if draws > MAX_SAMPLES:
+        sr.problem(
+            settings.where.get("samples") or rd._Where(grid.title, "", "samples"),
+            int(v["samples"]),
+            f"draws per variant x {variants:,} variants = {draws:,} draws, more "
+            f"than {MAX_SAMPLES:,}: use fewer draws",
+        )
+        return None
     return Uncertainty(tuple(spreads), samples=int(v["samples"]), seed=int(v["seed"]))
 
 
