@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pandas as pd
+from defusedxml import DefusedXmlException
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.formula import ArrayFormula
@@ -47,6 +48,7 @@ from ..schema import (
     Parameter,
 )
 from ..study import Study
+from .package import screen_zip
 from .template import (
     BLOCKS,
     SCALING_DEFAULTS,
@@ -59,6 +61,8 @@ from .template import (
 
 #: Refuse input sheets larger than this many rows (a stray cell far below, say).
 MAX_ROWS = 100_000
+#: Refuse workbook files larger than this many bytes (before unpacking).
+MAX_FILE_BYTES = 512 << 20
 #: Refuse more variant columns than this.
 MAX_VARIANTS = 10_000
 #: Refuse a sweep of more points than this.
@@ -153,10 +157,19 @@ def _load_bytes(path: Path) -> bytes:
         raise PackageError(f"{path}: no such file")
     if path.is_dir():
         raise PackageError(f"{path}: is a folder, not a workbook")
+    # A pipe or a device (a link to /dev/zero, say) would never end or never fill.
+    if not path.is_file():
+        raise PackageError(f"{path}: is not a regular file (a pipe or a device?)")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise PackageError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise PackageError(
+            f"{path}: is larger than {MAX_FILE_BYTES >> 20:,} MiB, too large for a "
+            "workbook xlmodel reads"
+        )
     _sniff(path, data)
     return data
 
@@ -202,6 +215,10 @@ def _sniff(path: Path, data: bytes) -> None:
             else "a zip archive"
         )
         raise PackageError(f"{path}: is {what}, not an Excel workbook (.xlsx)")
+    # Unsafe part names, zip bombs, XML entity declarations: refused before openpyxl
+    # unpacks or parses anything.
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        screen_zip(path, zf)
 
 
 def _describe_non_zip(path: Path, head: bytes) -> str:
@@ -246,11 +263,27 @@ def _translated(path: Path) -> Iterator[None]:
         except (PackageError, InputProblems, _CellError):
             raise
         except Exception as e:  # noqa: BLE001 - translate any parser failure
+            if _refused_entities(e):
+                raise PackageError(
+                    f"{path}: declares XML document types or entities, which "
+                    "workbooks never hold; refused for safety"
+                ) from None
             detail = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
             raise PackageError(
                 f"{path}: corrupt or unreadable workbook ({detail}); open it in Excel "
                 "or LibreOffice and save it again"
             ) from None
+
+
+def _refused_entities(e: BaseException) -> bool:
+    # openpyxl parses with defusedxml, which refuses DTDs and entities; openpyxl
+    # may wrap that refusal in an error of its own.
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, DefusedXmlException):
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
 
 
 @dataclass
