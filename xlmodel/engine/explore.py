@@ -450,10 +450,6 @@ class _Kept:
     params: np.ndarray  # (N, ranges)
     scores: np.ndarray  # (N, objectives)
 
-    @classmethod
-    def empty(cls, k: int, m: int) -> _Kept:
-        return cls(np.empty(0, np.int64), np.empty((0, k)), np.empty((0, m)))
-
     def take(self, sel) -> _Kept:
         return _Kept(self.index[sel], self.params[sel], self.scores[sel])
 
