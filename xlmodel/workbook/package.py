@@ -1326,7 +1326,9 @@ class _Splice:
             for rel in book.rels
             if rel.part is not None and rel.part in self.removed
         }
-        existing = {rel.rid for rel in book.rels}
+        # Ids of dropped relationships are free again: a re-run numbers the new
+        # sheets' relationships as the previous run did.
+        existing = {rel.rid for rel in book.rels if rel.rid not in drop}
         pieces, pos = [], 0
         root = _ROOT_RE.search(text)
         assert root is not None
@@ -1451,7 +1453,12 @@ class _Splice:
         if len(entries) != len(book.sheets):
             raise self.orig.fail(f"{part} is not laid out as expected")
         r_prefix = xml.prefix_for(_NS_DOC_REL)
-        next_id = max((s.sheet_id for s in book.sheets), default=0)
+        # Ids of removed sheets are free again (their calcChain entries are gone):
+        # a re-run numbers the new sheets as the previous run did.
+        next_id = max(
+            (s.sheet_id for i, s in enumerate(book.sheets) if i not in owned),
+            default=0,
+        )
         added = []
         for sheet, rid in zip(self.rbook.sheets, new_rids):
             next_id += 1
