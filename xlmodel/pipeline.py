@@ -3,21 +3,43 @@
 read (workbook.reader) -> run (study) -> report (workbook.report, a separate
 xlsxwriter file) -> splice into the original package (workbook.package, atomic)
 -> export CSV and PNG. The CLI calls these functions and only prints.
+
+A compute holds an exclusive advisory lock (``flock``) on a lock file beside the
+workbook it writes, ``.~xlmodel.<name>.lock``, from before it reads until after
+it has written: a second compute of the same workbook waits for the first (at
+most ``LOCK_WAIT_S`` seconds), then reads what the first wrote. Holding the lock,
+it removes temporary files of that workbook left by a compute that was killed
+mid-write (the kernel releases a dead process's lock). The lock file is removed
+afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
+import stat
 import tempfile
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: computes are not serialised
+    fcntl = None  # type: ignore[assignment]
 
 from . import __version__
 from .errors import PackageError
 from .exploration import require_exploration
 from .study import Results, run
 from .workbook import package, reader, report
+
+#: Seconds a compute waits for another compute writing the same workbook.
+LOCK_WAIT_S = 120.0
+_LOCK_POLL_S = 0.05
 
 
 def file_sha256(path) -> str:
@@ -69,42 +91,155 @@ def compute(
     reader.check_not_open(path)
     if out != path and out.exists():
         reader.check_not_open(out)
-    study = reader.read_study(path)
-    if explore:
-        require_exploration(study, path)
-    results = run(study, progress)
-    info = package.inspect_package(path)
-    names = package.plan_sheet_names(info, list(report.SHEETS))
-    run_info = {
-        "version": __version__,
-        "input_file": path.name,
-        "input_sha256": file_sha256(path),
-        "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-        "warnings": list(study.warnings),
-    }
     _check_writable(out)
-    fd, tmp = tempfile.mkstemp(
-        suffix=".xlsx", prefix=".xlmodel-results-", dir=out.parent
-    )
-    os.close(fd)
-    try:
-        report.write_results(results, tmp, names, run_info)
-        package.splice_results(path, tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with _write_lock(out) as target:
+        study = reader.read_study(path)
+        if explore:
+            require_exploration(study, path)
+        results = run(study, progress)
+        info = package.inspect_package(path)
+        names = package.plan_sheet_names(info, list(report.SHEETS))
+        run_info = {
+            "version": __version__,
+            "input_file": path.name,
+            "input_sha256": file_sha256(path),
+            "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+            "warnings": list(study.warnings),
+        }
+        _check_writable(out)
+        try:
+            fd, tmp = tempfile.mkstemp(
+                suffix=".results.xlsx",
+                prefix=package.temp_prefix(target.name),
+                dir=target.parent,
+            )
+        except OSError as exc:
+            raise PackageError(
+                f"{target.parent}: cannot write here ({exc.strerror or exc})"
+            ) from None
+        os.close(fd)
+        try:
+            _write_results(results, tmp, names, run_info)
+            package.splice_results(path, tmp, out)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
     if export_dir is not None:
         export(results, export_dir)
     return results
 
 
+def _write_results(results: Results, tmp: str, names, run_info: dict) -> None:
+    """Write the results workbook; a failed write (a full disk) is a PackageError."""
+    try:
+        report.write_results(results, tmp, names, run_info)
+    except Exception as exc:
+        # The writer may wrap the OSError of a failed write in an error of its own.
+        cause = exc if isinstance(exc, OSError) else None
+        for inner in (*exc.args, exc.__cause__, exc.__context__):
+            if cause is None and isinstance(inner, OSError):
+                cause = inner
+        if cause is None:
+            raise
+        raise PackageError(
+            f"{Path(tmp).parent}: cannot write the results "
+            f"({cause.strerror or cause}); the workbook was not changed"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _write_lock(out: Path) -> Iterator[Path]:
+    """Hold the exclusive lock on writing ``out``; yield its real path.
+
+    The lock is ``flock`` on ``.~xlmodel.<name>.lock`` beside the real target (a
+    symbolic link is followed, so both names lock the same file). Waits at most
+    ``LOCK_WAIT_S`` seconds for another compute, then refuses. Holding the lock,
+    temporary files of the target older than the lock are left-overs of a killed
+    compute and are removed.
+    """
+    target = Path(os.path.realpath(out))
+    lock = target.with_name(package.temp_prefix(target.name) + "lock")
+    if fcntl is None:  # pragma: no cover
+        yield target
+        return
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise PackageError(
+                f"{target.parent}: cannot create the lock file {lock.name} "
+                f"({exc.strerror or exc}); nothing was written"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise PackageError(
+                    f"{out}: another xlmodel compute is writing this workbook (lock "
+                    f"file {lock.name}); run again when it has finished"
+                ) from None
+            time.sleep(_LOCK_POLL_S)
+            continue
+        try:
+            # The previous holder removes the lock file when it is done: a lock
+            # taken on a file that is no longer at that name locks nothing.
+            if os.path.samestat(os.fstat(fd), os.stat(lock)):
+                break
+        except OSError:
+            pass
+        os.close(fd)
+    try:
+        # The lock file's fresh time stamp, by the file system's own clock.
+        with contextlib.suppress(OSError):
+            os.utime(fd)
+        _remove_stale_temps(target, os.fstat(fd).st_mtime)
+        yield target
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def _remove_stale_temps(target: Path, since: float) -> None:
+    """Remove the target's temporary files written before ``since`` (a killed run)."""
+    pattern = re.compile(
+        re.escape(package.temp_prefix(target.name))
+        + r"[a-z0-9_]{8}\.(?:tmp|results\.xlsx)"
+    )
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and st.st_mtime <= since:
+                os.unlink(entry.path)
+
+
 def _check_writable(out: Path) -> None:
+    # A file or folder without any write permission bit is read-only even for
+    # a user (root) whom the system would let write it: it was made so on purpose.
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise PackageError(f"{folder}: folder does not exist; cannot write {out.name}")
-    if not os.access(folder, os.W_OK):
+    if not _writable(folder):
         raise PackageError(f"{folder}: folder is read-only; cannot write {out.name}")
-    if out.exists() and not os.access(out, os.W_OK):
+    if out.exists() and not out.is_file():
+        raise PackageError(f"{out}: is not a regular file; nothing was written")
+    if out.exists() and not _writable(out):
         raise PackageError(f"{out}: file is read-only; nothing was written")
+
+
+def _writable(path: Path) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o222) and os.access(path, os.W_OK)
 
 
 def export(results: Results, export_dir) -> list[Path]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import errno
 import os
 import posixpath
 import re
@@ -44,6 +45,7 @@ __all__ = [
     "plan_sheet_names",
     "screen_zip",
     "splice_results",
+    "temp_prefix",
 ]
 
 #: Sheet-scoped defined name that marks a sheet as one of xlmodel's result sheets.
@@ -1863,6 +1865,27 @@ def _retarget_rels(
 # ---------------------------------------------------------------------------
 
 
+#: What a failed write most likely means, by errno.
+_WRITE_FAILURES = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EFBIG: "the file is too large for this file system",
+}
+
+
+def temp_prefix(name: str) -> str:
+    """Start of the names of xlmodel's temporary files beside a workbook ``name``.
+
+    The merged package is written to ``<prefix><random>.tmp`` and renamed over
+    the workbook; the compute pipeline writes its results workbook to
+    ``<prefix><random>.results.xlsx`` and locks ``<prefix>lock``. A process
+    killed mid-write leaves such a file; the next compute of the same workbook
+    removes it (see ``xlmodel.pipeline``).
+    """
+    return f".~xlmodel.{name}."
+
+
 def _refuse_if_locked(out_path: str | os.PathLike[str]) -> None:
     """Refuse to replace a workbook that Excel or LibreOffice has open."""
     folder, name = os.path.split(os.path.abspath(os.fspath(out_path)))
@@ -1883,7 +1906,7 @@ def _write_atomically(
     folder = os.path.dirname(target)
     try:
         fd, temp = tempfile.mkstemp(
-            dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp"
+            dir=folder, prefix=temp_prefix(os.path.basename(target)), suffix=".tmp"
         )
     except OSError as exc:
         raise _error(out_path, f"cannot write here ({exc.strerror or exc})") from None
@@ -1911,10 +1934,13 @@ def _write_atomically(
         except OSError:
             pass
         if isinstance(exc, OSError):
+            cause = _WRITE_FAILURES.get(
+                exc.errno or 0, "is it open in another program?"
+            )
             raise _error(
                 out_path,
-                f"cannot write the workbook ({exc.strerror or exc}); is it open "
-                "in another program?",
+                f"cannot write the workbook ({exc.strerror or exc}); {cause}; "
+                "it was not changed",
             ) from exc
         raise
     try:
