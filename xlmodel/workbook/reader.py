@@ -1510,6 +1510,16 @@ class _StudyReader:
             return False
         span = (stop - start) / step  # may overflow to inf for a tiny step
         count = math.floor(span + 1e-9) + 1 if math.isfinite(span) else math.inf
+        if count < 2:
+            # Sensitivity compares the first and the last point of a sweep.
+            self.problem(
+                w1,
+                _shown(stop),
+                f"gives a single point from {_fmt(start)} in steps of {_fmt(step)}"
+                f"{unit}: a sweep needs two or more; make the stop at least start "
+                "+ step",
+            )
+            return False
         if count > MAX_SWEEP_POINTS:
             self.problem(
                 w2,
