@@ -619,7 +619,8 @@ _GUIDE = (
     (
         "text",
         "References: shipping chips the variants are compared with; add your own.",
-    ),)
+    ),
+)
 
 
 def _guide(ws: Worksheet, fmt: _Formats) -> None:
