@@ -706,9 +706,10 @@ def test_reality_check_sheet_values(written, results):
         t["Peak FP16 (TFLOPS)"].to_numpy(float), real["peak_fp16_tflops"]
     )
     assert t.loc["H100 SXM5", "Published TDP (W)"] == 700
-    assert t.loc["B200 (HGX)", "Density FP16 (TFLOPS/mm²)"] in ("n/a", None) or np.isnan(
-        t.loc["B200 (HGX)", "Density FP16 (TFLOPS/mm²)"]
-    )
+    assert t.loc["B200 (HGX)", "Density FP16 (TFLOPS/mm²)"] in (
+        "n/a",
+        None,
+    ) or np.isnan(t.loc["B200 (HGX)", "Density FP16 (TFLOPS/mm²)"])
     np.testing.assert_allclose(
         t.loc["Aggressive Optimized", "Power, physical preset (W)"],
         real.loc["Aggressive Optimized", "power_physical_w"],

@@ -126,8 +126,11 @@ def compute(path: Path, output: Path | None, export_dir: Path, no_export: bool):
 
 
 @main.command()
-@click.argument("csv_path", required=False,
-                type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument(
+    "csv_path",
+    required=False,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
 def calibrate(csv_path: Path | None):
     """Fit the physical power preset to reference chips and print the fit.
 
@@ -149,22 +152,35 @@ def calibrate(csv_path: Path | None):
 def format_fit(fit, priors, source) -> str:
     """The fitted coefficients and the per-chip errors against published TDP."""
     k = fit.coefficients
-    lines = [f"physical power preset fitted on {len(fit.per_chip)} chips ({source})",
-             ""]
+    lines = [
+        f"physical power preset fitted on {len(fit.per_chip)} chips ({source})",
+        "",
+    ]
     for name, row in priors.iterrows():
-        lines.append(f"  {name:<16} {k[name]:>9.3f} {row['unit']:<8} "
-                     f"(prior {row['mean']:g} +/- {row['sd']:g})")
-    lines.append(f"  {'dvfs_exponent':<16} {k['dvfs_exponent']:>9.2f}          "
-                 "(energy per FLOP ~ clock^d, chosen from a grid)")
-    lines += ["", f"{'chip':<18} {'TDP W':>7} {'model W':>8} {'error':>7} "
-              f"{'leave-one-out':>14}"]
+        lines.append(
+            f"  {name:<16} {k[name]:>9.3f} {row['unit']:<8} "
+            f"(prior {row['mean']:g} +/- {row['sd']:g})"
+        )
+    lines.append(
+        f"  {'dvfs_exponent':<16} {k['dvfs_exponent']:>9.2f}          "
+        "(energy per FLOP ~ clock^d, chosen from a grid)"
+    )
+    lines += [
+        "",
+        f"{'chip':<18} {'TDP W':>7} {'model W':>8} {'error':>7} {'leave-one-out':>14}",
+    ]
     for chip, r in fit.per_chip.iterrows():
-        lines.append(f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {r['predicted_w']:>8.0f} "
-                     f"{r['error_percent']:>+6.1f}% {r['loo_error_percent']:>+13.1f}%")
-    lines += ["", f"median absolute error {fit.median_abs_error_percent:.1f} %, "
-              f"leave-one-out {fit.loo_median_abs_error_percent:.1f} %",
-              "TDP is a board power limit, not a measurement: errors are reported, "
-              "not tuned away."]
+        lines.append(
+            f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {r['predicted_w']:>8.0f} "
+            f"{r['error_percent']:>+6.1f}% {r['loo_error_percent']:>+13.1f}%"
+        )
+    lines += [
+        "",
+        f"median absolute error {fit.median_abs_error_percent:.1f} %, "
+        f"leave-one-out {fit.loo_median_abs_error_percent:.1f} %",
+        "TDP is a board power limit, not a measurement: errors are reported, "
+        "not tuned away.",
+    ]
     return "\n".join(lines)
 
 

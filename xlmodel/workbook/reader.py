@@ -1184,8 +1184,7 @@ class _StudyReader:
             return load_chips()
         grid, r0, c0 = found
         sheet = grid.title
-        spec = {name: (kind, required) for name, kind, required, _ in
-                REFERENCE_COLUMNS}
+        spec = {name: (kind, required) for name, kind, required, _ in REFERENCE_COLUMNS}
         columns: dict[str, int] = {}
         for c in range(c0, c0 + grid.width(r0)):
             head = _text(grid.raw(r0, c))
@@ -1195,8 +1194,10 @@ class _StudyReader:
             if key in spec and key not in columns:
                 columns[key] = c
             elif key not in spec:
-                self.warn(f"{sheet}!{_cell(r0, c)}: column {head!r} is not a "
-                          "reference column; ignored")
+                self.warn(
+                    f"{sheet}!{_cell(r0, c)}: column {head!r} is not a "
+                    "reference column; ignored"
+                )
         missing = [n for n, (_, req) in spec.items() if req and n not in columns]
         if missing:
             self.problem(
@@ -1213,12 +1214,16 @@ class _StudyReader:
             chip_where = _Where(sheet, _cell(r, columns["chip"]), "chip")
             chip = self._reference_text(grid, r, columns["chip"], chip_where)
             if not chip:
-                self.problem(chip_where, "", "chip name missing: type a name or "
-                             "clear the row")
+                self.problem(
+                    chip_where, "", "chip name missing: type a name or clear the row"
+                )
                 continue
             if chip.casefold() in seen:
-                self.problem(chip_where, chip, f"is a duplicate chip (also "
-                             f"{seen[chip.casefold()]})")
+                self.problem(
+                    chip_where,
+                    chip,
+                    f"is a duplicate chip (also {seen[chip.casefold()]})",
+                )
                 continue
             seen[chip.casefold()] = f"{sheet}!{chip_where.cell}"
             ok = True
@@ -1244,19 +1249,26 @@ class _StudyReader:
                     continue
                 if _blank(raw):
                     if required:
-                        self.problem(where, "", "is blank: a number above 0 is "
-                                     "required")
+                        self.problem(
+                            where, "", "is blank: a number above 0 is required"
+                        )
                         ok = False
                     row[name] = np.nan
                     continue
-                num = raw if isinstance(raw, (int, float)) and not isinstance(
-                    raw, bool) else _number_from_text(raw) if isinstance(
-                    raw, str) else None
-                whole = kind != "count" or (num is not None and float(num)
-                                            .is_integer())
+                num = (
+                    raw
+                    if isinstance(raw, (int, float)) and not isinstance(raw, bool)
+                    else _number_from_text(raw)
+                    if isinstance(raw, str)
+                    else None
+                )
+                whole = kind != "count" or (num is not None and float(num).is_integer())
                 if num is None or not math.isfinite(num) or num <= 0 or not whole:
-                    what = "a whole number above 0" if kind == "count" else (
-                        "a number above 0")
+                    what = (
+                        "a whole number above 0"
+                        if kind == "count"
+                        else ("a number above 0")
+                    )
                     self.problem(where, _shown(raw), f"is not {what}")
                     ok = False
                     continue

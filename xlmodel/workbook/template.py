@@ -796,11 +796,18 @@ def _references(ws: Worksheet, fmt: _Formats) -> None:
         title = name[:32]
         message = (text + (" (required)" if required else " (optional)"))[:255]
         if kind == "text":
-            opts = {"validate": "length", "criteria": "between", "minimum": 0,
-                    "maximum": 255}
+            opts = {
+                "validate": "length",
+                "criteria": "between",
+                "minimum": 0,
+                "maximum": 255,
+            }
         else:
-            opts = {"validate": "integer" if kind == "count" else "decimal",
-                    "criteria": "greater than", "value": 0}
+            opts = {
+                "validate": "integer" if kind == "count" else "decimal",
+                "criteria": "greater than",
+                "value": 0,
+            }
         opts.update(input_title=title, input_message=message)
         ws.data_validation(r0, c, last, c, opts)
         width = 40 if name == "notes" else 22 if kind == "text" else 12
