@@ -31,7 +31,7 @@ def workbook(tmp_path, runner):
 def test_init_refuses_to_overwrite(workbook, runner):
     before = sha(workbook)
     r = runner.invoke(main, ["init", str(workbook)])
-    assert r.exit_code != 0 and "exists" in r.output
+    assert r.exit_code == 2 and "exists" in r.output
     assert sha(workbook) == before
 
 
@@ -154,3 +154,31 @@ def test_open_in_excel_refuses_to_write(workbook, runner):
 def test_missing_file(tmp_path, runner):
     r = runner.invoke(main, ["validate", str(tmp_path / "nope.xlsx")])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_csv_export_is_safe_to_open(tmp_path):
+    from xlmodel.pipeline import export
+    from xlmodel.study import run, seed_study
+
+    study = seed_study()
+    study.variants = study.variants.rename(index={"Baseline": "=HYPERLINK(1)"})
+    study.sweep_base = "=HYPERLINK(1)"
+    study.variants["density_target_tflops_per_mm2"] = 0.0  # margin = inf
+    export(run(study), tmp_path)
+    text = (tmp_path / "metrics.csv").read_text()
+    assert "'=HYPERLINK(1)" in text
+    assert "\n=HYPERLINK" not in text
+    metrics = pd.read_csv(tmp_path / "metrics.csv")
+    assert metrics["density_margin"].isna().all()  # inf written blank
+    assert "inf" not in text
+
+
+def test_export_folder_that_cannot_be_made(workbook, runner, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = runner.invoke(
+        main, ["compute", str(workbook), "--export-dir", str(blocker / "sub")]
+    )
+    assert r.exit_code == 2, r.output
+    assert "cannot write the CSV and PNG exports" in r.output
+    assert "Traceback" not in r.output

@@ -69,7 +69,7 @@ def init(path: Path, force: bool):
     from .workbook.template import write_template
 
     if path.exists() and not force:
-        raise click.ClickException(f"{path} exists; use --force to overwrite it")
+        raise XlmodelError(f"{path} exists; use --force to overwrite it")
     write_template(path)
     click.echo(
         f"wrote {path}: edit the Variants sheet, then run 'xlmodel compute {path}'"

@@ -26,6 +26,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: computes are not serialised
@@ -249,15 +252,49 @@ def export(results: Results, export_dir) -> list[Path]:
     roofline_fp16.png, chiplet_scaling.png, architecture_comparison.png,
     sensitivity_analysis.png.
     """
+    d = Path(export_dir)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, table in results.tables().items():
+            p = d / f"{name}.csv"
+            _csv_safe(table).to_csv(p, index=False)
+            written.append(p)
+        written += _figures(results, d)
+    except OSError as err:
+        raise PackageError(
+            f"{d}: cannot write the CSV and PNG exports ({err.strerror or err}); "
+            "the workbook itself was written"
+        ) from None
+    return written
+
+
+# Text a spreadsheet would run as a formula when it opens the CSV.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(table):
+    """A copy fit for CSV: formula-like text quoted with ', infinities blank."""
+    out = table.copy()
+    for c in out.columns:
+        col = out[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            out[c] = col.map(
+                lambda v: (
+                    "'" + v
+                    if isinstance(v, str) and v.startswith(_FORMULA_START)
+                    else v
+                )
+            )
+        elif col.dtype.kind == "f":
+            out[c] = col.where(np.isfinite(col.to_numpy()))
+    return out
+
+
+def _figures(results: Results, d: Path) -> list[Path]:
     from . import plots
 
-    d = Path(export_dir)
-    d.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, table in results.tables().items():
-        p = d / f"{name}.csv"
-        table.to_csv(p, index=False)
-        written.append(p)
     t = results.study.targets
     budget = float(t["power_budget_w"])
     density = float(t["density_target_tflops_per_mm2"])
