@@ -8,9 +8,6 @@ import math
 import posixpath
 import re
 import shutil
-import subprocess
-import tempfile
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import libreoffice_convert
 
 from xlmodel.study import Study, run, seed_study
 from xlmodel.workbook.report import (
@@ -624,29 +622,7 @@ def test_other_precision_partial_utilisation_and_d2d_losses(tmp_path):
 
 
 def soffice(src: Path, fmt: str, outdir: Path) -> Path:
-    profile = Path(tempfile.gettempdir()) / f"xlmodel-report-{uuid.uuid4().hex}"
-    outdir.mkdir(parents=True, exist_ok=True)
-    try:
-        proc = subprocess.run(
-            [
-                SOFFICE,
-                f"-env:UserInstallation=file://{profile}",
-                "--headless",
-                "--convert-to",
-                fmt,
-                "--outdir",
-                str(outdir),
-                str(src),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    out = outdir / f"{src.stem}.{fmt.split(':')[0]}"
-    assert proc.returncode == 0 and out.exists(), (proc.stdout, proc.stderr)
-    return out
+    return libreoffice_convert(src, fmt, outdir)
 
 
 @pytest.mark.libreoffice

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_options import output_options
 from .errors import InputProblems, XlmodelError
 
 EXIT_INPUT = 2  # the user's input is at fault; nothing was written
@@ -91,21 +92,7 @@ def validate(path: Path):
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the workbook with results here instead of in place.",
-)
-@click.option(
-    "--export-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("outputs"),
-    show_default=True,
-    help="Folder for CSV tables and PNG figures.",
-)
-@click.option("--no-export", is_flag=True, help="Write no CSV or PNG files.")
+@output_options
 def compute(path: Path, output: Path | None, export_dir: Path, no_export: bool):
     """Compute every variant of PATH and write result sheets and charts into it."""
     from .cli_explore import Progress, format_studies

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from .cli_options import output_options
+
 _UNITS = {"explore": "points", "sobol": "model runs", "uncertainty": "draws"}
 _TITLES = {
     "explore": "exploring",
@@ -126,21 +128,7 @@ def format_studies(results) -> str:
 
 
 @click.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the workbook with results here instead of in place.",
-)
-@click.option(
-    "--export-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("outputs"),
-    show_default=True,
-    help="Folder for CSV tables and PNG figures.",
-)
-@click.option("--no-export", is_flag=True, help="Write no CSV or PNG files.")
+@output_options
 def explore(path: Path, output: Path | None, export_dir: Path, no_export: bool):
     """Explore the design space set up on PATH's Exploration setup sheet.
 
