@@ -141,8 +141,11 @@ def sensitivity_figure(
     for ax, p in zip(axes.ravel(), params):
         g = points[points["parameter"] == p]
         ax.plot(g["value"], g["target_density_tflops_per_mm2"], "o-", label="density")
-        if density_target is not None:
+        top = g["target_density_tflops_per_mm2"].max()
+        if density_target is not None and density_target <= 3 * top:
             ax.axhline(density_target, color="b", ls=":", label="density target")
+        elif density_target is not None:  # far above: it would flatten the curve
+            ax.set_title(f"density target {density_target:g} off scale", fontsize=8)
         ax.set_xlabel(p)
         ax.set_ylabel("TFLOPS/mm²")
         ax2 = ax.twinx()

@@ -56,6 +56,9 @@ CHART_VARIANT_LIMIT = 12
 CHART_LABEL_CHARS = 24  # longer variant names are shortened in charts
 WORKLOAD_LABELS = 12  # most workloads named on the roofline chart
 SUMMARY_WARNING_LINES = 5
+# A sweep chart leaves out the density target line when the target is more than
+# this many times the highest density of the sweep (it would flatten the curve).
+SWEEP_TARGET_SCALE = 3.0
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 
 # Number format per unit.
@@ -1511,7 +1514,8 @@ def _sensitivity(ctx: _Context, sh: _Sheet) -> None:
                 _Col("budget", "Power budget (W)", _fmt("W")),
             ]
             t = sh.table(row + 1, 0, g, cols, cap_width=30)
-            sweeps.append((str(name), unit, t))
+            top = g["target_density_tflops_per_mm2"].max()
+            sweeps.append((str(name), unit, t, top))
             row = t.last_row + 2
             left_cols = max(left_cols, len(cols))
 
@@ -1556,8 +1560,18 @@ def _sensitivity(ctx: _Context, sh: _Sheet) -> None:
         slot_y = layout.height + _GAP_PX
     else:
         slot_y = 0
-    for k, (name, unit, t) in enumerate(sweeps):
+    for k, (name, unit, t, top) in enumerate(sweeps):
         x = t.span("value")
+        # A target far above the curve would flatten it to the axis: say so instead.
+        off_scale = ctx.density_target > SWEEP_TARGET_SCALE * top
+        target_line = Series(
+            t.span("density_target"),
+            t.head("density_target"),
+            x,
+            kind="reference",
+            color=ch.TARGET_COLOR,
+            line_style="round_dot",
+        )
         series = (
             Series(
                 t.span("target_density_tflops_per_mm2"),
@@ -1565,14 +1579,7 @@ def _sensitivity(ctx: _Context, sh: _Sheet) -> None:
                 x,
                 color=ch.PALETTE[0],
             ),
-            Series(
-                t.span("density_target"),
-                t.head("density_target"),
-                x,
-                kind="reference",
-                color=ch.TARGET_COLOR,
-                line_style="round_dot",
-            ),
+            *(() if off_scale else (target_line,)),
             Series(
                 t.span("power_total_w"),
                 t.head("power_total_w"),
@@ -1589,8 +1596,11 @@ def _sensitivity(ctx: _Context, sh: _Sheet) -> None:
                 secondary=True,
             ),
         )
+        note = (
+            f" (density target {ctx.density_target:g} off scale)" if off_scale else ""
+        )
         layout = Layout(
-            f"Sweep of {name}: density and power",
+            f"Sweep of {name}: density and power{note}",
             x_title=_head(name, unit),
             y_title="Density (TFLOPS/mm²)",
             y2_title="Power (W)",
