@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import numpy as np
@@ -164,15 +163,14 @@ def test_fp16_references_come_from_the_chip_table():
     assert refs["MI300X"] == pytest.approx(2048, rel=1e-3)
 
 
-def test_two_hundred_variants_read_fast(tmp_path):
+def test_two_hundred_variants_read(tmp_path):
+    # speed is measured by benchmarks/bench_workbook.py, not asserted here
     names = {f"Variant {i:03d}": {"clock_mhz": 1000 + i} for i in range(200)}
     path = write(tmp_path / "wide.xlsx", variants=names)
-    start = time.perf_counter()
     study = read_study(path)
-    elapsed = time.perf_counter() - start
     assert len(study.variants) == 200
+    assert list(study.variants.index) == list(names)
     assert study.variants["clock_mhz"].iloc[-1] == 1199
-    assert elapsed < 1.5, f"{elapsed:.2f} s"
 
 
 def test_results_run_on_what_was_read(tmp_path):
