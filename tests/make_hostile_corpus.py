@@ -28,7 +28,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from make_input_corpus import Case
+from make_input_corpus import Case, write_cases
 from make_input_corpus import write as write_workbook
 
 #: Exit status of the CLI for each outcome of a case.
@@ -697,28 +697,8 @@ HOSTILE: tuple[Case, ...] = (
 
 
 def main(argv: list[str]) -> int:
-    """Write every hostile file into the folder given as the only argument.
-
-    Parameters
-    ----------
-    argv : list of str
-        The script name and the destination folder.
-
-    Returns
-    -------
-    int
-        Exit status.
-    """
-    if len(argv) != 2:
-        print("usage: make_hostile_corpus.py FOLDER", file=sys.stderr)
-        return 2
-    folder = Path(argv[1])
-    folder.mkdir(parents=True, exist_ok=True)
-    for case in HOSTILE:
-        sub = folder / case.name
-        sub.mkdir(exist_ok=True)
-        case.build(sub)
-    return 0
+    """Write every hostile file into the folder given as the only argument."""
+    return write_cases(argv, HOSTILE)
 
 
 if __name__ == "__main__":

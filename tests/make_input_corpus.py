@@ -962,13 +962,14 @@ LOCKED: tuple[Case, ...] = (
 )
 
 
-def main(argv: list[str]) -> int:
-    """Write every corpus workbook into the folder given as the only argument.
+def write_cases(argv: list[str], cases) -> int:
+    """Write every case of ``cases`` into the folder given as the only argument.
 
     Parameters
     ----------
     argv : list of str
         The script name and the destination folder.
+    cases : iterable of Case
 
     Returns
     -------
@@ -976,15 +977,20 @@ def main(argv: list[str]) -> int:
         Exit status.
     """
     if len(argv) != 2:
-        print("usage: make_input_corpus.py FOLDER", file=sys.stderr)
+        print(f"usage: {Path(argv[0]).name} FOLDER", file=sys.stderr)
         return 2
     folder = Path(argv[1])
     folder.mkdir(parents=True, exist_ok=True)
-    for case in CASES + LOCKED:
+    for case in cases:
         sub = folder / case.name
         sub.mkdir(exist_ok=True)
         case.build(sub)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """Write every corpus workbook into the folder given as the only argument."""
+    return write_cases(argv, CASES + LOCKED)
 
 
 if __name__ == "__main__":

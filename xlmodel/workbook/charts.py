@@ -252,63 +252,11 @@ def add_roofline_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> C
     return chart
 
 
-def add_dual_axis_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
-    """XY lines against a primary and a secondary value axis (sensitivity curves).
-
-    Parameters
-    ----------
-    workbook : xlsxwriter.Workbook
-    sheet_name : str
-        Sheet holding every cell the layout references.
-    layout : Layout
-        Series with ``secondary=True`` use the right-hand axis (``y2_title``);
-        ``"reference"`` series are dashed lines on their own axis.
-
-    Returns
-    -------
-    xlsxwriter.chart.Chart
-    """
-    return add_scatter_chart(workbook, sheet_name, layout)
-
-
-def add_cloud_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
-    """XY cloud of explored designs with the Pareto front and the variants on top.
-
-    Parameters
-    ----------
-    workbook : xlsxwriter.Workbook
-    sheet_name : str
-        Sheet holding every cell the layout references.
-    layout : Layout
-        ``"cloud"`` series are samples of points (small markers); a ``"data"``
-        series is the front (line with markers); ``"marker"`` series are single
-        designs or variants; ``"reference"`` series
-        are limits drawn as dashed lines.
-
-    Returns
-    -------
-    xlsxwriter.chart.Chart
-    """
-    return add_scatter_chart(workbook, sheet_name, layout)
-
-
-def add_curve_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
-    """XY curves without markers (cumulative distributions), with reference lines.
-
-    Parameters
-    ----------
-    workbook : xlsxwriter.Workbook
-    sheet_name : str
-        Sheet holding every cell the layout references.
-    layout : Layout
-        ``"data"`` series are smooth-free straight curves; ``"reference"`` series
-        dashed lines (a limit as a vertical line of two points).
-
-    Returns
-    -------
-    xlsxwriter.chart.Chart
-    """
-    return add_roofline_chart(workbook, sheet_name, layout)
+# Names for what a chart shows; the XY builders above draw them. Series roles,
+# secondary axes and reference lines all come from the Layout.
+add_dual_axis_chart = add_scatter_chart  # sensitivity curves: power on a second axis
+add_cloud_chart = add_scatter_chart  # explored cloud, Pareto front, variants
+add_curve_chart = add_roofline_chart  # cumulative distributions: lines, no markers
 
 
 def add_share_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Chart:
