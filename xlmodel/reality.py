@@ -158,10 +158,15 @@ def _summarised(lines: list[str], names: list[str], what: str) -> list[str]:
     ]
 
 
-def area_warnings(variants: pd.DataFrame) -> list[str]:
+def area_warnings(
+    variants: pd.DataFrame, metrics: pd.DataFrame | None = None
+) -> list[str]:
     """One line per variant whose chiplet area is below the coarse minimum for its
-    SMs, tensor throughput, L2 and HBM PHYs (see xlmodel.engine.area)."""
-    r = evaluate(variants)
+    SMs, tensor throughput, L2 and HBM PHYs (see xlmodel.engine.area).
+
+    ``metrics`` is ``evaluate(variants)`` when the caller has it already.
+    """
+    r = evaluate(variants) if metrics is None else metrics
     nodes = [node_class(n) or "n5" for n in variants["process_node"]]
     scale = np.array([NODE_AREA_SCALE[n] for n in nodes])
     phys = variants["hbm_stacks"].to_numpy(float) / variants["num_chiplets"].to_numpy(

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .engine.calibrate import REF_CLOCK_MHZ, fit_power
 from .schema import DEFAULTS
 
 # Published columns (chips.csv) -> the precision whose tensor ops they give.
@@ -178,8 +179,6 @@ def power_features(chips: pd.DataFrame) -> pd.DataFrame:
     Rows without a TDP are dropped. ``fixed_w`` is the L2 power at the seed's
     0.05 W/MB (not fitted).
     """
-    from .engine.calibrate import REF_CLOCK_MHZ  # noqa: F401  (documents the link)
-
     c = chips[pd.to_numeric(chips.get("tdp_w"), errors="coerce") > 0]
     l2 = pd.to_numeric(c["l2_mb"], errors="coerce").fillna(0) if "l2_mb" in c else 0
     return pd.DataFrame(
@@ -199,8 +198,6 @@ def power_features(chips: pd.DataFrame) -> pd.DataFrame:
 @functools.lru_cache(maxsize=1)
 def physical_fit():
     """The physical preset fitted on the shipped chips.csv (cached)."""
-    from .engine.calibrate import fit_power
-
     return fit_power(power_features(load_chips()))
 
 
@@ -212,36 +209,24 @@ def physical_coefficients(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
     is W per SM; I/O is fitted; the fixed interconnect term is dropped (die-to-die
     traffic costs PHYSICAL_D2D_PJ_PER_BIT instead). Columns are schema names.
     """
-    from .engine.calibrate import REF_CLOCK_MHZ
-
     fit = fit or physical_fit()
     k = fit.coefficients
-    nodes = (
-        [
-            node_class(n) or "n5"
-            for n in variants.get("process_node", DEFAULTS["process_node"])
-        ]
-        if "process_node" in variants
-        else [node_class(DEFAULTS["process_node"])] * len(variants)
-    )
+
+    def column(name):
+        if name in variants:
+            return variants[name].to_numpy()
+        return np.full(len(variants), DEFAULTS[name], dtype=object)
+
+    nodes = [node_class(n) or "n5" for n in column("process_node")]
+    scale = {"n7": 1.0, "n5": 1.0, "n3": N3_ENERGY_SCALE}
     energy = np.array(
         [
-            k["e_flop_pj_n7"]
-            if n == "n7"
-            else k["e_flop_pj_n5"] * (N3_ENERGY_SCALE if n == "n3" else 1.0)
+            (k["e_flop_pj_n7"] if n == "n7" else k["e_flop_pj_n5"]) * scale[n]
             for n in nodes
         ]
     )
-    bw = (
-        variants["hbm_bandwidth_gbps_per_stack"]
-        if "hbm_bandwidth_gbps_per_stack" in variants
-        else DEFAULTS["hbm_bandwidth_gbps_per_stack"]
-    )
-    sms = (
-        variants["sms_per_chiplet"]
-        if "sms_per_chiplet" in variants
-        else DEFAULTS["sms_per_chiplet"]
-    )
+    bw = column("hbm_bandwidth_gbps_per_stack").astype(float)
+    sms = column("sms_per_chiplet").astype(float)
     return pd.DataFrame(
         {
             "sm_power_w": energy * 1e-12 * _REF_FLOP_PER_CYCLE * REF_CLOCK_MHZ * 1e6,
@@ -249,12 +234,8 @@ def physical_coefficients(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
             "sm_power_clock_exponent": 1.0 + k["dvfs_exponent"],
             "sm_power_ref_fp16_flop_per_cycle": float(_REF_FLOP_PER_CYCLE),
             "sm_power_throughput_exponent": 1.0,
-            "hbm_power_w_per_stack": k["hbm_pj_per_bit"]
-            * 1e-12
-            * np.asarray(bw, float)
-            * 1e9
-            * 8,
-            "static_power_w_per_chiplet": k["leak_w_per_sm"] * np.asarray(sms, float),
+            "hbm_power_w_per_stack": k["hbm_pj_per_bit"] * 1e-12 * bw * 1e9 * 8,
+            "static_power_w_per_chiplet": k["leak_w_per_sm"] * sms,
             "interconnect_power_w": 0.0,
             "io_power_w": k["io_w"],
             "d2d_energy_pj_per_bit": PHYSICAL_D2D_PJ_PER_BIT,

@@ -240,7 +240,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     refs, ref_warnings = reality.check_references(study.references, v.iloc[0])
     real = reality.reality_table(v, refs)
     model_warnings = (
-        ref_warnings + reality.area_warnings(v) + reality.preset_warnings(real)
+        ref_warnings + reality.area_warnings(v, metrics) + reality.preset_warnings(real)
     )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
     return Results(
