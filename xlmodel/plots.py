@@ -53,9 +53,7 @@ def roofline_figure(results, precision=Precision.FP16, save_path=None, workloads
             wname, (w, y), textcoords="offset points", xytext=(4, -12), fontsize=8
         )
     ax.set_xlabel("Arithmetic intensity (FLOP/byte)")
-    ax.set_ylabel(
-        f"Attainable {precision.value if hasattr(precision, 'value') else precision} TFLOPS"
-    )
+    ax.set_ylabel(f"Attainable {Precision(precision).value} TFLOPS")
     ax.set_title("Roofline (bandwidth in bytes/s; dots = ridge points)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
