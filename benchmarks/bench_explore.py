@@ -37,9 +37,9 @@ from xlmodel import (
     SMConfig,
     SoCConfig,
 )
-from xlmodel.engine.explore import CHUNK_POINTS
 from xlmodel.pipeline import compute
-from xlmodel.study import run
+from xlmodel.studies.explore import CHUNK_POINTS
+from xlmodel.studies.run import run
 from xlmodel.workbook.reader import read_study
 from xlmodel.workbook.template import BLOCKS, fill_workbook
 from xlmodel.workbook.template_explore import EXAMPLE_RANGES, EXPLORATION_SETTINGS

@@ -42,7 +42,9 @@ def _run_sheet_part(z: zipfile.ZipFile) -> str | None:
         return None
     t = re.search(rf'<Relationship [^>]*Id="{m.group(1)}"[^>]*Target="([^"]+)"', rels)
     if not t:
-        t = re.search(rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{m.group(1)}"', rels)
+        t = re.search(
+            rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{m.group(1)}"', rels
+        )
     return "xl/" + t.group(1).lstrip("/").removeprefix("xl/") if t else None
 
 

@@ -7,9 +7,9 @@ from numpy.testing import assert_allclose
 
 from xlmodel import evaluate
 from xlmodel.cli import main
-from xlmodel.engine.calibrate import PRIORS, fit_power
-from xlmodel.reality import area_warnings, reality_table
-from xlmodel.reference import (
+from xlmodel.studies.calibrate import PRIORS, fit_power
+from xlmodel.studies.reality import area_warnings, reality_table
+from xlmodel.studies.reference import (
     load_chips,
     node_class,
     physical_fit,
@@ -17,7 +17,7 @@ from xlmodel.reference import (
     to_variants,
     with_physical_preset,
 )
-from xlmodel.study import run, seed_study
+from xlmodel.studies.run import run, seed_study
 
 
 def test_fit_explains_references_within_fifteen_percent_median():

@@ -158,7 +158,7 @@ def test_missing_file(tmp_path, runner):
 
 def test_csv_export_is_safe_to_open(tmp_path):
     from xlmodel.pipeline import export
-    from xlmodel.study import run, seed_study
+    from xlmodel.studies.run import run, seed_study
 
     study = seed_study()
     study.variants = study.variants.rename(index={"Baseline": "=HYPERLINK(1)"})

@@ -8,14 +8,15 @@ import pytest
 from numpy.testing import assert_allclose
 
 import xlmodel
-from xlmodel.engine import METRICS, evaluate, studies
-from xlmodel.engine import sensitivity as sens
+from xlmodel.engine import METRICS, evaluate
 from xlmodel.schema import (
     PARAMETERS,
     SEED_SWEEPS,
     SEED_VARIANTS,
     SEED_WORKLOADS,
 )
+from xlmodel.studies import sensitivity as sens
+from xlmodel.studies import standard as studies
 
 
 @pytest.fixture(scope="module")
@@ -349,7 +350,7 @@ def test_studies_at_the_valid_extremes():
     t = sens.tornado(big, percent=50)
     assert np.isfinite(t["swing"]).all()
     # the physical preset at the largest valid HBM bandwidth stays in range
-    from xlmodel.reference import with_physical_preset
+    from xlmodel.studies.reference import with_physical_preset
 
     v = pd.DataFrame([{"hbm_bandwidth_gbps_per_stack": 100_000}], index=["v"])
     for p in PARAMETERS:

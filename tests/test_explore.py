@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import xlmodel.engine.explore as ex
+import xlmodel.studies.explore as ex
 from xlmodel import evaluate
-from xlmodel.engine import global_sensitivity as gsa
 from xlmodel.engine import prepare
-from xlmodel.engine.explore import (
+from xlmodel.studies import global_sensitivity as gsa
+from xlmodel.studies.explore import (
     Constraint,
     Objective,
     Problem,
@@ -22,8 +22,8 @@ from xlmodel.engine.explore import (
     pareto_mask,
     sample_chunk,
 )
-from xlmodel.engine.uncertainty import Spread, Uncertainty, monte_carlo
-from xlmodel.study import seed_study
+from xlmodel.studies.run import seed_study
+from xlmodel.studies.uncertainty import Spread, Uncertainty, monte_carlo
 
 SPREADS = (
     Spread("sm_power_w", "normal", 10),

@@ -13,11 +13,11 @@ import pytest
 from conftest import libreoffice_convert
 from make_input_corpus import BLANK, _a1, write
 
-import xlmodel.engine.explore as ex
+import xlmodel.studies.explore as ex
 from xlmodel.cli import main
-from xlmodel.cli_explore import Progress
+from xlmodel.cli.console import Progress
 from xlmodel.errors import InputProblems, XlmodelError
-from xlmodel.study import run, seed_study
+from xlmodel.studies.run import run, seed_study
 from xlmodel.workbook.adopt import adopt_design
 from xlmodel.workbook.reader import read_study
 from xlmodel.workbook.reader_explore import DESIGNS_NAME

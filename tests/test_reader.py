@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 from xlmodel.engine import evaluate
 from xlmodel.errors import InputProblems, PackageError
 from xlmodel.schema import BY_NAME, SEED_VARIANTS, VARIANT_PARAMETERS
-from xlmodel.study import run
+from xlmodel.studies.run import run
 from xlmodel.workbook.reader import (
     _Arithmetic,
     _FormulaError,

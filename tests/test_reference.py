@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from xlmodel import evaluate
-from xlmodel.reference import PEAK_COLUMNS, load_chips, to_variants
+from xlmodel.studies.reference import PEAK_COLUMNS, load_chips, to_variants
 
 CHIPS = load_chips()
 

@@ -9,7 +9,7 @@ import pytest
 
 from xlmodel.cli import main
 from xlmodel.errors import InputProblems
-from xlmodel.reference import REFERENCE_COLUMNS, load_chips
+from xlmodel.studies.reference import REFERENCE_COLUMNS, load_chips
 from xlmodel.workbook.reader import read_study
 from xlmodel.workbook.template import BLOCKS, write_template
 
@@ -148,7 +148,7 @@ def test_reference_outside_model_ranges_is_left_out_with_a_warning(template, tmp
         "hbm_bw_tbps": 1,
     }
     path = _edit(template, tmp_path / "odd.xlsx", [odd])
-    from xlmodel.study import run
+    from xlmodel.studies.run import run
 
     res = run(read_study(path))
     assert "Slow part" not in res.reality.index

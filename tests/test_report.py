@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import libreoffice_convert
 
-from xlmodel.study import Study, run, seed_study
+from xlmodel.studies.run import Study, run, seed_study
 from xlmodel.workbook.report import (
     CHART_VARIANT_LIMIT,
     OWNED_NAME,

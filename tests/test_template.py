@@ -17,7 +17,7 @@ from xlmodel.schema import (
     TARGETS,
     VARIANT_PARAMETERS,
 )
-from xlmodel.study import seed_study
+from xlmodel.studies.run import seed_study
 from xlmodel.workbook.reader import read_study
 from xlmodel.workbook.template import (
     BLOCKS,

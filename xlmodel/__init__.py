@@ -1,9 +1,9 @@
 """xlmodel: performance, power and scaling models of chiplet-based AI accelerators."""
 
-from .config import ChipletConfig, SMConfig, SoCConfig
 from .engine import METRICS, evaluate
-from .models import PerformanceModel, PowerModel, ScalingModel
 from .schema import PARAMETERS, Precision
+from .seed.config import ChipletConfig, SMConfig, SoCConfig
+from .seed.models import PerformanceModel, PowerModel, ScalingModel
 
 __version__ = "0.1.0"
 

@@ -36,8 +36,8 @@ except ImportError:  # pragma: no cover - not POSIX: computes are not serialised
 
 from . import __version__
 from .errors import PackageError
-from .exploration import require_exploration
-from .study import Results, run
+from .studies.design_space import require_exploration
+from .studies.run import Results, run
 from .workbook import package, reader, report
 
 #: Seconds a compute waits for another compute writing the same workbook.
@@ -81,7 +81,7 @@ def compute(
         Time recorded on the Run sheet (default: the current UTC time).
     progress : callable, optional
         ``progress(stage, done, total)`` during the exploration, the Sobol indices
-        and the Monte Carlo (see :func:`xlmodel.study.run`).
+        and the Monte Carlo (see :func:`xlmodel.studies.run.run`).
     explore : bool
         Refuse a workbook whose Exploration setup asks for no exploration.
 

@@ -35,9 +35,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.formula import ArrayFormula
 
 from .. import engine
-from ..engine.sensitivity import DEFAULT_PARAMETERS
 from ..errors import CellProblem, InputProblems, PackageError
-from ..reference import REFERENCE_COLUMNS, load_chips
 from ..schema import (
     BY_NAME,
     COEFFICIENTS,
@@ -47,7 +45,9 @@ from ..schema import (
     TARGETS,
     Parameter,
 )
-from ..study import Study
+from ..studies.reference import REFERENCE_COLUMNS, load_chips
+from ..studies.run import Study
+from ..studies.sensitivity import DEFAULT_PARAMETERS
 from .package import screen_zip
 from .template import (
     BLOCKS,

@@ -18,18 +18,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..engine.explore import (
+from ..engine.model import METRIC_UNITS
+from ..errors import PackageError
+from ..schema import BY_NAME, PARAMETERS, Parameter
+from ..studies.design_space import ExplorationSetup
+from ..studies.explore import (
     Constraint,
     Objective,
     Problem,
     Range,
 )
-from ..engine.model import METRIC_UNITS
-from ..engine.uncertainty import DISTRIBUTIONS, Spread, Uncertainty
-from ..errors import PackageError
-from ..exploration import ExplorationSetup
-from ..schema import BY_NAME, PARAMETERS, Parameter
-from ..study import Study
+from ..studies.run import Study
+from ..studies.uncertainty import DISTRIBUTIONS, Spread, Uncertainty
 from . import reader as rd
 from .template import BLOCKS, VARIANT_LABEL_COLUMNS
 from .template_explore import (

@@ -27,10 +27,10 @@ import xlsxwriter
 from xlsxwriter.exceptions import XlsxFileError
 
 from .. import __version__
-from ..engine.sensitivity import SEED_METRICS
 from ..errors import PackageError
 from ..schema import BY_NAME, COEFFICIENTS, PRECISIONS, TARGETS
-from ..study import Results
+from ..studies.run import Results
+from ..studies.sensitivity import SEED_METRICS
 from . import charts as ch
 from .charts import Layout, Series, Span
 
@@ -101,8 +101,8 @@ def write_results(
 
     Parameters
     ----------
-    results : xlmodel.study.Results
-        Output of :func:`xlmodel.study.run`.
+    results : xlmodel.studies.run.Results
+        Output of :func:`xlmodel.studies.run.run`.
     path : str or path-like
         The ``.xlsx`` file to create (replaced if it exists). It holds only the
         result sheets, in ``SHEETS`` order.
@@ -228,7 +228,7 @@ def chart_variants(results: Results, limit: int = CHART_VARIANT_LIMIT) -> list[s
 
     Parameters
     ----------
-    results : xlmodel.study.Results
+    results : xlmodel.studies.run.Results
     limit : int
         Most variants a chart shows.
 

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
-from ..engine.explore import ACTIVE_TOLERANCE, quantity_unit
-from ..engine.uncertainty import CDF_PERCENTILES, QUANTITIES
 from ..schema import BY_NAME
+from ..studies.explore import ACTIVE_TOLERANCE, quantity_unit
+from ..studies.uncertainty import CDF_PERCENTILES, QUANTITIES
 from . import charts as ch
 from .charts import Layout, Series, Span
 from .reader_explore import BASE_LABEL, DESIGNS_NAME

@@ -18,8 +18,6 @@ from xlsxwriter.utility import xl_range_abs, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ..engine.sensitivity import DEFAULT_PARAMETERS
-from ..reference import REFERENCE_COLUMNS, load_chips
 from ..schema import (
     BY_NAME,
     COEFFICIENTS,
@@ -35,6 +33,8 @@ from ..schema import (
     VARIANT_PARAMETERS,
     Parameter,
 )
+from ..studies.reference import REFERENCE_COLUMNS, load_chips
+from ..studies.sensitivity import DEFAULT_PARAMETERS
 
 # --- layout ------------------------------------------------------------------------
 

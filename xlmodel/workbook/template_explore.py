@@ -15,10 +15,10 @@ from collections.abc import Mapping
 
 from xlsxwriter.worksheet import Worksheet
 
-from ..engine.explore import METHODS, OPERATORS, SENSES, quantity_unit
 from ..engine.model import METRICS
-from ..engine.uncertainty import DISTRIBUTIONS
 from ..schema import BY_NAME, PARAMETERS, Parameter
+from ..studies.explore import METHODS, OPERATORS, SENSES, quantity_unit
+from ..studies.uncertainty import DISTRIBUTIONS
 from .template import (
     BLOCKS,
     SPARE_ROWS,

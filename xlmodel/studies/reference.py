@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .engine.calibrate import REF_CLOCK_MHZ, fit_power
-from .schema import DEFAULTS
+from ..schema import DEFAULTS
+from .calibrate import REF_CLOCK_MHZ, fit_power
 
 # Published columns (chips.csv) -> the precision whose tensor ops they give.
 PEAK_COLUMNS = {

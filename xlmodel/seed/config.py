@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .schema import DEFAULTS, SEED_OPS_PER_CYCLE, Precision
+from ..schema import DEFAULTS, SEED_OPS_PER_CYCLE, Precision
 
 
 @dataclass

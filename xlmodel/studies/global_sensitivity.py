@@ -28,8 +28,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from ..engine.inputs import Inputs
 from .explore import CHUNK_POINTS, Problem, evaluate_points, quantity
-from .inputs import Inputs
 
 #: Bootstrap resamples of the confidence intervals.
 BOOTSTRAP = 200

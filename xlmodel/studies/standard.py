@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import performance as perf
-from .inputs import prepare
-from .model import evaluate_arrays
+from ..engine import performance as perf
+from ..engine.inputs import prepare
+from ..engine.model import evaluate_arrays
 
 
 def roofline(

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .engine import global_sensitivity as gsa
-from .engine.explore import Exploration, Problem, explore
-from .engine.inputs import prepare
-from .engine.model import METRIC_UNITS
-from .engine.uncertainty import Uncertainty, UncertaintyResult, monte_carlo
-from .errors import CellProblem, InputProblems
+from ..engine.inputs import prepare
+from ..engine.model import METRIC_UNITS
+from ..errors import CellProblem, InputProblems
+from . import global_sensitivity as gsa
+from .explore import Exploration, Problem, explore
+from .uncertainty import Uncertainty, UncertaintyResult, monte_carlo
 
 #: progress(stage, done, total): stage is "explore", "sobol" or "uncertainty".
 StageProgress = Callable[[str, int, int], None]

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..engine.inputs import Inputs
+from ..engine.model import evaluate_arrays
 from ..schema import BY_NAME
-from .inputs import Inputs
-from .model import evaluate_arrays
 
 DISTRIBUTIONS = ("uniform", "normal")
 #: Quantities summarised by percentiles (engine metric names).

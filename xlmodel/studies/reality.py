@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .engine import evaluate, prepare
-from .engine.area import NODE_AREA_SCALE, minimum_chiplet_area_mm2
+from ..engine import evaluate, prepare
+from ..engine.area import NODE_AREA_SCALE, minimum_chiplet_area_mm2
+from ..schema import DEFAULTS
 from .reference import node_class, to_variants, with_physical_preset
-from .schema import DEFAULTS
 
 YARDSTICK = "H100 SXM5"
 # Presets disagreeing by more than this (relative) draw a warning.

@@ -1,17 +1,11 @@
-"""Command line: ``xlmodel explore`` and ``xlmodel adopt``; progress and summaries.
-
-Wiring and printing only, like :mod:`xlmodel.cli`, which registers these commands.
-"""
+"""What the commands print: warnings, progress lines, and the console summaries."""
 
 from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import click
-
-from .cli_options import output_options
 
 _UNITS = {"explore": "points", "sobol": "model runs", "uncertainty": "draws"}
 _TITLES = {
@@ -127,57 +121,72 @@ def format_studies(results) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-@click.command()
-@output_options
-def explore(path: Path, output: Path | None, export_dir: Path, no_export: bool):
-    """Explore the design space set up on PATH's Exploration setup sheet.
+def warn(warnings) -> None:
+    """One ``warning:`` line per warning, on stderr."""
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
 
-    Every point of the ranges is evaluated around the base variant; the feasible
-    Pareto front, the top designs, how often each constraint binds and a chart go
-    to the Exploration result sheet (with every other result sheet).
-    """
-    from .cli import _warn
-    from .pipeline import compute as run_compute
 
-    results = run_compute(
-        path,
-        output,
-        None if no_export else export_dir,
-        progress=Progress(),
-        explore=True,
+def format_fit(fit, priors, source) -> str:
+    """The fitted coefficients and the per-chip errors against published TDP."""
+    k = fit.coefficients
+    lines = [
+        f"physical power preset fitted on {len(fit.per_chip)} chips ({source})",
+        "",
+    ]
+    for name, row in priors.iterrows():
+        lines.append(
+            f"  {name:<16} {k[name]:>9.3f} {row['unit']:<8} "
+            f"(prior {row['mean']:g} +/- {row['sd']:g})"
+        )
+    lines.append(
+        f"  {'dvfs_exponent':<16} {k['dvfs_exponent']:>9.2f}          "
+        "(energy per FLOP ~ clock^d, chosen from a grid)"
     )
-    _warn(results.study.warnings)
-    click.echo(format_studies(results))
-    click.echo(f"\nwrote result sheets to {output or path}")
+    lines += [
+        "",
+        f"{'chip':<18} {'TDP W':>7} {'model W':>8} {'error':>7} {'leave-one-out':>14}",
+    ]
+    for chip, r in fit.per_chip.iterrows():
+        lines.append(
+            f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {r['predicted_w']:>8.0f} "
+            f"{r['error_percent']:>+6.1f}% {r['loo_error_percent']:>+13.1f}%"
+        )
+    lines += [
+        "",
+        f"median absolute error {fit.median_abs_error_percent:.1f} %, "
+        f"leave-one-out {fit.loo_median_abs_error_percent:.1f} %",
+        "TDP is a board power limit, not a measurement: errors are reported, "
+        "not tuned away.",
+    ]
+    return "\n".join(lines)
 
 
-@click.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-d",
-    "--design",
-    type=int,
-    required=True,
-    help="Design number on the Exploration result sheet.",
-)
-@click.option("--name", help="Name of the new variant (default: 'Design N').")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the workbook here instead of in place.",
-)
-def adopt(path: Path, design: int, name: str | None, output: Path | None):
-    """Copy design N of the last exploration into Variants as a new column.
-
-    Explored parameters take the design's values, every other row the base
-    variant's. Only the Variants sheet changes; run compute to evaluate it.
-    """
-    from .workbook.adopt import adopt_design
-
-    done = adopt_design(path, design, name, output)
-    click.echo(
-        f"added {done.name!r} (design {done.design}, around {done.base_variant}) as "
-        f"column {done.column} of {done.sheet} in {output or path}; run "
-        f"'xlmodel compute {output or path}' to evaluate it"
+def format_comparison(results, limit: int = 20) -> str:
+    """The seed's console table: one line per variant, then the recommendation."""
+    t = results.comparison.table
+    prec = results.study.targets["target_precision"]
+    head = (
+        f"{'variant':<24} {prec + ' TFLOPS':>12} {'TFLOPS/mm²':>11} "
+        f"{'power W':>8} {'TFLOPS/W':>9} {'Tj °C':>6}  targets"
     )
+    lines = [head, "-" * len(head)]
+    for name, r in t.head(limit).iterrows():
+        ok = "".join(
+            [
+                "D" if r["meets_density_target"] else "-",
+                "P" if r["meets_power_budget"] else "-",
+                "T" if r["meets_tj_max"] else "-",
+            ]
+        )
+        lines.append(
+            f"{str(name)[:24]:<24} {r['target_peak_tflops']:>12.1f} "
+            f"{r['target_density_tflops_per_mm2']:>11.3f} {r['power_total_w']:>8.0f} "
+            f"{r['tflops_per_w']:>9.3f} {r['junction_temp_c']:>6.1f}  {ok}"
+        )
+    if len(t) > limit:
+        lines.append(f"... and {len(t) - limit} more (see the Summary sheet)")
+    lines.append("targets: D density, P power budget, T junction temperature")
+    lines.append("")
+    lines.extend(results.comparison.messages)
+    return "\n".join(lines)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..engine import performance as perf
+from ..engine.model import evaluate
+from ..schema import Precision
+from ..studies.standard import scaling_study
 from .config import ChipletConfig, SoCConfig
-from .engine import performance as perf
-from .engine.model import evaluate
-from .engine.studies import scaling_study
-from .schema import Precision
 
 
 def _row(soc: SoCConfig, utilization: float = 1.0, **overrides) -> pd.Series:
@@ -77,7 +77,7 @@ class PerformanceModel:
 
     def plot_roofline(self, precision: Precision, save_path=None):
         """Draw the roofline (log-log) with the seed's workloads; save a PNG if asked."""
-        from .plots import roofline_figure
+        from ..plots import roofline_figure
 
         return roofline_figure({"SoC": self}, Precision(precision), save_path)
 
@@ -174,6 +174,6 @@ class ScalingModel:
 
     def plot_scaling(self, chiplet_counts, precision: Precision, save_path=None):
         """Draw compute, bandwidth, power and TFLOPS/W against chiplet count."""
-        from .plots import scaling_figure
+        from ..plots import scaling_figure
 
         return scaling_figure(self._study(chiplet_counts, precision), save_path)

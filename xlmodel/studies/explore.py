@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..engine.inputs import Inputs
+from ..engine.model import METRIC_UNITS, evaluate_arrays
 from ..schema import BY_NAME
-from .inputs import Inputs
-from .model import METRIC_UNITS, evaluate_arrays
 
 #: Points evaluated per chunk: about 100 MB of metric arrays, the engine's full speed.
 CHUNK_POINTS = 1 << 18

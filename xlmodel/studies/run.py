@@ -11,19 +11,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from . import reality
-from .engine import evaluate, studies
-from .engine import sensitivity as sens
-from .engine.explore import Exploration
-from .engine.uncertainty import Uncertainty, UncertaintyResult
-from .exploration import (
-    ExplorationSetup,
-    StageProgress,
-    run_exploration,
-    run_uncertainty,
-)
-from .reference import apply_power_preset, load_chips
-from .schema import (
+from ..engine import evaluate
+from ..schema import (
     DEFAULTS,
     SEED_HBM_STACKS_PER_CHIPLET,
     SEED_SCALING_COUNTS,
@@ -34,6 +23,18 @@ from .schema import (
     SEED_WORKLOADS,
     TARGETS,
 )
+from . import reality
+from . import sensitivity as sens
+from . import standard as studies
+from .design_space import (
+    ExplorationSetup,
+    StageProgress,
+    run_exploration,
+    run_uncertainty,
+)
+from .explore import Exploration
+from .reference import apply_power_preset, load_chips
+from .uncertainty import Uncertainty, UncertaintyResult
 
 
 @dataclass

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..engine.inputs import prepare
+from ..engine.model import evaluate_arrays
 from ..schema import BY_NAME
-from .inputs import prepare
-from .model import evaluate_arrays
 
 # The seed's four sensitivity metrics (engine metric names).
 SEED_METRICS: tuple[str, ...] = (

@@ -1,0 +1,60 @@
+"""``xlmodel init | validate | compute``: wiring and printing only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import XlmodelError
+from .console import Progress, format_comparison, format_studies, warn
+from .options import output_options
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def init(path: Path, force: bool):
+    """Write a new variants workbook (the seed's five variants) to PATH."""
+    from ..workbook.template import write_template
+
+    if path.exists() and not force:
+        raise XlmodelError(f"{path} exists; use --force to overwrite it")
+    write_template(path)
+    click.echo(
+        f"wrote {path}: edit the Variants sheet, then run 'xlmodel compute {path}'"
+    )
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def validate(path: Path):
+    """Check PATH's inputs; print every problem (exit 2) or the warnings (exit 0)."""
+    from ..pipeline import validate as run_validate
+
+    study = run_validate(path)
+    warn(study.warnings)
+    click.echo(
+        f"{path}: {len(study.variants)} variant(s), inputs OK"
+        + (f", {len(study.warnings)} warning(s)" if study.warnings else "")
+    )
+
+
+@click.command()
+@output_options
+def compute(path: Path, output: Path | None, export_dir: Path, no_export: bool):
+    """Compute every variant of PATH and write result sheets and charts into it."""
+    from ..pipeline import compute as run_compute
+
+    results = run_compute(
+        path, output, None if no_export else export_dir, progress=Progress()
+    )
+    warn(results.study.warnings)
+    click.echo(format_comparison(results))
+    if studies := format_studies(results):
+        click.echo("\n" + studies)
+    target = output or path
+    click.echo(
+        f"\nwrote result sheets to {target}"
+        + ("" if no_export else f"; tables and figures to {export_dir}/")
+    )

@@ -1,0 +1,1 @@
+"""The seed scripts' object API (SoCConfig, PerformanceModel, ...): thin views on the engine."""
