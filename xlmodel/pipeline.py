@@ -26,9 +26,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: computes are not serialised
@@ -36,6 +33,7 @@ except ImportError:  # pragma: no cover - not POSIX: computes are not serialised
 
 from . import __version__
 from .errors import PackageError
+from .export import export
 from .studies.design_space import require_exploration
 from .studies.run import Results, run
 from .workbook import package, reader, report
@@ -243,78 +241,3 @@ def _writable(path: Path) -> bool:
     except OSError:
         return False
     return bool(mode & 0o222) and os.access(path, os.W_OK)
-
-
-def export(results: Results, export_dir) -> list[Path]:
-    """Write every result table as CSV and the seed's four figures as PNG.
-
-    Returns the paths written: <table>.csv for each of ``Results.tables()``, and
-    roofline_fp16.png, chiplet_scaling.png, architecture_comparison.png,
-    sensitivity_analysis.png.
-    """
-    d = Path(export_dir)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name, table in results.tables().items():
-            p = d / f"{name}.csv"
-            _csv_safe(table).to_csv(p, index=False)
-            written.append(p)
-        written += _figures(results, d)
-    except OSError as err:
-        raise PackageError(
-            f"{d}: cannot write the CSV and PNG exports ({err.strerror or err}); "
-            "the workbook itself was written"
-        ) from None
-    return written
-
-
-# Text a spreadsheet would run as a formula when it opens the CSV.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(table):
-    """A copy fit for CSV: formula-like text quoted with ', infinities blank."""
-    out = table.copy()
-    for c in out.columns:
-        col = out[c]
-        if col.dtype == object or pd.api.types.is_string_dtype(col):
-            out[c] = col.map(
-                lambda v: (
-                    "'" + v
-                    if isinstance(v, str) and v.startswith(_FORMULA_START)
-                    else v
-                )
-            )
-        elif col.dtype.kind == "f":
-            out[c] = col.where(np.isfinite(col.to_numpy()))
-    return out
-
-
-def _figures(results: Results, d: Path) -> list[Path]:
-    from . import plots
-
-    written = []
-    t = results.study.targets
-    budget = float(t["power_budget_w"])
-    density = float(t["density_target_tflops_per_mm2"])
-    shown = results.metrics.head(12)
-    figures = {
-        "roofline_fp16.png": lambda p: plots.roofline_figure(
-            shown, "FP16", p, results.study.workloads
-        ),
-        "chiplet_scaling.png": lambda p: plots.scaling_figure(
-            results.scaling[results.scaling["variant"].isin(shown.index)], p, budget
-        ),
-        "architecture_comparison.png": lambda p: plots.comparison_figure(
-            results.metrics, density, budget, p
-        ),
-        "sensitivity_analysis.png": lambda p: plots.sensitivity_figure(
-            results.sweep_points, density, budget, p
-        ),
-    }
-    for name, draw in figures.items():
-        p = d / name
-        draw(p)
-        written.append(p)
-    return written
