@@ -1,0 +1,48 @@
+"""Cell formats of the result sheets: the number format per unit and the colours.
+
+Cells only; the colours of chart series are in :mod:`xlmodel.workbook.charts`
+(and, for one sheet's own series, in that sheet's module).
+"""
+
+from __future__ import annotations
+
+# Number format per unit.
+UNIT_FORMATS: dict[str, str] = {
+    "TFLOPS": "#,##0.00",
+    "TFLOPS/mm²": "0.0000",
+    "TFLOPS/W": "0.000",
+    "W": "#,##0.0",
+    "°C": "0.0",
+    "TB/s": "0.000",
+    "GB/s": "#,##0.0",
+    "FLOP/byte": "#,##0.0##",
+    "byte/FLOP": "0.00000",
+    "FLOP/cycle/SM": "#,##0",
+    "mm²": "#,##0.#",
+    "SMs": "#,##0",
+    "chiplets": "0",
+    "stacks": "0.##",
+    "%": "0.0",
+    "": "0.000",
+}
+GENERAL = "#,##0.####"
+
+TITLE_COLOR = "#1F3A5F"  # sheet titles and headings
+HEAD_FILL = "#DCE6F1"  # table header rows
+BEST_FILL = "#FFF2CC"  # highlighted table rows
+PASS = {"bg_color": "#C6EFCE", "font_color": "#006100"}
+FAIL = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+# Share charts (Sobol indices, constraint counts): the total, light, under its
+# part, dark.
+SHARE_PART_COLOR = "#1F3A5F"
+SHARE_TOTAL_COLOR = "#9DC3E6"
+
+
+def unit_format(unit: str) -> str:
+    """The number format of values in ``unit`` (``GENERAL`` for unknown units)."""
+    return UNIT_FORMATS.get(unit, GENERAL)
+
+
+def with_unit(label: str, unit: str) -> str:
+    """A column or axis title: ``label (unit)``, or ``label`` without a unit."""
+    return f"{label} ({unit})" if unit else label

@@ -1,0 +1,77 @@
+"""The Performance sheet: peaks, densities and ridge points per variant.
+
+One table at the target precision, then one block per quantity (peak, density,
+ridge point) with a column per precision. No charts.
+"""
+
+from __future__ import annotations
+
+from ...schema import PRECISIONS
+from .context import Context
+from .formats import unit_format
+from .sheet import Col, ResultSheet, Sheet
+
+
+def write(ctx: Context, sh: Sheet) -> None:
+    """The table at the target precision, then the blocks by precision."""
+    r = ctx.results
+    m = r.metrics
+    p = ctx.precision
+    frame = m.copy()
+    frame.insert(0, "variant", [str(x) for x in m.index])
+    sh.title(
+        0,
+        "Performance per variant",
+        "Dense tensor-core peak; density = peak / total compute-die area; ridge "
+        "point = peak / HBM bandwidth (n/a without HBM). TFLOPS = 1e12 FLOP/s, "
+        "TB/s = 1e12 bytes/s.",
+    )
+    cols = [
+        Col("variant", "Variant", "text"),
+        Col("total_sms", "Total SMs", unit_format("SMs")),
+        Col("total_area_mm2", "Total compute area (mm²)", unit_format("mm²")),
+        Col("hbm_bandwidth_tbps", "HBM bandwidth (TB/s)", unit_format("TB/s")),
+        Col(
+            "fp16_flop_per_cycle_per_sm",
+            "FP16 FLOP per cycle per SM (FLOP/cycle/SM)",
+            unit_format("FLOP/cycle/SM"),
+        ),
+        Col("target_peak_tflops", f"Peak {p} (TFLOPS)", unit_format("TFLOPS")),
+        Col(
+            "target_density_tflops_per_mm2",
+            f"Density {p} (TFLOPS/mm²)",
+            unit_format("TFLOPS/mm²"),
+        ),
+        Col(
+            "target_ridge_flop_per_byte",
+            f"Ridge point {p} (FLOP/byte)",
+            unit_format("FLOP/byte"),
+        ),
+        Col(
+            "bytes_per_flop",
+            f"Bytes per FLOP {p} (byte/FLOP)",
+            unit_format("byte/FLOP"),
+        ),
+    ]
+    sh.heading(3, 0, f"Per variant, at the target precision {p}")
+    table = sh.table(4, 0, frame, cols, cap_width=30)
+    # Blocks follow below: a repeated print title would sit over the wrong header.
+    sh.page(table.header_row, repeat=False)
+    row = table.last_row + 2
+    # One block per quantity, a column per precision: narrow enough to print.
+    for key, label, unit in (
+        ("peak_{}_tflops", "Peak", "TFLOPS"),
+        ("density_{}_tflops_per_mm2", "Density", "TFLOPS/mm²"),
+        ("ridge_{}_flop_per_byte", "Ridge point", "FLOP/byte"),
+    ):
+        sh.heading(row, 0, f"{label} by precision ({unit})")
+        block = [Col("variant", "Variant", "text")]
+        block += [
+            Col(key.format(q.value.lower()), f"{q.value} ({unit})", unit_format(unit))
+            for q in PRECISIONS
+        ]
+        t = sh.table(row + 1, 0, frame, block, cap_width=30)
+        row = t.last_row + 2
+
+
+SHEET = ResultSheet("Performance", write)

@@ -1,0 +1,328 @@
+"""The worksheet writer every result sheet uses, and the registry entry of a sheet.
+
+:class:`Sheet` writes titles, headings, notes, numbers (``n/a`` when not finite)
+and tables (:class:`Col` per column; :class:`Table` says where the cells went,
+for chart series), inserts charts, sets the page up (landscape, one page wide)
+and, in :meth:`Sheet.finish`, sizes columns and wrapped rows and sets the print
+area over cells and charts. :class:`ResultSheet` is what each sheet module
+exposes to the orchestrator.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ...studies.run import Results
+from ..charts import Layout, Span
+from .context import Context
+from .formats import BEST_FILL, FAIL, GENERAL, HEAD_FILL, PASS, TITLE_COLOR
+
+
+def _always(results: Results) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class ResultSheet:
+    """One result sheet: its default name, its writer, whether results call for it.
+
+    ``write(ctx, sheet)`` fills the sheet; ``present(results)`` is False when the
+    study asked for nothing the sheet shows (the sheet is then left out).
+    """
+
+    name: str
+    write: Callable[[Context, Sheet], None]
+    present: Callable[[Results], bool] = _always
+
+
+@dataclass(frozen=True)
+class Col:
+    """One table column: frame key, header with unit, and how to write values.
+
+    ``fmt`` is a number format, or ``"text"``, ``"pass"`` (PASS/FAIL) or
+    ``"yes"`` (yes/no) for strings and booleans.
+    """
+
+    key: str
+    header: str
+    fmt: str = GENERAL
+    wrap: bool = False
+    center: bool = False
+
+
+@dataclass
+class Table:
+    """Where a written table's cells are."""
+
+    header_row: int
+    first_row: int
+    last_row: int
+    cols: dict[str, int]
+
+    def span(self, key: str, r0: int | None = None, r1: int | None = None) -> Span:
+        c = self.cols[key]
+        return Span(
+            self.first_row if r0 is None else r0, c, self.last_row if r1 is None else r1
+        )
+
+    def head(self, key: str) -> Span:
+        return Span(self.header_row, self.cols[key])
+
+    @property
+    def rows(self) -> int:
+        return self.last_row - self.first_row + 1
+
+
+class Sheet:
+    """A worksheet being written: tracks column widths and wrapped rows."""
+
+    def __init__(self, ctx: Context, ws, name: str):
+        self.ctx, self.ws, self.name = ctx, ws, name
+        self.widths: dict[int, float] = {}
+        # row, col, text, columns spanned, characters per width unit
+        self.wrapped: list[tuple[int, int, str, int, float]] = []
+        self.heights: dict[int, float] = {}
+        self.charts: list[tuple[int, int, int, int, int, int]] = []
+        # last row and column to print, when chart data lies beyond them
+        self.print_limit: tuple[int, int] | None = None
+        ws.hide_gridlines(2)
+
+    # -- plain cells -------------------------------------------------------------
+
+    def title(self, row: int, text: str, subtitle: str = "") -> None:
+        f = self.ctx.fmt(
+            bold=True, font_size=15, font_color=TITLE_COLOR, valign="vcenter"
+        )
+        self.ws.write_string(row, 0, text, f)
+        self.ws.set_row(row, 24)
+        self.heights[row] = 24
+        if subtitle:
+            self.ws.write_string(row + 1, 0, subtitle, self.ctx.fmt(italic=True))
+
+    def heading(self, row: int, col: int, text: str) -> None:
+        f = self.ctx.fmt(bold=True, font_size=11, font_color=TITLE_COLOR)
+        self.ws.write_string(row, col, text, f)
+
+    def note(self, row: int, col: int, text: str, width: int = 0, **props) -> None:
+        """Text, wrapped over ``width`` columns (merged) when ``width`` > 1."""
+        f = self.ctx.fmt(text_wrap=width > 1, **props)
+        if width > 1:
+            self.ws.merge_range(row, col, row, col + width - 1, text, f)
+            self.wrapped.append((row, col, text, width, 1.45))
+        else:
+            self.ws.write_string(row, col, text, f)
+
+    def value(self, row: int, col: int, v, num_format: str = GENERAL, **props):
+        """A number (``n/a`` when not finite) or a string; returns its shown length."""
+        if v is None:
+            self.ws.write_blank(row, col, None, self.ctx.fmt(**props))
+            return 0
+        if isinstance(v, (bool, np.bool_)):
+            v = "yes" if v else "no"
+        if isinstance(v, str):
+            self.ws.write_string(row, col, v, self.ctx.fmt(**props))
+            return len(v)
+        try:
+            x = float(v)
+        except (TypeError, ValueError):  # pandas NA and other non-numbers
+            x = math.nan
+        if not math.isfinite(x):
+            self.ws.write_string(
+                row,
+                col,
+                "n/a",
+                self.ctx.fmt(align="right", font_color="#7F7F7F", **props),
+            )
+            return 3
+        self.ws.write_number(row, col, x, self.ctx.fmt(num_format=num_format, **props))
+        return _shown_len(x, num_format)
+
+    def fit(self, col: int, chars: float) -> None:
+        self.widths[col] = max(self.widths.get(col, 0), chars)
+
+    # -- tables ------------------------------------------------------------------
+
+    def table(
+        self,
+        row: int,
+        col: int,
+        frame: pd.DataFrame,
+        cols: list[Col],
+        highlight: set[int] | None = None,
+        cap_width: float = 36,
+        wrap_header: bool = True,
+    ) -> Table:
+        """Write ``frame`` as a table with one header row; returns where it went.
+
+        ``wrap_header=False`` keeps headers on one line (for blocks beside another
+        table, whose rows they share).
+        """
+        highlight = highlight or set()
+        places = {}
+        for j, c in enumerate(cols):
+            cc = col + j
+            places[c.key] = cc
+            text_col = int(c.fmt == "text" and j > 0 and not c.center)
+            self._table_header(row, cc, c, text_col, cap_width, wrap_header)
+            values = frame[c.key].to_list() if c.key in frame else []
+            widest = self._table_column(
+                row + 1, cc, c, values, text_col, highlight, cap_width
+            )
+            self.fit(cc, min(max(widest + 2, 6), cap_width))
+        return Table(row, row + 1, row + len(frame), places)
+
+    def _table_header(self, row, cc, c: Col, text_col, cap_width, wrap_header):
+        head = {"bold": True, "bg_color": HEAD_FILL, "bottom": 1, "valign": "bottom"}
+        self.ws.write_string(
+            row,
+            cc,
+            c.header,
+            self.ctx.fmt(text_wrap=wrap_header, indent=text_col, **head),
+        )
+        if wrap_header:
+            self.wrapped.append((row, cc, c.header, 1, 1.2))
+            longest = max((len(w) for w in c.header.split()), default=4)
+        else:
+            longest = len(c.header)
+        self.fit(cc, min(max(_chars(longest) + 1, 8), cap_width))
+
+    def _table_column(self, first, cc, c: Col, values, text_col, highlight, cap_width):
+        """A column's cells from row ``first``; returns the widest shown length."""
+        ctx, ws = self.ctx, self.ws
+        border = {"bottom": 1, "bottom_color": "#E0E0E0"}
+        widest = 0
+        for i, v in enumerate(values):
+            r = first + i
+            props = dict(border)
+            if i in highlight:
+                props.update(bold=True, bg_color=BEST_FILL)
+            if c.fmt in ("pass", "yes"):
+                yes, no = ("PASS", "FAIL") if c.fmt == "pass" else ("yes", "no")
+                text = "" if _missing(v) else (yes if bool(v) else no)
+                ws.write_string(r, cc, text, ctx.fmt(align="center", **props))
+                widest = max(widest, 5)
+            elif c.fmt == "text" or isinstance(v, str):
+                text = "" if _missing(v) else str(v)
+                wrap = c.wrap or _chars(len(text)) > cap_width
+                if c.center:
+                    props["align"] = "center"
+                elif text_col:
+                    props["indent"] = 1
+                ws.write_string(r, cc, text, ctx.fmt(text_wrap=wrap, **props))
+                if wrap:
+                    self.wrapped.append((r, cc, text, 1, 1.45))
+                widest = max(widest, _chars(len(text)) + text_col)
+            else:
+                widest = max(widest, self.value(r, cc, v, c.fmt, **props))
+        return widest
+
+    def pass_fail(self, table: Table, keys: list[str]) -> None:
+        """Green PASS / red FAIL conditional formats on the given columns."""
+        if table.rows <= 0:
+            return
+        good = self.ctx.fmt(**PASS)
+        bad = self.ctx.fmt(**FAIL)
+        for k in keys:
+            c = table.cols[k]
+            rng = (table.first_row, c, table.last_row, c)
+            for word, f in (('"PASS"', good), ('"FAIL"', bad)):
+                self.ws.conditional_format(
+                    *rng, {"type": "cell", "criteria": "==", "value": word, "format": f}
+                )
+
+    # -- charts ------------------------------------------------------------------
+
+    def chart(
+        self, builder, layout: Layout, row: int, col: int, x: int = 0, y: int = 0
+    ):
+        chart = builder(self.ctx.workbook, self.name, layout)
+        self.ws.insert_chart(
+            row, col, chart, {"x_offset": x, "y_offset": y, "object_position": 2}
+        )
+        self.charts.append((row, col, x, y, layout.width, layout.height))
+        return chart
+
+    # -- page --------------------------------------------------------------------
+
+    def page(self, header_row: int, freeze_col: int = 1, repeat: bool = True) -> None:
+        """Landscape, one page wide, header row repeated, panes frozen below it."""
+        ws = self.ws
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        if repeat:
+            ws.repeat_rows(header_row)
+        ws.freeze_panes(header_row + 1, freeze_col)
+        ws.set_header(f"&L&B{_header_text(self.name)}&R{_header_text('xlmodel')}")
+        ws.set_footer("&CPage &P of &N")
+
+    def finish(self) -> None:
+        for c, w in self.widths.items():
+            self.ws.set_column(c, c, round(w, 1))
+        heights: dict[int, int] = {}
+        for row, col, text, span, per_unit in self.wrapped:
+            width = sum(self.widths.get(col + k, 8.43) for k in range(span))
+            lines = len(textwrap.wrap(text, max(int(width * per_unit) - 1, 4))) or 1
+            heights[row] = max(heights.get(row, 1), lines)
+        for row, lines in heights.items():
+            if lines > 1:
+                self.ws.set_row(row, 13.5 * lines + 3)
+                self.heights[row] = 13.5 * lines + 3
+        self._print_area()
+
+    def _print_area(self) -> None:
+        """Print area over the cells and every chart, so a printout fits them in."""
+        last_row, last_col = self.ws.dim_rowmax or 0, self.ws.dim_colmax or 0
+        if self.print_limit is not None:  # cells beyond it are chart data
+            last_row = min(last_row, self.print_limit[0])
+            last_col = min(last_col, self.print_limit[1])
+        for row, col, x, y, w, h in self.charts:
+            right, bottom = col, row
+            px = x + w
+            while px > 0:
+                px -= self._col_px(right)
+                right += 1
+            py = y + h
+            while py > 0:
+                py -= self._row_px(bottom)
+                bottom += 1
+            # the loops stop one past the last column and row the chart touches
+            last_row, last_col = max(last_row, bottom - 1), max(last_col, right - 1)
+        self.ws.print_area(0, 0, last_row, last_col)
+
+    def _col_px(self, col: int) -> int:
+        # xlsxwriter's column width to pixels (max digit width 7, padding 5).
+        return int(self.widths.get(col, 8.43) * 7 + 0.5) + 5
+
+    def _row_px(self, row: int) -> int:
+        return int(4 / 3 * self.heights.get(row, 15))
+
+
+def _header_text(text: str) -> str:
+    return text.replace("&", "&&")
+
+
+def _chars(n: int) -> float:
+    """Column width (in digit widths) that shows ``n`` characters of text."""
+    return n * 1.1 + 1
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _shown_len(x: float, num_format: str) -> int:
+    decimals = 0
+    if "." in num_format:
+        decimals = len(num_format.split(".")[1].split('"')[0].rstrip("%E+"))
+    suffix = num_format.split('"')[1] if '"' in num_format else ""
+    if "%" in num_format:
+        x *= 100
+    return len(f"{x:,.{min(decimals, 6)}f}") + len(suffix) + ("%" in num_format)

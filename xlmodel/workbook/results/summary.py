@@ -1,0 +1,320 @@
+"""The Summary sheet: every variant against the targets, the recommendation, charts.
+
+A headline (the recommended variant, the comparison's messages, the first
+warnings), one table of every variant against the density target, the power
+budget and Tj max, and four charts in a grid of two: density vs target, power vs
+budget, TFLOPS/W, and area vs peak. When the charts leave variants out or
+shorten their names, a chart-data block of the plotted variants follows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ...studies.run import Results
+from .. import charts as ch
+from ..charts import Layout, Series, Span
+from .context import Context
+from .formats import unit_format
+from .geometry import GAP_PX, chart_rows, chart_width, padded_bounds
+from .sheet import Col, ResultSheet, Sheet, Table
+
+SUMMARY_WARNING_LINES = 5
+
+
+def write(ctx: Context, sh: Sheet) -> None:
+    """Headline, the table of every variant, then the charts below it."""
+    frame = _frame(ctx.results)
+    cols = _columns(ctx.precision)
+    row = _headline(ctx, sh, len(cols))
+    table = _table(ctx, sh, frame, cols, row + 1)
+    _charts(ctx, sh, frame, cols, table)
+
+
+SHEET = ResultSheet("Summary", write)
+
+
+def _frame(r: Results) -> pd.DataFrame:
+    """One row per variant: the figures judged and how they compare to the targets."""
+    t = r.comparison.table
+    v = r.study.variants
+    m = r.metrics
+    dtarget = v["density_target_tflops_per_mm2"].astype(float).to_numpy()
+    budget = v["power_budget_w"].astype(float).to_numpy()
+    tjmax = v["tj_max_c"].astype(float).to_numpy()
+    density = t["target_density_tflops_per_mm2"].to_numpy(dtype=float)
+    power = t["power_total_w"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_ratio = np.where(
+            dtarget > 0, density / np.where(dtarget > 0, dtarget, 1), np.nan
+        )
+        p_ratio = power / budget
+    best = r.comparison.best
+    return pd.DataFrame(
+        {
+            "variant": [str(x) for x in t.index],
+            "peak": t["target_peak_tflops"].to_numpy(dtype=float),
+            "density": density,
+            "density_target": dtarget,
+            "density_ratio": d_ratio,
+            "density_ok": t["meets_density_target"].to_numpy(),
+            "power": power,
+            "budget": budget,
+            "power_ratio": p_ratio,
+            "power_ok": t["meets_power_budget"].to_numpy(),
+            "tflops_per_w": t["tflops_per_w"].to_numpy(dtype=float),
+            "tj": t["junction_temp_c"].to_numpy(dtype=float),
+            "tj_max": tjmax,
+            "tj_headroom": tjmax - t["junction_temp_c"].to_numpy(dtype=float),
+            "tj_ok": t["meets_tj_max"].to_numpy(),
+            "all_ok": t["meets_all_targets"].to_numpy(),
+            "area": m["total_area_mm2"].to_numpy(dtype=float),
+            "recommended": ["yes" if str(x) == str(best) else "" for x in t.index],
+        }
+    )
+
+
+def _columns(p: str) -> list[Col]:
+    """The table's columns, at precision ``p``."""
+    return [
+        Col("variant", "Variant", "text"),
+        Col("peak", f"Peak {p} (TFLOPS)", unit_format("TFLOPS")),
+        Col("density", f"Density {p} (TFLOPS/mm²)", unit_format("TFLOPS/mm²")),
+        Col("density_target", "Density target (TFLOPS/mm²)", unit_format("TFLOPS/mm²")),
+        Col("density_ratio", "Density vs target (% of target)", '0%" of target"'),
+        Col("density_ok", "Density target met", "pass"),
+        Col("power", "Power at 100 % (W)", unit_format("W")),
+        Col("budget", "Power budget (W)", unit_format("W")),
+        Col("power_ratio", "Power vs budget (% of budget)", '0%" of budget"'),
+        Col("power_ok", "Within power budget", "pass"),
+        Col("tflops_per_w", f"{p} TFLOPS/W", unit_format("TFLOPS/W")),
+        Col("tj", "Tj (°C)", unit_format("°C")),
+        Col("tj_max", "Tj max (°C)", unit_format("°C")),
+        Col("tj_headroom", "Tj headroom (°C)", unit_format("°C")),
+        Col("tj_ok", "Tj within max", "pass"),
+        Col("all_ok", "All targets met", "pass"),
+        Col("area", "Total compute area (mm²)", unit_format("mm²")),
+        Col("recommended", "Recommended", "text", center=True),
+    ]
+
+
+def _headline(ctx: Context, sh: Sheet, width: int) -> int:
+    """Title, recommendation, messages and warnings; returns the next free row."""
+    r = ctx.results
+    n = len(r.comparison.table)
+    p = ctx.precision
+    best = r.comparison.best
+    sub = (
+        f"{n} variant{'s' if n != 1 else ''} · judged at {p} · density target "
+        f"{ctx.density_target:g} TFLOPS/mm² · power budget {ctx.budget:g} W · "
+        f"Tj max {ctx.tj_max:g} °C"
+    )
+    sh.title(0, "Architecture comparison", sub)
+    row = 3
+    if best is not None:
+        sh.note(
+            row,
+            0,
+            f"Recommended variant: {best}",
+            width,
+            bold=True,
+            font_size=13,
+            font_color="#006100",
+            bg_color="#E2EFDA",
+        )
+    else:
+        sh.note(
+            row,
+            0,
+            "No variant is recommended: none is within the power budget.",
+            width,
+            bold=True,
+            font_size=13,
+            font_color="#9C0006",
+            bg_color="#FCE4D6",
+        )
+    row += 1
+    for msg in r.comparison.messages:
+        sh.note(row, 0, msg, width)
+        row += 1
+    return _warnings(sh, row, list(r.study.warnings), width)
+
+
+def _warnings(sh: Sheet, row: int, warnings: list[str], width: int) -> int:
+    """The first ``SUMMARY_WARNING_LINES`` warnings; returns the next free row."""
+    if not warnings:
+        sh.note(row, 0, "Warnings: none.", 1)
+        return row + 1
+    sh.note(row, 0, f"Warnings ({len(warnings)}):", 1, bold=True, font_color="#9C5700")
+    row += 1
+    shown = warnings[:SUMMARY_WARNING_LINES]
+    for w in shown:
+        sh.note(row, 0, f"• {w}", width, font_color="#9C5700")
+        row += 1
+    if len(warnings) > len(shown):
+        more = len(warnings) - len(shown)
+        sh.note(row, 0, f"… and {more} more: see the Run sheet.", width)
+        row += 1
+    return row
+
+
+def _table(
+    ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], row: int
+) -> Table:
+    """The table at ``row``: the best row highlighted, PASS/FAIL, density bars."""
+    best = ctx.results.comparison.best
+    best_rows = {i for i, x in enumerate(frame["variant"]) if x == str(best)}
+    table = sh.table(row, 0, frame, cols, highlight=best_rows, cap_width=30)
+    sh.pass_fail(table, ["density_ok", "power_ok", "tj_ok", "all_ok"])
+    if table.rows > 0:
+        c = table.cols["density"]
+        sh.ws.conditional_format(
+            table.first_row,
+            c,
+            table.last_row,
+            c,
+            {
+                "type": "data_bar",
+                "bar_color": "#63BE7B",
+                "data_bar_2010": False,  # no x14 extension: every reader knows it
+                "min_type": "num",
+                "min_value": 0,
+            },
+        )
+    sh.page(table.header_row)
+    return table
+
+
+def _charts(
+    ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], table: Table
+) -> None:
+    """The four charts below the table, on the table or on a chart-data block."""
+    width = len(cols)
+    row = table.last_row + 2
+    if ctx.capped:
+        sh.note(row, 0, ctx.cap_note("The charts below"), width, italic=True)
+        row += 1
+    cw = chart_width(sh, range(width), lo=460, hi=680)
+    chh = 330
+    grid_row = row
+    row += 2 * chart_rows(chh) + 1
+    if ctx.capped or ctx.shortened:
+        sh.heading(row, 0, "Chart data: the plotted variants, with short chart labels")
+        keep = [i for i, x in enumerate(frame["variant"]) if x in set(ctx.plotted)]
+        block = frame.iloc[keep].reset_index(drop=True)
+        block["label"] = [ctx.labels[x] for x in block["variant"]]
+        data = sh.table(row + 1, 0, block, [*cols, Col("label", "Chart label", "text")])
+        cat = data.span("label")
+        names = list(block["variant"])
+    else:
+        data = table
+        cat = data.span("variant")
+        names = list(frame["variant"])
+    panels = _column_panels(ctx.precision, data, cat, cw, chh)
+    panels.append(_area_panel(ctx, frame, data, cat, names, cw, chh))
+    builders = [ch.add_column_chart, ch.add_column_chart, ch.add_column_chart]
+    builders.append(ch.add_scatter_chart)
+    for k, (builder, layout) in enumerate(zip(builders, panels)):
+        x = (k % 2) * (cw + GAP_PX)
+        y = (k // 2) * (chh + GAP_PX)
+        sh.chart(builder, layout, grid_row, 0, x, y)
+
+
+def _column_panels(p: str, data: Table, cat: Span, cw: int, chh: int) -> list[Layout]:
+    """Density vs target, power vs budget, TFLOPS/W: one column per variant."""
+    return [
+        Layout(
+            f"Compute density vs target ({p})",
+            y_title="TFLOPS/mm²",
+            series=(
+                Series(
+                    data.span("density"), data.head("density"), cat, color=ch.PALETTE[0]
+                ),
+                Series(
+                    data.span("density_target"),
+                    data.head("density_target"),
+                    cat,
+                    kind="reference",
+                    color=ch.TARGET_COLOR,
+                    line_style="round_dot",
+                ),
+            ),
+            width=cw,
+            height=chh,
+            number_format="0.00",
+        ),
+        Layout(
+            "Power vs budget (100 % utilisation)",
+            y_title="Power (W)",
+            series=(
+                Series(
+                    data.span("power"), data.head("power"), cat, color=ch.PALETTE[1]
+                ),
+                Series(
+                    data.span("budget"),
+                    data.head("budget"),
+                    cat,
+                    kind="reference",
+                    color=ch.BUDGET_COLOR,
+                ),
+            ),
+            width=cw,
+            height=chh,
+            number_format="#,##0",
+        ),
+        Layout(
+            f"Power efficiency ({p} TFLOPS/W)",
+            y_title="TFLOPS/W",
+            series=(
+                Series(
+                    data.span("tflops_per_w"),
+                    data.head("tflops_per_w"),
+                    cat,
+                    color=ch.PALETTE[2],
+                ),
+            ),
+            width=cw,
+            height=chh,
+            number_format="0.00",
+        ),
+    ]
+
+
+def _area_panel(
+    ctx: Context,
+    frame: pd.DataFrame,
+    data: Table,
+    cat: Span,
+    names: list[str],
+    cw: int,
+    chh: int,
+) -> Layout:
+    """Area vs peak: one labelled point per charted variant."""
+    p = ctx.precision
+    points = tuple(
+        Series(
+            Span(data.first_row + i, data.cols["peak"]),
+            Span(data.first_row + i, cat.c0),
+            Span(data.first_row + i, data.cols["area"]),
+            kind="marker",
+            color=ctx.colors.get(name),
+            label=True,
+            legend=False,
+        )
+        for i, name in enumerate(names)
+    )
+    area_x = [float(a) for a in frame["area"] if math.isfinite(a)]
+    return Layout(
+        f"Area vs performance ({p})",
+        x_title="Total compute area (mm²)",
+        y_title=f"Peak {p} (TFLOPS)",
+        series=points,
+        x_bounds=padded_bounds(area_x),
+        width=cw,
+        height=chh,
+        number_format="#,##0",
+        x_number_format="#,##0",
+    )

@@ -1,0 +1,195 @@
+"""The Uncertainty sheet: outcomes under input spreads (Monte Carlo), CDF charts.
+
+P10/P50/P90 of each quantity and the probability of meeting each target per
+variant, the spreads drawn, and three cumulative distribution charts (power,
+density, TFLOPS/W; with the budget or the target when it lies near the curves)
+whose data sit right of the tables. Written only when the study asked for it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ...studies.explore import quantity_unit
+from ...studies.run import Results
+from ...studies.uncertainty import CDF_PERCENTILES, QUANTITIES
+from .. import charts as ch
+from ..charts import Layout, Series, Span
+from .context import Context
+from .formats import GENERAL, unit_format
+from .geometry import GAP_PX, axis_format
+from .sheet import Col, ResultSheet, Sheet
+
+# The charted quantities, in chart order.
+_CHARTED = ("power_total_w", "target_density_tflops_per_mm2", "tflops_per_w")
+_CHART_W, _CHART_H = 520, 320  # pixels
+
+
+def present(results: Results) -> bool:
+    return results.uncertainty is not None
+
+
+def write(ctx: Context, sh: Sheet) -> None:
+    """P10/P50/P90 and target probabilities per variant, with CDF charts."""
+    u = ctx.results.uncertainty
+    spec = u.spec
+    spreads = "; ".join(
+        f"{s.name} ±{s.percent:g} % {s.distribution}" for s in spec.spreads
+    )
+    sh.title(
+        0,
+        "Uncertainty: outcomes under input spreads",
+        f"{spec.samples:,} draws per variant, seed {spec.seed}; {spreads} "
+        "(normal: one standard deviation).",
+    )
+    sh.page(4, freeze_col=1)
+    s = u.summary.copy()
+    s.insert(0, "variant", [str(v) for v in s.index])
+    heads = _heads(ctx.precision)
+    cols = _columns(heads)
+    sh.heading(3, 0, "Percentiles and probabilities of meeting each target")
+    table = sh.table(4, 0, s, cols, cap_width=16)
+    row = table.last_row + 2
+    sh.heading(row, 0, "Spreads")
+    sp = pd.DataFrame(
+        {
+            "parameter": [x.name for x in spec.spreads],
+            "unit": [quantity_unit(x.name) for x in spec.spreads],
+            "distribution": [x.distribution for x in spec.spreads],
+            "percent": [x.percent for x in spec.spreads],
+        }
+    )
+    t = sh.table(
+        row + 1,
+        0,
+        sp,
+        [
+            Col("parameter", "Parameter", "text"),
+            Col("unit", "Unit", "text"),
+            Col("distribution", "Distribution", "text"),
+            Col("percent", "Spread (±%, or 1 σ)", "0.0"),
+        ],
+    )
+    row = t.last_row + 2
+    _charts(ctx, sh, heads, row, len(cols) + 1)
+    sh.print_limit = (row, len(cols) - 1)
+
+
+SHEET = ResultSheet("Uncertainty", write, present)
+
+
+def _heads(p: str) -> dict[str, tuple[str, str]]:
+    """Quantity -> (title, unit), at precision ``p``."""
+    return {
+        "target_density_tflops_per_mm2": (f"{p} density", "TFLOPS/mm²"),
+        "power_total_w": ("Power", "W"),
+        "tflops_per_w": (f"{p} TFLOPS/W", "TFLOPS/W"),
+        "junction_temp_c": ("Tj", "°C"),
+    }
+
+
+def _columns(heads: dict[str, tuple[str, str]]) -> list[Col]:
+    cols = [Col("variant", "Variant", "text")]
+    for q in QUANTITIES:
+        label, unit = heads[q]
+        for p in ("p10", "p50", "p90"):
+            head = f"{label} {p.upper()}" + (
+                "" if label.endswith(unit) else f" ({unit})"
+            )
+            cols.append(Col(f"{q}_{p}", head, unit_format(unit)))
+    cols += [
+        Col("p_meets_density_target", "P(density target met)", "0.0%"),
+        Col("p_meets_power_budget", "P(within power budget)", "0.0%"),
+        Col("p_meets_tj_max", "P(Tj within max)", "0.0%"),
+        Col("p_meets_all_targets", "P(all targets met)", "0.0%"),
+    ]
+    return cols
+
+
+def _charts(ctx: Context, sh: Sheet, heads: dict, charts_row: int, data_col: int):
+    """The CDF charts side by side at ``charts_row``; their data from ``data_col``.
+
+    The data: a column per charted variant, a row per percentile, one block per
+    quantity below the other from row 4.
+    """
+    data_row = 3
+    for k, q in enumerate(_CHARTED):
+        data_row, layout = _cdf(ctx, sh, heads[q], q, data_row, data_col)
+        x = k * (_CHART_W + GAP_PX)
+        sh.chart(ch.add_curve_chart, layout, charts_row, 0, x, 0)
+
+
+def _cdf(
+    ctx: Context,
+    sh: Sheet,
+    head: tuple[str, str],
+    q: str,
+    data_row: int,
+    data_col: int,
+) -> tuple[int, Layout]:
+    """Chart data of quantity ``q`` at ``data_row``, and its chart.
+
+    A two-point limit line (the budget or the target) follows the block when the
+    limit lies near the values. Returns the next free data row and the layout.
+    """
+    names = ctx.plotted
+    cdf = ctx.results.uncertainty.cdf[q]
+    frame = pd.DataFrame({"prob": np.asarray(CDF_PERCENTILES) / 100.0})
+    for n in names:
+        frame[n] = cdf[n].to_numpy(dtype=np.float64)
+    label, unit = head
+    sh.heading(data_row, data_col, f"Chart data: cumulative distribution of {label}")
+    ccols = [Col("prob", "Cumulative probability", "0%")]
+    ccols += [Col(n, ctx.labels[n], unit_format(unit)) for n in names]
+    ct = sh.table(data_row + 1, data_col, frame, ccols, wrap_header=False)
+    data_row = ct.last_row + 2
+    series = [
+        Series(
+            ct.span("prob"),
+            Span(ct.header_row, ct.cols[n]),
+            ct.span(n),
+            color=ctx.colors[n],
+        )
+        for n in names
+    ]
+    values = np.concatenate([frame[n].to_numpy() for n in names])
+    limit = {
+        "power_total_w": ("Power budget", ctx.budget),
+        "target_density_tflops_per_mm2": ("Density target", ctx.density_target),
+    }.get(q)
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    if limit is not None and lo - (hi - lo) <= limit[1] <= hi + (hi - lo):
+        line = pd.DataFrame({"x": [limit[1]] * 2, "y": [0.0, 1.0]})
+        lt = sh.table(
+            data_row,
+            data_col,
+            line,
+            [Col("x", f"{limit[0]}: x", GENERAL), Col("y", "y", "0%")],
+            wrap_header=False,
+        )
+        data_row = lt.last_row + 2
+        series.append(
+            Series(
+                lt.span("y"),
+                f"{limit[0]} ({limit[1]:g} {unit})",
+                lt.span("x"),
+                kind="reference",
+                color=ch.BUDGET_COLOR if q == "power_total_w" else ch.TARGET_COLOR,
+            )
+        )
+        values = np.append(values, limit[1])
+    layout = Layout(
+        f"Cumulative distribution of {label}",
+        x_title=label if label.endswith(unit) else f"{label} ({unit})",
+        y_title="Cumulative probability",
+        series=tuple(series),
+        y_bounds=(0.0, 1.0),
+        width=_CHART_W,
+        height=_CHART_H + 18 * math.ceil((len(series)) / 3),
+        number_format="0%",
+        x_number_format=axis_format(values),
+    )
+    return data_row, layout
