@@ -86,13 +86,12 @@ def rows() -> dict[str, int]:
 # --- writing ---------------------------------------------------------------------
 
 
-def write(ws: Worksheet, fmt: Formats, names: Mapping) -> None:
+def write(ws: Worksheet, fmt: Formats, template_variants: Mapping) -> None:
     """Fill the Sensitivity setup sheet: settings, the seed's sweeps, tornado list.
 
-    ``names`` are the template's variants (the sweep base defaults to Baseline or
-    the first).
+    ``template_variants`` are the template's variants (the sweep base defaults to
+    Baseline or the first).
     """
-    settings, sweeps, tornado = SETTINGS, SWEEPS, TORNADO
     write_title(
         ws,
         fmt,
@@ -100,28 +99,40 @@ def write(ws: Worksheet, fmt: Formats, names: Mapping) -> None:
         "Sweeps: one parameter at a time from start to stop (inclusive) around the "
         "base variant. Tornado: each listed parameter moved by -/+ the percent.",
     )
-    for block in (settings, sweeps, tornado):
+    for block in BLOCKS:
         header(ws, fmt, block)
-    # Lists offered in drop-downs: the keys and the variant names on Variants.
-    keys = variants.keys_source()
-    variant_names = variants.names_source()
+    _write_settings(ws, fmt, template_variants)
+    # Lists offered in drop-downs: the keys on Variants.
+    param_dv = _write_sweeps(ws, fmt, variants.keys_source())
+    _write_tornado(ws, fmt, param_dv)
+    widths = ((0, 18), (1, 16), (2, 8), (3, 60), (4, 3), (5, 30), (6, 9), (7, 9))
+    for col, width in (*widths, (8, 9), (9, 14), (10, 3), (11, 30), (12, 14)):
+        ws.set_column(col, col, width)
+    ws.freeze_panes(SETTINGS.row + 1, 0)
 
-    c, values = settings.col, rows()
+
+def _write_settings(ws: Worksheet, fmt: Formats, template_variants: Mapping) -> None:
+    """The sweep base (a drop-down of variant names) and the tornado percent."""
+    variant_names = variants.names_source()
+    c, values = SETTINGS.col, rows()
     for p in SENSITIVITY_SETTINGS:
         r = values[p.name]
         ws.write_string(r, c, p.name, fmt.key)
         ws.write_string(r, c + 2, p.unit)
         ws.write_string(r, c + 3, p.description)
         value = p.default
-        if p.name == "sweep_base" and value not in names:
-            value = next(iter(names), value)
+        if p.name == "sweep_base" and value not in template_variants:
+            value = next(iter(template_variants), value)
         write_value(ws, r, c + 1, value, p, fmt)
         opts = validation(p)
         if p.name == "sweep_base":
             opts.update(validate="list", source=variant_names, error_type="warning")
         ws.data_validation(r, c + 1, r, c + 1, opts)
 
-    c, r0 = sweeps.col, sweeps.row + 1
+
+def _write_sweeps(ws: Worksheet, fmt: Formats, keys: str) -> dict:
+    """The seed's sweeps; returns the validation of a parameter cell (``keys``)."""
+    c, r0 = SWEEPS.col, SWEEPS.row + 1
     for i, (name, (start, stop, step)) in enumerate(SEED_SWEEPS.items()):
         ws.write_string(r0 + i, c, name, fmt.input_text)
         for k, v in enumerate((start, stop, step)):
@@ -157,8 +168,12 @@ def write(ws: Worksheet, fmt: Formats, names: Mapping) -> None:
             opts.update(criteria="greater than", value=0)
             del opts["minimum"], opts["maximum"]
         ws.data_validation(r0, c + 1 + k, last, c + 1 + k, opts)
+    return param_dv
 
-    c, r0 = tornado.col, tornado.row + 1
+
+def _write_tornado(ws: Worksheet, fmt: Formats, param_dv: dict) -> None:
+    """The default tornado parameters, validated like the sweep parameters."""
+    c, r0 = TORNADO.col, TORNADO.row + 1
     for i, name in enumerate(DEFAULT_PARAMETERS):
         ws.write_string(r0 + i, c, name, fmt.input_text)
         ws.write_string(r0 + i, c + 1, BY_NAME[name].unit)
@@ -175,10 +190,6 @@ def write(ws: Worksheet, fmt: Formats, names: Mapping) -> None:
             "tables (a key in column A of Variants, or a coefficient).",
         },
     )
-    widths = ((0, 18), (1, 16), (2, 8), (3, 60), (4, 3), (5, 30), (6, 9), (7, 9))
-    for col, width in (*widths, (8, 9), (9, 14), (10, 3), (11, 30), (12, 14)):
-        ws.set_column(col, col, width)
-    ws.freeze_panes(settings.row + 1, 0)
 
 
 # --- reading ---------------------------------------------------------------------
