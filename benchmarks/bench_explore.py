@@ -40,9 +40,12 @@ from xlmodel import (
 from xlmodel.pipeline import compute
 from xlmodel.studies.explore import CHUNK_POINTS
 from xlmodel.studies.run import run
+from xlmodel.workbook.inputs.exploration_setup import (
+    EXAMPLE_RANGES,
+    EXPLORATION_SETTINGS,
+)
 from xlmodel.workbook.reader import read_study
 from xlmodel.workbook.template import BLOCKS, fill_workbook
-from xlmodel.workbook.template_explore import EXAMPLE_RANGES, EXPLORATION_SETTINGS
 
 
 def build(path: Path, points: int) -> None:

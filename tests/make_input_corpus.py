@@ -21,9 +21,9 @@ import openpyxl
 import xlsxwriter
 
 from xlmodel.schema import SEED_VARIANTS
+from xlmodel.workbook.inputs.variants import VARIANT_LABEL_COLUMNS
 from xlmodel.workbook.template import (
     BLOCKS,
-    VARIANT_LABEL_COLUMNS,
     fill_workbook,
     value_rows,
     variant_rows,

@@ -19,14 +19,14 @@ from xlmodel.cli.console import Progress
 from xlmodel.errors import InputProblems, XlmodelError
 from xlmodel.studies.run import run, seed_study
 from xlmodel.workbook.adopt import adopt_design
-from xlmodel.workbook.reader import read_study
-from xlmodel.workbook.reader_explore import DESIGNS_NAME
-from xlmodel.workbook.template import BLOCKS
-from xlmodel.workbook.template_explore import (
+from xlmodel.workbook.designs import DESIGNS_NAME
+from xlmodel.workbook.inputs.exploration_setup import (
     EXAMPLE_CONSTRAINTS,
     EXAMPLE_RANGES,
-    EXAMPLE_SPREADS,
 )
+from xlmodel.workbook.inputs.uncertainty_setup import EXAMPLE_SPREADS
+from xlmodel.workbook.reader import read_study
+from xlmodel.workbook.template import BLOCKS
 
 SETUP = "Exploration setup"
 SPREADS = "Uncertainty setup"

@@ -51,11 +51,9 @@ from xlmodel.cli import main
 from xlmodel.errors import PackageError
 from xlmodel.schema import COEFFICIENTS, TARGETS, VARIANT_PARAMETERS
 from xlmodel.workbook import package, reader, report
-from xlmodel.workbook.template import (
-    BLOCKS,
-    SCALING_SETTINGS,
-    SENSITIVITY_SETTINGS,
-)
+from xlmodel.workbook.inputs.scaling_setup import SCALING_SETTINGS
+from xlmodel.workbook.inputs.sensitivity_setup import SENSITIVITY_SETTINGS
+from xlmodel.workbook.template import BLOCKS
 
 ALL_CASES = (*CASES, *HOSTILE)
 BY_NAME = {c.name: c for c in (*ALL_CASES, *LOCKED)}

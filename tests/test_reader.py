@@ -27,14 +27,13 @@ from xlmodel.engine import evaluate
 from xlmodel.errors import InputProblems, PackageError
 from xlmodel.schema import BY_NAME, SEED_VARIANTS, VARIANT_PARAMETERS
 from xlmodel.studies.run import run
-from xlmodel.workbook.reader import (
-    _Arithmetic,
-    _FormulaError,
-    _reference_fp16_per_sm,
-    _tokens,
-    check_not_open,
-    read_study,
+from xlmodel.workbook.formula import Arithmetic as _Arithmetic
+from xlmodel.workbook.formula import FormulaError as _FormulaError
+from xlmodel.workbook.formula import tokens as _tokens
+from xlmodel.workbook.inputs.plausibility import (
+    reference_fp16_per_sm as _reference_fp16_per_sm,
 )
+from xlmodel.workbook.reader import check_not_open, read_study
 
 
 def _digest(path: Path) -> str | None:

@@ -18,11 +18,11 @@ from xlmodel.schema import (
     VARIANT_PARAMETERS,
 )
 from xlmodel.studies.run import seed_study
+from xlmodel.workbook.inputs.formats import UNUSED_NOTE
 from xlmodel.workbook.reader import read_study
 from xlmodel.workbook.template import (
     BLOCKS,
     SHEETS,
-    UNUSED_NOTE,
     write_template,
 )
 

@@ -1,0 +1,214 @@
+"""The Uncertainty setup sheet: Monte Carlo settings and the spreads of inputs.
+
+Two blocks side by side: the settings (draws per variant, seed;
+``xlmodel_uncertainty``) and the spreads (parameter, distribution, spread %;
+``xlmodel_spreads``). The template preloads spreads on the power and thermal
+coefficients. The reader returns an :class:`~xlmodel.studies.uncertainty.Uncertainty`,
+or None when the spreads are blank (no Monte Carlo, silently).
+"""
+
+from __future__ import annotations
+
+from xlsxwriter.worksheet import Worksheet
+
+from ...schema import BY_NAME, Parameter
+from ...studies.uncertainty import DISTRIBUTIONS, Spread, Uncertainty
+from ..grid import cell_name
+from ..values import shown
+from . import variants
+from .context import INVALID, Context, Where
+from .formats import Formats, header, pick, validation, write_title, write_value
+from .layout import SPARE_ROWS, Block
+from .setup import (
+    MAX_SAMPLES,
+    MAX_SEED,
+    choice_cell,
+    filled_rows,
+    parameter_cell,
+    read_settings,
+)
+
+SETTINGS = Block(
+    "uncertainty",
+    "xlmodel_uncertainty",
+    "Uncertainty setup",
+    2,
+    0,
+    ("uncertainty setting", "value", "unit", "description"),
+)
+SPREADS = Block(
+    "spreads",
+    "xlmodel_spreads",
+    "Uncertainty setup",
+    2,
+    5,
+    ("uncertain parameter", "distribution", "spread %", "unit"),
+)
+BLOCKS = (SETTINGS, SPREADS)
+
+UNCERTAINTY_SETTINGS: tuple[Parameter, ...] = (
+    Parameter(
+        "samples",
+        "uncertainty",
+        "Uncertainty",
+        "draws",
+        10_000,
+        2,
+        1_000_000,
+        "Monte Carlo draws per variant",
+        kind="int",
+    ),
+    Parameter(
+        "seed",
+        "uncertainty",
+        "Uncertainty",
+        "",
+        1,
+        0,
+        MAX_SEED,
+        "Seed of the draws: the same seed, the same percentiles",
+        kind="int",
+    ),
+)
+SPREAD_PERCENT = Parameter(
+    "spread_percent",
+    "uncertainty",
+    "Uncertainty",
+    "%",
+    10,
+    0,
+    100,
+    "uniform: +/- this percent; normal: one standard deviation, in percent",
+)
+_UNCERTAINTY = {p.name: p for p in UNCERTAINTY_SETTINGS}
+
+# --- the preloaded example --------------------------------------------------------
+
+#: parameter -> (distribution, spread %)
+EXAMPLE_SPREADS: dict[str, tuple[str, float]] = {
+    "sm_power_w": ("normal", 10),
+    "static_power_w_per_chiplet": ("uniform", 30),
+    "hbm_power_w_per_stack": ("uniform", 15),
+    "clock_mhz": ("normal", 3),
+    "theta_ja_c_per_w": ("uniform", 10),
+}
+
+
+# --- writing ----------------------------------------------------------------------
+
+
+def write(ws: Worksheet, fmt: Formats) -> None:
+    """Fill the Uncertainty setup sheet: Monte Carlo settings and spreads."""
+    settings, spreads = SETTINGS, SPREADS
+    write_title(
+        ws,
+        fmt,
+        "Uncertainty: spreads of the inputs",
+        "Each listed parameter varies around every variant's value; compute reports "
+        "P10/P50/P90 and the probability of meeting each target. Clear the spreads "
+        "to switch it off.",
+    )
+    for block in (settings, spreads):
+        header(ws, fmt, block)
+    c, r0 = settings.col, settings.row + 1
+    for i, p in enumerate(UNCERTAINTY_SETTINGS):
+        r = r0 + i
+        ws.write_string(r, c, p.name, fmt.key)
+        write_value(ws, r, c + 1, p.default, p, fmt)
+        ws.write_string(r, c + 2, p.unit)
+        ws.write_string(r, c + 3, p.description)
+        ws.data_validation(r, c + 1, r, c + 1, validation(p))
+
+    c, r0 = spreads.col, spreads.row + 1
+    for i, (name, (dist, pct)) in enumerate(EXAMPLE_SPREADS.items()):
+        ws.write_string(r0 + i, c, name, fmt.input_text)
+        ws.write_string(r0 + i, c + 1, dist, fmt.input_text)
+        ws.write_number(r0 + i, c + 2, pct, fmt.input_float)
+        ws.write_string(r0 + i, c + 3, BY_NAME[name].unit)
+    last = r0 + len(EXAMPLE_SPREADS) + SPARE_ROWS - 1
+    ws.data_validation(
+        r0,
+        c,
+        last,
+        c,
+        pick(
+            variants.keys_source(),
+            "Uncertain parameter",
+            "A numeric parameter (a key in column A of Variants, or a coefficient). "
+            "Its distribution and spread go to the right.",
+        ),
+    )
+    ws.data_validation(
+        r0,
+        c + 1,
+        last,
+        c + 1,
+        {
+            "validate": "list",
+            "source": list(DISTRIBUTIONS),
+            "input_title": "Distribution",
+            "input_message": "uniform: value x (1 + U(-s, s)); normal: value x "
+            "(1 + N(0, s)), s = spread / 100. Clipped to the valid range.",
+        },
+    )
+    opts = validation(SPREAD_PERCENT)
+    opts.update(criteria="between", minimum=0, maximum=99.999)
+    ws.data_validation(r0, c + 2, last, c + 2, opts)
+    widths = ((0, 20), (1, 12), (2, 9), (3, 50), (4, 2), (5, 30), (6, 13), (7, 10))
+    for col, width in (*widths, (8, 12)):
+        ws.set_column(col, col, width)
+    ws.freeze_panes(settings.row + 1, 0)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+def read(ctx: Context, n_variants: int) -> Uncertainty | None:
+    """The Monte Carlo a workbook asks for; None: none (blank spreads, no sheet).
+
+    ``n_variants`` is the number of variants (the draws are per variant).
+    """
+    found = ctx.book.locate(SPREADS)
+    if found is None:
+        return None
+    grid, r0, c0 = found
+    before = len(ctx.problems)
+    spreads: list[Spread] = []
+    seen: list[str] = []
+    for r in filled_rows(grid, r0, c0, 3):
+        p = parameter_cell(ctx, grid, r, c0, "uncertain parameter", seen)
+        if p is None:
+            continue
+        seen.append(p.name)
+        w_d = Where(grid.title, cell_name(r, c0 + 1), f"{p.name} distribution")
+        dist = choice_cell(
+            ctx, grid, r, c0 + 1, w_d, {d: d for d in DISTRIBUTIONS}, "a distribution"
+        )
+        w_s = Where(grid.title, cell_name(r, c0 + 2), f"{p.name} spread %")
+        pct = ctx.value(SPREAD_PERCENT, grid, r, c0 + 2, w_s)
+        if pct is None:
+            ctx.problem(w_s, "", "is blank: type the spread in percent, 0 to below 100")
+            continue
+        if pct is INVALID:
+            continue
+        if pct >= 100:
+            ctx.problem(w_s, shown(pct), "is out of range: expected 0 to below 100")
+            continue
+        if dist:
+            spreads.append(Spread(p.name, dist, float(pct)))
+    if not spreads or len(ctx.problems) > before:
+        return None
+    settings = read_settings(ctx, SETTINGS, _UNCERTAINTY)
+    for note in settings.notes.values():
+        ctx.warn(note)
+    v = settings.values
+    draws = int(v["samples"]) * n_variants
+    if draws > MAX_SAMPLES:
+        ctx.problem(
+            settings.where.get("samples") or Where(grid.title, "", "samples"),
+            int(v["samples"]),
+            f"draws per variant x {n_variants:,} variants = {draws:,} draws, more "
+            f"than {MAX_SAMPLES:,}: use fewer draws",
+        )
+        return None
+    return Uncertainty(tuple(spreads), samples=int(v["samples"]), seed=int(v["seed"]))
