@@ -23,7 +23,7 @@ from ...studies.explore import ACTIVE_TOLERANCE, quantity_unit
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series, Span
-from ..reader_explore import BASE_LABEL, DESIGNS_NAME
+from ..designs import BASE_LABEL, DESIGNS_NAME
 from .context import Context
 from .formats import (
     GENERAL,
