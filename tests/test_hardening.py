@@ -53,6 +53,8 @@ from xlmodel.schema import COEFFICIENTS, TARGETS, VARIANT_PARAMETERS
 from xlmodel.workbook import package, reader, report
 from xlmodel.workbook.inputs.scaling_setup import SCALING_SETTINGS
 from xlmodel.workbook.inputs.sensitivity_setup import SENSITIVITY_SETTINGS
+from xlmodel.workbook.package import parts as package_parts
+from xlmodel.workbook.package import write as package_write
 from xlmodel.workbook.template import BLOCKS
 
 ALL_CASES = (*CASES, *HOSTILE)
@@ -577,7 +579,7 @@ def test_parsers_refuse_entities_without_the_screening(case, tmp_path, monkeypat
     # (defusedxml under openpyxl, and the package's own) still refuse.
     path = case.build(tmp_path)
     monkeypatch.setattr(reader, "screen_zip", lambda *a: None)
-    monkeypatch.setattr(package, "screen_zip", lambda *a: None)
+    monkeypatch.setattr(package_parts, "screen_zip", lambda *a: None)
     with pytest.raises(PackageError) as caught:
         reader.read_study(path)
     assert SECRET_MARKER not in str(caught.value)
@@ -680,7 +682,7 @@ def test_exception_midway_through_the_zip(workbook, runner, monkeypatch):
             raise RuntimeError("crash mid-write")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(package.zipfile.ZipFile, "writestr", writestr)
+    monkeypatch.setattr(package_write.zipfile.ZipFile, "writestr", writestr)
     result = runner.invoke(main, ["compute", str(workbook), "--no-export"])
     _assert_internal_error(result, "crash mid-write")
     monkeypatch.undo()
@@ -739,13 +741,13 @@ def test_full_disk(where, workbook, runner, monkeypatch):
                 return _FullDisk(handle, room=8192)  # the package being written
             return handle
 
-        monkeypatch.setattr(package.os, "fdopen", fdopen)
+        monkeypatch.setattr(package_write.os, "fdopen", fdopen)
     elif where == "fsync":
 
         def fsync(fd):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        monkeypatch.setattr(package.os, "fsync", fsync)
+        monkeypatch.setattr(package_write.os, "fsync", fsync)
     else:
         import xlsxwriter.workbook
 
@@ -772,7 +774,7 @@ def test_interrupt_while_writing(workbook, runner, monkeypatch):
     def fsync(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(package.os, "fsync", fsync)
+    monkeypatch.setattr(package_write.os, "fsync", fsync)
     result = runner.invoke(main, ["compute", str(workbook), "--no-export"])
     assert result.exit_code == 130
     assert "the workbook was not changed" in result.stderr

@@ -20,7 +20,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlmodel.errors import PackageError
-from xlmodel.workbook import package
 from xlmodel.workbook.package import (
     OWNED_NAME,
     PackageInfo,
@@ -28,6 +27,7 @@ from xlmodel.workbook.package import (
     plan_sheet_names,
     splice_results,
 )
+from xlmodel.workbook.package import write as package_write
 
 # openpyxl warns that it would drop the x14 extensions (sparklines, data bars) of
 # the user's sheets when it reads them; keeping those is the point of the merge.
@@ -956,7 +956,7 @@ def test_failed_write_leaves_target_untouched(
             raise PermissionError(13, "Permission denied")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(package.os, failure, refuse)
+    monkeypatch.setattr(package_write.os, failure, refuse)
     expected = PackageError if failure == "replace" else RuntimeError
     with pytest.raises(expected) as caught:
         splice_results(target, results, target)

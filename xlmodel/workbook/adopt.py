@@ -26,8 +26,7 @@ from defusedxml.ElementTree import fromstring
 
 from ..errors import PackageError, XlmodelError
 from ..schema import BY_NAME
-from .reader import check_not_open
-from .reader_explore import read_for_adopt
+from .reader import check_not_open, read_for_adopt
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

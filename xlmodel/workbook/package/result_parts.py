@@ -1,0 +1,250 @@
+"""The parts copied in from the results workbook, and how each is rewritten.
+
+Owns the copy step of a splice: every part reachable from a result sheet is copied
+under a free name (drawings, charts, tables, their relationships), its
+relationships pointed at the copied targets; a result sheet has its style indices
+remapped to the merged styles, its shared strings made inline (the user's
+shared-strings part is not touched), its tab selection set and the GUIDs of its
+conditional formats made its own; a copied table gets an id no kept table has.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from xlmodel.errors import PackageError
+
+from .draft import Draft
+from .ooxml import CT_RELS, NS_MAIN, NS_PKG_REL, RT_TABLE, fold, q
+from .ownership import Workbook
+from .parts import Package, relative, rels_name, resolve
+from .xmltext import (
+    ATTRS,
+    ROOT_RE,
+    as_int,
+    del_attr,
+    set_attr,
+    start_tag_re,
+    tag_attrs,
+    xml_text,
+)
+
+_FORMULA_RE = re.compile(rb"<f[\s/>]")
+_GUID_ID_RE = re.compile(
+    r"<(?:[\w.-]+:)?id>\s*(\{[0-9A-Fa-f-]{36}\})\s*</(?:[\w.-]+:)?id>"
+)
+_CELL_RE = re.compile(r"<c(?=[\s/>])(" + ATTRS + r")>(?:(?<=/>)|(.*?)</c\s*>)", re.S)
+_V_RE = re.compile(r"<v(?:\s[^>]*)?>\s*([0-9]+)\s*</v\s*>")
+
+
+def result_strings(draft: Draft) -> list[str]:
+    """Inner XML of every shared string of the results, by index."""
+    part = None
+    for rel in draft.rbook.rels:
+        if rel.type.endswith("/sharedStrings") and rel.part is not None:
+            part = rel.part
+    if part is None:
+        return []
+    root = draft.res.xml(part)
+    xml = xml_text(draft.res.read(part), part)
+    if xml.prefix_for(NS_MAIN) != "":
+        raise draft.res.fail(f"{part} is not laid out as expected")
+    found = []
+    for match in re.finditer(
+        r"<si(?=[\s/>])" + ATTRS + r"(?:(?<=/)>|>(.*?)</si\s*>)",
+        xml.text,
+        re.S,
+    ):
+        found.append(match.group(1) or "")
+    if len(found) != len(root.findall(q(NS_MAIN, "si"))):
+        raise draft.res.fail(f"{part} is not laid out as expected")
+    return found
+
+
+def copy_result_parts(
+    draft: Draft,
+    xf_map: dict[int, int],
+    dxf_map: dict[int, int],
+    strings: list[str],
+    active_new: int | None,
+) -> tuple[dict[str, str], bool]:
+    """Copy every part reachable from the result sheets under free names.
+
+    Returns the new name of each copied part, and whether a copied sheet holds
+    a formula.
+    """
+    res = draft.res
+    order, sheet_parts = _copy_order(res, draft.rbook)
+    has_formulas = False
+    part_map = {part: draft.free_name(part) for part in order}
+    table_ids = _table_ids(draft)
+    for part in order:
+        data = res.read(part)
+        if part in sheet_parts:
+            data = _rewrite_result_sheet(
+                data,
+                part,
+                xf_map,
+                dxf_map,
+                strings,
+                selected=active_new is not None
+                and sheet_parts.index(part) == active_new,
+                salt=part_map[part],
+            )
+            has_formulas |= _FORMULA_RE.search(data) is not None
+        elif any(
+            r.type == RT_TABLE and r.part == part
+            for src in order
+            for r in res.rels(src)
+        ):
+            data, table_ids = _renumber_table(data, part, table_ids)
+        new_name = part_map[part]
+        draft.new_parts[new_name] = data
+        content_type, override = res.content_type(part)
+        if content_type is None:
+            raise res.fail(f"{part} has no content type")
+        draft.new_types.append((new_name, content_type, override))
+        rels_part = res.find(rels_name(part))
+        if rels_part is not None:
+            new_rels = rels_name(new_name)
+            draft.taken.add(fold(new_rels))
+            draft.new_parts[new_rels] = _retarget_rels(
+                res.read(rels_part), rels_part, part, new_name, part_map
+            )
+            draft.new_types.append((new_rels, CT_RELS, False))
+    return part_map, has_formulas
+
+
+def _copy_order(res: Package, rbook: Workbook) -> tuple[list[str], list[str | None]]:
+    """Parts reachable from the result sheets, breadth first; and the sheets'.
+
+    A result sheet that refers to a workbook-level part (other than a sheet)
+    cannot be copied alone: refused.
+    """
+    forbidden = {rbook.part} | {r.part for r in rbook.rels if r.part is not None}
+    sheet_parts = [s.rel.part for s in rbook.sheets if s.rel is not None]
+    order: list[str] = []
+    todo = [p for p in sheet_parts if p is not None]
+    while todo:
+        part = todo.pop(0)
+        if part in order:
+            continue
+        order.append(part)
+        for rel in res.rels(part):
+            if rel.part is None:
+                continue
+            if rel.part in forbidden and rel.part not in sheet_parts:
+                raise res.fail(f"{part} refers to a workbook-level part {rel.part!r}")
+            todo.append(rel.part)
+    return order, sheet_parts
+
+
+def _table_ids(draft: Draft) -> set[int]:
+    """Ids of the table parts the output keeps."""
+    ids = set()
+    for name in draft.orig.names:
+        if name in draft.removed or not name.lower().endswith(".xml"):
+            continue
+        ctype, _ = draft.orig.content_type(name)
+        if ctype and ctype.endswith("spreadsheetml.table+xml"):
+            ids.add(as_int(draft.orig.xml(name).get("id")))
+    return ids
+
+
+def _rewrite_result_sheet(
+    data: bytes,
+    part: str,
+    xf_map: dict[int, int],
+    dxf_map: dict[int, int],
+    strings: list[str],
+    selected: bool,
+    salt: str,
+) -> bytes:
+    """Remap style ids, inline shared strings and fix tab selection of a sheet.
+
+    The GUIDs that tie a conditional format to its x14 extension are replaced
+    by ones derived from ``salt`` (the new part name): the writer derives them
+    from the sheet's position, so they could repeat a user sheet's.
+    """
+    xml = xml_text(data, part)
+    if xml.nsmap.get("") not in (NS_MAIN, None) or xml.prefix:
+        raise PackageError(f"result sheet {part} is not laid out as expected")
+    text = xml.text
+
+    def remap(tag: str, attr: str, table: dict[int, int]) -> str:
+        value = tag_attrs(tag).get(attr)
+        if value is None or not table:
+            return tag
+        index = as_int(value, -1)
+        if index not in table:
+            raise PackageError(f"result sheet {part} uses unknown style {value}")
+        return set_attr(tag, attr, str(table[index]))
+
+    def cell(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        tag_end = len("<c") + len(match.group(1)) + 1
+        tag = remap(whole[:tag_end], "s", xf_map)
+        body = match.group(2)
+        if tag_attrs(tag).get("t") == "s" and body is not None:
+            found = _V_RE.search(body)
+            if not found or int(found.group(1)) >= len(strings):
+                raise PackageError(f"result sheet {part} has a bad shared string")
+            tag = set_attr(tag, "t", "inlineStr")
+            return f"{tag}<is>{strings[int(found.group(1))]}</is></c>"
+        return tag + whole[tag_end:]
+
+    text = _CELL_RE.sub(cell, text)
+    text = start_tag_re("", "row").sub(lambda m: remap(m.group(0), "s", xf_map), text)
+    text = start_tag_re("", "col").sub(
+        lambda m: remap(m.group(0), "style", xf_map), text
+    )
+    text = start_tag_re("", "cfRule").sub(
+        lambda m: remap(m.group(0), "dxfId", dxf_map), text
+    )
+
+    def view(match: re.Match[str]) -> str:
+        tag = del_attr(match.group(0), "tabSelected")
+        return set_attr(tag, "tabSelected", "1") if selected else tag
+
+    text = start_tag_re("", "sheetView").sub(view, text)
+    for old in sorted(set(_GUID_ID_RE.findall(text))):
+        new = uuid.uuid5(uuid.NAMESPACE_URL, f"xlmodel:{salt}:{old.upper()}")
+        text = text.replace(old, "{" + str(new).upper() + "}")
+    xml.text = text
+    return xml.encode()
+
+
+def _renumber_table(data: bytes, part: str, used: set[int]) -> tuple[bytes, set[int]]:
+    """Give a copied table part an id no other table uses."""
+    xml = xml_text(data, part)
+    root = ROOT_RE.search(xml.text)
+    assert root is not None
+    attrs = tag_attrs(root.group(0))
+    table_id = as_int(attrs.get("id"))
+    if table_id in used:
+        table_id = max(used) + 1
+        tag = set_attr(root.group(0), "id", str(table_id))
+        xml.text = xml.text[: root.start()] + tag + xml.text[root.end() :]
+    return xml.encode(), used | {table_id}
+
+
+def _retarget_rels(
+    data: bytes, rels_part: str, source: str, new_source: str, part_map: dict[str, str]
+) -> bytes:
+    """Point the relationships of a copied part at the copied targets."""
+    xml = xml_text(data, rels_part)
+    prefix = xml.prefix_for(NS_PKG_REL) or ""
+
+    def fix(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        attrs = tag_attrs(tag)
+        if attrs.get("TargetMode") == "External":
+            return tag
+        target = resolve(source, attrs.get("Target", ""))
+        if target is None or target not in part_map:
+            return tag
+        return set_attr(tag, "Target", relative(new_source, part_map[target]))
+
+    xml.text = start_tag_re(prefix, "Relationship").sub(fix, xml.text)
+    return xml.encode()
