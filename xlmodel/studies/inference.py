@@ -119,6 +119,20 @@ SCENARIO_FIELDS = (
     "tp",
 )
 
+# Scenarios a Serving setup sheet starts with (TensorRT-LLM's and AMD's published
+# benchmark lengths), index = scenario name.
+DEFAULT_SCENARIOS = pd.DataFrame(
+    {
+        "input_tokens": [128, 2048, 1000, 20000, 128],
+        "output_tokens": [2048, 128, 1000, 2000, 2048],
+        "batch": [np.nan, np.nan, np.nan, np.nan, 8],
+        "precision": ["FP8"] * 5,
+        "kv_precision": [None] * 5,
+        "activation_precision": [None] * 5,
+        "tp": [1] * 5,
+    },
+    index=["chat", "summarise", "balanced", "long context", "interactive"],
+)
 
 # --- models --------------------------------------------------------------------------
 
