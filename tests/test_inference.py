@@ -498,3 +498,20 @@ def test_holdout_error_of_the_unchanged_model(fit, capsys):
     assert med <= 15.0
     # the fit itself explains H100 better than the other chips
     assert fit.fit_median_abs_error_percent < med
+
+
+def test_batch_sweep_trades_latency_for_throughput():
+    from xlmodel.studies.inference import batch_sweep
+
+    refs = reference_chips().loc[["H100 SXM5", "H200 SXM"]]
+    sweep = batch_sweep(refs, "llama-3.1-70b", 1000, 1000, "FP8", tp=2)
+    assert len(sweep) == 2 * 12
+    for chip, rows in sweep.groupby("variant"):
+        ok = rows[rows["fits"]]
+        assert len(ok) >= 5
+        assert ok["output_tokens_per_s"].is_monotonic_increasing, chip
+        assert ok["tpot_s"].is_monotonic_increasing, chip
+        assert (rows.loc[~rows["fits"], "batch"] > ok["batch"].max()).all()
+    # more memory, more batches fit
+    fits = sweep.groupby("variant")["fits"].sum()
+    assert fits["H200 SXM"] > fits["H100 SXM5"]

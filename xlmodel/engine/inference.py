@@ -397,7 +397,7 @@ def serve_arrays(x, m, s, with_power=True) -> dict[str, np.ndarray]:
         p_pre = p_dec = np.full(n, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         avg_power = (p_pre * ttft + p_dec * (out - 1) * tpot) / cycle
-        per_w = np.where(fits, group_tps / (tp * avg_power), 0.0)
+        per_w = np.where(fits & (group_tps > 0), group_tps / (tp * avg_power), 0.0)
     nan = np.full(n, np.nan)
     keep = lambda a: np.where(fits, a, nan)  # noqa: E731
     return {

@@ -465,3 +465,49 @@ def serve(
     result = table[[name for name, *_ in SERVE_METRICS]]
     result.index = frame.index
     return result
+
+
+def batch_sweep(
+    variants,
+    model,
+    input_tokens,
+    output_tokens,
+    precision,
+    batches=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
+    tp=1,
+    kv_precision=None,
+) -> pd.DataFrame:
+    """Latency against throughput: every variant at every batch of ``batches``.
+
+    One row per (variant, batch) with ``variant``, ``batch``, ``fits``,
+    ``output_tokens_per_s``, ``output_tokens_per_s_per_user``, ``ttft_s``,
+    ``tpot_s``, ``decode_bound``; batches that do not fit have ``fits`` False (the
+    points a latency-throughput chart leaves out).
+    """
+    scen = pd.DataFrame(
+        {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "batch": [float(b) for b in batches],
+            "precision": precision,
+            "kv_precision": kv_precision,
+            "tp": tp,
+        },
+        index=[f"batch {b}" for b in batches],
+    )
+    t = inference_table(variants, [model], scen)
+    cols = [
+        "variant",
+        "batch",
+        "fits",
+        "output_tokens_per_s",
+        "output_tokens_per_s_per_user",
+        "ttft_s",
+        "tpot_s",
+        "decode_bound",
+    ]
+    out = t[cols].copy()
+    out["batch"] = scen["batch"].to_numpy()[
+        np.tile(np.arange(len(scen)), len(t) // len(scen))
+    ]
+    return out
