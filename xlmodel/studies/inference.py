@@ -476,6 +476,7 @@ def batch_sweep(
     batches=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
     tp=1,
     kv_precision=None,
+    activation_precision=None,
 ) -> pd.DataFrame:
     """Latency against throughput: every variant at every batch of ``batches``.
 
@@ -491,6 +492,7 @@ def batch_sweep(
             "batch": [float(b) for b in batches],
             "precision": precision,
             "kv_precision": kv_precision,
+            "activation_precision": activation_precision,
             "tp": tp,
         },
         index=[f"batch {b}" for b in batches],
