@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from ..engine import evaluate
@@ -323,8 +324,12 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     )
     refs, ref_warnings = reality.check_references(study.references, v.iloc[0])
     real = reality.reality_table(v, refs)
+    serving = _serving(study)
     model_warnings = (
-        ref_warnings + reality.area_warnings(v, metrics) + reality.preset_warnings(real)
+        ref_warnings
+        + reality.area_warnings(v, metrics)
+        + reality.preset_warnings(real)
+        + _serving_warnings(serving[0])
     )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
     return Results(
@@ -341,7 +346,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         comparison,
         real,
         *_studies(study, v, progress),
-        *_serving(study),
+        *serving,
     )
 
 
@@ -418,3 +423,21 @@ def _serving(study: Study) -> tuple:
     check = parameter_check(s.models)
     check.insert(0, "served", [str(m) in served for m in s.models.index])
     return table, sweep, check, serving_calibration()
+
+
+def _serving_warnings(table: pd.DataFrame | None) -> list[str]:
+    """A model that fits but never finishes a phase: a link or a bandwidth is 0."""
+    if table is None:
+        return []
+    times = table[["ttft_s", "tpot_s"]].to_numpy(float)
+    stuck = table["fits"].to_numpy(bool) & ~np.isfinite(times).all(axis=1)
+    if not stuck.any():
+        return []
+    first = table[stuck].iloc[0]
+    return [
+        f"Inference: {int(stuck.sum())} row(s) fit but never finish a phase (e.g. "
+        f"{first['variant']}, {first['model']}, scenario {first['scenario']}, tp "
+        f"{first['tp']:g}): a resource they need has no bandwidth (tp > 1 needs "
+        "package links, nvlink_lanes x nvlink_bandwidth_gbps_per_lane above 0); "
+        "their times and rates are n/a"
+    ]

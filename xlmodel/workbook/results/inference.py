@@ -183,8 +183,11 @@ def _main_frame(t: pd.DataFrame) -> pd.DataFrame:
     fits = f["fits"].to_numpy(bool)
     f["fits_text"] = np.where(fits, "yes", DOES_NOT_FIT)
     f["tpot_ms"] = f["tpot_s"] * 1e3
+    # served only when it fits and both phases end (no zero-bandwidth link)
+    times = f[["ttft_s", "tpot_s"]].to_numpy(float)
+    served = fits & np.isfinite(times).all(axis=1)
     for key in _IF_FITS:
-        f[key] = f[key].where(fits)
+        f[key] = f[key].where(served)
     return f
 
 
@@ -314,7 +317,9 @@ def _bar_data(
         f"Chart data: output tokens/s of the tp packages in scenario {scenario} "
         "(blank: does not fit)",
     )
-    table = sh.table(row + 1, col, pd.DataFrame(data), cols, wrap_header=False)
+    frame = pd.DataFrame(data).astype(object)
+    frame = frame.where(frame.notna(), None)  # a blank cell: no bar
+    table = sh.table(row + 1, col, frame, cols, wrap_header=False)
     return table, table.last_row + 2
 
 
@@ -399,7 +404,7 @@ def _sweep_chart(ctx, sh, serving, model, scenario, sweep, row, col, y, height) 
     table, parts, s = sweep
     if not parts:
         sh.note(
-            row,
+            row + chart_rows(y),
             col,
             f"No batch of {model} fits on any charted variant in scenario "
             f"{scenario}: no latency-throughput chart.",
