@@ -619,3 +619,37 @@ def test_any_values_in_models_and_serving_compute_or_fail_cleanly(
     for (sheet, ref), value in edits:
         sheets.setdefault(sheet, {})[ref] = BLANK if value is None else value
     _compute_checked(tmp_path_factory.mktemp("fuzz"), sheets, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        {
+            "Serving setup": {
+                scenario_cell(0, "input_tokens"): 10_000_000,
+                scenario_cell(0, "output_tokens"): 10_000_000,
+                scenario_cell(0, "tp"): 1024,
+                scenario_cell(0, "precision"): "FP4",
+                scenario_cell(0, "kv_precision"): "FP4",
+                scenario_cell(0, "activation_precision"): "FP32",
+                scenario_cell(1, "output_tokens"): 1,
+                scenario_cell(1, "batch"): 1_000_000,
+            }
+        },
+        {
+            "Models": {
+                **{model_cell(0, f): 1 for f in MODELS.header[1:12]},
+                model_cell(0, "tied_embeddings"): 0,
+                model_cell(0, "published_params_b"): BLANK,
+                model_cell(1, "experts"): 100_000,
+                model_cell(1, "active_experts"): 100_000,
+                model_cell(1, "vocab_size"): 10_000_000,
+                model_cell(1, "ffn_matrices"): 4,
+                model_cell(1, "tied_embeddings"): 1,
+            }
+        },
+    ],
+    ids=["extreme scenarios", "extreme models"],
+)
+def test_extreme_valid_definitions_compute(edits, tmp_path, monkeypatch):
+    assert _compute_checked(tmp_path, edits, monkeypatch, fuzz=False) == 0
