@@ -734,7 +734,7 @@ CASES: tuple[Case, ...] = (
         "sixth_variant",
         _modified("sixth", _new_variant),
         "ok",
-        ("Variants!I5:I31 (Sixth): 17 blank inputs take their defaults",),
+        ("Variants!I5:I32 (Sixth): 18 blank inputs take their defaults",),
         check=_six_variants,
     ),
     Case("xlsm_copy", _xlsm, "ok", check=_check(clock_mhz=2222)),

@@ -359,8 +359,10 @@ def _finite_results(results) -> None:
     definition); a normalised sensitivity is NaN (shown blank) when its sweep
     starts at 0 or the metric is 0 there (the seed's formula divides by both);
     the density margin is +inf when the density target is 0; the reality check
-    holds published chip data, some of it blank. Cells never show any of these
-    as a number or an error value (see _no_error_cells).
+    holds published chip data, some of it blank; an inference row (or batch) whose
+    model does not fit has no latencies (NaN), and a model without a published
+    parameter count no difference from it. Cells never show any of these as a
+    number or an error value (see _no_error_cells).
     """
     import numpy as np
 
@@ -372,6 +374,10 @@ def _finite_results(results) -> None:
             continue
         if name == "sensitivity_summary":
             table = table[_sweeps_defined(results, table)]
+        if name.startswith("inference") and "fits" in table:
+            table = table[table["fits"].astype(bool)]
+        if name == "inference_models":
+            table = table[table["published_params_b"].notna()]
         numbers = table.select_dtypes("number")
         values = numbers.to_numpy(dtype=np.float64)
         bad = ~np.isfinite(values)

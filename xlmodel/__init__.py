@@ -4,6 +4,7 @@ from .engine import METRICS, evaluate
 from .schema import PARAMETERS, Precision
 from .seed.config import ChipletConfig, SMConfig, SoCConfig
 from .seed.models import PerformanceModel, PowerModel, ScalingModel
+from .studies.inference import reference_chips, serve
 
 __version__ = "0.1.0"
 
@@ -18,4 +19,6 @@ __all__ = [
     "ScalingModel",
     "SoCConfig",
     "evaluate",
+    "reference_chips",
+    "serve",
 ]

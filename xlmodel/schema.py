@@ -278,6 +278,18 @@ PARAMETERS: tuple[Parameter, ...] = (
         ),
     ),
     Parameter(
+        "hbm_capacity_gb_per_stack",
+        "variant",
+        "SoC",
+        "GB",
+        24,
+        1,
+        512,
+        "Capacity of one HBM stack (GB = 1e9 bytes); HBM3E 8-high 24 GB, 12-high 36 GB",
+        plausible=(8, 64),
+        plausible_note="HBM3/3E stacks hold 16-36 GB",
+    ),
+    Parameter(
         "nvlink_lanes",
         "variant",
         "SoC",
@@ -285,9 +297,9 @@ PARAMETERS: tuple[Parameter, ...] = (
         6,
         0,
         1024,
-        "NVLink lanes; no metric uses it",
+        "Package-to-package links (NVLink, Infinity Fabric); inference uses them "
+        "for tensor-parallel all-reduce across packages",
         kind="int",
-        used=False,
     ),
     Parameter(
         "nvlink_bandwidth_gbps_per_lane",
@@ -297,8 +309,8 @@ PARAMETERS: tuple[Parameter, ...] = (
         100,
         0,
         100_000,
-        "NVLink bandwidth per lane; no metric uses it",
-        used=False,
+        "Bandwidth of one package-to-package link, per direction (GB/s = 1e9 "
+        "B/s); H100 NVLink4 25, B200 NVLink5 50",
     ),
     Parameter(
         "pcie_gen",
@@ -562,6 +574,129 @@ PARAMETERS: tuple[Parameter, ...] = (
         "Precision at which density and TFLOPS/W are judged",
         kind="choice",
         choices=tuple(p.value for p in PRECISIONS),
+    ),
+    # --- LLM inference (issue 13): serving coefficients ------------------------------
+    # Efficiencies are the least-squares fit on H100 SXM5 measurements only
+    # (TensorRT-LLM v0.17 perf-overview, xlmodel/data/inference_measurements.csv);
+    # xlmodel/studies/inference_calibration.py refits them and reports the error on
+    # the other chips.
+    Parameter(
+        "inference_compute_efficiency",
+        "coefficient",
+        "Inference",
+        "0-1",
+        0.581,
+        0.01,
+        1,
+        "Share of the dense tensor peak that transformer GEMMs and attention reach "
+        "(fitted on H100 SXM5, TensorRT-LLM v0.17)",
+    ),
+    Parameter(
+        "inference_memory_efficiency",
+        "coefficient",
+        "Inference",
+        "0-1",
+        0.789,
+        0.01,
+        1,
+        "Share of the HBM bandwidth that weight and KV-cache reads reach "
+        "(fitted on H100 SXM5, TensorRT-LLM v0.17)",
+    ),
+    Parameter(
+        "inference_link_efficiency",
+        "coefficient",
+        "Inference",
+        "0-1",
+        0.643,
+        0.01,
+        1,
+        "Share of the die-to-die and package-link bandwidth that tensor-parallel "
+        "all-reduce reaches (fitted on H100 SXM5 at TP 2-8, TensorRT-LLM v0.17)",
+    ),
+    Parameter(
+        "inference_step_overhead_us",
+        "coefficient",
+        "Inference",
+        "us",
+        0.0,
+        0,
+        1_000_000,
+        "Fixed time of one forward pass (launch, synchronisation), microseconds; "
+        "not fitted: the H100 data cannot tell it from memory efficiency",
+    ),
+    Parameter(
+        "inference_sequence_overhead_us",
+        "coefficient",
+        "Inference",
+        "us",
+        6.28,
+        0,
+        100_000,
+        "Fixed time per sequence in one forward pass (host scheduling, sampling, "
+        "per-request kernel work), microseconds (fitted on H100 SXM5, "
+        "TensorRT-LLM v0.17)",
+    ),
+    Parameter(
+        "inference_allreduce_latency_us",
+        "coefficient",
+        "Inference",
+        "us",
+        74.7,
+        0,
+        100_000,
+        "Fixed time of one all-reduce across packages (tp > 1), microseconds "
+        "(fitted on H100 SXM5 at TP 2-8, TensorRT-LLM v0.17)",
+    ),
+    Parameter(
+        "inference_hbm_usable_fraction",
+        "coefficient",
+        "Inference",
+        "0-1",
+        1.02,
+        0.05,
+        1.2,
+        "Weights + KV cache may fill this share of the stated HBM capacity: HBM 'GB' "
+        "are binary (an H100 '80 GB' holds 85.5e9 B, nvidia-smi), less ~3 GB of "
+        "runtime and activations, the KV cache 0.95 of what is free (TensorRT-LLM)",
+    ),
+    Parameter(
+        "inference_prefill_chunk_tokens",
+        "coefficient",
+        "Inference",
+        "tokens",
+        8192,
+        1,
+        10_000_000,
+        "Tokens one prefill forward pass holds (weights are read once per pass); "
+        "TensorRT-LLM max_num_tokens default 8192",
+        kind="int",
+    ),
+    Parameter(
+        "inference_max_batch",
+        "coefficient",
+        "Inference",
+        "sequences",
+        4096,
+        1,
+        10_000_000,
+        "Most sequences decoded at once when the batch is left blank (the engine's "
+        "limit; trtllm-bench runtime max batch 4096)",
+        kind="int",
+    ),
+    Parameter(
+        "inference_chiplet_mode",
+        "coefficient",
+        "Inference",
+        "text",
+        "tensor_parallel",
+        0,
+        0,
+        "tensor_parallel: every chiplet holds 1/chiplets of each layer in its own "
+        "HBM and the chiplets all-reduce over UCIe; unified: the package is one "
+        "device (memory interleaved, as H100, B200 and MI300X present themselves), "
+        "no all-reduce between chiplets, D2D cost through d2d_remote_share",
+        kind="choice",
+        choices=("tensor_parallel", "unified"),
     ),
 )
 

@@ -7,8 +7,10 @@ exports and the console. No I/O here.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from ..engine import evaluate
@@ -33,8 +35,51 @@ from .design_space import (
     run_uncertainty,
 )
 from .explore import Exploration
+from .inference import batch_sweep, inference_table, parameter_check
+from .inference_calibration import load_measurements, predict
 from .reference import apply_power_preset, load_chips
 from .uncertainty import Uncertainty, UncertaintyResult
+
+
+@dataclass
+class Serving:
+    """What the Models and Serving setup sheets ask for: models x scenarios served.
+
+    Attributes
+    ----------
+    models : pandas.DataFrame
+        Model definitions, index = unique names; columns ``MODEL_FIELDS`` of
+        :mod:`xlmodel.engine.inference`, ``published_params_b`` (NaN: unknown) and
+        ``source``, as :func:`xlmodel.studies.inference.load_models` returns them.
+    scenarios : pandas.DataFrame
+        Index = unique scenario names; columns ``SCENARIO_FIELDS`` of
+        :mod:`xlmodel.studies.inference` (``batch`` NaN: the largest that fits;
+        ``kv_precision`` and ``activation_precision`` None: the defaults).
+    served : list of str
+        Models served, in order (a subset of ``models.index``; empty: all).
+    merit_model, merit_scenario : str or None
+        The Summary's tokens/s figure of merit: this model in this scenario (None:
+        the first served model, the first scenario). The Inference sheet's bar
+        chart shows this scenario and its latency-throughput chart this model.
+    """
+
+    models: pd.DataFrame
+    scenarios: pd.DataFrame
+    served: list[str] = field(default_factory=list)
+    merit_model: str | None = None
+    merit_scenario: str | None = None
+
+    @property
+    def served_models(self) -> list[str]:
+        """The models served: ``served``, or every model when it is empty."""
+        return list(self.served) or [str(m) for m in self.models.index]
+
+    @property
+    def merit(self) -> tuple[str, str]:
+        """(model, scenario) of the figure of merit, defaults resolved."""
+        model = self.merit_model or self.served_models[0]
+        scenario = self.merit_scenario or str(self.scenarios.index[0])
+        return model, scenario
 
 
 @dataclass
@@ -70,6 +115,9 @@ class Study:
         Design-space exploration around a base variant (None: none asked for).
     uncertainty : Uncertainty or None
         Parameter spreads of the Monte Carlo around every variant (None: none).
+    serving : Serving or None
+        Models and scenarios of the LLM inference study (None: none asked for,
+        or a workbook from before the Models and Serving setup sheets).
     """
 
     variants: pd.DataFrame
@@ -89,6 +137,7 @@ class Study:
     references: pd.DataFrame = field(default_factory=load_chips)
     exploration: ExplorationSetup | None = None
     uncertainty: Uncertainty | None = None
+    serving: Serving | None = None
 
     @property
     def targets(self) -> dict:
@@ -141,6 +190,21 @@ class Results:
         Sobol indices over the exploration ranges (quantity, parameter, S1, ST...).
     uncertainty : xlmodel.engine.uncertainty.UncertaintyResult or None
         Percentiles and target probabilities of every variant.
+    inference : DataFrame or None
+        One row per variant x served model x scenario
+        (:func:`xlmodel.studies.inference.inference_table`: the scenario's fields,
+        then ``SERVE_METRICS``); None without a serving study.
+    inference_sweep : DataFrame or None
+        Every variant at batches 1, 2, 4 ... 2048 of the figure-of-merit model and
+        scenario (:func:`xlmodel.studies.inference.batch_sweep`), for the
+        latency-throughput chart.
+    inference_models : DataFrame or None
+        Every model of the study: its definition's parameter count beside the
+        published one (:func:`xlmodel.studies.inference.parameter_check`) and
+        whether it is served.
+    inference_calibration : DataFrame or None
+        The shipped serving coefficients against the published measurements
+        (:func:`serving_calibration`), for the statement on the Inference sheet.
     """
 
     study: Study
@@ -158,6 +222,21 @@ class Results:
     exploration: Exploration | None = None
     global_sensitivity: pd.DataFrame | None = None
     uncertainty: UncertaintyResult | None = None
+    inference: pd.DataFrame | None = None
+    inference_sweep: pd.DataFrame | None = None
+    inference_models: pd.DataFrame | None = None
+    inference_calibration: pd.DataFrame | None = None
+
+    def serving_merit(self) -> pd.DataFrame | None:
+        """The figure-of-merit rows of ``inference``: one per variant (index: the
+        variant), the study's chosen model in its chosen scenario; None without a
+        serving study."""
+        if self.inference is None or self.study.serving is None:
+            return None
+        model, scenario = self.study.serving.merit
+        t = self.inference
+        rows = t[(t["model"] == model) & (t["scenario"] == scenario)]
+        return rows.set_index("variant")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by file-friendly name, for CSV export."""
@@ -172,6 +251,11 @@ class Results:
             out["global_sensitivity"] = self.global_sensitivity
         if self.uncertainty is not None:
             out["uncertainty"] = self.uncertainty.summary.reset_index()
+        if self.inference is not None:
+            out["inference"] = self.inference
+            out["inference_batch_sweep"] = self.inference_sweep
+            out["inference_models"] = self.inference_models.reset_index(names="model")
+            out["inference_calibration"] = self.inference_calibration
         return out
 
     def _base_tables(self) -> dict[str, pd.DataFrame]:
@@ -240,8 +324,12 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     )
     refs, ref_warnings = reality.check_references(study.references, v.iloc[0])
     real = reality.reality_table(v, refs)
+    serving = _serving(study)
     model_warnings = (
-        ref_warnings + reality.area_warnings(v, metrics) + reality.preset_warnings(real)
+        ref_warnings
+        + reality.area_warnings(v, metrics)
+        + reality.preset_warnings(real)
+        + _serving_warnings(serving[0])
     )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
     return Results(
@@ -258,6 +346,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         comparison,
         real,
         *_studies(study, v, progress),
+        *serving,
     )
 
 
@@ -268,3 +357,87 @@ def _studies(study: Study, variants: pd.DataFrame, progress) -> tuple:
     if study.uncertainty is not None:
         uncertain = run_uncertainty(variants, study.uncertainty, progress)
     return explored, indices, uncertain
+
+
+@functools.lru_cache(maxsize=1)
+def _calibration() -> pd.DataFrame:
+    meas = load_measurements()
+    t = predict(meas)  # the schema's default coefficients: the shipped fit
+    t = t.assign(abs_error=t["error_percent"].abs())
+    parts = [t[t["use"] == "fit"], t[t["use"] == "holdout"]]
+    rows = []
+    for part in parts:
+        groups = [(chip, g) for chip, g in part.groupby("chip", sort=False)]
+        if len(part) and part["use"].iloc[0] == "holdout":
+            groups.append(("all", part))
+        for chip, g in groups:
+            rows.append(
+                {
+                    "use": g["use"].iloc[0],
+                    "chip": chip,
+                    "measurements": len(g),
+                    "median_abs_error_percent": g["abs_error"].median(),
+                    "median_error_percent": g["error_percent"].median(),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def serving_calibration() -> pd.DataFrame:
+    """The shipped serving coefficients against every published measurement.
+
+    One row per chip of the fit (``use`` "fit": H100 SXM5 only) and of the
+    hold-out (``use`` "holdout"; every other chip, then ``chip`` "all"):
+    ``measurements``, ``median_abs_error_percent``, ``median_error_percent``
+    (positive: the model is optimistic). See
+    :mod:`xlmodel.studies.inference_calibration`.
+    """
+    return _calibration().copy()
+
+
+def _serving(study: Study) -> tuple:
+    """(inference table, batch sweep, model check, calibration), or Nones without a
+    serving study.
+
+    The variants go in as the study holds them: the inference study applies their
+    power preset itself.
+    """
+    s = study.serving
+    if s is None or s.models.empty or s.scenarios.empty:
+        return None, None, None, None
+    served = s.served_models
+    defs = [{"name": name, **s.models.loc[name].to_dict()} for name in served]
+    table = inference_table(study.variants, defs, s.scenarios)
+    model, scenario = s.merit
+    row = s.scenarios.loc[scenario]
+    sweep = batch_sweep(
+        study.variants,
+        {"name": model, **s.models.loc[model].to_dict()},
+        row["input_tokens"],
+        row["output_tokens"],
+        row["precision"],
+        tp=row.get("tp", 1),
+        kv_precision=row.get("kv_precision"),
+        activation_precision=row.get("activation_precision"),
+    )
+    check = parameter_check(s.models)
+    check.insert(0, "served", [str(m) in served for m in s.models.index])
+    return table, sweep, check, serving_calibration()
+
+
+def _serving_warnings(table: pd.DataFrame | None) -> list[str]:
+    """A model that fits but never finishes a phase: a link or a bandwidth is 0."""
+    if table is None:
+        return []
+    times = table[["ttft_s", "tpot_s"]].to_numpy(float)
+    stuck = table["fits"].to_numpy(bool) & ~np.isfinite(times).all(axis=1)
+    if not stuck.any():
+        return []
+    first = table[stuck].iloc[0]
+    return [
+        f"Inference: {int(stuck.sum())} row(s) fit but never finish a phase (e.g. "
+        f"{first['variant']}, {first['model']}, scenario {first['scenario']}, tp "
+        f"{first['tp']:g}): a resource they need has no bandwidth (tp > 1 needs "
+        "package links, nvlink_lanes x nvlink_bandwidth_gbps_per_lane above 0); "
+        "their times and rates are n/a"
+    ]

@@ -28,9 +28,11 @@ from .grid import Book
 from .inputs import (
     coefficients,
     exploration_setup,
+    models,
     references,
     scaling_setup,
     sensitivity_setup,
+    serving_setup,
     targets,
     uncertainty_setup,
     variants,
@@ -139,6 +141,8 @@ def _read(book: Book) -> Study:
     target_values = targets.read(ctx)
     coefficient_values = coefficients.read(ctx)
     workload_intensities = workloads.read(ctx)
+    model_table = models.read(ctx)
+    serving = serving_setup.read(ctx, model_table, len(names))
     chips = references.read(ctx)
     counts, stacks, utils = scaling_setup.read(ctx)
     base, percent, sweeps, tornado = sensitivity_setup.read(ctx, names)
@@ -178,6 +182,7 @@ def _read(book: Book) -> Study:
         references=chips,
         exploration=exploration,
         uncertainty=uncertainty,
+        serving=serving,
     )
 
 

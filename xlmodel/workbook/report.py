@@ -1,10 +1,10 @@
 """Result sheets: the engine's tables as formatted Excel sheets with native charts.
 
 :func:`write_results` writes a new workbook that holds only the result sheets
-(Summary, Performance, Power, Roofline, Scaling, Sensitivity, Global
-sensitivity, Exploration, Uncertainty, Reality check, Run; the three after
-Sensitivity only when the study asked for them); the package module splices
-them into the user's workbook. Every value is a number or a string, never a
+(Summary, Performance, Power, Roofline, Inference, Scaling, Sensitivity,
+Global sensitivity, Exploration, Uncertainty, Reality check, Run; Inference and
+the three after Sensitivity only when the study asked for them); the package
+module splices them into the user's workbook. Every value is a number or a string, never a
 formula, so any reader sees it without recalculating. Every result sheet
 carries the sheet-scoped defined name ``OWNED_NAME`` by which xlmodel
 recognises its own sheets on the next run.
@@ -32,6 +32,7 @@ from ..studies.run import Results
 from .results import (
     exploration,
     global_sensitivity,
+    inference,
     performance,
     power,
     reality_check,
@@ -86,6 +87,7 @@ _REGISTRY: tuple[ResultSheet, ...] = (
     performance.SHEET,
     power.SHEET,
     roofline.SHEET,
+    inference.SHEET,
     scaling.SHEET,
     sensitivity.SHEET,
     global_sensitivity.SHEET,
@@ -165,8 +167,8 @@ def write_results(
 def sheets_for(results: Results) -> list[str]:
     """The result sheets ``results`` fills, in ``SHEETS`` order.
 
-    Global sensitivity, Exploration and Uncertainty appear only when the study
-    asked for them; every other sheet always.
+    Inference, Global sensitivity, Exploration and Uncertainty appear only when
+    the study asked for them; every other sheet always.
     """
     return [entry.name for entry in _REGISTRY if entry.present(results)]
 

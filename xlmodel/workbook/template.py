@@ -23,9 +23,11 @@ from .inputs import (
     coefficients,
     exploration_setup,
     guide,
+    models,
     references,
     scaling_setup,
     sensitivity_setup,
+    serving_setup,
     targets,
     uncertainty_setup,
     workloads,
@@ -55,6 +57,8 @@ BLOCKS: dict[str, Block] = {
         variants_sheet.BLOCK,
         targets.BLOCK,
         workloads.BLOCK,
+        models.BLOCK,
+        *serving_setup.BLOCKS,
         scaling_setup.BLOCK,
         *sensitivity_setup.BLOCKS,
         *exploration_setup.BLOCKS,
@@ -70,6 +74,8 @@ SHEETS: tuple[str, ...] = (
     "Variants",
     "Targets",
     "Workloads",
+    "Models",
+    "Serving setup",
     "Scaling setup",
     "Sensitivity setup",
     "Exploration setup",
@@ -157,6 +163,8 @@ def fill_workbook(
     variants_sheet.write(sheets["Variants"], fmt, chosen)
     targets.write(sheets["Targets"], fmt)
     workloads.write(sheets["Workloads"], fmt)
+    models.write(sheets["Models"], fmt)
+    serving_setup.write(sheets["Serving setup"], fmt)
     scaling_setup.write(sheets["Scaling setup"], fmt)
     sensitivity_setup.write(sheets["Sensitivity setup"], fmt, chosen)
     exploration_setup.write(sheets["Exploration setup"], fmt, chosen)

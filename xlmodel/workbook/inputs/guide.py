@@ -81,6 +81,17 @@ GUIDE = (
     ("text", "Workloads: roofline workloads and their arithmetic intensity."),
     (
         "text",
+        "Models: transformer definitions (layers, heads, KV heads, FFN, experts) "
+        "for LLM inference; add your own rows.",
+    ),
+    (
+        "text",
+        "Serving setup: inference scenarios (tokens in and out, batch, precisions, "
+        "tensor parallel), the models served and the Summary's tokens/s figure of "
+        "merit; clear the scenarios to skip it.",
+    ),
+    (
+        "text",
         "Scaling setup: chiplet counts, HBM stacks per chiplet, power utilisations.",
     ),
     (

@@ -1,0 +1,517 @@
+"""LLM serving: hand-worked counts, the capacity equation, binding resources, TP
+traffic, the API and the H100-only calibration judged on other chips."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import xlmodel
+from xlmodel import evaluate
+from xlmodel.engine.inference import (
+    activation_elements_per_token,
+    attention_flops_per_token,
+    experts_touched,
+    kv_bytes_per_token,
+    linear_flops_per_token,
+    lm_head_flops_per_token,
+    parameter_counts,
+    weight_bytes_read,
+    weight_bytes_stored,
+)
+from xlmodel.schema import DEFAULTS
+from xlmodel.studies import inference_calibration as ic
+from xlmodel.studies.inference import (
+    SERVE_METRICS,
+    inference_table,
+    load_models,
+    model_definition,
+    parameter_check,
+    reference_chips,
+    serve,
+)
+from xlmodel.studies.reference import load_chips
+
+L70 = model_definition("llama-3.1-70b")
+MIX = model_definition("mixtral-8x7b")
+
+# A package with round numbers: 2000 TFLOPS FP8 (1000 FP16), 4 TB/s, 160 GB, every
+# efficiency 1 and every overhead 0, so times are hand-checkable.
+SIMPLE = dict(
+    num_chiplets=1,
+    sms_per_chiplet=100,
+    tensor_cores_per_sm=4,
+    clock_mhz=2000,
+    fp8_ops_per_cycle=2500,
+    fp16_ops_per_cycle=1250,
+    bf16_ops_per_cycle=1250,
+    hbm_stacks=4,
+    hbm_bandwidth_gbps_per_stack=1000,
+    hbm_capacity_gb_per_stack=40,
+    inference_compute_efficiency=1.0,
+    inference_memory_efficiency=1.0,
+    inference_link_efficiency=1.0,
+    inference_step_overhead_us=0.0,
+    inference_sequence_overhead_us=0.0,
+    inference_allreduce_latency_us=0.0,
+    inference_hbm_usable_fraction=1.0,
+    inference_chiplet_mode="unified",
+)
+PEAK_FP8 = 2000e12
+BW = 4000e9
+
+
+def simple(**over):
+    return pd.DataFrame([{**SIMPLE, **over}], index=["simple"])
+
+
+# --- hand-worked counts ---------------------------------------------------------------
+
+
+def test_llama_70b_counts_per_token():
+    c = parameter_counts(L70)
+    # Q 8192x8192 + K, V 8192x1024 each + O 8192x8192
+    assert c["attention_per_layer"] == 150_994_944
+    assert c["expert_per_layer"] == 3 * 8192 * 28672 == 704_643_072
+    assert c["total"] == 70_553_706_496  # Meta: 70B; Hugging Face: 70.6B
+    assert linear_flops_per_token(L70) == 2 * 80 * (150_994_944 + 704_643_072)
+    assert linear_flops_per_token(L70) == 136_902_082_560
+    assert lm_head_flops_per_token(L70) == 2 * 128256 * 8192 == 2_101_346_304
+    # 2 (K and V) x 8 KV heads x 128 x 80 layers x bytes
+    assert kv_bytes_per_token(L70, 1.0) == 163_840
+    assert kv_bytes_per_token(L70, 2.0) == 327_680  # 320 KiB per token in FP16
+    assert attention_flops_per_token(L70, 1000) == 4 * 64 * 128 * 80 * 1000
+    # FP8 weights, embedding + LM head + norms in BF16
+    assert weight_bytes_stored(L70, 1.0, 2.0) == 68_451_041_280 + 2 * (
+        2 * 1_050_673_152 + 80 * 16384 + 8192
+    )
+    # a pass reads the LM head, not the embedding table
+    assert weight_bytes_read(L70, 1.0, 1.0, 2.0) == 68_451_041_280 + 2 * (
+        1_050_673_152 + 80 * 16384 + 8192
+    )
+
+
+def test_mixtral_counts_per_token():
+    c = parameter_counts(MIX)
+    assert c["attention_per_layer"] == 2 * 4096 * 4096 + 2 * 4096 * 1024
+    assert c["expert_per_layer"] == 3 * 4096 * 14336 == 176_160_768
+    assert c["router_per_layer"] == 4096 * 8
+    assert c["total"] == 46_702_792_704  # Mistral: 46.7B
+    assert c["active"] == 12_879_925_248  # Mistral: 12.9B active
+    # two of eight experts per token
+    per_layer = 41_943_040 + 32_768 + 2 * 176_160_768
+    assert linear_flops_per_token(MIX) == 2 * 32 * per_layer == 25_235_030_016
+    assert kv_bytes_per_token(MIX, 2.0) == 2 * 8 * 128 * 32 * 2 == 131_072
+    assert experts_touched(MIX, 1) == pytest.approx(2.0)
+    assert experts_touched(MIX, 4) == pytest.approx(8 * (1 - 0.75**4))
+    assert experts_touched(MIX, 10_000) == pytest.approx(8.0)
+    assert experts_touched(L70, 7) == pytest.approx(1.0)
+    # a decode step of one sequence reads two experts per layer, not eight
+    one = weight_bytes_read(MIX, experts_touched(MIX, 1), 2.0, 2.0)
+    dense = 32 * (41_943_040 + 32_768 + 2 * 176_160_768) + 32000 * 4096
+    assert one == pytest.approx(2 * (dense + 32 * 8192 + 4096))
+
+
+def test_published_parameter_counts_within_two_percent():
+    check = parameter_check()
+    assert set(check.index) >= {
+        "llama-3.1-8b",
+        "llama-3.1-70b",
+        "llama-3.1-405b",
+        "mixtral-8x7b",
+    }
+    assert check["within_tolerance"].all(), check
+    assert check.loc["llama-3.1-8b", "computed_params_b"] == pytest.approx(
+        8.03, abs=0.01
+    )
+    assert check.loc["llama-3.1-405b", "computed_params_b"] == pytest.approx(
+        405.85, abs=0.01
+    )
+
+
+def test_decode_and_prefill_times_hand_worked():
+    r = serve(simple(), "llama-3.1-70b", 1000, 2, "FP8", batch=8).iloc[0]
+    b, ctx = 8, 1000 + 2 / 2
+    # linear: weights + activations over bandwidth vs FLOPs over peak
+    act_tok = (65_536 + 120_832) * 80 * 2 + (8192 + 128256) * 2
+    assert activation_elements_per_token(L70, 1) == 65_536 + 120_832
+    lin_m = (70_555_025_408 + b * act_tok) / BW
+    lin_c = b * (136_902_082_560 + 2_101_346_304) / PEAK_FP8
+    att_m = b * (ctx + 1) * 163_840 / BW
+    att_c = b * 2_621_440 * ctx / PEAK_FP8
+    assert lin_m > lin_c and att_m > att_c
+    assert r["tpot_s"] == pytest.approx(lin_m + att_m, rel=1e-12)
+    assert r["decode_bound"] == "memory"
+    assert r["decode_hbm_bytes_per_package"] == pytest.approx(
+        70_555_025_408 + b * act_tok + b * (ctx + 1) * 163_840
+    )
+    # prefill: 8000 tokens in one pass of at most 8192, compute-bound
+    t = b * 1000
+    pre_c = (t * 136_902_082_560 + b * 2_101_346_304) / PEAK_FP8
+    pre_att = b * 2_621_440 * 1000 * 1001 / 2 / PEAK_FP8
+    assert r["ttft_s"] == pytest.approx(pre_c + pre_att, rel=1e-12)
+    assert r["prefill_bound"] == "compute"
+    assert r["output_tokens_per_s"] == pytest.approx(
+        b * 2 / (r["ttft_s"] + r["tpot_s"]), rel=1e-12
+    )
+
+
+# --- capacity -------------------------------------------------------------------------
+
+
+def test_max_batch_from_capacity_equation():
+    # 160 GB; weights 72.66 GB (FP8, embedding and head in BF16); 163,840 B/token
+    weights = 68_451_041_280 + 2 * (2 * 1_050_673_152 + 80 * 16384 + 8192)
+    r = serve(simple(), "llama-3.1-70b", 128, 2048, "FP8").iloc[0]
+    expected = math.floor((160e9 - weights) / (2176 * 163_840))
+    assert r["max_batch"] == expected == 244
+    assert r["batch"] == expected and r["fits"]
+    assert r["weights_gb_per_package"] == pytest.approx(weights * 1e-9)
+    # tp 2: half the weights and half the KV heads per package
+    r2 = serve(simple(), "llama-3.1-70b", 1000, 1000, "FP8", tp=2).iloc[0]
+    assert r2["kv_bytes_per_token_per_package"] == 81_920
+    assert r2["max_batch"] == math.floor((160e9 - weights / 2) / (2000 * 81_920))
+    # the usable fraction scales what is available
+    r3 = serve(
+        simple(inference_hbm_usable_fraction=0.9), "llama-3.1-70b", 128, 2048, "FP8"
+    ).iloc[0]
+    assert r3["max_batch"] == math.floor((144e9 - weights) / (2176 * 163_840))
+    # a blank batch stops at the engine's limit
+    r4 = serve(simple(inference_max_batch=100), "llama-3.1-70b", 128, 2048, "FP8").iloc[
+        0
+    ]
+    assert r4["max_batch"] == expected and r4["batch"] == 100
+
+
+def test_kv_heads_replicate_beyond_tensor_parallel_degree():
+    r = serve(simple(), "llama-3.1-70b", 100, 100, "FP8", tp=16).iloc[0]
+    # 8 KV heads over 16 packages: each package still holds one head
+    assert r["kv_bytes_per_token_per_package"] == 2 * 1 * 128 * 80
+
+
+def test_model_that_does_not_fit_is_a_result():
+    out = serve(simple(), "llama-3.1-405b", 128, 128, "FP16")
+    r = out.iloc[0]
+    assert not r["fits"] and r["max_batch"] == 0
+    assert r["output_tokens_per_s"] == 0 and r["tokens_per_s_per_w"] == 0
+    assert np.isnan(r["ttft_s"]) and np.isnan(r["tpot_s"])
+    assert r["prefill_bound"] == "n/a" and r["decode_bound"] == "n/a"
+    # the weights fit but the batch asked for does not
+    r = serve(simple(), "llama-3.1-70b", 128, 2048, "FP8", batch=500).iloc[0]
+    assert not r["fits"] and r["max_batch"] == 244 and r["batch"] == 500
+    # across enough packages it fits
+    r = serve(simple(), "llama-3.1-405b", 128, 128, "FP16", tp=8).iloc[0]
+    assert r["fits"] and r["output_tokens_per_s"] > 0
+
+
+# --- binding resources ------------------------------------------------------------------
+
+
+def test_binding_resource_switches_where_expected():
+    big = simple(hbm_capacity_gb_per_stack=512)
+    # ridge of the linear layers: 2 FLOP per weight byte per sequence in FP8,
+    # peak / bandwidth = 500 FLOP/B, so decode turns compute-bound near 250
+    small_b = serve(big, "llama-3.1-70b", 16, 16, "FP8", batch=16).iloc[0]
+    large_b = serve(big, "llama-3.1-70b", 16, 16, "FP8", batch=2048).iloc[0]
+    assert small_b["decode_bound"] == "memory"
+    assert large_b["decode_bound"] == "compute"
+    # long contexts make attention (KV reads) bind again at the same batch
+    long_ctx = serve(big, "llama-3.1-70b", 8000, 16, "FP8", batch=256).iloc[0]
+    assert long_ctx["decode_bound"] == "memory"
+    # prefill of a long prompt is compute-bound, of a few short ones memory-bound
+    assert long_ctx["prefill_bound"] == "compute"
+    tiny = serve(big, "llama-3.1-70b", 4, 16, "FP8", batch=4).iloc[0]
+    assert tiny["prefill_bound"] == "memory"
+    # slow package links make tensor parallelism interconnect-bound
+    slow = simple(nvlink_lanes=1, nvlink_bandwidth_gbps_per_lane=1)
+    r = serve(slow, "llama-3.1-70b", 128, 128, "FP8", batch=64, tp=8).iloc[0]
+    assert r["decode_bound"] == "interconnect" and r["prefill_bound"] == "interconnect"
+    fast = simple(nvlink_lanes=18, nvlink_bandwidth_gbps_per_lane=1000)
+    r = serve(fast, "llama-3.1-70b", 128, 128, "FP8", batch=64, tp=8).iloc[0]
+    assert r["decode_bound"] == "memory"
+
+
+def test_tp_all_reduce_traffic_hand_worked():
+    b, tp = 16, 4
+    r = serve(simple(), "llama-3.1-70b", 100, 10, "FP8", batch=b, tp=tp).iloc[0]
+    msg = 2 * 80 * b * 8192 * 2  # two all-reduces per layer, BF16 activations
+    logits = b * 128256 * 2
+    expected = 2 * (tp - 1) / tp * msg + (tp - 1) / tp * logits
+    assert r["decode_link_bytes_per_package"] == pytest.approx(expected)
+    assert r["decode_link_s"] == pytest.approx(expected / (6 * 100e9))
+    assert r["decode_d2d_bytes_per_package"] == 0  # unified package
+    # with latency: one per all-reduce (2 per layer) and one for the logits
+    lat = serve(
+        simple(inference_allreduce_latency_us=10),
+        "llama-3.1-70b",
+        100,
+        10,
+        "FP8",
+        batch=b,
+        tp=tp,
+    ).iloc[0]
+    assert lat["decode_link_s"] - r["decode_link_s"] == pytest.approx(161 * 10e-6)
+    # prefill: the same over 1,600 tokens
+    t = b * 100
+    pre = 2 * (tp - 1) / tp * (2 * 80 * t * 8192 * 2) + (tp - 1) / tp * logits
+    assert r["prefill_link_bytes_per_package"] == pytest.approx(pre)
+
+
+def test_chiplets_all_reduce_over_ucie():
+    # four chiplets of one package as tensor-parallel shards, 4 x 256 GB/s each
+    v = simple(
+        num_chiplets=4,
+        sms_per_chiplet=25,
+        inference_chiplet_mode="tensor_parallel",
+        d2d_links_per_chiplet=4,
+        ucie_bandwidth_gbps=256,
+        d2d_energy_pj_per_bit=0.5,
+    )
+    b = 16
+    r = serve(v, "llama-3.1-70b", 100, 10, "FP8", batch=b).iloc[0]
+    msg = 2 * 80 * b * 8192 * 2
+    logits = b * 128256 * 2
+    per_chiplet = 2 * 3 / 4 * msg + 3 / 4 * logits
+    assert r["decode_d2d_bytes_per_package"] == pytest.approx(4 * per_chiplet)
+    assert r["decode_link_bytes_per_package"] == 0
+    assert r["decode_link_s"] == pytest.approx(per_chiplet / (4 * 256e9))
+    # the same package as one device spends nothing on D2D
+    u = serve(
+        v.assign(inference_chiplet_mode="unified"),
+        "llama-3.1-70b",
+        100,
+        10,
+        "FP8",
+        batch=b,
+    ).iloc[0]
+    assert u["decode_link_s"] == 0 and u["tpot_s"] < r["tpot_s"]
+    # D2D energy shows in the decode power: 0.5 pJ/bit of the link traffic
+    free = serve(
+        v.assign(d2d_energy_pj_per_bit=0.0), "llama-3.1-70b", 100, 10, "FP8", batch=b
+    ).iloc[0]
+    d2d_w = 4 * per_chiplet / r["tpot_s"] * 8 * 0.5e-12
+    assert r["power_decode_w"] - free["power_decode_w"] == pytest.approx(d2d_w)
+
+
+# --- power ------------------------------------------------------------------------------
+
+
+def test_power_at_each_phase_utilisation():
+    v = simple()
+    r = serve(v, "llama-3.1-70b", 1000, 200, "FP8", batch=8).iloc[0]
+    uc, um = r["decode_compute_utilization"], r["decode_memory_utilization"]
+    assert 0 < uc < 0.2 < um <= 1  # decode: busy memory, idle tensor cores
+    at_c = evaluate(v, utilization=uc).iloc[0]
+    at_m = evaluate(v, utilization=um).iloc[0]
+    expected = (
+        at_c["power_sm_w"]
+        + at_c["power_l2_w"]
+        + at_m["power_hbm_w"]
+        + at_c["power_static_w"]
+        + at_c["power_interconnect_w"]
+        + at_c["power_io_w"]
+    )
+    assert r["power_decode_w"] == pytest.approx(expected)
+    assert r["power_prefill_w"] > r["power_decode_w"]  # prefill runs the SMs
+    avg = (
+        r["power_prefill_w"] * r["ttft_s"] + r["power_decode_w"] * 199 * r["tpot_s"]
+    ) / (r["request_latency_s"])
+    assert r["power_average_w"] == pytest.approx(avg)
+    assert r["tokens_per_s_per_w"] == pytest.approx(r["output_tokens_per_s"] / avg)
+
+
+# --- API --------------------------------------------------------------------------------
+
+
+def test_serve_api_rows_and_index():
+    table = pd.DataFrame(
+        {"clock_mhz": [1800, 2000, 2200], "hbm_bandwidth_gbps_per_stack": 1000},
+        index=["a", "b", "c"],
+    )
+    out = xlmodel.serve(table, "llama-3.1-8b", 512, 256, "FP8", tp=1)
+    assert list(out.index) == ["a", "b", "c"]
+    for col in (
+        "output_tokens_per_s",
+        "ttft_s",
+        "tpot_s",
+        "max_batch",
+        "prefill_bound",
+        "decode_bound",
+        "fits",
+        "tokens_per_s_per_w",
+    ):
+        assert col in out.columns
+    assert list(out.columns) == [name for name, *_ in SERVE_METRICS]
+    # faster clock, faster prefill; decode unchanged when memory-bound
+    assert out["ttft_s"].is_monotonic_decreasing
+    # a definition as a dict serves like the named model
+    d = dict(load_models().loc["llama-3.1-8b"])
+    same = xlmodel.serve(table, d, 512, 256, "FP8")
+    pd.testing.assert_frame_equal(same, out)
+    # KV cache in FP8 under FP16 weights halves the KV bytes
+    kv8 = xlmodel.serve(table, "llama-3.1-8b", 512, 256, "FP16", kv_precision="FP8")
+    kv16 = xlmodel.serve(table, "llama-3.1-8b", 512, 256, "FP16")
+    assert (
+        kv16["kv_bytes_per_token_per_package"]
+        == 2 * kv8["kv_bytes_per_token_per_package"]
+    ).all()
+
+
+def test_serve_rejects_bad_scenarios():
+    with pytest.raises(ValueError, match="unknown model"):
+        serve(simple(), "gpt-5", 1, 1, "FP8")
+    with pytest.raises(ValueError, match="not a precision"):
+        serve(simple(), "llama-3.1-8b", 1, 1, "FP7")
+    with pytest.raises(ValueError, match="input_tokens"):
+        serve(simple(), "llama-3.1-8b", 0, 1, "FP8")
+    with pytest.raises(ValueError, match="tp"):
+        serve(simple(), "llama-3.1-8b", 1, 1, "FP8", tp=1.5)
+    with pytest.raises(ValueError, match="active_experts"):
+        serve(simple(), {**MIX, "active_experts": 9}, 1, 1, "FP8")
+    with pytest.raises(ValueError, match="clock_mhz"):
+        serve(simple(clock_mhz=-1), "llama-3.1-8b", 1, 1, "FP8")
+
+
+def test_reference_chips_rows():
+    chips = load_chips()
+    refs = xlmodel.reference_chips()
+    assert list(refs.index) == list(chips.index)
+    assert refs.loc["H100 SXM5", "hbm_capacity_gb_per_stack"] == 16
+    assert refs.loc["MI325X", "hbm_capacity_gb_per_stack"] == 32
+    assert refs.loc["H200 SXM", "hbm_capacity_gb_per_stack"] == pytest.approx(141 / 6)
+    r = evaluate(refs.drop(columns=["power_preset"]))
+    assert r.loc["H100 SXM5", "peak_fp8_tflops"] == pytest.approx(1978.9, rel=0.01)
+    out = xlmodel.serve(refs, "llama-3.1-70b", 128, 2048, "FP8", tp=8)
+    assert out["fits"].all()
+    # dense peaks: H200 and H100 share a die, so prefill-bound work is as fast
+    long_in = xlmodel.serve(refs, "llama-3.1-8b", 4000, 1, "FP8", batch=4)
+    assert long_in.loc["H200 SXM", "ttft_s"] == pytest.approx(
+        long_in.loc["H100 SXM5", "ttft_s"], rel=0.01
+    )
+
+
+def test_inference_table_is_every_combination():
+    variants = reference_chips().loc[["H100 SXM5", "B200 (HGX)"]]
+    scenarios = pd.DataFrame(
+        {
+            "input_tokens": [128, 2048],
+            "output_tokens": [2048, 128],
+            "batch": [np.nan, 32],
+            "precision": ["FP8", "FP8"],
+            "kv_precision": [None, "FP8"],
+            "tp": [2, 1],
+        },
+        index=["chat", "summarise"],
+    )
+    models = ["llama-3.1-70b", "mixtral-8x7b", "llama-3.1-405b"]
+    t = inference_table(variants, models, scenarios)
+    assert len(t) == 2 * 3 * 2
+    assert list(t.columns[:3]) == ["variant", "model", "scenario"]
+    row = t[(t.variant == "B200 (HGX)") & (t.model == "mixtral-8x7b")]
+    row = row[row.scenario == "chat"].iloc[0]
+    one = serve(variants.loc[["B200 (HGX)"]], "mixtral-8x7b", 128, 2048, "FP8", tp=2)
+    assert row["output_tokens_per_s"] == pytest.approx(
+        one.iloc[0]["output_tokens_per_s"]
+    )
+    # 405B in FP8 does not fit one H100 (80 GB): a result in the table
+    h = t[(t.variant == "H100 SXM5") & (t.model == "llama-3.1-405b")]
+    assert not h["fits"].any()
+
+
+# --- properties -------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    inp=st.integers(1, 30_000),
+    out=st.integers(1, 4000),
+    bw=st.floats(200, 4000),
+    stacks=st.integers(2, 12),
+)
+def test_throughput_rises_with_bandwidth_and_max_batch_falls_with_length(
+    inp, out, bw, stacks
+):
+    v = simple(hbm_stacks=stacks, hbm_bandwidth_gbps_per_stack=bw)
+    faster = v.assign(hbm_bandwidth_gbps_per_stack=bw * 1.5)
+    a = serve(v, "mixtral-8x7b", inp, out, "FP8").iloc[0]
+    b = serve(faster, "mixtral-8x7b", inp, out, "FP8").iloc[0]
+    assert b["max_batch"] == a["max_batch"]  # bandwidth is not capacity
+    assert b["output_tokens_per_s"] >= a["output_tokens_per_s"] * (1 - 1e-9)
+    longer = serve(v, "mixtral-8x7b", inp + 100, out, "FP8").iloc[0]
+    assert longer["max_batch"] <= a["max_batch"]
+    if a["fits"]:
+        assert 0 < a["tpot_s"] and 0 < a["ttft_s"]
+        assert a["output_tokens_per_s"] == pytest.approx(
+            a["batch"] * out / a["request_latency_s"]
+        )
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 200), ctx=st.integers(1, 8000))
+def test_decode_step_grows_with_batch_and_context(batch, ctx):
+    v = simple(hbm_capacity_gb_per_stack=512)
+    a = serve(v, "llama-3.1-8b", ctx, 2, "FP8", batch=batch).iloc[0]
+    b = serve(v, "llama-3.1-8b", ctx, 2, "FP8", batch=batch + 1).iloc[0]
+    c = serve(v, "llama-3.1-8b", ctx + 500, 2, "FP8", batch=batch).iloc[0]
+    assert b["tpot_s"] >= a["tpot_s"] and c["tpot_s"] >= a["tpot_s"]
+    assert b["output_tokens_per_s"] >= a["output_tokens_per_s"] * (1 - 1e-9)
+
+
+# --- calibration: H100 only, judged on other chips ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fit():
+    return ic.fit_h100()
+
+
+def test_measurements_are_sourced_and_the_fit_sees_only_h100():
+    m = ic.load_measurements()
+    for col in ("source_name", "source_url", "source_date", "software"):
+        assert m[col].notna().all() and (m[col].str.len() > 0).all(), col
+    assert m["source_url"].str.startswith("https://").all()
+    assert set(m.loc[m["use"] == "fit", "chip"]) == {"H100 SXM5"}
+    hold = m[m["use"] == "holdout"]
+    assert "H100 SXM5" not in set(hold["chip"])
+    assert len(hold) >= 10 and hold["chip"].nunique() >= 3
+    assert set(m["chip"]) <= set(load_chips().index)
+    bad = m.assign(use="fit")
+    with pytest.raises(ValueError, match="H100"):
+        ic.fit_h100(bad)
+
+
+def test_shipped_coefficients_are_the_h100_fit(fit):
+    for name, value in fit.coefficients.items():
+        assert DEFAULTS[name] == pytest.approx(value, rel=0.02), name
+
+
+def test_holdout_error_of_the_unchanged_model(fit, capsys):
+    hold = ic.holdout_report()
+    med = float(hold["error_percent"].abs().median())
+    print(f"hold-out median |error| {med:.1f} % over {len(hold)} measurements")
+    print(ic.summary(hold).round(1).to_string())
+    assert f"{med:.1f} %" in capsys.readouterr().out
+    assert med == pytest.approx(fit.holdout_median_abs_error_percent, rel=0.05)
+    assert med <= 15.0
+    # the fit itself explains H100 better than the other chips
+    assert fit.fit_median_abs_error_percent < med
+
+
+def test_batch_sweep_trades_latency_for_throughput():
+    from xlmodel.studies.inference import batch_sweep
+
+    refs = reference_chips().loc[["H100 SXM5", "H200 SXM"]]
+    sweep = batch_sweep(refs, "llama-3.1-70b", 1000, 1000, "FP8", tp=2)
+    assert len(sweep) == 2 * 12
+    for chip, rows in sweep.groupby("variant"):
+        ok = rows[rows["fits"]]
+        assert len(ok) >= 5
+        assert ok["output_tokens_per_s"].is_monotonic_increasing, chip
+        assert ok["tpot_s"].is_monotonic_increasing, chip
+        assert (rows.loc[~rows["fits"], "batch"] > ok["batch"].max()).all()
+    # more memory, more batches fit
+    fits = sweep.groupby("variant")["fits"].sum()
+    assert fits["H200 SXM"] > fits["H100 SXM5"]

@@ -1,0 +1,305 @@
+"""Calibrate the serving model on H100 only, then judge it on the other chips.
+
+``inference_measurements.csv`` (xlmodel/data) lists published maximum-throughput
+measurements, each with its source and exact scenario (chip, model, precision, KV
+precision, input and output tokens, tensor parallel degree, the engine's cap on
+concurrent sequences where stated). Rows marked ``fit`` (H100 SXM5 only) fit the
+coefficients ``FITTED``; rows marked ``holdout`` (H200, A100, B200, MI300X) are never
+seen by the fit and measure the unchanged model.
+
+The fit minimises the sum of squared log errors, log(predicted / measured), by
+Nelder-Mead inside the coefficients' bounds. A measurement the model says cannot be
+served (the model does not fit) counts as an error of log(1/10).
+
+Run ``python -m xlmodel.studies.inference_calibration`` to print the fit and the
+per-measurement table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..engine import prepare
+from ..engine.inference import MODEL_FIELDS, serve_arrays
+from ..schema import BY_NAME, DEFAULTS
+from .inference import model_definition, reference_chips, scenario_arrays
+from .reference import apply_power_preset
+
+FIT_CHIP = "H100 SXM5"
+# The coefficients the fit moves, with the bounds it keeps them in.
+# Not fitted: inference_step_overhead_us (the data cannot tell it from memory
+# efficiency), inference_hbm_usable_fraction (derived from the capacity an H100
+# reports), the chunk size and batch cap (the engine's documented defaults).
+FITTED: dict[str, tuple[float, float]] = {
+    "inference_compute_efficiency": (0.05, 1.0),
+    "inference_memory_efficiency": (0.05, 1.0),
+    "inference_link_efficiency": (0.05, 1.0),
+    "inference_sequence_overhead_us": (0.0, 100.0),
+    "inference_allreduce_latency_us": (0.0, 500.0),
+}
+# Error counted for a measured scenario the model says does not fit (log ratio).
+NO_FIT_LOG_ERROR = np.log(0.1)
+
+
+def load_measurements(path=None) -> pd.DataFrame:
+    """Read the measurement table (default: the shipped inference_measurements.csv)."""
+    if path is None:
+        name = "inference_measurements.csv"
+        with resources.files("xlmodel.data").joinpath(name).open("rb") as f:
+            return pd.read_csv(f)
+    return pd.read_csv(Path(path))
+
+
+@dataclass
+class _Problem:
+    """Measurements turned into engine rows once, so a fit only swaps coefficients."""
+
+    table: pd.DataFrame
+    x: dict
+    m: dict
+    s: dict
+
+
+def _problem(measurements: pd.DataFrame) -> _Problem:
+    chips = reference_chips()
+    unknown = sorted(set(measurements["chip"]) - set(chips.index))
+    if unknown:
+        raise ValueError(f"measurements name unknown chip(s): {', '.join(unknown)}")
+    frame = chips.loc[measurements["chip"]].reset_index(drop=True)
+    cap = pd.to_numeric(measurements.get("max_batch"), errors="coerce")
+    frame["inference_max_batch"] = (
+        cap.fillna(DEFAULTS["inference_max_batch"]).astype(int).to_numpy()
+    )
+    x = prepare(apply_power_preset(frame))
+    models = list(dict.fromkeys(measurements["model"]))
+    defs = [model_definition(name) for name in models]
+    mj = measurements["model"].map({k: i for i, k in enumerate(models)}).to_numpy()
+    m = {f: np.array([d[f] for d in defs], float)[mj] for f in MODEL_FIELDS}
+    scen = measurements[
+        ["input_tokens", "output_tokens", "batch", "precision", "kv_precision", "tp"]
+    ].reset_index(drop=True)
+    scen["batch"] = pd.to_numeric(scen["batch"], errors="coerce")
+    return _Problem(measurements.reset_index(drop=True), x, m, scenario_arrays(scen))
+
+
+def _run(problem: _Problem, coefficients: dict | None, with_power=False):
+    x = dict(problem.x)
+    n = len(problem.table)
+    for name, value in (coefficients or {}).items():
+        x[name] = np.full(n, float(value))
+    return serve_arrays(x, problem.m, problem.s, with_power=with_power)
+
+
+def _table(problem: _Problem, res) -> pd.DataFrame:
+    out = problem.table.copy()
+    out["predicted_output_tokens_per_s"] = res["output_tokens_per_s"]
+    measured = out["measured_output_tokens_per_s"].to_numpy(float)
+    out["error_percent"] = (res["output_tokens_per_s"] / measured - 1) * 100
+    for name in ("fits", "batch", "max_batch", "prefill_bound", "decode_bound"):
+        out[name] = res[name]
+    return out
+
+
+def predict(
+    measurements: pd.DataFrame, coefficients: dict | None = None
+) -> pd.DataFrame:
+    """The model's serving metrics for each measurement's scenario and chip.
+
+    The chip is its :func:`xlmodel.studies.inference.reference_chips` row, the
+    engine's cap on sequences the measurement's ``max_batch`` (blank: the default);
+    ``coefficients`` override the schema defaults (the shipped fit). Returns the
+    measurement's columns plus ``predicted_output_tokens_per_s``, ``error_percent``,
+    ``fits``, ``batch``, ``max_batch``, ``prefill_bound``, ``decode_bound``.
+    """
+    problem = _problem(measurements)
+    return _table(problem, _run(problem, coefficients))
+
+
+def log_errors(predicted, measured) -> np.ndarray:
+    """log(predicted / measured); ``NO_FIT_LOG_ERROR`` where the model cannot serve."""
+    pred = np.asarray(predicted, float)
+    meas = np.asarray(measured, float)
+    with np.errstate(divide="ignore"):
+        err = np.log(pred / meas)
+    return np.where(np.isfinite(err) & (pred > 0), err, NO_FIT_LOG_ERROR)
+
+
+def _nelder_mead(f, x0, step, iters=400, tol=1e-7):
+    """Minimise f from x0 (a small Nelder-Mead; bounds are applied inside f)."""
+    n = len(x0)
+    simplex = [np.asarray(x0, float)]
+    for i in range(n):
+        x = np.array(x0, float)
+        x[i] += step[i]
+        simplex.append(x)
+    values = [f(x) for x in simplex]
+    for _ in range(iters):
+        order = np.argsort(values)
+        simplex = [simplex[i] for i in order]
+        values = [values[i] for i in order]
+        if abs(values[-1] - values[0]) < tol:
+            break
+        centroid = np.mean(simplex[:-1], axis=0)
+        worst = simplex[-1]
+        xr = centroid + (centroid - worst)
+        fr = f(xr)
+        if fr < values[0]:
+            xe = centroid + 2 * (centroid - worst)
+            fe = f(xe)
+            simplex[-1], values[-1] = (xe, fe) if fe < fr else (xr, fr)
+        elif fr < values[-2]:
+            simplex[-1], values[-1] = xr, fr
+        else:
+            xc = centroid + 0.5 * (worst - centroid)
+            fc = f(xc)
+            if fc < values[-1]:
+                simplex[-1], values[-1] = xc, fc
+            else:
+                best = simplex[0]
+                simplex = [best + 0.5 * (x - best) for x in simplex]
+                values = [f(x) for x in simplex]
+    i = int(np.argmin(values))
+    return simplex[i], values[i]
+
+
+@dataclass
+class InferenceFit:
+    """The H100 fit and what it predicts.
+
+    Attributes
+    ----------
+    coefficients : dict
+        Fitted value of each coefficient in ``FITTED``.
+    fit_table, holdout_table : pandas.DataFrame
+        :func:`predict` with the fitted coefficients on the fit rows (H100) and on the
+        hold-out rows (other chips).
+    fit_median_abs_error_percent, holdout_median_abs_error_percent : float
+    """
+
+    coefficients: dict
+    fit_table: pd.DataFrame
+    holdout_table: pd.DataFrame
+    fit_median_abs_error_percent: float
+    holdout_median_abs_error_percent: float
+
+
+def _clip(values):
+    return {name: float(np.clip(v, *FITTED[name])) for name, v in zip(FITTED, values)}
+
+
+def fit_h100(measurements: pd.DataFrame | None = None) -> InferenceFit:
+    """Fit ``FITTED`` on the ``fit`` rows (H100 only) and judge the hold-out rows."""
+    meas = load_measurements() if measurements is None else measurements
+    fit_rows = meas[meas["use"] == "fit"]
+    if (fit_rows["chip"] != FIT_CHIP).any():
+        raise ValueError(f"fit rows must all be {FIT_CHIP}")
+    hold = meas[meas["use"] == "holdout"]
+
+    # scale each coefficient to its range so one simplex step fits all
+    lows = np.array([lo for lo, _ in FITTED.values()])
+    spans = np.array([hi - lo for lo, hi in FITTED.values()])
+
+    problem = _problem(fit_rows)
+    measured = problem.table["measured_output_tokens_per_s"].to_numpy(float)
+
+    def objective(z):
+        coeffs = _clip(lows + z * spans)
+        penalty = float(np.sum(np.square(z - np.clip(z, 0, 1))))
+        pred = _run(problem, coeffs)["output_tokens_per_s"]
+        return float(np.sum(np.square(log_errors(pred, measured)))) + penalty
+
+    # from the middle of every range, so the shipped values do not steer the fit
+    z0 = np.full(len(FITTED), 0.5)
+    best_z, _ = _nelder_mead(objective, z0, np.full(len(z0), 0.15), iters=2000)
+    coeffs = _clip(lows + best_z * spans)
+    fit_table = _table(problem, _run(problem, coeffs))
+    hold_table = predict(hold, coeffs)
+    return InferenceFit(
+        coefficients=coeffs,
+        fit_table=fit_table,
+        holdout_table=hold_table,
+        fit_median_abs_error_percent=float(fit_table["error_percent"].abs().median()),
+        holdout_median_abs_error_percent=float(
+            hold_table["error_percent"].abs().median()
+        ),
+    )
+
+
+def holdout_report(measurements: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The shipped (unchanged) model on the hold-out rows: :func:`predict` with the
+    schema's default coefficients."""
+    meas = load_measurements() if measurements is None else measurements
+    return predict(meas[meas["use"] == "holdout"])
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Median and mean absolute error, bias (median signed error) and count per chip
+    and model, and over all rows."""
+    t = table.assign(abs_error=table["error_percent"].abs())
+    groups = t.groupby(["chip", "model"], sort=False)
+    out = pd.DataFrame(
+        {
+            "measurements": groups.size(),
+            "median_abs_error_percent": groups["abs_error"].median(),
+            "median_error_percent": groups["error_percent"].median(),
+        }
+    )
+    total = pd.DataFrame(
+        {
+            "measurements": [len(t)],
+            "median_abs_error_percent": [t["abs_error"].median()],
+            "median_error_percent": [t["error_percent"].median()],
+        },
+        index=pd.MultiIndex.from_tuples([("all", "all")], names=["chip", "model"]),
+    )
+    return pd.concat([out, total])
+
+
+def per_measurement_table(table: pd.DataFrame) -> str:
+    """Plain-text table of every measurement: scenario, measured, predicted, error."""
+    cols = [
+        "chip",
+        "model",
+        "precision",
+        "tp",
+        "input_tokens",
+        "output_tokens",
+        "measured_output_tokens_per_s",
+        "predicted_output_tokens_per_s",
+        "error_percent",
+        "batch",
+        "decode_bound",
+    ]
+    t = table[cols].copy()
+    t["measured_output_tokens_per_s"] = t["measured_output_tokens_per_s"].round(0)
+    t["predicted_output_tokens_per_s"] = t["predicted_output_tokens_per_s"].round(0)
+    t["error_percent"] = t["error_percent"].round(1)
+    return t.to_string(index=False)
+
+
+def main() -> None:  # pragma: no cover - a report for people
+    fit = fit_h100()
+    print("H100 fit (shipped defaults in xlmodel/schema.py):")
+    for name, value in fit.coefficients.items():
+        print(f"  {name} = {value:.4g} {BY_NAME[name].unit}")
+    print(
+        f"fit median |error| {fit.fit_median_abs_error_percent:.1f} % on "
+        f"{len(fit.fit_table)} H100 measurements"
+    )
+    hold = holdout_report()
+    print(
+        f"hold-out median |error| {hold['error_percent'].abs().median():.1f} % on "
+        f"{len(hold)} measurements of other chips (shipped coefficients)\n"
+    )
+    print(summary(hold).round(1).to_string())
+    print()
+    print(per_measurement_table(hold))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
