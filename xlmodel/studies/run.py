@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from ..engine import evaluate
+from ..engine.nodes import fill_process_nodes, load_process_nodes
 from ..schema import (
     DEFAULTS,
     SEED_HBM_STACKS_PER_CHIPLET,
@@ -23,6 +24,7 @@ from ..schema import (
     SEED_WORKLOADS,
     TARGETS,
 )
+from . import cost as cost_study
 from . import reality
 from . import sensitivity as sens
 from . import standard as studies
@@ -70,6 +72,12 @@ class Study:
         Design-space exploration around a base variant (None: none asked for).
     uncertainty : Uncertainty or None
         Parameter spreads of the Monte Carlo around every variant (None: none).
+    process_nodes : pandas.DataFrame
+        The process node table (xlmodel/data/process_nodes.csv layout: node,
+        aliases, wafer price, defect density, mask set, as of, source) from which
+        variants with a blank wafer price, defect density or mask set take their
+        node's value; the shipped table by default, the Cost setup sheet's when a
+        workbook has one.
     """
 
     variants: pd.DataFrame
@@ -89,6 +97,7 @@ class Study:
     references: pd.DataFrame = field(default_factory=load_chips)
     exploration: ExplorationSetup | None = None
     uncertainty: Uncertainty | None = None
+    process_nodes: pd.DataFrame = field(default_factory=load_process_nodes)
 
     @property
     def targets(self) -> dict:
@@ -141,6 +150,9 @@ class Results:
         Sobol indices over the exploration ranges (quantity, parameter, S1, ST...).
     uncertainty : xlmodel.engine.uncertainty.UncertaintyResult or None
         Percentiles and target probabilities of every variant.
+    cost : xlmodel.studies.cost.CostTables or None
+        Cost breakdown per variant and cost per good package against chiplet
+        count (the scaling study's counts) beside the monolithic equivalent.
     """
 
     study: Study
@@ -158,6 +170,7 @@ class Results:
     exploration: Exploration | None = None
     global_sensitivity: pd.DataFrame | None = None
     uncertainty: UncertaintyResult | None = None
+    cost: cost_study.CostTables | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by file-friendly name, for CSV export."""
@@ -172,6 +185,9 @@ class Results:
             out["global_sensitivity"] = self.global_sensitivity
         if self.uncertainty is not None:
             out["uncertainty"] = self.uncertainty.summary.reset_index()
+        if self.cost is not None:
+            out["cost_breakdown"] = self.cost.breakdown.reset_index()
+            out["cost_vs_chiplets"] = self.cost.versus_chiplets
         return out
 
     def _base_tables(self) -> dict[str, pd.DataFrame]:
@@ -211,7 +227,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     ``results.study.warnings``; the given Study is not changed. The exploration
     and the Monte Carlo run in chunks and report ``progress(stage, done, total)``.
     """
-    v = apply_power_preset(study.variants)
+    v = fill_process_nodes(apply_power_preset(study.variants), study.process_nodes)
     metrics = evaluate(v)
     targets = study.targets
     precision = str(targets["target_precision"])
@@ -258,6 +274,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         comparison,
         real,
         *_studies(study, v, progress),
+        cost=cost_study.cost_study(v, study.scaling_counts, metrics),
     )
 
 
