@@ -30,6 +30,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from cost_cases import cost_cases
 from defusedxml.ElementTree import fromstring
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
@@ -359,8 +360,9 @@ def _finite_results(results) -> None:
     definition); a normalised sensitivity is NaN (shown blank) when its sweep
     starts at 0 or the metric is 0 there (the seed's formula divides by both);
     the density margin is +inf when the density target is 0; the reality check
-    holds published chip data, some of it blank. Cells never show any of these
-    as a number or an error value (see _no_error_cells).
+    holds published chip data, some of it blank; the cost cases of cost_cases.
+    Cells never show any of these as a number or an error value (see
+    _no_error_cells).
     """
     import numpy as np
 
@@ -389,6 +391,7 @@ def _finite_results(results) -> None:
             margin = np.array([c == "density_margin" for c in numbers])
             if len(zero) == len(values):
                 bad &= ~(zero[:, None] & margin[None, :] & (values == np.inf))
+        bad &= ~cost_cases(table, numbers, results.study.variants)
         assert not bad.any(), (name, list(numbers.columns[bad.any(axis=0)]))
 
 
