@@ -2,8 +2,10 @@
 
 The monolithic equivalent (and the saving and ratio against it) is n/a (NaN) where
 one die of that silicon would exceed the reticle limit. A cost is +inf (and a
-saving or ratio of two such costs NaN) only where a yield is below float range
-(under 1e-300): a package nobody can build.
+saving or ratio of two such costs NaN) only where die yield x package yield is
+below 1e-290 (for the monolithic equivalent: its die yield squared x the package
+yield), i.e. where the true cost exceeds the float range: a package nobody can
+build.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: Below this product of yields a cost may exceed the float range.
+TINY = 1e-290
 MONOLITHIC = (
     "monolithic_die_yield",
     "monolithic_cost_per_good_package_usd",
@@ -33,16 +37,18 @@ def cost_cases(
     limit = names.map(variants["reticle_limit_mm2"]).to_numpy(dtype=float)
     area = np.asarray(area, dtype=float)
 
-    def tiny(column):
-        v = table.get(column)
-        return np.zeros(len(table), bool) if v is None else v.to_numpy() < 1e-300
+    def column(name):
+        v = table.get(name)
+        return np.ones(len(table)) if v is None else v.to_numpy(dtype=float)
 
     beyond = area > limit
-    small = tiny("die_yield") | tiny("package_yield")
+    package = column("package_yield")
+    small = column("die_yield") * package < TINY
+    mono_small = column("monolithic_die_yield") ** 2 * package < TINY
     mono = np.array([c in MONOLITHIC for c in numbers])
     cost = np.array(
         [c.startswith(("cost_", "usd_per_")) or c == "unit_cost_usd" for c in numbers]
     )
-    ok |= (beyond | small | tiny("monolithic_die_yield"))[:, None] & mono[None, :]
+    ok |= (beyond | small | mono_small)[:, None] & mono[None, :]
     ok |= small[:, None] & cost[None, :]
     return ok

@@ -66,8 +66,10 @@ die (n x chiplet_area_mm2, no die-to-die PHY) in the same package with the same
 HBM; n/a (NaN) beyond the reticle limit. NRE per unit = (mask set + design) /
 volume.
 
-A cost is +inf only where a yield is below float range (1/Y_pkg above ~1e308, e.g.
-a thousand chiplets of 10,000 mm² at 10 defects/cm²): a package nobody can build.
+Costs are finite wherever die yield x package yield is above 1e-290 (for every
+valid input); below, where the true cost exceeds the float range (e.g. a thousand
+chiplets of 10,000 mm² at 10 defects/cm²: a package nobody can build), a cost is
++inf rather than a clamped number.
 """
 
 from __future__ import annotations
@@ -203,8 +205,9 @@ def package_cost(
     y = np.clip(np.exp(log_y), 0.0, 1.0)
     c = x["kgd_test_coverage"]
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        log_p = np.logaddexp(np.log1p(-c), np.log(c) + log_y)  # pass wafer test
-        log_q = log_y - log_p  # a passing die is good
+        # pass wafer test; a passing die is good (both <= 1: clip the rounding)
+        log_p = np.minimum(np.logaddexp(np.log1p(-c), np.log(c) + log_y), 0.0)
+        log_q = np.minimum(log_y - log_p, 0.0)
         inv_p = np.exp(-log_p)
         cost_good_die = raw * np.exp(-log_y)
 
@@ -329,7 +332,7 @@ def cost_metrics(x: dict, peaks: dict, target_peak) -> dict[str, np.ndarray]:
     out["monolithic_area_mm2"] = np.asarray(mono_area, dtype=np.float64)
     out["monolithic_die_yield"] = np.where(fits, mono["die_yield"], np.nan)
     out["monolithic_cost_per_good_package_usd"] = mono_cost
-    out["chiplet_saving_usd"] = mono_cost - pkg["cost_per_good_package_usd"]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf: NaN
+        out["chiplet_saving_usd"] = mono_cost - pkg["cost_per_good_package_usd"]
         out["chiplet_cost_ratio"] = pkg["cost_per_good_package_usd"] / mono_cost
     return out
