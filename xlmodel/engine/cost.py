@@ -97,10 +97,23 @@ def gross_dies_per_wafer(
     d = np.asarray(wafer_diameter_mm, dtype=np.float64) - 2.0 * np.asarray(
         edge_exclusion_mm, dtype=np.float64
     )
-    side = np.sqrt(area) + scribe_mm
-    pitch = side * side
-    n = np.pi * d * d / (4.0 * pitch) - np.pi * d / np.sqrt(2.0 * pitch)
-    return np.maximum(n, np.minimum(1.0, d * d / (2.0 * pitch)))
+    shape = np.broadcast(area, d, np.asarray(scribe_mm)).shape
+    if not shape:  # scalars
+        pitch = (np.sqrt(area) + scribe_mm) ** 2
+        n = np.pi * d * d / (4.0 * pitch) - np.pi * d / np.sqrt(2.0 * pitch)
+        return np.maximum(n, np.minimum(1.0, d * d / (2.0 * pitch)))
+    # in place on arrays of our own: a million rows per call
+    pitch = np.sqrt(np.broadcast_to(area, shape))
+    pitch += scribe_mm
+    pitch *= pitch  # (sqrt(A) + s)²
+    half_d2 = d * d / 2.0
+    fits = half_d2 / pitch  # d² / (2 S): > 1 while a die fits
+    edge = np.sqrt(2.0 * pitch)
+    np.divide(np.pi * d, edge, out=edge)  # pi d / sqrt(2 S)
+    n = fits * (np.pi / 2.0)  # pi d² / (4 S)
+    n -= edge
+    np.minimum(fits, 1.0, out=fits)
+    return np.maximum(n, fits)
 
 
 def _murphy_log(x):
@@ -164,7 +177,66 @@ def die_yield(model_code, area_mm2, defect_density_per_cm2, alpha=3.0, layers=10
 def _times(a, factor):
     # a x factor, zero when either is zero (even if the other is infinite)
     with np.errstate(invalid="ignore"):
-        return np.where((a == 0) | (factor == 0), 0.0, a * factor)
+        r = a * factor
+    nan = np.isnan(r)
+    if not np.any(nan):
+        return r
+    zero = (np.asarray(a) == 0) | (np.asarray(factor) == 0)
+    return np.where(nan & zero, 0.0, r)
+
+
+def _compact(a):
+    # A read-only broadcast of one value (a default, a coefficient) as a scalar, so
+    # that arithmetic on it costs nothing per row; arrays as they are.
+    a = np.asarray(a)
+    if a.ndim == 1 and a.size and a.strides[0] == 0:
+        return a[0]
+    if a.ndim == 1 and a.size and a.dtype.kind in "iub" and (a == a[0]).all():
+        return a[0]  # codes: one choice for every row
+    return a
+
+
+def _take(a, rows: np.ndarray) -> np.ndarray:
+    # rows of an input; a broadcast of one value stays one (cheaply)
+    a = np.asarray(a)
+    if a.ndim == 1 and a.size and a.strides[0] == 0:
+        return np.broadcast_to(a[:1], (len(rows),))
+    return a[rows]
+
+
+def _full(v, n: int) -> np.ndarray:
+    # An output of length n (a scalar becomes a read-only broadcast view)
+    v = np.asarray(v, dtype=np.float64)
+    return np.broadcast_to(v, (n,)) if v.shape != (n,) else v
+
+
+_PACKAGE_INPUTS = (
+    "yield_model_code",
+    "package_type_code",
+    "yield_alpha",
+    "critical_layers",
+    "wafer_diameter_mm",
+    "edge_exclusion_mm",
+    "scribe_mm",
+    "wafer_price_usd",
+    "defect_density_per_cm2",
+    "kgd_test_coverage",
+    "hbm_footprint_mm2",
+    "interposer_area_factor",
+    "interposer_wafer_price_usd",
+    "interposer_defect_density_per_cm2",
+    "d2d_links_per_chiplet",
+    "substrate_area_factor",
+    "substrate_cost_usd_per_mm2",
+    "bridge_cost_usd",
+    "assembly_cost_usd",
+    "bonding_yield_per_die",
+    "bridge_yield",
+    "hbm_capacity_gb_per_stack",
+    "hbm_price_usd_per_gb",
+    "die_test_cost_usd",
+    "package_test_cost_usd",
+)
 
 
 def package_cost(
@@ -188,97 +260,110 @@ def package_cost(
         ``bridge_count``, ``package_yield``, the seven ``cost_*_usd`` components and
         ``cost_per_good_package_usd`` (their sum).
     """
-    n = np.asarray(num_chiplets, dtype=np.float64)
-    area = np.asarray(die_area_mm2, dtype=np.float64)
-    h = np.asarray(hbm_stacks, dtype=np.float64)
-    model = x["yield_model_code"]
-    alpha, layers = x["yield_alpha"], x["critical_layers"]
+    size = np.broadcast(
+        *(np.asarray(x[k]) for k in _PACKAGE_INPUTS),
+        np.asarray(num_chiplets),
+        np.asarray(die_area_mm2),
+        np.asarray(hbm_stacks),
+    ).shape
+    g = {k: _compact(x[k]) for k in _PACKAGE_INPUTS}
+    n = _compact(np.asarray(num_chiplets, dtype=np.float64))
+    area = _compact(np.asarray(die_area_mm2, dtype=np.float64))
+    h = _compact(np.asarray(hbm_stacks, dtype=np.float64))
+    model, alpha, layers = g["yield_model_code"], g["yield_alpha"], g["critical_layers"]
 
     def gross(a):
         return gross_dies_per_wafer(
-            a, x["wafer_diameter_mm"], x["edge_exclusion_mm"], x["scribe_mm"]
+            a, g["wafer_diameter_mm"], g["edge_exclusion_mm"], g["scribe_mm"]
         )
+
+    def model_log(a, d0):
+        return log_yield(model, a, d0, alpha, layers)
 
     dpw = gross(area)
-    raw = x["wafer_price_usd"] / dpw
-    log_y = log_yield(model, area, x["defect_density_per_cm2"], alpha, layers)
-    y = np.clip(np.exp(log_y), 0.0, 1.0)
-    c = x["kgd_test_coverage"]
+    raw = g["wafer_price_usd"] / dpw
+    log_y = model_log(area, g["defect_density_per_cm2"])
+    y = np.exp(log_y)  # in [0, 1]: log_y <= 0
+    c = g["kgd_test_coverage"]
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        # pass wafer test; a passing die is good (both <= 1: clip the rounding)
-        log_p = np.minimum(np.logaddexp(np.log1p(-c), np.log(c) + log_y), 0.0)
+        # p: share passing wafer test; q: share of those that are good (both <= 1:
+        # the minimum clips rounding)
+        if np.ndim(c) == 0 and c < 1:  # p >= 1 - c > 0: no underflow to fear
+            p = np.minimum((1.0 - c) + c * y, 1.0)
+            log_p = np.log(p)
+            inv_p = 1.0 / p
+        else:
+            log_p = np.minimum(np.logaddexp(np.log1p(-c), np.log(c) + log_y), 0.0)
+            inv_p = np.exp(-log_p)
         log_q = np.minimum(log_y - log_p, 0.0)
-        inv_p = np.exp(-log_p)
         cost_good_die = raw * np.exp(-log_y)
 
-    ptype = x["package_type_code"]
+    ptype = g["package_type_code"]
     is_si = ptype == _INTERPOSER
     is_bridge = ptype == _BRIDGE
-    footprint = n * area + h * x["hbm_footprint_mm2"]
-    int_area = np.where(is_si, x["interposer_area_factor"] * footprint, 0.0)
-    si_area = np.where(is_si, int_area, 1.0)  # a placeholder where there is none
-    int_cost = np.where(is_si, x["interposer_wafer_price_usd"] / gross(si_area), 0.0)
-    log_int = np.where(
-        is_si,
-        log_yield(
-            model, si_area, x["interposer_defect_density_per_cm2"], alpha, layers
-        ),
-        0.0,
-    )
-    bridges = np.where(
-        is_bridge, np.where(n > 1, n * x["d2d_links_per_chiplet"] / 2.0, 0.0) + h, 0.0
-    )
-    substrate_area = x["substrate_area_factor"] * np.where(is_si, int_area, footprint)
+    footprint = n * area + h * g["hbm_footprint_mm2"]
+    int_area = log_int = int_cost = 0.0
+    if np.ndim(is_si) == 0 and is_si:  # one package type for every row
+        int_area = g["interposer_area_factor"] * footprint
+        int_cost = g["interposer_wafer_price_usd"] / gross(int_area)
+        log_int = model_log(int_area, g["interposer_defect_density_per_cm2"])
+    elif np.any(is_si):
+        full = g["interposer_area_factor"] * footprint
+        si_area = np.where(is_si, full, 1.0)  # 1.0: a placeholder where none
+        int_area = np.where(is_si, full, 0.0)
+        int_cost = np.where(is_si, g["interposer_wafer_price_usd"] / gross(si_area), 0)
+        d0 = g["interposer_defect_density_per_cm2"]
+        log_int = np.where(is_si, model_log(si_area, d0), 0.0)
+    bridges = 0.0
+    if np.any(is_bridge):
+        d2d = np.where(n > 1, n * g["d2d_links_per_chiplet"] / 2.0, 0.0)
+        bridges = np.where(is_bridge, d2d + h, 0.0)
+    if np.ndim(is_si) == 0:
+        carried = int_area if is_si else footprint
+    else:
+        carried = np.where(is_si, int_area, footprint)
     package = (
-        substrate_area * x["substrate_cost_usd_per_mm2"]
-        + int_cost
-        + bridges * x["bridge_cost_usd"]
-        + x["assembly_cost_usd"]
-    )
+        g["substrate_area_factor"] * g["substrate_cost_usd_per_mm2"]
+    ) * carried + (int_cost + bridges * g["bridge_cost_usd"] + g["assembly_cost_usd"])
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        log_pkg = (
-            _times(n, log_q)
-            + (n + h) * np.log(x["bonding_yield_per_die"])
-            + log_int
-            + _times(bridges, np.log(x["bridge_yield"]))
-        )
+        log_pkg = n * log_q
+        log_pkg += (n + h) * np.log(g["bonding_yield_per_die"])
+        log_pkg += log_int
+        log_pkg += _times(bridges, np.log(g["bridge_yield"]))
         inv_pkg = np.exp(-log_pkg)
+        mul = mul_p = _times  # 0 x inf: nothing of an impossible package
         extra = inv_pkg - 1.0  # attempts beyond the first, per good package
         raw_dies = n * raw
-        defective = raw_dies * (inv_p - 1.0)
         passing = raw_dies * inv_p  # silicon of the dies that pass wafer test
-        out = {
-            "dies_per_wafer": dpw,
-            "die_yield": y,
-            "raw_die_cost_usd": raw,
-            "cost_per_good_die_usd": cost_good_die,
-            "interposer_area_mm2": int_area,
-            "interposer_yield": np.clip(np.exp(log_int), 0.0, 1.0),
-            "bridge_count": bridges,
-            "package_yield": np.clip(np.exp(log_pkg), 0.0, 1.0),
+        defective = passing - raw_dies
+        hbm = h * (g["hbm_capacity_gb_per_stack"] * g["hbm_price_usd_per_gb"])
+        tests = mul_p(n * g["die_test_cost_usd"], inv_p) + g["package_test_cost_usd"]
+        parts = {
             "cost_raw_dies_usd": raw_dies,
             "cost_defective_dies_usd": defective,
             "cost_package_usd": package,
-            "cost_package_defects_usd": _times(package, extra),
-            "cost_lost_good_dies_usd": _times(passing, extra),
-            "cost_hbm_usd": _times(
-                h * x["hbm_capacity_gb_per_stack"] * x["hbm_price_usd_per_gb"], inv_pkg
-            ),
-            "cost_test_usd": _times(
-                _times(n * x["die_test_cost_usd"], inv_p) + x["package_test_cost_usd"],
-                inv_pkg,
-            ),
+            "cost_package_defects_usd": mul(package, extra),
+            "cost_lost_good_dies_usd": mul(passing, extra),
+            "cost_hbm_usd": mul(hbm, inv_pkg),
+            "cost_test_usd": mul(tests, inv_pkg),
         }
-    out["cost_per_good_package_usd"] = (
-        out["cost_raw_dies_usd"]
-        + out["cost_defective_dies_usd"]
-        + out["cost_package_usd"]
-        + out["cost_package_defects_usd"]
-        + out["cost_lost_good_dies_usd"]
-        + out["cost_hbm_usd"]
-        + out["cost_test_usd"]
-    )
-    return out
+    total = sum(parts.values())
+    n_rows = size[0] if size else 1
+    out = {  # exp of a log-yield <= 0 is in [0, 1]
+        "dies_per_wafer": dpw,
+        "die_yield": y,
+        "raw_die_cost_usd": raw,
+        "cost_per_good_die_usd": cost_good_die,
+        "interposer_area_mm2": int_area,
+        "interposer_yield": np.exp(log_int),
+        "bridge_count": bridges,
+        "package_yield": np.exp(log_pkg),
+        **parts,
+        "cost_per_good_package_usd": total,
+    }
+    if not size:  # every input a scalar: scalars out
+        return {k: np.float64(v) for k, v in out.items()}
+    return {k: _full(v, n_rows) for k, v in out.items()}
 
 
 #: The components of ``cost_per_good_package_usd``, in stacking order.
@@ -317,20 +402,34 @@ def cost_metrics(x: dict, peaks: dict, target_peak) -> dict[str, np.ndarray]:
     pkg = package_cost(x, n, area, x["hbm_stacks"])
     out.update(pkg)
     out["good_dies_per_wafer"] = pkg["dies_per_wafer"] * pkg["die_yield"]
-    nre = (x["mask_set_usd"] + x["design_nre_usd"]) / x["volume_units"]
+    nre = (_compact(x["mask_set_usd"]) + _compact(x["design_nre_usd"])) / _compact(
+        x["volume_units"]
+    )
     unit = pkg["cost_per_good_package_usd"] + nre
-    out["nre_per_unit_usd"] = np.asarray(nre, dtype=np.float64)
+    out["nre_per_unit_usd"] = _full(nre, len(unit))
     out["unit_cost_usd"] = unit
     out["usd_per_tflops"] = unit / target_peak
     for k, peak in peaks.items():
         out[f"usd_per_{k}_tflops"] = unit / peak
 
-    mono_area = n * x["chiplet_area_mm2"]
-    mono = package_cost(x, 1.0, mono_area, x["hbm_stacks"])
+    mono_area = np.asarray(n * x["chiplet_area_mm2"], dtype=np.float64)
     fits = mono_area <= x["reticle_limit_mm2"]
-    mono_cost = np.where(fits, mono["cost_per_good_package_usd"], np.nan)
-    out["monolithic_area_mm2"] = np.asarray(mono_area, dtype=np.float64)
-    out["monolithic_die_yield"] = np.where(fits, mono["die_yield"], np.nan)
+    mono_cost = np.full(len(mono_area), np.nan)
+    mono_yield = np.full(len(mono_area), np.nan)
+    if fits.all():
+        mono = package_cost(x, 1.0, mono_area, x["hbm_stacks"])
+        mono_cost[:], mono_yield[:] = (
+            mono["cost_per_good_package_usd"],
+            mono["die_yield"],
+        )
+    elif fits.any():  # only the rows whose one die fits the reticle
+        keep = np.flatnonzero(fits)
+        sub = {k: _take(x[k], keep) for k in (*_PACKAGE_INPUTS, "hbm_stacks")}
+        mono = package_cost(sub, 1.0, mono_area[keep], sub["hbm_stacks"])
+        mono_cost[keep] = mono["cost_per_good_package_usd"]
+        mono_yield[keep] = mono["die_yield"]
+    out["monolithic_area_mm2"] = mono_area
+    out["monolithic_die_yield"] = mono_yield
     out["monolithic_cost_per_good_package_usd"] = mono_cost
     with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf: NaN
         out["chiplet_saving_usd"] = mono_cost - pkg["cost_per_good_package_usd"]
