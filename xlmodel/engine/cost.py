@@ -19,7 +19,8 @@ share of that largest square beyond; so N > 0 for every input and never negative
 (the quirk of the anchors, whose N turns negative and costs with it).
 
 Die yield (each in (0, 1] for D >= 0; computed as log-yields, which never
-underflow, then clipped to [0, 1]):
+underflow and are clipped at 0, so that Y = exp(log Y) is in [0, 1] whatever the
+rounding):
 
     poisson             Y = exp(-x)
     murphy              Y = ((1 - exp(-x)) / x)²            (1 at x = 0)
