@@ -30,6 +30,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from cost_cases import cost_cases
 from defusedxml.ElementTree import fromstring
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
@@ -361,8 +362,8 @@ def _finite_results(results) -> None:
     the density margin is +inf when the density target is 0; the reality check
     holds published chip data, some of it blank; an inference row (or batch) whose
     model does not fit has no latencies (NaN), and a model without a published
-    parameter count no difference from it. Cells never show any of these as a
-    number or an error value (see _no_error_cells).
+    parameter count no difference from it; the cost cases of cost_cases. Cells
+    never show any of these as a number or an error value (see _no_error_cells).
     """
     import numpy as np
 
@@ -395,6 +396,7 @@ def _finite_results(results) -> None:
             margin = np.array([c == "density_margin" for c in numbers])
             if len(zero) == len(values):
                 bad &= ~(zero[:, None] & margin[None, :] & (values == np.inf))
+        bad &= ~cost_cases(table, numbers, results.study.variants)
         assert not bad.any(), (name, list(numbers.columns[bad.any(axis=0)]))
 
 

@@ -2,8 +2,10 @@
 
 The one data contract between callers (DataFrame users, the seed API, the Excel
 reader) and the equations: every parameter of the schema present as a float64 array
-(text parameters as object arrays, the D2D topology also as an integer code), every
-value finite, of the right kind and inside its valid range.
+(text parameters as object arrays; the D2D topology, yield model and package type
+also as integer codes), every value finite, of the right kind and inside its valid
+range. Blank (NaN) wafer prices, defect densities and mask set costs take their
+process node's value from the process node table (see :mod:`.nodes`).
 """
 
 from __future__ import annotations
@@ -14,14 +16,29 @@ import numpy as np
 import pandas as pd
 
 from ..schema import BY_NAME, PARAMETERS, TOPOLOGY_CODES, Parameter
+from .cost import PACKAGE_TYPE_CODES, YIELD_MODEL_CODES
+from .nodes import NODE_PARAMETERS, NodeTable, fill_blanks, node_table
 
 # Columns a variant table may carry besides parameters; they are not model inputs.
 LABEL_COLUMNS = ("name", "variant")
 
 Inputs = dict[str, np.ndarray]
 
+# Choice parameters the equations use as integer codes: name -> {choice: code}.
+CHOICE_CODES = {
+    "d2d_topology": TOPOLOGY_CODES,
+    "yield_model": YIELD_MODEL_CODES,
+    "package_type": PACKAGE_TYPE_CODES,
+}
+_BLANK_OK = frozenset(NODE_PARAMETERS)
 
-def prepare(variants: pd.DataFrame | Mapping, *, check: bool = True) -> Inputs:
+
+def prepare(
+    variants: pd.DataFrame | Mapping,
+    *,
+    check: bool = True,
+    process_nodes: pd.DataFrame | NodeTable | None = None,
+) -> Inputs:
     """Check a variant table and return one array per schema parameter.
 
     Parameters
@@ -33,16 +50,24 @@ def prepare(variants: pd.DataFrame | Mapping, *, check: bool = True) -> Inputs:
     check : bool
         Check kinds and ranges (default). Internal callers that perturb already
         checked inputs (sweeps, elasticities) pass False.
+    process_nodes : pandas.DataFrame or NodeTable, optional
+        The process node table blank node parameters are taken from (default:
+        the shipped ``xlmodel/data/process_nodes.csv``). A blank (NaN) value of
+        ``wafer_price_usd``, ``defect_density_per_cm2`` or ``mask_set_usd`` takes
+        the row's node's value; a value given wins; a missing column is looked up
+        per row, NaN for a node the table does not hold (its cost metrics are NaN).
 
     Returns
     -------
     dict of str to numpy.ndarray
-        Every parameter of the schema, length N; ``d2d_topology_code`` added.
+        Every parameter of the schema, length N; ``d2d_topology_code``,
+        ``yield_model_code`` and ``package_type_code`` added.
 
     Raises
     ------
     ValueError
-        Naming every bad parameter, the offending value and its row.
+        Naming every bad parameter, the offending value and its row; a blank node
+        parameter whose node the table does not hold, naming the node.
     """
     frame = variants if isinstance(variants, pd.DataFrame) else _frame(variants)
     unknown = [c for c in frame.columns if c not in BY_NAME and c not in LABEL_COLUMNS]
@@ -57,7 +82,7 @@ def prepare(variants: pd.DataFrame | Mapping, *, check: bool = True) -> Inputs:
     problems: list[str] = []
     for p in PARAMETERS:
         if p.name in frame.columns:
-            arr, problem = _column(p, frame[p.name], check)
+            arr, problem = _column(p, frame[p.name], check, p.name in _BLANK_OK)
             if problem:
                 problems.append(problem)
                 continue
@@ -68,13 +93,22 @@ def prepare(variants: pd.DataFrame | Mapping, *, check: bool = True) -> Inputs:
         out[p.name] = arr
     if problems:
         raise ValueError("; ".join(problems))
-    topo = out["d2d_topology"]
-    out["d2d_topology_code"] = (
-        np.zeros(n, dtype=np.int64)
-        if n and (topo == topo[0]).all() and topo[0] == "all_to_all"
-        else np.array([TOPOLOGY_CODES[t] for t in topo], dtype=np.int64)
-    )
+    table = node_table(process_nodes)
+    labels = list(frame.index)
+    for name in NODE_PARAMETERS:
+        given = out[name] if name in frame.columns else None
+        out[name] = fill_blanks(name, given, out["process_node"], table, labels)
+    for name, codes in CHOICE_CODES.items():
+        out[f"{name}_code"] = _codes(out[name], codes)
     return out
+
+
+def _codes(values: np.ndarray, codes: dict[str, int]) -> np.ndarray:
+    # One code per row; a single choice for every row is one look-up.
+    n = len(values)
+    if n and (values == values[0]).all():
+        return np.full(n, codes[values[0]], dtype=np.int64)
+    return np.array([codes[v] for v in values], dtype=np.int64)
 
 
 def _frame(mapping: Mapping) -> pd.DataFrame:
@@ -94,7 +128,9 @@ def _bad(p: Parameter, value: object, row: object, what: str) -> str:
     return f"{p.name}: {value!r} (row {row!r}) {what}; expected {p.expectation}"
 
 
-def _column(p: Parameter, col: pd.Series, check: bool) -> tuple[np.ndarray, str]:
+def _column(
+    p: Parameter, col: pd.Series, check: bool, blank_ok: bool = False
+) -> tuple[np.ndarray, str]:
     if not p.numeric:
         arr = col.to_numpy(dtype=object)
         if check:
@@ -111,12 +147,15 @@ def _column(p: Parameter, col: pd.Series, check: bool) -> tuple[np.ndarray, str]
         return col.to_numpy(), _bad(p, bool(col.iloc[0]), col.index[0], "is a boolean")
     if kind not in "iuf":
         for label, v in col.items():
+            if blank_ok and v is None:
+                continue
             if isinstance(v, (bool, np.bool_)) or not isinstance(
                 v, (int, float, np.number)
             ):
                 return col.to_numpy(), _bad(p, v, label, "is not a number")
     arr = col.to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(arr) | (arr < p.minimum) | (arr > p.maximum)
+    finite = np.isfinite(arr) | (np.isnan(arr) if blank_ok else False)
+    bad = ~finite | (arr < p.minimum) | (arr > p.maximum)
     if p.kind == "int":
         bad |= arr != np.round(arr)
     if bad.any():

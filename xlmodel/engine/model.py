@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from ..schema import PRECISIONS
+from . import cost as cs
 from . import performance as perf
 from . import power as pw
 from . import scaling as sc
 from .inputs import Inputs, prepare
+from .nodes import NodeTable
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,127 @@ METRICS: tuple[Metric, ...] = (
     Metric("meets_power_budget", "bool", "Total power within budget"),
     Metric("meets_tj_max", "bool", "Junction temperature within its maximum"),
     Metric("meets_all_targets", "bool", "Density, power and Tj targets all met"),
+    *(
+        # cost and yield (xlmodel.engine.cost has the formulas and their sources)
+        Metric(
+            "chiplet_die_area_mm2",
+            "mm²",
+            "Area of one chiplet die for cost: chiplet area + D2D PHY (n > 1)",
+        ),
+        Metric(
+            "dies_per_wafer",
+            "dies",
+            "Gross dies per wafer (scribe and edge exclusion; fractional)",
+        ),
+        Metric("die_yield", "0-1", "Share of dies free of killer defects"),
+        Metric("good_dies_per_wafer", "dies", "Gross dies per wafer x die yield"),
+        Metric("raw_die_cost_usd", "USD", "Wafer price / gross dies per wafer"),
+        Metric(
+            "cost_per_good_die_usd", "USD", "Wafer price / (dies per wafer x yield)"
+        ),
+        Metric(
+            "interposer_area_mm2",
+            "mm²",
+            "Silicon interposer area (0 without an interposer)",
+        ),
+        Metric("interposer_yield", "0-1", "Silicon interposer yield (1 without)"),
+        Metric("bridge_count", "bridges", "Embedded silicon bridges (bridge package)"),
+        Metric(
+            "package_yield",
+            "0-1",
+            "Share of assembled packages that work: test escapes, bonding, "
+            "interposer, bridges",
+        ),
+        Metric("cost_raw_dies_usd", "USD", "Raw silicon of the package's dies"),
+        Metric(
+            "cost_defective_dies_usd",
+            "USD",
+            "Silicon of the dies scrapped at wafer test, per package",
+        ),
+        Metric(
+            "cost_package_usd",
+            "USD",
+            "Substrate, interposer, bridges and assembly of one package",
+        ),
+        Metric(
+            "cost_package_defects_usd",
+            "USD",
+            "Package cost of the failed packages, per good package",
+        ),
+        Metric(
+            "cost_lost_good_dies_usd",
+            "USD",
+            "Tested dies scrapped with failed packages, per good package",
+        ),
+        Metric(
+            "cost_hbm_usd",
+            "USD",
+            "HBM of a good package, with the stacks scrapped with failed ones",
+        ),
+        Metric(
+            "cost_test_usd",
+            "USD",
+            "Wafer test of the dies and final test of the packages, per good package",
+        ),
+        Metric(
+            "cost_per_good_package_usd",
+            "USD",
+            "Manufacturing cost of one good package (the sum of the cost_* parts)",
+        ),
+        Metric("nre_per_unit_usd", "USD", "(Mask set + design NRE) / volume"),
+        Metric("unit_cost_usd", "USD", "Cost per good package + NRE per unit"),
+        Metric(
+            "usd_per_tflops",
+            "USD/TFLOPS",
+            "Unit cost / peak at the target precision",
+        ),
+        *(
+            Metric(
+                f"usd_per_{p.value.lower()}_tflops",
+                "USD/TFLOPS",
+                f"Unit cost / {p.value} peak",
+            )
+            for p in PRECISIONS
+        ),
+        Metric(
+            "monolithic_area_mm2",
+            "mm²",
+            "The same silicon as one die: chiplets x chiplet area (no D2D PHY)",
+        ),
+        Metric(
+            "monolithic_die_yield",
+            "0-1",
+            "Yield of that one die (n/a beyond the reticle limit)",
+        ),
+        Metric(
+            "monolithic_cost_per_good_package_usd",
+            "USD",
+            "Cost per good package of the monolithic equivalent (n/a beyond the "
+            "reticle limit)",
+        ),
+        Metric(
+            "chiplet_saving_usd",
+            "USD",
+            "Monolithic minus chiplet cost per good package (n/a beyond the reticle)",
+        ),
+        Metric(
+            "chiplet_cost_ratio",
+            "ratio",
+            "Chiplet / monolithic cost per good package (n/a beyond the reticle)",
+        ),
+    ),
 )
 METRIC_UNITS: dict[str, str] = {m.name: m.unit for m in METRICS}
 
 _PRECISION_INDEX = {p.value: i for i, p in enumerate(PRECISIONS)}
 
 
-def evaluate(variants: pd.DataFrame | Mapping, utilization=1.0) -> pd.DataFrame:
+def evaluate(
+    variants: pd.DataFrame | Mapping,
+    utilization=1.0,
+    *,
+    process_nodes: pd.DataFrame | NodeTable | None = None,
+) -> pd.DataFrame:
     """Evaluate every variant in one vectorised pass.
 
     Parameters
@@ -116,6 +232,10 @@ def evaluate(variants: pd.DataFrame | Mapping, utilization=1.0) -> pd.DataFrame:
         carried along.
     utilization : float or array-like
         Utilisation (0-1) at which power is evaluated; scalar or one per row.
+    process_nodes : pandas.DataFrame or NodeTable, optional
+        Process node table for blank (NaN) wafer prices, defect densities and
+        mask set costs (default: the shipped table; see
+        :func:`xlmodel.engine.prepare`).
 
     Returns
     -------
@@ -125,10 +245,11 @@ def evaluate(variants: pd.DataFrame | Mapping, utilization=1.0) -> pd.DataFrame:
     Raises
     ------
     ValueError
-        A parameter or utilisation is of the wrong kind, not finite or out of range.
+        A parameter or utilisation is of the wrong kind, not finite or out of range;
+        a blank node parameter whose process node the table does not hold.
     """
     frame = variants if isinstance(variants, pd.DataFrame) else None
-    inputs = prepare(variants)
+    inputs = prepare(variants, process_nodes=process_nodes)
     n = len(next(iter(inputs.values())))
     u = np.broadcast_to(np.asarray(utilization, dtype=np.float64), (n,))
     if not (np.isfinite(u).all() and (u >= 0).all() and (u <= 1).all()):
@@ -158,6 +279,7 @@ def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:
         * x["fp16_ops_per_cycle"],
     }
     peaks = []
+    peak_by_key = {}
     for p in PRECISIONS:
         k = p.value.lower()
         peak = perf.peak_tflops(
@@ -168,6 +290,7 @@ def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:
             x["clock_mhz"],
         )
         peaks.append(peak)
+        peak_by_key[k] = peak
         out[f"peak_{k}_tflops"] = peak
         out[f"density_{k}_tflops_per_mm2"] = peak / area
         out[f"ridge_{k}_flop_per_byte"] = perf.ridge_flop_per_byte(peak, bw)
@@ -245,4 +368,5 @@ def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:
     out["meets_all_targets"] = (
         out["meets_density_target"] & out["meets_power_budget"] & out["meets_tj_max"]
     )
+    out.update(cs.cost_metrics(x, peak_by_key, target_peak))
     return out

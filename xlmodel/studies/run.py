@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine import evaluate
+from ..engine.nodes import fill_process_nodes, load_process_nodes
 from ..schema import (
     DEFAULTS,
     SEED_HBM_STACKS_PER_CHIPLET,
@@ -25,6 +26,7 @@ from ..schema import (
     SEED_WORKLOADS,
     TARGETS,
 )
+from . import cost as cost_study
 from . import reality
 from . import sensitivity as sens
 from . import standard as studies
@@ -118,6 +120,12 @@ class Study:
     serving : Serving or None
         Models and scenarios of the LLM inference study (None: none asked for,
         or a workbook from before the Models and Serving setup sheets).
+    process_nodes : pandas.DataFrame
+        The process node table (xlmodel/data/process_nodes.csv layout: node,
+        aliases, wafer price, defect density, mask set, as of, source) from which
+        variants with a blank wafer price, defect density or mask set take their
+        node's value; the shipped table by default, the Cost setup sheet's when a
+        workbook has one.
     """
 
     variants: pd.DataFrame
@@ -138,6 +146,7 @@ class Study:
     exploration: ExplorationSetup | None = None
     uncertainty: Uncertainty | None = None
     serving: Serving | None = None
+    process_nodes: pd.DataFrame = field(default_factory=load_process_nodes)
 
     @property
     def targets(self) -> dict:
@@ -205,6 +214,9 @@ class Results:
     inference_calibration : DataFrame or None
         The shipped serving coefficients against the published measurements
         (:func:`serving_calibration`), for the statement on the Inference sheet.
+    cost : xlmodel.studies.cost.CostTables or None
+        Cost breakdown per variant and cost per good package against chiplet
+        count (the scaling study's counts) beside the monolithic equivalent.
     """
 
     study: Study
@@ -226,6 +238,7 @@ class Results:
     inference_sweep: pd.DataFrame | None = None
     inference_models: pd.DataFrame | None = None
     inference_calibration: pd.DataFrame | None = None
+    cost: cost_study.CostTables | None = None
 
     def serving_merit(self) -> pd.DataFrame | None:
         """The figure-of-merit rows of ``inference``: one per variant (index: the
@@ -256,6 +269,9 @@ class Results:
             out["inference_batch_sweep"] = self.inference_sweep
             out["inference_models"] = self.inference_models.reset_index(names="model")
             out["inference_calibration"] = self.inference_calibration
+        if self.cost is not None:
+            out["cost_breakdown"] = self.cost.breakdown.reset_index()
+            out["cost_vs_chiplets"] = self.cost.versus_chiplets
         return out
 
     def _base_tables(self) -> dict[str, pd.DataFrame]:
@@ -295,7 +311,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     ``results.study.warnings``; the given Study is not changed. The exploration
     and the Monte Carlo run in chunks and report ``progress(stage, done, total)``.
     """
-    v = apply_power_preset(study.variants)
+    v = fill_process_nodes(apply_power_preset(study.variants), study.process_nodes)
     metrics = evaluate(v)
     targets = study.targets
     precision = str(targets["target_precision"])
@@ -347,6 +363,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         real,
         *_studies(study, v, progress),
         *serving,
+        cost=cost_study.cost_study(v, study.scaling_counts, metrics),
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.inputs import Inputs
-from ..engine.model import evaluate_arrays
+from ..engine.model import METRIC_UNITS, evaluate_arrays
 from ..schema import BY_NAME
 
 DISTRIBUTIONS = ("uniform", "normal")
@@ -72,14 +72,24 @@ class Uncertainty:
     samples : int
         Draws per variant.
     seed : int
+    quantities : tuple of str
+        Engine metrics summarised by percentiles and CDFs (default
+        ``QUANTITIES``; any numeric metric, e.g. ``unit_cost_usd``).
     """
 
     spreads: tuple[Spread, ...]
     samples: int = 10_000
     seed: int = 0
+    quantities: tuple[str, ...] = QUANTITIES
 
     def __post_init__(self):
         object.__setattr__(self, "spreads", tuple(self.spreads))
+        object.__setattr__(self, "quantities", tuple(self.quantities))
+        for q in self.quantities:
+            if METRIC_UNITS.get(q, "bool") == "bool":
+                raise ValueError(f"{q!r} is not a numeric engine metric")
+        if len(set(self.quantities)) != len(self.quantities):
+            raise ValueError(f"a quantity is listed twice: {self.quantities}")
         if not self.spreads:
             raise ValueError("no uncertain parameters")
         names = [s.name for s in self.spreads]
@@ -106,7 +116,7 @@ class UncertaintyResult:
     spec : Uncertainty
     summary : pandas.DataFrame
         One row per variant (index): ``<quantity>_p10``, ``_p50``, ``_p90`` for each
-        of ``QUANTITIES`` (their units), ``<quantity>_nominal`` (no spread), and
+        of ``spec.quantities`` (default ``QUANTITIES``; their units), ``<quantity>_nominal`` (no spread), and
         ``p_<check>`` (probability 0-1) for each of ``TARGET_CHECKS``.
     cdf : dict of str to pandas.DataFrame
         Per quantity: index = percentile (``CDF_PERCENTILES``), one column per
@@ -146,9 +156,10 @@ def monte_carlo(
     UncertaintyResult
     """
     names = list(names)
+    quantities = spec.quantities
     v, n = len(names), spec.samples
     per_chunk = max(1, CHUNK_ROWS // n)
-    rows, cdfs = [], {q: {} for q in QUANTITIES}
+    rows, cdfs = [], {q: {} for q in quantities}
     nominal = evaluate_arrays(inputs, 1.0)
     pct = np.array(CDF_PERCENTILES)
     for s in range(0, v, per_chunk):
@@ -166,13 +177,13 @@ def monte_carlo(
         # one percentile call per quantity for the whole group: rows = variants
         wanted = np.concatenate([PERCENTILES, pct])
         stats = {
-            q: np.percentile(out[q].reshape(g, n), wanted, axis=1) for q in QUANTITIES
+            q: np.percentile(out[q].reshape(g, n), wanted, axis=1) for q in quantities
         }
         shares = {c: out[c].reshape(g, n).mean(axis=1) for c in TARGET_CHECKS}
         k = len(PERCENTILES)
         for j, i in enumerate(group):
             row: dict = {}
-            for q in QUANTITIES:
+            for q in quantities:
                 lo, mid, hi = stats[q][:k, j]
                 row[f"{q}_p10"], row[f"{q}_p50"], row[f"{q}_p90"] = lo, mid, hi
                 row[f"{q}_nominal"] = float(nominal[q][i])
