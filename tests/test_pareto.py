@@ -55,17 +55,22 @@ def test_matches_brute_force_with_ties_and_duplicates(s):
     assert (pareto_mask(s) == brute_front(s)).all()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(score_sets(min_m=2, max_m=4))
 def test_matches_brute_force_with_every_fallback_taken(s):
     # with 8-bit sort keys, packed keys give way to the lexicographic sorts and
-    # column pairs are re-ranked: other paths, the same front
-    saved = pareto._INT_BITS
-    pareto._INT_BITS = 8
+    # column pairs are re-ranked; and both filters run on a handful of rows, with
+    # a coarse grid whose cell borders fall on the tied values: other paths, the
+    # same front
+    names = ("_INT_BITS", "_PIVOT_MIN_ROWS", "_GRID_MIN_ROWS", "_GRID_CELLS")
+    saved = {k: getattr(pareto, k) for k in names}
+    for k, v in zip(names, (8, 2, 2, 4 ** s.shape[1])):
+        setattr(pareto, k, v)
     try:
         got = pareto_mask(s)
     finally:
-        pareto._INT_BITS = saved
+        for k, v in saved.items():
+            setattr(pareto, k, v)
     assert (got == brute_front(s)).all()
 
 

@@ -7,6 +7,12 @@ dropped. :func:`pareto_mask` returns the non-dominated rows.
 
 The method, for M >= 2:
 
+0. Two exact filters drop rows that are plainly dominated, so that what follows
+   sees few rows when the front is small: rows dominated by a few pivots (each
+   the best remaining row under a positive weighting of the scaled scores), then
+   rows whose cell of a grid (about 2^20 cells, equal steps per axis) lies below
+   an occupied cell on every axis. Neither can drop a front row, and dropping a
+   dominated row changes nothing (whatever it dominates, its dominator does too).
 1. Every column is replaced by its dense rank (integers that keep every
    comparison, ties included). Equal rows are merged into one, and the distinct
    rows are put in lexicographically descending order. A row that dominates
@@ -25,9 +31,10 @@ The method, for M >= 2:
    Rows found dominated leave the top-level recursion at once (what they
    dominate, their dominator does too), so a small front is found fast.
 
-Cost: one sort per column, then O(N) for two objectives (k = 1), O(N log N) for
-three (k = 2) and O(N log^(M-2) N) for M objectives: O(N log^2 N) for four.
-Memory is O(N) integers whatever M.
+Cost: the filters O(N M) plus the grid; one sort per column; then O(N) for two
+objectives (k = 1), O(N log N) for three (k = 2) and O(N log^(M-2) N) for M
+objectives: O(N log^2 N) for four. Memory is O(N) integers whatever M, and the
+grid (at most about 2^20 booleans).
 """
 
 from __future__ import annotations
@@ -67,6 +74,7 @@ def pareto_mask(scores) -> np.ndarray:
     if m == 1:
         return s[:, 0] == s[:, 0].max()
     cand = _not_dominated_by_pivots(s)
+    cand = cand[_not_dominated_by_cells(s[cand])]
     sub = s[cand]
     ranks = [_dense_rank(sub[:, j]) for j in range(m)]
     rows, where = _distinct_rows_descending(ranks)
@@ -76,8 +84,54 @@ def pareto_mask(scores) -> np.ndarray:
     return mask
 
 
+#: Most cells of the grid filter (about 2^20: 1024 per axis for two objectives,
+#: 101 for three, 32 for four), and the fewest rows it is tried on.
+_GRID_CELLS = 1 << 20
+_GRID_MIN_ROWS = 1024
+
+
+def _not_dominated_by_cells(s: np.ndarray) -> np.ndarray:
+    """Rows not in a grid cell below some occupied cell in every axis (exact).
+
+    Each axis is cut into G equal cells between its minimum and maximum. A row
+    whose cell is below another row's cell on every axis is below that row in
+    every score, so it is dominated; the test is a suffix OR over the grid of
+    occupied cells, O(N + G^M).
+    """
+    n, m = s.shape
+    if n < _GRID_MIN_ROWS:
+        return np.arange(n)
+    per_axis = int(_GRID_CELLS ** (1.0 / m))
+    if per_axis < 4:
+        return np.arange(n)
+    lo, hi = s.min(axis=0), s.max(axis=0)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        return np.arange(n)
+    width = np.where(hi > lo, hi - lo, 1.0)
+    flat = np.zeros(n, dtype=np.int64)
+    for j in range(m):
+        # floor((x - lo) / width * G) never decreases as x grows: a higher cell
+        # means a larger score
+        cell = np.floor((s[:, j] - lo[j]) * (per_axis / width[j])).astype(np.int64)
+        np.clip(cell, 0, per_axis - 1, out=cell)
+        flat *= per_axis
+        flat += cell
+    shape = (per_axis,) * m
+    above = np.zeros(per_axis**m, dtype=bool)
+    above[flat] = True
+    above = above.reshape(shape)
+    for axis in range(m):  # any occupied cell at or above, on every axis
+        flipped = np.flip(above, axis)
+        np.logical_or.accumulate(flipped, axis=axis, out=flipped)
+    # strictly above on every axis: the suffix OR one cell up on each
+    strict = np.zeros(shape, dtype=bool)
+    strict[(slice(0, -1),) * m] = above[(slice(1, None),) * m]
+    return np.flatnonzero(~strict.reshape(-1)[flat])
+
+
 #: Weighted sums whose best rows serve as pivots, and when to stop trying more.
 _PIVOTS = 8
+_PIVOT_MIN_ROWS = 64
 _PIVOT_TRIAL = 4
 _PIVOT_GAIN = 0.1
 
@@ -102,7 +156,7 @@ def _not_dominated_by_pivots(s: np.ndarray) -> np.ndarray:
     """
     n, m = s.shape
     cand = np.arange(n)
-    if n < 64:
+    if n < _PIVOT_MIN_ROWS:
         return cand
     cols = [np.ascontiguousarray(s[:, j]) for j in range(m)]
     lo = np.array([c.min() for c in cols])
