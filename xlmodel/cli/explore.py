@@ -45,6 +45,7 @@ def explore(
 
     if workers is not None and scheduler is not None:
         raise click.UsageError("give --workers or --scheduler, not both")
+    progress = Progress()
     if workers is None and scheduler is None:
         backend = contextlib.nullcontext()
     else:
@@ -52,6 +53,7 @@ def explore(
 
         def started(what: str, seconds: float) -> None:
             click.echo(f"exploring on {what} (started in {seconds:.1f} s)", err=True)
+            progress.last = progress.clock()  # the rate leaves the start-up out
 
         backend = dask_backend(workers, scheduler, started)
     with backend:
@@ -59,7 +61,7 @@ def explore(
             path,
             output,
             None if no_export else export_dir,
-            progress=Progress(),
+            progress=progress,
             explore=True,
         )
     warn(results.study.warnings)
