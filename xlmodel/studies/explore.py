@@ -4,12 +4,15 @@ A :class:`Problem` is plain data (SALib style): parameter ranges, how to sample 
 (a full grid, a Latin hypercube or uniform random points, seeded), constraints and
 objectives, each on an engine metric or a model parameter. :func:`explore` walks the
 points in fixed chunks of ``CHUNK_POINTS``; each chunk is sampled, evaluated in one
-:func:`~xlmodel.engine.model.evaluate_arrays` pass, filtered by the constraints and
-reduced to what must be kept: its Pareto front, its best ``top_k`` designs, a few
+:func:`~xlmodel.engine.model.evaluate_arrays` pass (only the metrics the problem
+names), filtered by the constraints and reduced to what must be kept: its exact
+Pareto front (:mod:`xlmodel.studies.pareto`), its best ``top_k`` designs, a few
 random points for a chart and counts per constraint. Every reduction is mergeable
 (front of fronts, best of bests, bottom-k of random keys), so memory stays bounded
-whatever the number of points, and chunks could run anywhere in any order: chunk
-``i`` depends only on ``(problem, i)``.
+whatever the number of points, and chunks can run anywhere in any order: chunk
+``i`` depends only on ``(problem, i)``. They run on ``THREADS`` threads here, or
+wherever ``chunk_runner`` sends them (:mod:`xlmodel.studies.distributed`: Dask);
+the summaries are merged in chunk order, so the result is the same either way.
 
 No I/O here; units are those of the quantities named (see ``METRICS`` and the
 schema).
@@ -34,7 +37,7 @@ from ..engine.model import METRIC_UNITS, evaluate_arrays
 from ..schema import BY_NAME
 from .pareto import pareto_mask
 
-#: Points evaluated per chunk: about 100 MB of metric arrays, the engine's full speed.
+#: Points evaluated per chunk: 2 MB per array, full speed in bounded memory.
 CHUNK_POINTS = 1 << 18
 #: Points of each kind (feasible, infeasible) kept for the chart cloud.
 CLOUD_POINTS = 1500
