@@ -1,20 +1,32 @@
-"""Design-space exploration at scale: a million points end to end, and 100 M chunked.
+"""Design-space exploration at scale: 10 M points in process, on Dask, and end to end.
 
-Run: python benchmarks/bench_explore.py [--points N] [--huge [M]]
+Run: python benchmarks/bench_explore.py [--explore-points N] [--points P]
+     [--no-dask] [--huge [M]]
 
-1. Builds the template with its Exploration setup switched to a Latin hypercube of
-   N points (default 1,000,000) around Baseline, then times ``xlmodel explore`` on
-   it twice: in this process (``pipeline.compute``: read and check the workbook,
-   every study including the exploration, Sobol indices and Monte Carlo, result
-   sheets with charts, lossless splice, atomic write; no CSV/PNG export), with the
-   stages broken down, and as a fresh ``xlmodel explore`` process (Python start-up
-   and imports included), whose peak resident memory is reported.
-2. Measures a per-point Python loop over the seed-style object API (SoCConfig,
+1. The exploration alone, in this process: the template's problem (six ranges,
+   three constraints, two objectives) as a Latin hypercube of N points (default
+   10,000,000) around Baseline, timed three ways in the same run: the previous
+   path (benchmarks/baseline.py: every metric, full sorts, one chunk after the
+   other) as the baseline, the current one on one thread, and the current one
+   with its default threads; points/s of each and the ratio to the baseline. The
+   three results must be identical. Then the peak resident memory of a fresh
+   process exploring N/10 and N points (bounded: set by the chunk).
+2. The same exploration on a Dask LocalCluster of 1 and of 2 worker processes
+   (unless --no-dask): points/s, the cluster's start-up apart; identical again.
+3. Builds the template with its Exploration setup switched to a Latin hypercube
+   of P points (default 1,000,000), then times ``xlmodel explore`` on it twice:
+   in this process (``pipeline.compute``: read and check the workbook, every
+   study including the exploration, Sobol indices and Monte Carlo, result sheets
+   with charts, lossless splice, atomic write; no CSV/PNG export), with the
+   stages broken down, and as a fresh ``xlmodel explore`` process (Python
+   start-up and imports included), whose peak resident memory is reported.
+4. Measures a per-point Python loop over the seed-style object API (SoCConfig,
    PerformanceModel, PowerModel: density, power, TFLOPS/W, Tj, constraint checks)
-   on a sample in the same run and extrapolates it to N points; prints the ratio.
-3. With --huge, explores M points (default 100,000,000) the same way in a fresh
-   process, printing progress, throughput and peak memory: the chunks keep memory
-   bounded whatever M is.
+   on a sample in the same run and extrapolates it to P points; prints the ratio.
+5. With --huge, explores M points (default 100,000,000) the same way in a fresh
+   process, printing progress, throughput and peak memory.
+
+Wall times on a shared machine vary with its load: compare figures of one run.
 """
 
 from __future__ import annotations
@@ -37,15 +49,137 @@ from xlmodel import (
     SMConfig,
     SoCConfig,
 )
+from xlmodel.engine import prepare
 from xlmodel.pipeline import compute
+from xlmodel.studies import explore as ex
 from xlmodel.studies.explore import CHUNK_POINTS
-from xlmodel.studies.run import run
+from xlmodel.studies.run import run, seed_study
 from xlmodel.workbook.inputs.exploration_setup import (
+    EXAMPLE_CONSTRAINTS,
+    EXAMPLE_OBJECTIVES,
     EXAMPLE_RANGES,
     EXPLORATION_SETTINGS,
 )
 from xlmodel.workbook.reader import read_study
 from xlmodel.workbook.template import BLOCKS, fill_workbook
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baseline import old_chunks  # noqa: E402
+
+
+def template_problem(points: int) -> ex.Problem:
+    """The template's exploration example as a Latin hypercube of ``points``."""
+    return ex.Problem(
+        tuple(ex.Range(k, *v) for k, v in EXAMPLE_RANGES.items()),
+        tuple(ex.Objective(*o) for o in EXAMPLE_OBJECTIVES),
+        tuple(ex.Constraint(*c) for c in EXAMPLE_CONSTRAINTS),
+        "lhs",
+        points,
+        seed=1,
+    )
+
+
+def baseline_inputs() -> dict:
+    return prepare(seed_study().variants.loc[["Baseline"]])
+
+
+def same(a: ex.Exploration, b: ex.Exploration) -> bool:
+    return (
+        (a.points, a.feasible, a.front_size) == (b.points, b.feasible, b.front_size)
+        and a.designs.equals(b.designs)
+        and a.constraints.equals(b.constraints)
+        and a.cloud.equals(b.cloud)
+    )
+
+
+_MEMORY_CHILD = """
+import resource, sys
+sys.path.insert(0, {here!r})
+from bench_explore import baseline_inputs, template_problem
+from xlmodel.studies.explore import explore
+r = explore(template_problem(int(sys.argv[1])), baseline_inputs())
+print(r.points, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def explore_memory_mib(points: int) -> float:
+    """Peak resident memory (MiB) of a fresh process exploring ``points``."""
+    code = _MEMORY_CHILD.format(here=str(Path(__file__).resolve().parent))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(points)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    done, peak = proc.stdout.split()
+    assert int(done) == points
+    return int(peak) / 1024
+
+
+def in_process(n: int, dask: bool) -> None:
+    """Sections 1 and 2: the exploration alone, before and now, in process and on Dask."""
+    problem, base = template_problem(n), baseline_inputs()
+    warm = template_problem(CHUNK_POINTS)
+    ex.explore(warm, base)  # warm up
+    print(
+        f"{n:,} design points explored in process (Latin hypercube, "
+        f"{len(problem.ranges)} ranges, {len(problem.constraints)} constraints, "
+        f"{len(problem.objectives)} objectives; {problem.chunks} chunks of "
+        f"{CHUNK_POINTS:,}):"
+    )
+    t0, c0 = time.perf_counter(), time.process_time()
+    before = ex.explore(problem, base, chunks=old_chunks(problem, base))
+    t_before, c_before = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"  baseline (the previous path): {t_before:.2f} s = "
+        f"{n / t_before:,.0f} points/s ({c_before:.2f} s CPU)"
+    )
+    threads = ex.THREADS
+    for label, count in (("now, 1 thread", 1), (f"now, {threads} threads", threads)):
+        ex.THREADS = count
+        t0, c0 = time.perf_counter(), time.process_time()
+        now = ex.explore(problem, base)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        assert same(now, before), "the results differ from the baseline's"
+        print(
+            f"  {label}: {wall:.2f} s = {n / wall:,.0f} points/s "
+            f"({t_before / wall:.1f}x the baseline; {cpu:.2f} s CPU, "
+            f"{c_before / cpu:.1f}x less)"
+        )
+    ex.THREADS = threads
+    print(
+        f"  the same front ({before.front_size} designs), top {problem.top_k} and "
+        f"cloud as the baseline; {before.feasible:,} feasible"
+    )
+    small, large = explore_memory_mib(n // 10), explore_memory_mib(n)
+    print(
+        f"  peak resident memory of a fresh process: {small:,.0f} MiB for "
+        f"{n // 10:,} points, {large:,.0f} MiB for {n:,}"
+    )
+    if not dask:
+        return
+    from xlmodel.studies.distributed import DaskRunner, start_client
+
+    print(f"\nthe same {n:,} points on a Dask LocalCluster (this machine):")
+    for workers in (1, 2):
+        t0 = time.perf_counter()
+        client, cluster = start_client(workers=workers)
+        up = time.perf_counter() - t0
+        try:
+            runner = DaskRunner(client)
+            ex.explore(warm, base, chunks=runner(warm, base))
+            t0 = time.perf_counter()
+            result = ex.explore(problem, base, chunks=runner(problem, base))
+            wall = time.perf_counter() - t0
+        finally:
+            client.close()
+            cluster.close()
+        assert same(result, before), "the cluster's results differ"
+        print(
+            f"  {workers} worker(s): {wall:.2f} s = {n / wall:,.0f} points/s "
+            f"({t_before / wall:.1f}x the baseline; cluster started in {up:.1f} s); "
+            "identical results"
+        )
 
 
 def build(path: Path, points: int) -> None:
@@ -139,9 +273,13 @@ def run_cli(path: Path) -> tuple[float, float, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--explore-points", type=int, default=10_000_000)
+    ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--huge", nargs="?", type=int, const=100_000_000, default=0)
     args = ap.parse_args()
+    in_process(args.explore_points, not args.no_dask)
+    print()
     n = args.points
 
     with tempfile.TemporaryDirectory() as tmp:

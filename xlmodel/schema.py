@@ -7,6 +7,9 @@ validation, input messages), the reader (which row is which parameter) and the d
 Units follow one convention: a name ends with its unit (``clock_mhz``,
 ``chiplet_area_mm2``, ``hbm_bandwidth_gbps_per_stack``). Bandwidths are in
 GB/s = 1e9 bytes/s everywhere; TB/s = 1e12 bytes/s; TFLOPS = 1e12 FLOP/s.
+
+Longer than the ~600-line guide on purpose: it is one table, a record per input,
+and splitting it would scatter what must be read together.
 """
 
 from __future__ import annotations

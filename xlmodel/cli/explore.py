@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -12,22 +13,57 @@ from .options import output_options
 
 @click.command()
 @output_options
-def explore(path: Path, output: Path | None, export_dir: Path, no_export: bool):
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Run the chunks on a local Dask cluster of N worker processes "
+    "(needs xlmodel[dask]).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the chunks on the existing Dask cluster whose scheduler is at "
+    "ADDRESS (e.g. tcp://10.0.0.5:8786).",
+)
+def explore(
+    path: Path,
+    output: Path | None,
+    export_dir: Path,
+    no_export: bool,
+    workers: int | None,
+    scheduler: str | None,
+):
     """Explore the design space set up on PATH's Exploration setup sheet.
 
     Every point of the ranges is evaluated around the base variant; the feasible
     Pareto front, the top designs, how often each constraint binds and a chart go
-    to the Exploration result sheet (with every other result sheet).
+    to the Exploration result sheet (with every other result sheet). With
+    --workers or --scheduler the chunks run on Dask workers and only their
+    summaries come back; the results are the same as without.
     """
     from ..pipeline import compute as run_compute
 
-    results = run_compute(
-        path,
-        output,
-        None if no_export else export_dir,
-        progress=Progress(),
-        explore=True,
-    )
+    if workers is not None and scheduler is not None:
+        raise click.UsageError("give --workers or --scheduler, not both")
+    progress = Progress()
+    if workers is None and scheduler is None:
+        backend = contextlib.nullcontext()
+    else:
+        from ..studies.distributed import dask_backend
+
+        def started(what: str, seconds: float) -> None:
+            click.echo(f"exploring on {what} (started in {seconds:.1f} s)", err=True)
+            progress.last = progress.clock()  # the rate leaves the start-up out
+
+        backend = dask_backend(workers, scheduler, started)
+    with backend:
+        results = run_compute(
+            path,
+            output,
+            None if no_export else export_dir,
+            progress=progress,
+            explore=True,
+        )
     warn(results.study.warnings)
     click.echo(format_studies(results))
     click.echo(f"\nwrote result sheets to {output or path}")

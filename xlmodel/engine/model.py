@@ -1,12 +1,15 @@
 """The vectorised core: a table of N variants in, a table of N rows of metrics out.
 
 One numpy pass evaluates every variant; sweeps, elasticities, the scaling study and
-the seed's object API are all just more rows through :func:`evaluate`.
+the seed's object API are all just more rows through :func:`evaluate`. Each metric
+is one rule over the inputs and other metrics, computed when first needed, so a
+caller that needs a few metrics (the exploration: its objectives and constraints)
+asks :func:`evaluate_arrays` for those and pays for nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -212,6 +215,7 @@ METRICS: tuple[Metric, ...] = (
     ),
 )
 METRIC_UNITS: dict[str, str] = {m.name: m.unit for m in METRICS}
+METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 
 _PRECISION_INDEX = {p.value: i for i, p in enumerate(PRECISIONS)}
 
@@ -260,113 +264,346 @@ def evaluate(
     return pd.DataFrame(out, index=index, copy=False)
 
 
-def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:
+def evaluate_arrays(
+    x: Inputs, utilization, names: Iterable[str] | None = None
+) -> dict[str, np.ndarray]:
     """The equations over checked inputs (see :func:`prepare`); returns metric arrays.
 
     Every array is float64 of length N except the ``meets_*`` booleans.
+
+    Parameters
+    ----------
+    x : dict of str to numpy.ndarray
+        Checked inputs, one array per parameter.
+    utilization : float or array-like
+        Utilisation (0-1) at which power is evaluated.
+    names : iterable of str, optional
+        Only these metrics (each computed from what it needs, nothing more); default
+        every metric of ``METRICS``, in that order. The values are the same either
+        way, bit for bit: one set of equations serves both.
+
+    Raises
+    ------
+    KeyError
+        A name that is not a metric.
     """
-    u = np.asarray(utilization, dtype=np.float64)
-    n_chip = x["num_chiplets"]
-    total_sms = n_chip * x["sms_per_chiplet"]
-    area = n_chip * x["chiplet_area_mm2"]
-    bw = perf.hbm_bandwidth_gbps(x["hbm_stacks"], x["hbm_bandwidth_gbps_per_stack"])
-    out: dict[str, np.ndarray] = {
-        "total_sms": total_sms,
-        "total_area_mm2": area,
-        "hbm_bandwidth_gbps": bw,
-        "hbm_bandwidth_tbps": bw * 1e-3,
-        "fp16_flop_per_cycle_per_sm": x["tensor_cores_per_sm"]
-        * x["fp16_ops_per_cycle"],
-    }
-    peaks = []
-    peak_by_key = {}
-    for p in PRECISIONS:
-        k = p.value.lower()
-        peak = perf.peak_tflops(
-            n_chip,
+    ev = MetricEvaluation(x, utilization)
+    return {name: ev[name] for name in (METRIC_NAMES if names is None else names)}
+
+
+class MetricEvaluation(Mapping):
+    """The metrics of some inputs, each computed when first asked for, then kept.
+
+    A read-only mapping over every name of ``METRICS``: ``ev["power_total_w"]``
+    evaluates the power equations and what they depend on (HBM bandwidth, D2D
+    traffic, ...) and nothing else; asking again returns the same array.
+    """
+
+    def __init__(self, x: Inputs, utilization):
+        self.x = x
+        self.u = np.asarray(utilization, dtype=np.float64)
+        self._done: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        done = self._done
+        if name not in done:
+            rule = _RULES.get(name)
+            if rule is None:
+                raise KeyError(f"{name!r} is not a metric")
+            done[name] = rule(self)
+        return done[name]
+
+    def __iter__(self):
+        return iter(METRIC_NAMES)
+
+    def __len__(self) -> int:
+        return len(METRIC_NAMES)
+
+    def __contains__(self, name) -> bool:
+        return name in METRIC_UNITS
+
+
+# --- the equations, one rule per metric (and a few intermediate quantities) --------
+# A rule computes one array from the inputs (ev.x), the utilisation (ev.u) and other
+# rules (ev[name]). Names starting with "_" are intermediates, not metrics.
+
+_RULES: dict[str, Callable[[MetricEvaluation], np.ndarray]] = {}
+
+
+def _rule(name: str):
+    def register(fn):
+        _RULES[name] = fn
+        return fn
+
+    return register
+
+
+@_rule("total_sms")
+def _total_sms(ev):
+    return ev.x["num_chiplets"] * ev.x["sms_per_chiplet"]
+
+
+@_rule("total_area_mm2")
+def _total_area(ev):
+    return ev.x["num_chiplets"] * ev.x["chiplet_area_mm2"]
+
+
+@_rule("hbm_bandwidth_gbps")
+def _hbm_bandwidth(ev):
+    x = ev.x
+    return perf.hbm_bandwidth_gbps(x["hbm_stacks"], x["hbm_bandwidth_gbps_per_stack"])
+
+
+@_rule("hbm_bandwidth_tbps")
+def _hbm_bandwidth_tbps(ev):
+    return ev["hbm_bandwidth_gbps"] * 1e-3
+
+
+@_rule("fp16_flop_per_cycle_per_sm")
+def _fp16_flop_per_cycle(ev):
+    return ev.x["tensor_cores_per_sm"] * ev.x["fp16_ops_per_cycle"]
+
+
+def _precision_rules(p) -> None:
+    k = p.value.lower()
+
+    @_rule(f"peak_{k}_tflops")
+    def _peak(ev):
+        x = ev.x
+        return perf.peak_tflops(
+            x["num_chiplets"],
             x["sms_per_chiplet"],
             x["tensor_cores_per_sm"],
             x[p.ops_param],
             x["clock_mhz"],
         )
-        peaks.append(peak)
-        peak_by_key[k] = peak
-        out[f"peak_{k}_tflops"] = peak
-        out[f"density_{k}_tflops_per_mm2"] = peak / area
-        out[f"ridge_{k}_flop_per_byte"] = perf.ridge_flop_per_byte(peak, bw)
 
-    target = x["target_precision"]
+    @_rule(f"density_{k}_tflops_per_mm2")
+    def _density(ev):
+        return ev[f"peak_{k}_tflops"] / ev["total_area_mm2"]
+
+    @_rule(f"ridge_{k}_flop_per_byte")
+    def _ridge(ev):
+        return perf.ridge_flop_per_byte(
+            ev[f"peak_{k}_tflops"], ev["hbm_bandwidth_gbps"]
+        )
+
+
+for _p in PRECISIONS:
+    _precision_rules(_p)
+
+_PEAKS = [f"peak_{p.value.lower()}_tflops" for p in PRECISIONS]
+
+
+@_rule("target_peak_tflops")
+def _target_peak(ev):
+    target = ev.x["target_precision"]
     if len(target) and (target == target[0]).all():
-        target_peak = peaks[_PRECISION_INDEX[target[0]]]
-    else:
-        idx = np.array([_PRECISION_INDEX[t] for t in target], dtype=np.int64)
-        target_peak = np.choose(idx, peaks)
-    out["target_peak_tflops"] = target_peak
-    out["target_density_tflops_per_mm2"] = target_density = target_peak / area
-    out["target_ridge_flop_per_byte"] = perf.ridge_flop_per_byte(target_peak, bw)
-    out["bytes_per_flop"] = bw * 1e9 / (target_peak * 1e12)
+        return ev[_PEAKS[_PRECISION_INDEX[target[0]]]]
+    idx = np.array([_PRECISION_INDEX[t] for t in target], dtype=np.int64)
+    return np.choose(idx, [ev[name] for name in _PEAKS])
 
-    # die-to-die traffic and scaling efficiency
-    hops = sc.average_hops(x["d2d_topology_code"], n_chip)
-    demand = sc.d2d_demand_gbps_per_chiplet(n_chip, bw, x["d2d_remote_share"], hops, u)
-    eff = sc.scaling_efficiency(
-        demand, x["d2d_links_per_chiplet"], x["ucie_bandwidth_gbps"]
+
+@_rule("target_density_tflops_per_mm2")
+def _target_density(ev):
+    return ev["target_peak_tflops"] / ev["total_area_mm2"]
+
+
+@_rule("target_ridge_flop_per_byte")
+def _target_ridge(ev):
+    return perf.ridge_flop_per_byte(ev["target_peak_tflops"], ev["hbm_bandwidth_gbps"])
+
+
+@_rule("bytes_per_flop")
+def _bytes_per_flop(ev):
+    return ev["hbm_bandwidth_gbps"] * 1e9 / (ev["target_peak_tflops"] * 1e12)
+
+
+# die-to-die traffic and scaling efficiency
+
+
+@_rule("d2d_avg_hops")
+def _hops(ev):
+    return sc.average_hops(ev.x["d2d_topology_code"], ev.x["num_chiplets"])
+
+
+@_rule("_d2d_demand_gbps_per_chiplet")
+def _demand(ev):
+    x = ev.x
+    return sc.d2d_demand_gbps_per_chiplet(
+        x["num_chiplets"],
+        ev["hbm_bandwidth_gbps"],
+        x["d2d_remote_share"],
+        ev["d2d_avg_hops"],
+        ev.u,
     )
-    link_traffic = demand * eff * n_chip  # links carry what throughput allows
 
-    p_sm = pw.sm_power_w(
-        total_sms,
-        u,
+
+@_rule("scaling_efficiency")
+def _efficiency(ev):
+    x = ev.x
+    return sc.scaling_efficiency(
+        ev["_d2d_demand_gbps_per_chiplet"],
+        x["d2d_links_per_chiplet"],
+        x["ucie_bandwidth_gbps"],
+    )
+
+
+@_rule("d2d_link_traffic_gbps")
+def _link_traffic(ev):
+    # links carry what throughput allows
+    return (
+        ev["_d2d_demand_gbps_per_chiplet"]
+        * ev["scaling_efficiency"]
+        * ev.x["num_chiplets"]
+    )
+
+
+# power and temperature
+
+
+@_rule("utilization")
+def _utilization(ev):
+    return np.broadcast_to(ev.u, ev.x["num_chiplets"].shape).astype(np.float64)
+
+
+@_rule("power_sm_w")
+def _power_sm(ev):
+    x = ev.x
+    return pw.sm_power_w(
+        ev["total_sms"],
+        ev.u,
         x["sm_power_w"],
         x["clock_mhz"],
         x["sm_power_ref_clock_mhz"],
         x["sm_power_clock_exponent"],
-        out["fp16_flop_per_cycle_per_sm"],
+        ev["fp16_flop_per_cycle_per_sm"],
         x["sm_power_ref_fp16_flop_per_cycle"],
         x["sm_power_throughput_exponent"],
     )
-    p_l2 = pw.l2_power_w(
-        n_chip,
+
+
+@_rule("power_l2_w")
+def _power_l2(ev):
+    x = ev.x
+    return pw.l2_power_w(
+        x["num_chiplets"],
         x["l2_cache_mb"],
-        u,
+        ev.u,
         x["l2_power_w_per_mb"],
         x["l2_power_utilization_exponent"],
     )
-    p_hbm = pw.hbm_power_w(x["hbm_stacks"], u, x["hbm_power_w_per_stack"])
-    p_d2d = pw.d2d_power_w(link_traffic, x["d2d_energy_pj_per_bit"])
-    p_static = pw.static_power_w(n_chip, x["static_power_w_per_chiplet"])
-    p_dyn = p_sm + p_l2 + p_hbm + p_d2d
-    total = p_dyn + p_static + x["interconnect_power_w"] + x["io_power_w"]
-    tj = pw.junction_temp_c(total, x["ambient_c"], x["theta_ja_c_per_w"])
-    out.update(
-        {
-            "utilization": np.broadcast_to(u, n_chip.shape).astype(np.float64),
-            "power_sm_w": p_sm,
-            "power_l2_w": p_l2,
-            "power_hbm_w": p_hbm,
-            "power_d2d_w": p_d2d,
-            "power_static_w": p_static,
-            "power_interconnect_w": x["interconnect_power_w"],
-            "power_io_w": x["io_power_w"],
-            "power_dynamic_w": p_dyn,
-            "power_total_w": total,
-            "junction_temp_c": tj,
-            "tflops_per_w": target_peak / total,
-            "d2d_avg_hops": hops,
-            "d2d_link_traffic_gbps": link_traffic,
-            "scaling_efficiency": eff,
-            "effective_tflops": target_peak * eff,
-        }
+
+
+@_rule("power_hbm_w")
+def _power_hbm(ev):
+    return pw.hbm_power_w(ev.x["hbm_stacks"], ev.u, ev.x["hbm_power_w_per_stack"])
+
+
+@_rule("power_d2d_w")
+def _power_d2d(ev):
+    return pw.d2d_power_w(ev["d2d_link_traffic_gbps"], ev.x["d2d_energy_pj_per_bit"])
+
+
+@_rule("power_static_w")
+def _power_static(ev):
+    return pw.static_power_w(ev.x["num_chiplets"], ev.x["static_power_w_per_chiplet"])
+
+
+@_rule("power_interconnect_w")
+def _power_interconnect(ev):
+    return ev.x["interconnect_power_w"]
+
+
+@_rule("power_io_w")
+def _power_io(ev):
+    return ev.x["io_power_w"]
+
+
+@_rule("power_dynamic_w")
+def _power_dynamic(ev):
+    return ev["power_sm_w"] + ev["power_l2_w"] + ev["power_hbm_w"] + ev["power_d2d_w"]
+
+
+@_rule("power_total_w")
+def _power_total(ev):
+    return (
+        ev["power_dynamic_w"]
+        + ev["power_static_w"]
+        + ev.x["interconnect_power_w"]
+        + ev.x["io_power_w"]
     )
-    density_target = x["density_target_tflops_per_mm2"]
+
+
+@_rule("junction_temp_c")
+def _junction_temp(ev):
+    x = ev.x
+    return pw.junction_temp_c(
+        ev["power_total_w"], x["ambient_c"], x["theta_ja_c_per_w"]
+    )
+
+
+@_rule("tflops_per_w")
+def _tflops_per_w(ev):
+    return ev["target_peak_tflops"] / ev["power_total_w"]
+
+
+@_rule("effective_tflops")
+def _effective_tflops(ev):
+    return ev["target_peak_tflops"] * ev["scaling_efficiency"]
+
+
+# margins and target checks
+
+
+@_rule("density_margin")
+def _density_margin(ev):
     with np.errstate(divide="ignore"):
-        out["density_margin"] = np.divide(target_density, density_target)
-    out["power_margin_w"] = x["power_budget_w"] - total
-    out["meets_density_target"] = target_density >= density_target
-    out["meets_power_budget"] = total <= x["power_budget_w"]
-    out["meets_tj_max"] = tj <= x["tj_max_c"]
-    out["meets_all_targets"] = (
-        out["meets_density_target"] & out["meets_power_budget"] & out["meets_tj_max"]
-    )
-    out.update(cs.cost_metrics(x, peak_by_key, target_peak))
-    return out
+        return np.divide(
+            ev["target_density_tflops_per_mm2"], ev.x["density_target_tflops_per_mm2"]
+        )
+
+
+@_rule("power_margin_w")
+def _power_margin(ev):
+    return ev.x["power_budget_w"] - ev["power_total_w"]
+
+
+@_rule("meets_density_target")
+def _meets_density(ev):
+    return ev["target_density_tflops_per_mm2"] >= ev.x["density_target_tflops_per_mm2"]
+
+
+@_rule("meets_power_budget")
+def _meets_power(ev):
+    return ev["power_total_w"] <= ev.x["power_budget_w"]
+
+
+@_rule("meets_tj_max")
+def _meets_tj(ev):
+    return ev["junction_temp_c"] <= ev.x["tj_max_c"]
+
+
+@_rule("meets_all_targets")
+def _meets_all(ev):
+    return ev["meets_density_target"] & ev["meets_power_budget"] & ev["meets_tj_max"]
+
+
+# --- cost and yield: one pass of xlmodel.engine.cost, shared by its metrics --------
+
+
+@_rule("_cost")
+def _cost(ev):
+    peaks = {p.value.lower(): ev[f"peak_{p.value.lower()}_tflops"] for p in PRECISIONS}
+    return cs.cost_metrics(ev.x, peaks, ev["target_peak_tflops"])
+
+
+def _cost_rule(name: str) -> None:
+    _RULES[name] = lambda ev: ev["_cost"][name]
+
+
+_NAMES = [m.name for m in METRICS]
+for _name in _NAMES[
+    _NAMES.index("chiplet_die_area_mm2") : _NAMES.index("chiplet_cost_ratio") + 1
+]:
+    _cost_rule(_name)

@@ -4,12 +4,15 @@ A :class:`Problem` is plain data (SALib style): parameter ranges, how to sample 
 (a full grid, a Latin hypercube or uniform random points, seeded), constraints and
 objectives, each on an engine metric or a model parameter. :func:`explore` walks the
 points in fixed chunks of ``CHUNK_POINTS``; each chunk is sampled, evaluated in one
-:func:`~xlmodel.engine.model.evaluate_arrays` pass, filtered by the constraints and
-reduced to what must be kept: its Pareto front, its best ``top_k`` designs, a few
+:func:`~xlmodel.engine.model.evaluate_arrays` pass (only the metrics the problem
+names), filtered by the constraints and reduced to what must be kept: its exact
+Pareto front (:mod:`xlmodel.studies.pareto`), its best ``top_k`` designs, a few
 random points for a chart and counts per constraint. Every reduction is mergeable
 (front of fronts, best of bests, bottom-k of random keys), so memory stays bounded
-whatever the number of points, and chunks could run anywhere in any order: chunk
-``i`` depends only on ``(problem, i)``.
+whatever the number of points, and chunks can run anywhere in any order: chunk
+``i`` depends only on ``(problem, i)``. They run on ``THREADS`` threads here, or
+wherever ``chunk_runner`` sends them (:mod:`xlmodel.studies.distributed`: Dask);
+the summaries are merged in chunk order, so the result is the same either way.
 
 No I/O here; units are those of the quantities named (see ``METRICS`` and the
 schema).
@@ -17,9 +20,13 @@ schema).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,13 +35,16 @@ import pandas as pd
 from ..engine.inputs import Inputs
 from ..engine.model import METRIC_UNITS, evaluate_arrays
 from ..schema import BY_NAME
+from .pareto import pareto_mask
 
-#: Points evaluated per chunk: about 100 MB of metric arrays, the engine's full speed.
+#: Points evaluated per chunk: 2 MB per array, full speed in bounded memory.
 CHUNK_POINTS = 1 << 18
 #: Points of each kind (feasible, infeasible) kept for the chart cloud.
 CLOUD_POINTS = 1500
 #: Most grid points or samples one problem may ask for.
 MAX_POINTS = 10**10
+#: Chunks explored at once in this process, one per thread (see local_summaries).
+THREADS = max(1, min(4, os.cpu_count() or 1))
 #: A front design is "active" on a constraint when within this share of its limit.
 ACTIVE_TOLERANCE = 0.01
 
@@ -99,12 +109,20 @@ class Range:
         values = np.linspace(self.low, self.high, n)
         return np.unique(np.round(values)) if self.integer else values
 
-    def scale(self, u: np.ndarray) -> np.ndarray:
-        """Map uniform numbers in [0, 1) onto the range (integers: equally likely)."""
+    def scale(self, u: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Map uniform numbers in [0, 1) onto the range (integers: equally likely).
+
+        ``out`` (may be ``u`` itself) receives the values instead of a new array.
+        """
         if self.integer:
             lo, hi = math.ceil(self.low), math.floor(self.high)
-            return np.minimum(np.floor(lo + u * (hi - lo + 1)), hi)
-        return self.low + u * (self.high - self.low)
+            v = np.multiply(u, hi - lo + 1, out=out)
+            v += lo
+            np.floor(v, out=v)
+            return np.minimum(v, hi, out=v)
+        v = np.multiply(u, self.high - self.low, out=out)
+        v += self.low
+        return v
 
 
 @dataclass(frozen=True)
@@ -275,13 +293,17 @@ def sample_chunk(problem: Problem, index: int) -> dict[str, np.ndarray]:
     for r in problem.ranges:
         u = rng.random(n)
         if problem.method == "lhs":
-            u = (rng.permutation(n) + u) / n
-        out[r.name] = r.scale(u)
+            u += rng.permutation(n)  # (permutation + u) / n, in place
+            u /= n
+        out[r.name] = r.scale(u, out=u)
     return out
 
 
 def evaluate_points(
-    base: Inputs, points: dict[str, np.ndarray], utilization: float = 1.0
+    base: Inputs,
+    points: dict[str, np.ndarray],
+    utilization: float = 1.0,
+    metrics=None,
 ) -> tuple[dict[str, np.ndarray], Inputs]:
     """Evaluate the base design with some parameters replaced by arrays of values.
 
@@ -291,6 +313,8 @@ def evaluate_points(
         One design, as returned by :func:`xlmodel.engine.prepare` (length 1).
     points : dict of str to numpy.ndarray
         Parameter -> values (equal lengths), already inside the valid ranges.
+    metrics : iterable of str, optional
+        Only these metrics (default: every one).
 
     Returns
     -------
@@ -298,10 +322,18 @@ def evaluate_points(
         The engine's metric arrays and the inputs they were computed from.
     """
     n = len(next(iter(points.values())))
-    x = {k: np.broadcast_to(v[:1], (n,)) for k, v in base.items()}
+    # Parameters not varied enter the equations as length-1 arrays, so what
+    # depends on them alone is computed once (numpy broadcasts the rest); each
+    # value is the same as with full-length inputs, element by element.
+    x = {k: v[:1] for k, v in base.items()}
     for k, v in points.items():
         x[k] = np.asarray(v, dtype=np.float64)
-    return evaluate_arrays(x, utilization), x
+    out = evaluate_arrays(x, utilization, metrics)
+    for k, v in out.items():
+        if np.shape(v) != (n,):
+            out[k] = np.broadcast_to(v, (n,))
+    inputs = {k: v if k in points else np.broadcast_to(v, (n,)) for k, v in x.items()}
+    return out, inputs
 
 
 def quantity(name: str, metrics: dict, inputs: dict) -> np.ndarray:
@@ -310,133 +342,29 @@ def quantity(name: str, metrics: dict, inputs: dict) -> np.ndarray:
     return np.asarray(v, dtype=np.float64)
 
 
-# --- Pareto front ------------------------------------------------------------------
-
-
-def pareto_mask(scores: np.ndarray) -> np.ndarray:
-    """Non-dominated rows of ``scores`` (N x M, every column to be maximised).
-
-    Row j dominates row i when it is at least as large in every column and larger
-    in one; equal rows do not dominate each other, so both are kept. Two columns:
-    one sort, O(N log N). More: sort by the sum of range-normalised scores, drop
-    what a few leading points dominate, then a block-nested loop over the rest.
-
-    Parameters
-    ----------
-    scores : numpy.ndarray
-        Finite values, shape (N, M).
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean mask of length N.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    n, m = scores.shape
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    if m == 1:
-        return scores[:, 0] == scores[:, 0].max()
-    if m == 2:
-        return _front_2d(scores[:, 0], scores[:, 1])
-    return _front_nd(scores)
-
-
-def _front_2d(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
-    n = len(f1)
-    order = np.lexsort((-f2, -f1))  # f1 descending, then f2 descending
-    a, b = f1[order], f2[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = a[1:] != a[:-1]
-    start = np.maximum.accumulate(np.where(new, np.arange(n), 0))
-    best_before = np.empty(n)
-    best_before[0] = -np.inf
-    best_before[1:] = np.maximum.accumulate(b)[:-1]
-    # dominated by a point of larger f1 and no smaller f2, or of equal f1 and
-    # larger f2 (the first of its equal-f1 group has the group's largest f2)
-    dominated = (best_before[start] >= b) | (b[start] > b)
-    mask = np.empty(n, dtype=bool)
-    mask[order] = ~dominated
-    return mask
-
-
-def _dominates(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # d[i, j]: row i of a dominates row j of b (column by column: no 3-D arrays)
-    ge = np.ones((len(a), len(b)), dtype=bool)
-    gt = np.zeros((len(a), len(b)), dtype=bool)
-    for j in range(a.shape[1]):
-        x, y = a[:, j, None], b[None, :, j]
-        ge &= x >= y
-        gt |= x > y
-    return ge & gt
-
-
-def _dominated_by(
-    front: np.ndarray, x: np.ndarray, budget: int = 1 << 20
-) -> np.ndarray:
-    # rows of x dominated by some row of front; about `budget` pairs at a time
-    out = np.zeros(len(x), dtype=bool)
-    if len(front) == 0:
-        return out
-    step = max(1, budget // len(front))
-    for s in range(0, len(x), step):
-        out[s : s + step] = _dominates(front, x[s : s + step]).any(axis=0)
-    return out
-
-
-def _front_nd(scores: np.ndarray, block: int = 1024, pivots: int = 256) -> np.ndarray:
-    n, m = scores.shape
-    lo, hi = scores.min(axis=0), scores.max(axis=0)
-    normed = (scores - lo) / np.where(hi > lo, hi - lo, 1.0)
-    total = normed.sum(axis=1)
-    # A dominating row has a larger sum, or an equal sum and is lexicographically
-    # larger: in this order it always comes first.
-    keys = tuple(-scores[:, j] for j in reversed(range(m))) + (-total,)
-    order = np.lexsort(keys)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    # Cheap pre-filter: drop what the front of a few strong points dominates
-    # (the best by the sum and the best by each objective).
-    strong = [order[:pivots]]
-    for j in range(m):
-        strong.append(np.argpartition(-scores[:, j], min(32, n - 1))[:32])
-    head = np.unique(np.concatenate(strong))
-    head = head[_pairwise_front(scores[head])]
-    keep = ~_dominated_by(scores[head], scores)
-    candidates = np.flatnonzero(keep)
-    candidates = candidates[np.argsort(rank[candidates])]
-    front_idx: list[np.ndarray] = []
-    front = np.empty((0, m))
-    for s in range(0, len(candidates), block):
-        idx = candidates[s : s + block]
-        x = scores[idx]
-        keep = ~_dominated_by(front, x)
-        idx, x = idx[keep], x[keep]
-        keep = _pairwise_front(x)
-        front_idx.append(idx[keep])
-        front = np.concatenate([front, x[keep]])
-    mask = np.zeros(n, dtype=bool)
-    if front_idx:
-        mask[np.concatenate(front_idx)] = True
-    return mask
-
-
-def _pairwise_front(x: np.ndarray) -> np.ndarray:
-    return ~_dominates(x, x).any(axis=0)
-
-
-def scores_of(problem: Problem, values: dict[str, np.ndarray]) -> np.ndarray:
-    """Objective values as an (N, M) array to maximise (minimised ones negated)."""
-    cols = [
-        values[o.quantity] if o.sense == "max" else -values[o.quantity]
-        for o in problem.objectives
-    ]
-    return np.column_stack(cols) if cols else np.empty((0, 0))
+# --- Pareto front and best designs -------------------------------------------------
 
 
 def best_order(scores: np.ndarray) -> np.ndarray:
     """Row order best first: by the first column, ties by the next (descending)."""
     return np.lexsort(tuple(-scores[:, j] for j in reversed(range(scores.shape[1]))))
+
+
+def best_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """``best_order(scores)[:k]`` without sorting every row.
+
+    Only rows at least as good in the first column as the k-th best can be among
+    the k best; they are found by partial selection and sorted, in their original
+    order (the sort is stable), so ties fall exactly as in the full sort.
+    """
+    n = len(scores)
+    if n > k > 0:
+        first = scores[:, 0]
+        kth = np.partition(first, n - k)[n - k]
+        cand = np.flatnonzero(first >= kth)
+        if len(cand) < n:
+            return cand[best_order(scores[cand])[:k]]
+    return best_order(scores)[:k]
 
 
 # --- the streaming exploration -----------------------------------------------------
@@ -490,7 +418,7 @@ class ChunkSummary:
         front = self.front + other.front
         front = front.take(pareto_mask(front.scores))
         top = self.top + other.top
-        top = top.take(best_order(top.scores)[:top_k])
+        top = top.take(best_rows(top.scores, top_k))
         return ChunkSummary(
             self.points + other.points,
             self.feasible + other.feasible,
@@ -511,46 +439,75 @@ def _bottom_k(a: tuple, b: tuple, k: int = CLOUD_POINTS) -> tuple:
     return keys, x, y
 
 
-def _cloud(keys, x, y, mask) -> tuple:
-    return _bottom_k((keys[mask], x[mask], y[mask]), (np.empty(0),) * 3)
+def _cloud(keys, x, y, rows) -> tuple:
+    """Bottom-k by key of the given rows: the same as ``_bottom_k`` of those rows."""
+    k = keys[rows]
+    if len(k) > CLOUD_POINTS:
+        sel = np.argpartition(k, CLOUD_POINTS)[:CLOUD_POINTS]
+        k, rows = k[sel], rows[sel]
+    return k, x[rows], y[rows]
+
+
+def needed_quantities(problem: Problem) -> list[str]:
+    """What a chunk needs: objectives, constraint quantities and the chart axes."""
+    return list(
+        dict.fromkeys(
+            [
+                *(o.quantity for o in problem.objectives),
+                *(c.quantity for c in problem.constraints),
+                *problem.axes(),
+            ]
+        )
+    )
 
 
 def summarise_chunk(problem: Problem, base: Inputs, index: int) -> ChunkSummary:
-    """Sample, evaluate and reduce chunk ``index``: the unit of work to distribute."""
+    """Sample, evaluate and reduce chunk ``index``: the unit of work to distribute.
+
+    Only the metrics the problem names are computed; the parameter values of a
+    point are gathered only for the front and the top designs.
+    """
     points = sample_chunk(problem, index)
-    metrics, inputs = evaluate_points(base, points)
     n = len(next(iter(points.values())))
-    values = {
-        q: quantity(q, metrics, inputs)
-        for q in {
-            *(o.quantity for o in problem.objectives),
-            *(c.quantity for c in problem.constraints),
-            *problem.axes(),
-        }
-    }
+    needed = needed_quantities(problem)
+    metrics, inputs = evaluate_points(
+        base, points, metrics=[q for q in needed if q in METRIC_UNITS]
+    )
+    values = {q: quantity(q, metrics, inputs) for q in needed}
     ok = np.ones(n, dtype=bool)
-    fails = np.zeros(n, dtype=np.int64)
+    fails = np.zeros(n, dtype=np.int32)
     masks = []
     for c in problem.constraints:
         m = c.satisfied(values[c.quantity])
         masks.append(m)
         ok &= m
         fails += ~m
-    scores = scores_of(problem, values)
-    ok &= np.isfinite(scores).all(axis=1)
-    violated = np.array([int((~m).sum()) for m in masks], dtype=np.int64)
-    alone = np.array([int((~m & (fails == 1)).sum()) for m in masks], dtype=np.int64)
+    columns = [values[o.quantity] for o in problem.objectives]
+    for col in columns:
+        ok &= np.isfinite(col)
+    violated = np.array([n - np.count_nonzero(m) for m in masks], dtype=np.int64)
+    if len(masks) > 1:
+        once = fails == 1
+        alone = np.array([np.count_nonzero(once & ~m) for m in masks], dtype=np.int64)
+    else:
+        alone = violated.copy()
 
     start = index * CHUNK_POINTS
     where = np.flatnonzero(ok)
-    kept = _Kept(
-        start + where,
-        np.column_stack([points[r.name][where] for r in problem.ranges]),
-        scores[where],
+    scores = np.column_stack(
+        [
+            col[where] if o.sense == "max" else -col[where]
+            for o, col in zip(problem.objectives, columns)
+        ]
     )
-    front = kept.take(pareto_mask(kept.scores))
-    order = best_order(kept.scores)[: problem.top_k]
-    top = kept.take(order)
+
+    def kept(rows: np.ndarray) -> _Kept:
+        at = where[rows]
+        params = np.column_stack([points[r.name][at] for r in problem.ranges])
+        return _Kept(start + at, params, scores[rows])
+
+    front = kept(np.flatnonzero(pareto_mask(scores)))
+    top = kept(best_rows(scores, problem.top_k))
     keys = np.random.default_rng([problem.seed, index, 1]).random(n)
     xq, yq = problem.axes()
     x, y = values[xq], values[yq]
@@ -561,8 +518,8 @@ def summarise_chunk(problem: Problem, base: Inputs, index: int) -> ChunkSummary:
         alone,
         front,
         top,
-        _cloud(keys, x, y, ok),
-        _cloud(keys, x, y, ~ok),
+        _cloud(keys, x, y, where),
+        _cloud(keys, x, y, np.flatnonzero(~ok)),
     )
 
 
@@ -605,6 +562,53 @@ class Exploration:
     seconds: float = 0.0
 
 
+def local_summaries(
+    problem: Problem, base: Inputs, threads: int | None = None
+) -> Iterator[ChunkSummary]:
+    """The summary of every chunk, in chunk order, computed in this process.
+
+    With ``threads`` > 1 (default ``THREADS``) that many chunks are evaluated at
+    once on threads (numpy releases the GIL inside the equations); at most
+    ``threads + 1`` chunks are in flight, so memory stays bounded. The summaries
+    are the same whatever the number of threads.
+    """
+    threads = THREADS if threads is None else threads
+    if threads <= 1 or problem.chunks <= 1:
+        for i in range(problem.chunks):
+            yield summarise_chunk(problem, base, i)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="xlmodel-explore") as pool:
+        pending: deque = deque()
+        try:
+            for i in range(problem.chunks):
+                pending.append(pool.submit(summarise_chunk, problem, base, i))
+                if len(pending) > threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+#: Runs the chunks of :func:`explore` when it is given no summaries: None (here,
+#: one after the other) or a callable ``runner(problem, base)`` returning the
+#: :class:`ChunkSummary` of every chunk in chunk order (see
+#: :mod:`xlmodel.studies.distributed`). Set it with :func:`chunks_run_by`.
+chunk_runner: Callable[[Problem, Inputs], Iterable[ChunkSummary]] | None = None
+
+
+@contextlib.contextmanager
+def chunks_run_by(runner):
+    """Within the block, :func:`explore` runs its chunks with ``runner``."""
+    global chunk_runner
+    before, chunk_runner = chunk_runner, runner
+    try:
+        yield runner
+    finally:
+        chunk_runner = before
+
+
 def explore(
     problem: Problem,
     base: Inputs,
@@ -623,16 +627,19 @@ def explore(
         Called as ``progress(points_done, points_total)`` after each chunk.
     chunks : iterable of ChunkSummary, optional
         Chunk summaries computed elsewhere (e.g. by a distributed map of
-        :func:`summarise_chunk`); default: computed here, in order.
+        :func:`summarise_chunk`), merged in the order given; default: those of
+        ``chunk_runner`` if one is set, else computed here, in order.
 
     Returns
     -------
     Exploration
     """
+    if chunks is None and chunk_runner is not None:
+        chunks = chunk_runner(problem, base)  # a cluster starts here, untimed
+    elif chunks is None:
+        chunks = local_summaries(problem, base)
     t0 = time.perf_counter()
     total = problem.size
-    if chunks is None:
-        chunks = (summarise_chunk(problem, base, i) for i in range(problem.chunks))
     acc: ChunkSummary | None = None
     for part in chunks:
         acc = part if acc is None else acc.merge(part, problem.top_k)

@@ -1,0 +1,78 @@
+"""Start-up: the command imports only what it needs; the public API still resolves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = (
+    "numpy",
+    "pandas",
+    "openpyxl",
+    "xlsxwriter",
+    "matplotlib",
+    "dask",
+    "distributed",
+)
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "variants.xlsx"
+
+_LOADED = """
+import json, sys
+{code}
+print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))))
+"""
+
+
+def loaded_after(code: str) -> list[str]:
+    """Heavy top-level packages imported by ``code`` in a fresh interpreter."""
+    script = _LOADED.format(code=code, heavy=HEAVY)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_the_package_and_the_command_group_import_nothing_heavy():
+    assert loaded_after("import xlmodel, xlmodel.cli") == []
+
+
+def test_help_and_version_import_nothing_heavy():
+    code = (
+        "from xlmodel.cli import main\n"
+        "for args in (['--help'], ['--version'], ['explore', '--help']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0\n"
+    )
+    assert loaded_after(code) == []
+
+
+def test_validate_leaves_out_plots_and_dask():
+    code = (
+        "from xlmodel.cli import main\n"
+        "try:\n"
+        f"    main(['validate', {str(TEMPLATE)!r}])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0\n"
+    )
+    loaded = loaded_after(code)
+    assert "matplotlib" not in loaded and "dask" not in loaded
+    assert "distributed" not in loaded and "pandas" in loaded  # the reader's
+
+
+def test_the_public_api_resolves_on_first_use():
+    import xlmodel
+
+    for name in xlmodel.__all__:
+        assert getattr(xlmodel, name) is not None
+    from xlmodel import SoCConfig, evaluate
+
+    assert evaluate({})["total_sms"].iloc[0] == SoCConfig().total_sms
+    assert xlmodel.engine.evaluate is evaluate and "evaluate" in dir(xlmodel)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        xlmodel.nope  # noqa: B018
