@@ -80,7 +80,9 @@ class DaskRunner:
     def __call__(self, problem: ex.Problem, base: Inputs) -> Iterator[ex.ChunkSummary]:
         client = self.client
         window = self.window or 2 * self.threads()
-        job = client.scatter(_Job(problem, base), broadcast=True)
+        # hash=False: a key of this run's own, so that releasing it at the end never
+        # takes the data of another run of the same problem on the same client
+        job = client.scatter(_Job(problem, base), broadcast=True, hash=False)
         tag = uuid.uuid4().hex[:12]
         pending: deque = deque()
         try:
@@ -95,7 +97,7 @@ class DaskRunner:
         finally:
             if pending:
                 client.cancel(list(pending))
-            client.cancel([job])
+            job.release()
 
 
 def start_client(workers: int | None = None, scheduler: str | None = None):
