@@ -397,6 +397,13 @@ def cost_metrics(x: dict, peaks: dict, target_peak) -> dict[str, np.ndarray]:
     target_peak : numpy.ndarray
         Peak TFLOPS at the target precision.
     """
+    # Inputs fixed for every row may arrive as length-1 arrays (the exploration
+    # passes its fixed parameters once); broadcast them, cheaply, to the rows.
+    rows = max((np.size(v) for v in x.values() if np.ndim(v) == 1), default=1)
+    x = {
+        k: np.repeat(v, rows) if np.ndim(v) == 1 and np.size(v) == 1 else v
+        for k, v in x.items()
+    }
     n = x["num_chiplets"]
     area = chiplet_die_area_mm2(x)
     out = {"chiplet_die_area_mm2": np.asarray(area, dtype=np.float64)}
