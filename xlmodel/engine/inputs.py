@@ -15,6 +15,9 @@ import pandas as pd
 
 from ..schema import BY_NAME, PARAMETERS, TOPOLOGY_CODES, Parameter
 
+# Numeric code of each cooling choice, as the vectorised engine carries it.
+COOLING_CODES = {name: i for i, name in enumerate(BY_NAME["cooling"].choices)}
+
 # Columns a variant table may carry besides parameters; they are not model inputs.
 LABEL_COLUMNS = ("name", "variant")
 
@@ -37,7 +40,8 @@ def prepare(variants: pd.DataFrame | Mapping, *, check: bool = True) -> Inputs:
     Returns
     -------
     dict of str to numpy.ndarray
-        Every parameter of the schema, length N; ``d2d_topology_code`` added.
+        Every parameter of the schema, length N; ``d2d_topology_code`` and
+        ``cooling_code`` added.
 
     Raises
     ------
@@ -68,13 +72,17 @@ def prepare(variants: pd.DataFrame | Mapping, *, check: bool = True) -> Inputs:
         out[p.name] = arr
     if problems:
         raise ValueError("; ".join(problems))
-    topo = out["d2d_topology"]
-    out["d2d_topology_code"] = (
-        np.zeros(n, dtype=np.int64)
-        if n and (topo == topo[0]).all() and topo[0] == "all_to_all"
-        else np.array([TOPOLOGY_CODES[t] for t in topo], dtype=np.int64)
-    )
+    out["d2d_topology_code"] = _codes(out["d2d_topology"], TOPOLOGY_CODES)
+    out["cooling_code"] = _codes(out["cooling"], COOLING_CODES)
     return out
+
+
+def _codes(labels: np.ndarray, codes: dict[str, int]) -> np.ndarray:
+    """Integer code of each choice label (one look-up when all rows agree)."""
+    n = len(labels)
+    if n and (labels == labels[0]).all():
+        return np.full(n, codes[labels[0]], dtype=np.int64)
+    return np.array([codes[t] for t in labels], dtype=np.int64)
 
 
 def _frame(mapping: Mapping) -> pd.DataFrame:

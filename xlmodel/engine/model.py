@@ -16,6 +16,7 @@ from ..schema import PRECISIONS
 from . import performance as perf
 from . import power as pw
 from . import scaling as sc
+from . import thermal as th
 from .inputs import Inputs, prepare
 
 
@@ -79,11 +80,43 @@ METRICS: tuple[Metric, ...] = (
     Metric("power_io_w", "W", "Fixed I/O power (PCIe, misc)"),
     Metric("power_dynamic_w", "W", "SM + L2 + HBM + D2D power"),
     Metric("power_total_w", "W", "Total package power"),
-    Metric("junction_temp_c", "°C", "Junction temperature, ambient + P x theta_ja"),
+    Metric(
+        "junction_temp_c",
+        "°C",
+        "Junction temperature: coolant + P x case-to-coolant resistance + die term, "
+        "leakage feedback solved (seed: ambient + P x theta_ja)",
+    ),
     Metric(
         "tflops_per_w",
         "TFLOPS/W",
         "Target-precision peak over total power (at this utilisation)",
+    ),
+    Metric("core_voltage_v", "V", "Core voltage on the voltage-frequency curve"),
+    Metric(
+        "power_die_w",
+        "W",
+        "Power dissipated in the compute dies (SM, L2, D2D, leakage)",
+    ),
+    Metric(
+        "power_density_w_per_mm2",
+        "W/mm²",
+        "Compute-die power over total compute-die area",
+    ),
+    Metric(
+        "leakage_temperature_factor",
+        "ratio",
+        "Leakage at Tj over leakage at its reference temperature",
+    ),
+    Metric(
+        "thermal_loop_gain",
+        "0-1",
+        "Leakage-temperature loop gain at the operating point (1 = runaway "
+        "threshold; inf in runaway)",
+    ),
+    Metric(
+        "thermal_runaway",
+        "bool",
+        "No junction temperature balances the leakage it causes",
     ),
     Metric("d2d_avg_hops", "hops", "Mean D2D hops between two chiplets"),
     Metric("d2d_link_traffic_gbps", "GB/s", "Die-to-die link traffic, all chiplets"),
@@ -93,6 +126,11 @@ METRICS: tuple[Metric, ...] = (
         "Share of ideal linear throughput the D2D links allow",
     ),
     Metric("effective_tflops", "TFLOPS", "Target-precision peak x scaling efficiency"),
+    Metric(
+        "effective_tflops_per_w",
+        "TFLOPS/W",
+        "Effective TFLOPS (after D2D scaling) over total power",
+    ),
     Metric("density_margin", "ratio", "Target density reached / target"),
     Metric("power_margin_w", "W", "Power budget minus total power"),
     Metric("meets_density_target", "bool", "Density target met"),
@@ -191,6 +229,13 @@ def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:
     )
     link_traffic = demand * eff * n_chip  # links carry what throughput allows
 
+    vr = pw.voltage_ratio(
+        x["clock_mhz"],
+        x["sm_power_ref_clock_mhz"],
+        x["vf_v0_v"],
+        x["vf_slope_v_per_ghz"],
+        x["vf_vmin_v"],
+    )
     p_sm = pw.sm_power_w(
         total_sms,
         u,
@@ -201,7 +246,7 @@ def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:
         out["fp16_flop_per_cycle_per_sm"],
         x["sm_power_ref_fp16_flop_per_cycle"],
         x["sm_power_throughput_exponent"],
-    )
+    ) * (vr * vr)
     p_l2 = pw.l2_power_w(
         n_chip,
         x["l2_cache_mb"],
@@ -209,12 +254,61 @@ def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:
         x["l2_power_w_per_mb"],
         x["l2_power_utilization_exponent"],
     )
-    p_hbm = pw.hbm_power_w(x["hbm_stacks"], u, x["hbm_power_w_per_stack"])
+    p_hbm = pw.hbm_power_w(
+        x["hbm_stacks"],
+        u,
+        x["hbm_power_w_per_stack"],
+        x["hbm_energy_pj_per_bit"],
+        x["hbm_bandwidth_gbps_per_stack"],
+    )
     p_d2d = pw.d2d_power_w(link_traffic, x["d2d_energy_pj_per_bit"])
-    p_static = pw.static_power_w(n_chip, x["static_power_w_per_chiplet"])
+    leak_ref = (
+        pw.static_power_w(
+            n_chip,
+            x["static_power_w_per_chiplet"],
+            area,
+            x["leakage_w_per_mm2"],
+        )
+        * vr
+    )
     p_dyn = p_sm + p_l2 + p_hbm + p_d2d
+    fixed = x["interconnect_power_w"] + x["io_power_w"]
+    die_dyn = p_sm + p_l2 + p_d2d
+    t_cool, r_cc = th.coolant(
+        x["cooling_code"],
+        x["ambient_c"],
+        x["theta_ja_c_per_w"],
+        x["air_inlet_c"],
+        x["air_case_to_coolant_c_per_w"],
+        x["liquid_inlet_c"],
+        x["liquid_case_to_coolant_c_per_w"],
+    )
+    g_die = th.die_k_per_w(x["hotspot_factor"], x["junction_to_case_k_mm2_per_w"], area)
+    beta = x["leakage_temp_coeff_per_c"]
+    n = len(total_sms)
+    if (beta > 0).any():
+        tj_fb, p_static, gain, runaway = th.solve_junction(
+            t_cool,
+            r_cc,
+            g_die,
+            p_dyn + fixed,
+            die_dyn,
+            leak_ref,
+            beta,
+            x["leakage_ref_temp_c"],
+        )
+    else:  # no feedback: the closed form is the plain sum (the seed's Tj)
+        p_static, gain = leak_ref, np.zeros(n)
+        runaway = np.zeros(n, dtype=bool)
     total = p_dyn + p_static + x["interconnect_power_w"] + x["io_power_w"]
-    tj = pw.junction_temp_c(total, x["ambient_c"], x["theta_ja_c_per_w"])
+    p_die = die_dyn + p_static
+    with np.errstate(invalid="ignore"):
+        tj = t_cool + total * r_cc + g_die * p_die
+    if (beta > 0).any():
+        tj = np.where(beta > 0, tj_fb, tj)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        leak_factor = np.where(leak_ref > 0, p_static / leak_ref, 1.0)
+        leak_factor = np.where(runaway, np.inf, leak_factor)
     out.update(
         {
             "utilization": np.broadcast_to(u, n_chip.shape).astype(np.float64),
@@ -229,10 +323,19 @@ def evaluate_arrays(x: Inputs, utilization) -> dict[str, np.ndarray]:
             "power_total_w": total,
             "junction_temp_c": tj,
             "tflops_per_w": target_peak / total,
+            "core_voltage_v": pw.core_voltage_v(
+                x["clock_mhz"], x["vf_v0_v"], x["vf_slope_v_per_ghz"], x["vf_vmin_v"]
+            ),
+            "power_die_w": p_die,
+            "power_density_w_per_mm2": p_die / area,
+            "leakage_temperature_factor": leak_factor,
+            "thermal_loop_gain": gain,
+            "thermal_runaway": runaway,
             "d2d_avg_hops": hops,
             "d2d_link_traffic_gbps": link_traffic,
             "scaling_efficiency": eff,
             "effective_tflops": target_peak * eff,
+            "effective_tflops_per_w": target_peak * eff / total,
         }
     )
     density_target = x["density_target_tflops_per_mm2"]

@@ -69,7 +69,9 @@ def scaling_study(
         One row per (variant, count): ``num_chiplets``, ``hbm_stacks``,
         ``compute_tflops`` (target precision, ideal), ``effective_tflops`` (after
         D2D scaling efficiency), ``memory_tbps``, ``power_w``, ``tflops_per_w``,
-        ``density_tflops_per_mm2``, ``scaling_efficiency``, ``within_budget``.
+        ``density_tflops_per_mm2``, ``scaling_efficiency``, ``within_budget``;
+        then ``power_d2d_w``, ``effective_tflops_per_w``, ``junction_temp_c`` and
+        ``thermal_runaway`` (what die-to-die traffic and heat cost per count).
     """
     counts = np.asarray(counts, dtype=np.float64)
     x0 = prepare(variants)
@@ -94,6 +96,10 @@ def scaling_study(
             "density_tflops_per_mm2": out["target_density_tflops_per_mm2"],
             "scaling_efficiency": out["scaling_efficiency"],
             "within_budget": out["meets_power_budget"],
+            "power_d2d_w": out["power_d2d_w"],
+            "effective_tflops_per_w": out["effective_tflops_per_w"],
+            "junction_temp_c": out["junction_temp_c"],
+            "thermal_runaway": out["thermal_runaway"],
         }
     )
 
