@@ -14,7 +14,6 @@ from xlmodel.studies.reference import (
     node_class,
     physical_fit,
     power_features,
-    to_variants,
     with_physical_preset,
 )
 from xlmodel.studies.run import run, seed_study

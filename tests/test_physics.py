@@ -319,3 +319,41 @@ def test_physical_front_is_not_all_at_the_top_clock():
     seed = explore(prob, base_inputs(seed_study().variants, "Baseline"))
     seed_front = seed.designs[seed.designs["on_front"]]
     assert (seed_front["clock_mhz"] == top).all()
+
+
+# --- the seed stays the seed ---------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    clock=st.floats(100, 6000),
+    sms=st.integers(1, 256),
+    chiplets=st.integers(1, 64),
+    stacks=st.integers(0, 64),
+    area=st.floats(1, 10_000),
+    u=st.floats(0, 1),
+)
+def test_new_terms_at_their_defaults_keep_the_seed_formulas(
+    clock, sms, chiplets, stacks, area, u
+):
+    v = pd.DataFrame(
+        [
+            {
+                "clock_mhz": clock,
+                "sms_per_chiplet": sms,
+                "num_chiplets": chiplets,
+                "hbm_stacks": stacks,
+                "chiplet_area_mm2": area,
+            }
+        ]
+    )
+    r = evaluate(v, utilization=u).iloc[0]
+    total_sms = sms * chiplets
+    sm = total_sms * u * 1.5
+    l2 = chiplets * 6 * 0.05 * u**0.5
+    total = sm + l2 + stacks * 15 * u + chiplets * 5 + 20 + 10
+    assert r["power_sm_w"] == pytest.approx(sm, rel=1e-12, abs=1e-12)
+    assert r["power_total_w"] == pytest.approx(total, rel=1e-12)
+    assert r["junction_temp_c"] == 25 + r["power_total_w"] * 0.1
+    assert r["power_d2d_w"] == 0 and r["scaling_efficiency"] == 1
+    assert r["leakage_temperature_factor"] == 1 and not r["thermal_runaway"]
