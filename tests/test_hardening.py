@@ -359,17 +359,27 @@ def _finite_results(results) -> None:
     definition); a normalised sensitivity is NaN (shown blank) when its sweep
     starts at 0 or the metric is 0 there (the seed's formula divides by both);
     the density margin is +inf when the density target is 0; the reality check
-    holds published chip data, some of it blank. Cells never show any of these
-    as a number or an error value (see _no_error_cells).
+    holds published chip data, some of it blank. With leakage-temperature
+    feedback on (leakage_temp_coeff_per_c > 0), a design can be in thermal
+    runaway: no junction temperature balances its leakage, so its power, Tj and
+    what derives from them are +inf (NaN in sensitivities and Monte Carlo
+    percentiles of such points); the metrics flag it (thermal_runaway). Cells
+    never show any of these as a number or an error value (see _no_error_cells).
     """
     import numpy as np
 
     no_hbm = set(
         results.metrics.index[(results.metrics["hbm_bandwidth_gbps"] == 0).to_numpy()]
     )
+    feedback = (results.study.variants["leakage_temp_coeff_per_c"] > 0).any()
+    runaway = set(results.metrics.index[results.metrics["thermal_runaway"].to_numpy()])
     for name, table in results.tables().items():
         if name == "reality_check":
             continue
+        if feedback and name not in ("summary", "metrics"):
+            continue  # perturbed, scaled or drawn points may run away too
+        if name in ("summary", "metrics") and runaway:
+            table = table[~table["variant"].isin(runaway).to_numpy()]
         if name == "sensitivity_summary":
             table = table[_sweeps_defined(results, table)]
         numbers = table.select_dtypes("number")

@@ -135,7 +135,18 @@ def preset_warnings(table: pd.DataFrame) -> list[str]:
     v = table[table["kind"] == "variant"]
     gap = v["power_w"] / v["power_physical_w"] - 1
     for name, g in gap.items():
-        if abs(g) > PRESET_GAP:
+        if not np.isfinite(g) or not np.isfinite(v.at[name, "power_physical_w"]):
+            names.append(name)
+            which = (
+                "the workbook's coefficients"
+                if not np.isfinite(v.at[name, "power_w"])
+                else "the physical preset"
+            )
+            out.append(
+                f"{name}: thermal runaway with {which}: no junction temperature "
+                "balances the leakage it causes (power and Tj are n/a)"
+            )
+        elif abs(g) > PRESET_GAP:
             names.append(name)
             word = "optimistic" if g < 0 else "pessimistic"
             out.append(
