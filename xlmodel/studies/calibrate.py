@@ -217,7 +217,11 @@ class Fit:
 
 
 class _Chips:
-    """The reference chips as prepared engine inputs; power under coefficients."""
+    """The reference chips as prepared engine inputs; power under coefficients.
+
+    Several coefficient sets are evaluated in one engine pass (the rows stacked),
+    so a Jacobian costs about one evaluation.
+    """
 
     def __init__(self, features: pd.DataFrame):
         rows = features.drop(columns=["tdp_w"])
@@ -226,17 +230,29 @@ class _Chips:
             rows[name] = col
         self.x = prepare(rows)
         self.terms = _node_terms(rows["process_node"])
+        self._stacked: dict[int, dict] = {}
+
+    def _inputs(self, m: int) -> dict:
+        if m not in self._stacked:
+            self._stacked[m] = {k: np.tile(v, m) for k, v in self.x.items()}
+        return self._stacked[m]
+
+    def evaluate_many(self, coefficient_sets: list[dict], x=None) -> dict:
+        """Engine metrics for each coefficient set, rows stacked set after set."""
+        x = dict(x if x is not None else self._inputs(len(coefficient_sets)))
+        cols = [_fitted_columns(self.terms, c) for c in coefficient_sets]
+        for name in cols[0]:
+            x[name] = np.concatenate([c[name] for c in cols])
+        return evaluate_arrays(x, 1.0)
 
     def evaluate(self, coefficients: dict) -> dict:
-        return evaluate_arrays(
-            {**self.x, **_fitted_columns(self.terms, coefficients)}, 1.0
-        )
+        return self.evaluate_many([coefficients])
 
     def power(self, coefficients: dict) -> np.ndarray:
         return self.evaluate(coefficients)["power_total_w"]
 
-    def fit_error(self, coefficients: dict) -> np.ndarray:
-        """Relative error per chip, continued smoothly into thermal runaway.
+    def fit_errors(self, coefficient_sets: list[dict]) -> np.ndarray:
+        """Relative error per set and chip (m x n), continued into thermal runaway.
 
         A chip in runaway has no operating point (+inf power). For the fit it
         counts as its power at the runaway threshold (leakage 1 / (beta c), see
@@ -244,43 +260,48 @@ class _Chips:
         far past the threshold it is: continuous at the threshold and rising
         beyond, so the fit sees which way leads out.
         """
+        m, n = len(coefficient_sets), len(self.tdp)
+        tdp = np.tile(self.tdp, m)
         with np.errstate(all="ignore"):
-            rel = (self.power(coefficients) - self.tdp) / self.tdp
+            rel = (self.evaluate_many(coefficient_sets)["power_total_w"] - tdp) / tdp
         away = ~np.isfinite(rel)
-        if not away.any():
-            return rel
-        x = self.x
-        beta = x["leakage_temp_coeff_per_c"]
-        self.x = {**x, "leakage_temp_coeff_per_c": np.zeros(len(self.tdp))}
-        try:
-            cold = self.evaluate(coefficients)
-        finally:
-            self.x = x
-        _, r_cc = th.coolant(
-            x["cooling_code"],
-            x["ambient_c"],
-            x["theta_ja_c_per_w"],
-            x["air_inlet_c"],
-            x["air_case_to_coolant_c_per_w"],
-            x["liquid_inlet_c"],
-            x["liquid_case_to_coolant_c_per_w"],
-        )
-        c = r_cc + th.die_k_per_w(
-            x["hotspot_factor"],
-            x["junction_to_case_k_mm2_per_w"],
-            cold["total_area_mm2"],
-        )
-        leak0 = cold["power_static_w"]
-        a = cold["junction_temp_c"] - c * leak0  # Tj without any leakage
-        with np.errstate(all="ignore"):
-            log_excess = (
-                1.0 + np.log(beta * c * leak0) + beta * (a - x["leakage_ref_temp_c"])
+        if away.any():
+            x = self._inputs(m)
+            beta = x["leakage_temp_coeff_per_c"]
+            cold = self.evaluate_many(
+                coefficient_sets, {**x, "leakage_temp_coeff_per_c": np.zeros(m * n)}
             )
-            at_threshold = cold["power_total_w"] - leak0 + 1.0 / (beta * c)
-            cont = (at_threshold - self.tdp) / self.tdp + RUNAWAY_SLOPE * np.maximum(
-                log_excess, 0.0
+            _, r_cc = th.coolant(
+                x["cooling_code"],
+                x["ambient_c"],
+                x["theta_ja_c_per_w"],
+                x["air_inlet_c"],
+                x["air_case_to_coolant_c_per_w"],
+                x["liquid_inlet_c"],
+                x["liquid_case_to_coolant_c_per_w"],
             )
-        return np.where(away, cont, rel)
+            c = r_cc + th.die_k_per_w(
+                x["hotspot_factor"],
+                x["junction_to_case_k_mm2_per_w"],
+                cold["total_area_mm2"],
+            )
+            leak0 = cold["power_static_w"]
+            a = cold["junction_temp_c"] - c * leak0  # Tj without any leakage
+            with np.errstate(all="ignore"):
+                log_excess = (
+                    1.0
+                    + np.log(beta * c * leak0)
+                    + beta * (a - x["leakage_ref_temp_c"])
+                )
+                at_threshold = cold["power_total_w"] - leak0 + 1.0 / (beta * c)
+                cont = (at_threshold - tdp) / tdp + RUNAWAY_SLOPE * np.maximum(
+                    log_excess, 0.0
+                )
+            rel = np.where(away, cont, rel)
+        return rel.reshape(m, n)
+
+    def fit_error(self, coefficients: dict) -> np.ndarray:
+        return self.fit_errors([coefficients])[0]
 
 
 def _theta(s: np.ndarray) -> dict:
@@ -296,7 +317,6 @@ def _solve(chips: _Chips, keep: np.ndarray, prior_weight: float, delta: float):
     Jacobian of the engine's power; the Huber loss by iteratively reweighted least
     squares (weights refreshed every iteration).
     """
-    tdp = chips.tdp[keep]
     k = len(PRIORS)
 
     def residuals(s):
@@ -317,12 +337,9 @@ def _solve(chips: _Chips, keep: np.ndarray, prior_weight: float, delta: float):
     mu = 1e-3
     for _ in range(200):
         w = huber_weights(rel)
-        jac = np.empty((len(tdp), k))
-        for j in range(k):
-            h = 1e-5
-            e = np.zeros(k)
-            e[j] = h
-            jac[:, j] = (residuals(s + e) - rel) / h
+        h = 1e-5
+        shifted = chips.fit_errors([_theta(s + h * e) for e in np.eye(k)])
+        jac = ((shifted[:, keep] - rel) / h).T
         a = np.vstack([w[:, None] * jac, prior_weight * np.eye(k)])
         r = np.concatenate([w * rel, prior_weight * s])
         g = a.T @ r
