@@ -88,6 +88,13 @@ def test_engine_under_physical_preset_reproduces_fit_predictions(full_fit):
     assert_allclose(
         r["junction_temp_c"], full_fit.per_chip["junction_temp_c"], rtol=1e-12
     )
+    # and the Reality check shows each reference at exactly that power
+    real = reality_table(seed_study().variants, load_chips())
+    assert_allclose(
+        real.loc[full_fit.per_chip.index, "power_physical_w"],
+        full_fit.per_chip["predicted_w"],
+        rtol=1e-12,
+    )
 
 
 def test_seed_preset_unchanged_and_physical_differs():

@@ -153,17 +153,18 @@ def format_fit(fit, priors, source) -> str:
     )
     lines += [
         "",
-        "  fixed public figures (not fitted): leakage x exp("
-        f"{FIXED['leakage_temp_coeff_per_c']:g} /°C x (Tj - "
+        "  fixed public figures (not fitted):",
+        f"    leakage x exp({FIXED['leakage_temp_coeff_per_c']:g} /°C x (Tj - "
         f"{FIXED['leakage_ref_temp_c']:g} °C)); junction-to-case "
         f"{FIXED['junction_to_case_k_mm2_per_w']:g} K·mm²/W x hotspot "
-        f"{DEFAULTS['hotspot_factor']:g}; air {DEFAULTS['air_inlet_c']:g} °C, "
+        f"{DEFAULTS['hotspot_factor']:g}",
+        f"    air {DEFAULTS['air_inlet_c']:g} °C inlet, "
         f"{DEFAULTS['air_case_to_coolant_c_per_w']:g} °C/W; liquid "
         f"{DEFAULTS['liquid_inlet_c']:g} °C, "
         f"{DEFAULTS['liquid_case_to_coolant_c_per_w']:g} °C/W; UCIe "
-        f"{FIXED['d2d_energy_pj_per_bit']:g} pJ/bit, remote share "
+        f"{FIXED['d2d_energy_pj_per_bit']:g} pJ/bit per hop, remote share "
         f"{FIXED['d2d_remote_share']:g}",
-        f"  voltage at 1.8 GHz: {volts}",
+        f"    voltage at 1.8 GHz: {volts}",
         "",
         f"{'chip':<18} {'TDP W':>7} {'model W':>8} {'error':>7} "
         f"{'leave-one-out':>14} {'Tj °C':>6} {'leak W':>7}",
