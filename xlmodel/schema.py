@@ -345,8 +345,9 @@ PARAMETERS: tuple[Parameter, ...] = (
         0,
         0,
         "seed: the power coefficients below as given (the seed's model); physical: "
-        "SM, HBM, leakage, I/O and D2D power from the preset fitted on shipping "
-        "chips (xlmodel calibrate), in place of those coefficients",
+        "SM, HBM, leakage, I/O and D2D power, the voltage-frequency curve and the "
+        "die's heat from the preset fitted on shipping chips (xlmodel calibrate), "
+        "in place of those coefficients",
         kind="choice",
         choices=("seed", "physical"),
     ),
