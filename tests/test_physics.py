@@ -357,3 +357,26 @@ def test_new_terms_at_their_defaults_keep_the_seed_formulas(
     assert r["junction_temp_c"] == 25 + r["power_total_w"] * 0.1
     assert r["power_d2d_w"] == 0 and r["scaling_efficiency"] == 1
     assert r["leakage_temperature_factor"] == 1 and not r["thermal_runaway"]
+
+
+def test_clock_sweep_names_the_most_efficient_clock():
+    v = apply_power_preset(seed_study().variants.assign(power_preset="physical"))
+    clocks = np.arange(800, 3501, 20.0)
+    sweep = standard.clock_sweep(v, clocks)
+    best = standard.best_clocks(sweep)
+    assert list(best.index) == list(v.index)
+    for name in v.index:
+        r = evaluate(_rows(v.loc[[name]], "clock_mhz", clocks))
+        i = int(np.argmax(r["tflops_per_w"].to_numpy()))
+        assert best.loc[name, "most_efficient_clock_mhz"] == clocks[i]
+        assert best.loc[name, "best_tflops_per_w"] == r["tflops_per_w"].iloc[i]
+        assert not best.loc[name, "at_range_end"]
+        ok = r["meets_power_budget"] & r["meets_tj_max"]
+        fastest = clocks[ok.to_numpy()].max() if ok.any() else np.nan
+        assert best.loc[name, "fastest_within_limits_mhz"] == pytest.approx(
+            fastest, nan_ok=True
+        )
+    # the seed's model: the most efficient clock is the top of any range
+    seed = standard.best_clocks(standard.clock_sweep(seed_study().variants, clocks))
+    assert (seed["most_efficient_clock_mhz"] == clocks[-1]).all()
+    assert seed["at_range_end"].all()
