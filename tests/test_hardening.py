@@ -362,7 +362,11 @@ def _finite_results(results) -> None:
     the density margin is +inf when the density target is 0; the reality check
     holds published chip data, some of it blank; an inference row (or batch) whose
     model does not fit has no latencies (NaN), and a model without a published
-    parameter count no difference from it; the cost cases of cost_cases. Cells
+    parameter count no difference from it; the cost cases of cost_cases. With
+    leakage-temperature feedback on (leakage_temp_coeff_per_c > 0), a design can
+    be in thermal runaway: no junction temperature balances its leakage, so its
+    power, Tj and what derives from them are +inf (NaN in sensitivities and Monte
+    Carlo percentiles of such points); the metrics flag it (thermal_runaway). Cells
     never show any of these as a number or an error value (see _no_error_cells).
     """
     import numpy as np
@@ -370,9 +374,15 @@ def _finite_results(results) -> None:
     no_hbm = set(
         results.metrics.index[(results.metrics["hbm_bandwidth_gbps"] == 0).to_numpy()]
     )
+    feedback = (results.study.variants["leakage_temp_coeff_per_c"] > 0).any()
+    runaway = set(results.metrics.index[results.metrics["thermal_runaway"].to_numpy()])
     for name, table in results.tables().items():
         if name == "reality_check":
             continue
+        if feedback and name not in ("summary", "metrics"):
+            continue  # perturbed, scaled or drawn points may run away too
+        if name in ("summary", "metrics") and runaway:
+            table = table[~table["variant"].isin(runaway).to_numpy()]
         if name == "sensitivity_summary":
             table = table[_sweeps_defined(results, table)]
         if name.startswith("inference") and "fits" in table:

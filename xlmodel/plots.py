@@ -16,6 +16,17 @@ import pandas as pd  # noqa: E402
 from .schema import SEED_WORKLOADS, Precision  # noqa: E402
 
 
+def _plottable(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with infinite numbers (a design in thermal runaway has +inf power
+    and Tj) as NaN, which matplotlib leaves out."""
+    numbers = table.select_dtypes("float")
+    if np.isfinite(numbers.to_numpy()).all():
+        return table
+    out = table.copy()
+    out[numbers.columns] = numbers.where(np.isfinite(numbers))
+    return out
+
+
 def _save(fig, save_path):
     fig.tight_layout()
     if save_path is not None:
@@ -32,6 +43,7 @@ def roofline_figure(results, precision=Precision.FP16, save_path=None, workloads
     """
     if isinstance(results, dict):
         results = pd.DataFrame({k: m._m for k, m in results.items()}).T
+    results = _plottable(results)
     workloads = SEED_WORKLOADS if workloads is None else workloads
     k = Precision(precision).value.lower()
     fig, ax = plt.subplots(figsize=(9, 6))
@@ -62,6 +74,7 @@ def roofline_figure(results, precision=Precision.FP16, save_path=None, workloads
 
 def scaling_figure(study: pd.DataFrame, save_path=None, power_budget_w=None):
     """Compute, bandwidth, power (with budget) and TFLOPS/W against chiplet count."""
+    study = _plottable(study)
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     panels = [
         ("compute_tflops", "Peak TFLOPS"),
@@ -94,6 +107,7 @@ def comparison_figure(
     results: pd.DataFrame, density_target, power_budget_w, save_path=None
 ):
     """The seed's four comparison panels: density, power, TFLOPS/W, area vs peak."""
+    results = _plottable(results)
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     names = [str(i) for i in results.index]
     x = np.arange(len(names))
@@ -132,6 +146,7 @@ def sensitivity_figure(
     points: pd.DataFrame, density_target=None, power_budget_w=None, save_path=None
 ):
     """One panel per swept parameter: density and power against the parameter."""
+    points = _plottable(points)
     params = list(dict.fromkeys(points["parameter"]))
     cols = 3
     rows = max(1, -(-len(params) // cols))

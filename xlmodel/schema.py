@@ -360,8 +360,9 @@ PARAMETERS: tuple[Parameter, ...] = (
         0,
         0,
         "seed: the power coefficients below as given (the seed's model); physical: "
-        "SM, HBM, leakage, I/O and D2D power from the preset fitted on shipping "
-        "chips (xlmodel calibrate), in place of those coefficients",
+        "SM, HBM, leakage, I/O and D2D power, the voltage-frequency curve and the "
+        "die's heat from the preset fitted on shipping chips (xlmodel calibrate), "
+        "in place of those coefficients",
         kind="choice",
         choices=("seed", "physical"),
     ),
@@ -1029,6 +1030,170 @@ PARAMETERS: tuple[Parameter, ...] = (
         1e12,
         "Packages over which masks and design (NRE) are spread; an assumption",
         kind="int",
+    ),
+    # --- physical power, voltage, leakage and heat (issue 14) --------------------------
+    # Every default below switches its term off (the seed's model) or is used only
+    # once another one is switched on; the physical preset (xlmodel calibrate) sets
+    # the voltage, leakage and junction-to-case terms from reference silicon.
+    Parameter(
+        "vf_v0_v",
+        "coefficient",
+        "Power",
+        "V",
+        0.8,
+        -2,
+        2,
+        "Voltage-frequency curve V = max(vf_vmin_v, vf_v0_v + vf_slope_v_per_ghz x "
+        "clock in GHz) (the intercept may be negative: the floor applies); SM energy "
+        "per op scales as (V / V at sm_power_ref_clock_mhz)^2, leakage as V / V there",
+    ),
+    Parameter(
+        "vf_slope_v_per_ghz",
+        "coefficient",
+        "Power",
+        "V/GHz",
+        0,
+        0,
+        2,
+        "Slope of the voltage-frequency curve; 0 = seed (voltage independent of "
+        "clock); shipping GPUs gain about 0.3-0.6 V per GHz near their top clock",
+    ),
+    Parameter(
+        "vf_vmin_v",
+        "coefficient",
+        "Power",
+        "V",
+        0.65,
+        0.1,
+        2,
+        "Voltage floor of the curve: below the clock where V0 + slope x f reaches it, "
+        "voltage no longer falls (FinFET logic floors at about 0.6-0.75 V)",
+    ),
+    Parameter(
+        "hbm_energy_pj_per_bit",
+        "coefficient",
+        "Power",
+        "pJ/bit",
+        0,
+        0,
+        100,
+        "HBM energy per bit moved at full utilisation, added to hbm_power_w_per_stack; "
+        "0 = seed; HBM3/3E about 3-3.5 pJ/bit, HBM2 about 3.9 (public figures)",
+    ),
+    Parameter(
+        "leakage_w_per_mm2",
+        "coefficient",
+        "Power",
+        "W/mm²",
+        0,
+        0,
+        100,
+        "Leakage per mm² of compute die at the reference voltage and "
+        "leakage_ref_temp_c, added to static_power_w_per_chiplet; 0 = seed",
+    ),
+    Parameter(
+        "leakage_temp_coeff_per_c",
+        "coefficient",
+        "Power",
+        "1/°C",
+        0,
+        0,
+        0.2,
+        "Leakage (both terms) grows as exp(coefficient x (Tj - leakage_ref_temp_c)), "
+        "solved with Tj per variant (thermal runaway is reported, not an error); "
+        "0 = seed (no feedback); 0.02-0.03 = doubling every 25-35 °C",
+    ),
+    Parameter(
+        "leakage_ref_temp_c",
+        "coefficient",
+        "Power",
+        "°C",
+        25,
+        -60,
+        200,
+        "Junction temperature at which the leakage coefficients apply",
+    ),
+    Parameter(
+        "cooling",
+        "coefficient",
+        "Thermal",
+        "text",
+        "seed",
+        0,
+        0,
+        "seed: Tj = ambient_c + P x theta_ja_c_per_w; air or liquid: Tj = inlet + "
+        "package power x case-to-coolant resistance of that cooling, plus the die "
+        "term below (the physical preset reads seed as air)",
+        kind="choice",
+        choices=("seed", "air", "liquid"),
+    ),
+    Parameter(
+        "air_inlet_c",
+        "coefficient",
+        "Thermal",
+        "°C",
+        35,
+        -60,
+        150,
+        "Air inlet temperature of air cooling (ASHRAE TC 9.9 class A2 allows up to "
+        "35 °C)",
+    ),
+    Parameter(
+        "air_case_to_coolant_c_per_w",
+        "coefficient",
+        "Thermal",
+        "°C/W",
+        0.035,
+        0.0001,
+        100,
+        "Case-to-air resistance of an air heat sink, including the air's own heating; "
+        "about 0.03-0.05 °C/W for 700-1000 W accelerator modules (0.035 keeps every "
+        "air-cooled reference chip stable below 105 °C at its TDP)",
+    ),
+    Parameter(
+        "liquid_inlet_c",
+        "coefficient",
+        "Thermal",
+        "°C",
+        40,
+        -60,
+        150,
+        "Coolant inlet temperature of a cold plate (ASHRAE liquid class W40: up to "
+        "40 °C)",
+    ),
+    Parameter(
+        "liquid_case_to_coolant_c_per_w",
+        "coefficient",
+        "Thermal",
+        "°C/W",
+        0.02,
+        0.0001,
+        100,
+        "Case-to-coolant resistance of a cold plate, including the coolant's heating; "
+        "about 0.01-0.03 °C/W",
+    ),
+    Parameter(
+        "junction_to_case_k_mm2_per_w",
+        "coefficient",
+        "Thermal",
+        "K·mm²/W",
+        0,
+        0,
+        10_000,
+        "Junction-to-case resistance per unit of die area (silicon, TIM, lid): adds "
+        "die power density x this x hotspot_factor to Tj; 0 = seed; lidded "
+        "accelerators about 10-20 K·mm²/W",
+    ),
+    Parameter(
+        "hotspot_factor",
+        "coefficient",
+        "Thermal",
+        "ratio",
+        1.5,
+        1,
+        10,
+        "Peak over mean power density of the compute dies (tensor arrays run hotter "
+        "than caches and I/O); used with junction_to_case_k_mm2_per_w",
     ),
 )
 

@@ -128,34 +128,60 @@ def warn(warnings) -> None:
 
 
 def format_fit(fit, priors, source) -> str:
-    """The fitted coefficients and the per-chip errors against published TDP."""
+    """The fitted coefficients beside their priors and plausible ranges, the fixed
+    public figures, and the per-chip errors against published TDP."""
+    from ..schema import DEFAULTS
+    from ..studies.calibrate import FIXED, NODE_VOLTAGE
+
     k = fit.coefficients
     lines = [
         f"physical power preset fitted on {len(fit.per_chip)} chips ({source})",
         "",
+        f"  {'coefficient':<20} {'fitted':>9}  {'unit':<8} {'prior':<16} "
+        f"{'plausible':<13} ",
     ]
     for name, row in priors.iterrows():
+        inside = row["low"] <= k[name] <= row["high"]
+        prior = f"{row['mean']:g} +/- {row['sd']:g}"
+        plausible = f"{row['low']:g}-{row['high']:g}"
         lines.append(
-            f"  {name:<16} {k[name]:>9.3f} {row['unit']:<8} "
-            f"(prior {row['mean']:g} +/- {row['sd']:g})"
+            f"  {name:<20} {k[name]:>9.4g}  {row['unit']:<8} {prior:<16} "
+            f"{plausible:<13} {'in range' if inside else 'OUTSIDE'}"
         )
-    lines.append(
-        f"  {'dvfs_exponent':<16} {k['dvfs_exponent']:>9.2f}          "
-        "(energy per FLOP ~ clock^d, chosen from a grid)"
+    volts = ", ".join(
+        f"{n.upper()} {v:.2f} V (floor {f:.2f})" for n, (v, f) in NODE_VOLTAGE.items()
     )
     lines += [
         "",
-        f"{'chip':<18} {'TDP W':>7} {'model W':>8} {'error':>7} {'leave-one-out':>14}",
+        "  fixed public figures (not fitted):",
+        f"    leakage x exp({FIXED['leakage_temp_coeff_per_c']:g} /°C x (Tj - "
+        f"{FIXED['leakage_ref_temp_c']:g} °C)); junction-to-case "
+        f"{FIXED['junction_to_case_k_mm2_per_w']:g} K·mm²/W x hotspot "
+        f"{DEFAULTS['hotspot_factor']:g}",
+        f"    air {DEFAULTS['air_inlet_c']:g} °C inlet, "
+        f"{DEFAULTS['air_case_to_coolant_c_per_w']:g} °C/W; liquid "
+        f"{DEFAULTS['liquid_inlet_c']:g} °C, "
+        f"{DEFAULTS['liquid_case_to_coolant_c_per_w']:g} °C/W; UCIe "
+        f"{FIXED['d2d_energy_pj_per_bit']:g} pJ/bit per hop, remote share "
+        f"{FIXED['d2d_remote_share']:g}",
+        f"    voltage at 1.8 GHz: {volts}",
+        "",
+        f"{'chip':<18} {'TDP W':>7} {'model W':>8} {'error':>7} "
+        f"{'leave-one-out':>14} {'Tj °C':>6} {'leak W':>7}",
     ]
     for chip, r in fit.per_chip.iterrows():
+        loo = r["loo_error_percent"]
+        loo_text = f"{loo:>+13.1f}%" if math.isfinite(loo) else f"{'n/a':>14}"
         lines.append(
             f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {r['predicted_w']:>8.0f} "
-            f"{r['error_percent']:>+6.1f}% {r['loo_error_percent']:>+13.1f}%"
+            f"{r['error_percent']:>+6.1f}% {loo_text} "
+            f"{r['junction_temp_c']:>6.1f} {r['leakage_w']:>7.0f}"
         )
     lines += [
         "",
         f"median absolute error {fit.median_abs_error_percent:.1f} %, "
-        f"leave-one-out {fit.loo_median_abs_error_percent:.1f} %",
+        f"leave-one-out {fit.loo_median_abs_error_percent:.1f} % "
+        f"({len(fit.per_chip)} chips)",
         "TDP is a board power limit, not a measurement: errors are reported, "
         "not tuned away.",
     ]

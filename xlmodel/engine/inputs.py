@@ -19,6 +19,9 @@ from ..schema import BY_NAME, PARAMETERS, TOPOLOGY_CODES, Parameter
 from .cost import PACKAGE_TYPE_CODES, YIELD_MODEL_CODES
 from .nodes import NODE_PARAMETERS, NodeTable, fill_blanks, node_table
 
+# Numeric code of each cooling choice, as the vectorised engine carries it.
+COOLING_CODES = {name: i for i, name in enumerate(BY_NAME["cooling"].choices)}
+
 # Columns a variant table may carry besides parameters; they are not model inputs.
 LABEL_COLUMNS = ("name", "variant")
 
@@ -29,6 +32,7 @@ CHOICE_CODES = {
     "d2d_topology": TOPOLOGY_CODES,
     "yield_model": YIELD_MODEL_CODES,
     "package_type": PACKAGE_TYPE_CODES,
+    "cooling": COOLING_CODES,
 }
 _BLANK_OK = frozenset(NODE_PARAMETERS)
 
@@ -61,7 +65,7 @@ def prepare(
     -------
     dict of str to numpy.ndarray
         Every parameter of the schema, length N; ``d2d_topology_code``,
-        ``yield_model_code`` and ``package_type_code`` added.
+        ``yield_model_code``, ``package_type_code`` and ``cooling_code`` added.
 
     Raises
     ------

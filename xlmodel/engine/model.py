@@ -20,6 +20,7 @@ from . import cost as cs
 from . import performance as perf
 from . import power as pw
 from . import scaling as sc
+from . import thermal as th
 from .inputs import Inputs, prepare
 from .nodes import NodeTable
 
@@ -84,11 +85,43 @@ METRICS: tuple[Metric, ...] = (
     Metric("power_io_w", "W", "Fixed I/O power (PCIe, misc)"),
     Metric("power_dynamic_w", "W", "SM + L2 + HBM + D2D power"),
     Metric("power_total_w", "W", "Total package power"),
-    Metric("junction_temp_c", "°C", "Junction temperature, ambient + P x theta_ja"),
+    Metric(
+        "junction_temp_c",
+        "°C",
+        "Junction temperature: coolant + P x case-to-coolant resistance + die term, "
+        "leakage feedback solved (seed: ambient + P x theta_ja)",
+    ),
     Metric(
         "tflops_per_w",
         "TFLOPS/W",
         "Target-precision peak over total power (at this utilisation)",
+    ),
+    Metric("core_voltage_v", "V", "Core voltage on the voltage-frequency curve"),
+    Metric(
+        "power_die_w",
+        "W",
+        "Power dissipated in the compute dies (SM, L2, D2D, leakage)",
+    ),
+    Metric(
+        "power_density_w_per_mm2",
+        "W/mm²",
+        "Compute-die power over total compute-die area",
+    ),
+    Metric(
+        "leakage_temperature_factor",
+        "ratio",
+        "Leakage at Tj over leakage at its reference temperature",
+    ),
+    Metric(
+        "thermal_loop_gain",
+        "0-1",
+        "Leakage-temperature loop gain at the operating point (1 = runaway "
+        "threshold; inf in runaway)",
+    ),
+    Metric(
+        "thermal_runaway",
+        "bool",
+        "No junction temperature balances the leakage it causes",
     ),
     Metric("d2d_avg_hops", "hops", "Mean D2D hops between two chiplets"),
     Metric("d2d_link_traffic_gbps", "GB/s", "Die-to-die link traffic, all chiplets"),
@@ -98,6 +131,11 @@ METRICS: tuple[Metric, ...] = (
         "Share of ideal linear throughput the D2D links allow",
     ),
     Metric("effective_tflops", "TFLOPS", "Target-precision peak x scaling efficiency"),
+    Metric(
+        "effective_tflops_per_w",
+        "TFLOPS/W",
+        "Effective TFLOPS (after D2D scaling) over total power",
+    ),
     Metric("density_margin", "ratio", "Target density reached / target"),
     Metric("power_margin_w", "W", "Power budget minus total power"),
     Metric("meets_density_target", "bool", "Density target met"),
@@ -467,9 +505,30 @@ def _utilization(ev):
     return np.broadcast_to(ev.u, ev.x["num_chiplets"].shape).astype(np.float64)
 
 
+@_rule("_voltage_ratio")
+def _voltage_ratio(ev):
+    x = ev.x
+    return pw.voltage_ratio(
+        x["clock_mhz"],
+        x["sm_power_ref_clock_mhz"],
+        x["vf_v0_v"],
+        x["vf_slope_v_per_ghz"],
+        x["vf_vmin_v"],
+    )
+
+
+@_rule("core_voltage_v")
+def _core_voltage(ev):
+    x = ev.x
+    return pw.core_voltage_v(
+        x["clock_mhz"], x["vf_v0_v"], x["vf_slope_v_per_ghz"], x["vf_vmin_v"]
+    )
+
+
 @_rule("power_sm_w")
 def _power_sm(ev):
     x = ev.x
+    vr = ev["_voltage_ratio"]
     return pw.sm_power_w(
         ev["total_sms"],
         ev.u,
@@ -480,7 +539,7 @@ def _power_sm(ev):
         ev["fp16_flop_per_cycle_per_sm"],
         x["sm_power_ref_fp16_flop_per_cycle"],
         x["sm_power_throughput_exponent"],
-    )
+    ) * (vr * vr)
 
 
 @_rule("power_l2_w")
@@ -497,17 +556,19 @@ def _power_l2(ev):
 
 @_rule("power_hbm_w")
 def _power_hbm(ev):
-    return pw.hbm_power_w(ev.x["hbm_stacks"], ev.u, ev.x["hbm_power_w_per_stack"])
+    x = ev.x
+    return pw.hbm_power_w(
+        x["hbm_stacks"],
+        ev.u,
+        x["hbm_power_w_per_stack"],
+        x["hbm_energy_pj_per_bit"],
+        x["hbm_bandwidth_gbps_per_stack"],
+    )
 
 
 @_rule("power_d2d_w")
 def _power_d2d(ev):
     return pw.d2d_power_w(ev["d2d_link_traffic_gbps"], ev.x["d2d_energy_pj_per_bit"])
-
-
-@_rule("power_static_w")
-def _power_static(ev):
-    return pw.static_power_w(ev.x["num_chiplets"], ev.x["static_power_w_per_chiplet"])
 
 
 @_rule("power_interconnect_w")
@@ -525,22 +586,96 @@ def _power_dynamic(ev):
     return ev["power_sm_w"] + ev["power_l2_w"] + ev["power_hbm_w"] + ev["power_d2d_w"]
 
 
-@_rule("power_total_w")
-def _power_total(ev):
-    return (
-        ev["power_dynamic_w"]
-        + ev["power_static_w"]
-        + ev.x["interconnect_power_w"]
-        + ev.x["io_power_w"]
-    )
-
-
-@_rule("junction_temp_c")
-def _junction_temp(ev):
+@_rule("_thermal")
+def _thermal(ev):
+    """Leakage, junction temperature and the leakage-temperature loop, solved
+    together (xlmodel.engine.thermal); a dict of the arrays its metrics take."""
     x = ev.x
-    return pw.junction_temp_c(
-        ev["power_total_w"], x["ambient_c"], x["theta_ja_c_per_w"]
+    area = ev["total_area_mm2"]
+    leak_ref = (
+        pw.static_power_w(
+            x["num_chiplets"],
+            x["static_power_w_per_chiplet"],
+            area,
+            x["leakage_w_per_mm2"],
+        )
+        * ev["_voltage_ratio"]
     )
+    p_dyn = ev["power_dynamic_w"]
+    fixed = x["interconnect_power_w"] + x["io_power_w"]
+    die_dyn = ev["power_sm_w"] + ev["power_l2_w"] + ev["power_d2d_w"]
+    t_cool, r_cc = th.coolant(
+        x["cooling_code"],
+        x["ambient_c"],
+        x["theta_ja_c_per_w"],
+        x["air_inlet_c"],
+        x["air_case_to_coolant_c_per_w"],
+        x["liquid_inlet_c"],
+        x["liquid_case_to_coolant_c_per_w"],
+    )
+    g_die = th.die_k_per_w(x["hotspot_factor"], x["junction_to_case_k_mm2_per_w"], area)
+    beta = x["leakage_temp_coeff_per_c"]
+    # rows: inputs an exploration fixes arrive once; the loop needs them per row
+    n = max(np.size(a) for a in (p_dyn, leak_ref, t_cool, r_cc, g_die, beta))
+    feedback = bool((beta > 0).any())
+    if feedback:
+        tj_fb, p_static, gain, runaway = th.solve_junction(
+            t_cool,
+            r_cc,
+            g_die,
+            p_dyn + fixed,
+            die_dyn,
+            leak_ref,
+            beta,
+            x["leakage_ref_temp_c"],
+        )
+    else:  # no feedback: the closed form is the plain sum (the seed's Tj)
+        p_static, gain = leak_ref, np.zeros(n)
+        runaway = np.zeros(n, dtype=bool)
+    total = p_dyn + p_static + x["interconnect_power_w"] + x["io_power_w"]
+    p_die = die_dyn + p_static
+    with np.errstate(invalid="ignore"):
+        tj = t_cool + total * r_cc + g_die * p_die
+    if feedback:
+        tj = np.where(beta > 0, tj_fb, tj)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        leak_factor = np.where(leak_ref > 0, p_static / leak_ref, 1.0)
+        leak_factor = np.where(runaway, np.inf, leak_factor)
+    return {
+        "power_static_w": p_static,
+        "power_total_w": total,
+        "junction_temp_c": tj,
+        "power_die_w": p_die,
+        "leakage_temperature_factor": leak_factor,
+        "thermal_loop_gain": gain,
+        "thermal_runaway": runaway,
+    }
+
+
+def _thermal_rule(name: str) -> None:
+    _RULES[name] = lambda ev: ev["_thermal"][name]
+
+
+for _name in (
+    "power_static_w",
+    "power_total_w",
+    "junction_temp_c",
+    "power_die_w",
+    "leakage_temperature_factor",
+    "thermal_loop_gain",
+    "thermal_runaway",
+):
+    _thermal_rule(_name)
+
+
+@_rule("power_density_w_per_mm2")
+def _power_density(ev):
+    return ev["power_die_w"] / ev["total_area_mm2"]
+
+
+@_rule("effective_tflops_per_w")
+def _effective_tflops_per_w(ev):
+    return ev["target_peak_tflops"] * ev["scaling_efficiency"] / ev["power_total_w"]
 
 
 @_rule("tflops_per_w")

@@ -1,41 +1,194 @@
-"""Least-squares fit of a physical power preset to reference chips' board power (TDP).
+"""The physical power preset and its fit to reference chips' board power (TDP).
 
-Model of board power at full load, per chip i (W):
+Under the preset the engine computes, for a chip at full load (W):
 
-    P_i = E[node_i] x FP16 FLOP/s_i x (f_i / f_ref)^d     tensor work, E in pJ/FLOP
-        + e_hbm x HBM bits/s_i                             HBM traffic, pJ/bit
-        + leak x SMs_i                                     leakage, W per SM
-        + io                                               I/O and board, W
-        + fixed_i                                          L2 and die-to-die (not fitted)
+    P = E[node] x FP16 FLOP/s x (V / V_ref)^2                tensor work, E in pJ/FLOP
+      + e_hbm x HBM bits/s                                    HBM traffic, pJ/bit
+      + leak x d x A_die x (V / V_ref) x exp(beta (Tj - 25 °C))  leakage, W/mm²
+      + io                                                    I/O and board, W
+      + L2 (0.05 W/MB) + die-to-die (0.5 pJ/bit per hop)      not fitted
 
-Few shared coefficients, never one per chip. The unknowns are fitted on relative
-errors (P_i - TDP_i) / TDP_i, with a Gaussian prior per coefficient taken from public
-energy figures (ridge toward the prior), because six chips cannot pin five
-coefficients alone. The DVFS exponent d is chosen from a small grid by the same
-penalised objective. TDP is a board limit, not a measurement, so the fit reports its
-errors rather than tuning them away, with leave-one-out errors beside them.
+    V  = max(Vmin[node], V_ref[node] + k x (f - 1.8 GHz))     voltage-frequency curve
+    Tj = inlet + P x R_cooling + h x r_jc x P_die / A_die     solved with the leakage
+
+E[node] is the energy per FLOP at V_ref, the node's voltage at 1.8 GHz; leakage is
+stated per mm² of N5-class die and scales with transistor density d (1 / the area
+model's node scale: N7 0.5, N3 1.33), so it follows transistor count. Seven
+coefficients are fitted, shared by every chip, never one per chip: E for N7-, N5-
+and N3-class nodes, e_hbm, leak, io and the slope k of the voltage-frequency curve.
+The rest are public figures, not fitted (``NODE_VOLTAGE``, ``FIXED``): each node's
+voltage and floor, the leakage temperature coefficient, the junction-to-case
+resistance, cooling, UCIe energy and the share of memory traffic crossing dies.
+
+The fit minimises relative errors (P_i - TDP_i) / TDP_i with a Huber loss (errors
+beyond ``HUBER_DELTA`` count linearly) plus a Gaussian prior per coefficient from
+public energy figures (a ridge toward the priors): sixteen board limits cannot pin
+seven coefficients alone, and TDP is a limit, not a measurement. A PCIe or NVL
+board quotes its peaks at a boost clock it cannot hold at its TDP, so the model,
+which evaluates power at the quoted clock, sits above those boards; the Huber loss
+keeps them from dragging the shared coefficients while their errors are reported
+in full. Leave-one-out errors refit everything without the chip, so they are the
+honest measure of what the preset predicts for a chip it has not seen.
+
+Every prediction is the engine's own: the fit evaluates the reference chips through
+:func:`xlmodel.engine.evaluate_arrays` with :func:`preset_columns`, so the preset a
+variant gets is exactly the one that was fitted.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-# Unknowns, their prior mean and spread (public figures, order of magnitude):
-# board power / dense FP16 peak is 1.28 pJ/FLOP (A100, N7) and 0.44-0.71 (N5-class)
-# including memory and I/O, so the tensor share is about half; HBM3/3E 3-3.5 pJ/bit.
+from ..engine import thermal as th
+from ..engine.area import NODE_AREA_SCALE
+from ..engine.inputs import prepare
+from ..engine.model import evaluate_arrays
+
+# Clock at which the preset states energies and voltages, MHz.
+REF_CLOCK_MHZ = 1800.0
+# FP16 FLOP per clock per SM at which the preset states SM power.
+REF_FLOP_PER_CYCLE = 4096.0
+
+# Fitted coefficients: prior mean and spread (public figures, order of magnitude)
+# and the range a physically plausible value falls in.
+#   Board power / dense FP16 peak: A100 1.28, H100 0.71, MI300X 0.57, B200 0.44 pJ/FLOP
+#   including memory, I/O and leakage, so the tensor share at the node's voltage is
+#   about half; N3 vs N5: 25-35 % less power at the same speed (TSMC), N5 vs N7 the
+#   same again. HBM3/3E 3-3.5 pJ/bit, HBM2 about 3.9. Leakage about 10-25 % of TDP
+#   at operating temperature, a third of that at 25 °C (H100: some 30 W over
+#   814 mm², 0.04 W/mm²). Voltage-frequency slopes
+#   of shipping GPUs near their top clock: about 0.3-0.6 V/GHz.
 PRIORS = pd.DataFrame(
     {
-        "mean": [0.8, 0.35, 3.5, 0.5, 60.0],
-        "sd": [0.5, 0.25, 1.0, 0.5, 40.0],
-        "unit": ["pJ/FLOP", "pJ/FLOP", "pJ/bit", "W/SM", "W"],
+        "mean": [0.8, 0.35, 0.25, 3.5, 0.04, 60.0, 0.4, 0.8],
+        "sd": [0.5, 0.25, 0.18, 1.0, 0.04, 40.0, 0.2, 0.15],
+        "low": [0.3, 0.15, 0.1, 2.0, 0.005, 20.0, 0.15, 0.5],
+        "high": [1.5, 0.7, 0.5, 5.0, 0.12, 150.0, 0.8, 1.0],
+        "unit": ["pJ/FLOP", "pJ/FLOP", "pJ/FLOP", "pJ/bit", "W/mm²", "W", "V/GHz", ""],
+        "schema": [
+            "sm_power_w",
+            "sm_power_w",
+            "sm_power_w",
+            "hbm_energy_pj_per_bit",
+            "leakage_w_per_mm2",
+            "io_power_w",
+            "vf_slope_v_per_ghz",
+            "sm_power_throughput_exponent",
+        ],
     },
-    index=["e_flop_pj_n7", "e_flop_pj_n5", "hbm_pj_per_bit", "leak_w_per_sm", "io_w"],
+    index=[
+        "e_flop_pj_n7",
+        "e_flop_pj_n5",
+        "e_flop_pj_n3",
+        "hbm_pj_per_bit",
+        "leak_w_per_mm2",
+        "io_w",
+        "vf_slope_v_per_ghz",
+        "throughput_exponent",
+    ],
 )
-REF_CLOCK_MHZ = 1800.0
-DVFS_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
+# Voltage at REF_CLOCK_MHZ and floor, V, per process-node class: FinFET logic
+# nominal 0.75 V with floors of 0.6-0.7 V; GPUs run near 0.8-0.9 V at 1.8 GHz on
+# N7/N5 and lower on N3 (assumed public-figure magnitudes, not fitted).
+NODE_VOLTAGE = {"n7": (0.90, 0.70), "n5": (0.80, 0.65), "n3": (0.75, 0.60)}
+# Terms of the preset taken from public figures, not fitted (schema names).
+FIXED = {
+    # leakage doubles every ~30 °C (0.023 /°C), stated at 25 °C
+    "leakage_temp_coeff_per_c": 0.023,
+    "leakage_ref_temp_c": 25.0,
+    # silicon + TIM + lid of a lidded accelerator, K·mm²/W
+    "junction_to_case_k_mm2_per_w": 12.0,
+    # UCIe 1.0 targets 0.25 pJ/bit on advanced and 0.5 on standard packages; 0.5
+    # covers the PHY plus adapter and protocol layers
+    "d2d_energy_pj_per_bit": 0.5,
+    # memory interleaved over every chiplet's HBM (MI300X SPX/NPS1 mode): a share
+    # 1 - 1/n of the traffic crosses dies
+    "d2d_remote_share": 1.0,
+    "sm_power_ref_clock_mhz": REF_CLOCK_MHZ,
+    "sm_power_clock_exponent": 1.0,
+    "sm_power_ref_fp16_flop_per_cycle": REF_FLOP_PER_CYCLE,
+    "hbm_power_w_per_stack": 0.0,
+    "static_power_w_per_chiplet": 0.0,
+    "interconnect_power_w": 0.0,
+}
+# Errors beyond this share of TDP count linearly in the fit (Huber loss).
+HUBER_DELTA = 0.10
+# Relative error per unit of log excess past the runaway threshold, for a chip the
+# fit's trial coefficients send into thermal runaway.
+RUNAWAY_SLOPE = 1.0
+
+
+def node_class(label: str) -> str | None:
+    """'n7', 'n5' or 'n3' from a process-node label ('TSMC 4N' -> 'n5'); None if
+    the label names no number of nanometres."""
+    m = re.search(r"(\d+(?:\.\d+)?)", str(label))
+    if not m:
+        return None
+    nm = float(m.group(1))
+    return "n7" if nm >= 6 else "n5" if nm >= 4 else "n3"
+
+
+def _node_terms(process_nodes) -> dict[str, np.ndarray]:
+    """Per row: node class, voltage at REF_CLOCK_MHZ, floor, transistor density."""
+    nodes = np.array([node_class(n) or "n5" for n in process_nodes], dtype=object)
+    return {
+        "node": nodes,
+        "vref": np.array([NODE_VOLTAGE[n][0] for n in nodes]),
+        "vmin": np.array([NODE_VOLTAGE[n][1] for n in nodes]),
+        "density": np.array([1.0 / NODE_AREA_SCALE[n] for n in nodes]),
+    }
+
+
+def _fitted_columns(terms: dict, coefficients: dict) -> dict[str, np.ndarray]:
+    """The preset's columns that depend on the fitted coefficients (float arrays)."""
+    energy = np.array([coefficients[f"e_flop_pj_{n}"] for n in terms["node"]])
+    n = len(energy)
+    k = float(coefficients["vf_slope_v_per_ghz"])
+    return {
+        "sm_power_w": energy * 1e-12 * REF_FLOP_PER_CYCLE * REF_CLOCK_MHZ * 1e6,
+        "vf_v0_v": terms["vref"] - k * REF_CLOCK_MHZ * 1e-3,
+        "vf_slope_v_per_ghz": np.full(n, k),
+        "sm_power_throughput_exponent": np.full(
+            n, float(coefficients["throughput_exponent"])
+        ),
+        "hbm_energy_pj_per_bit": np.full(n, float(coefficients["hbm_pj_per_bit"])),
+        "leakage_w_per_mm2": float(coefficients["leak_w_per_mm2"]) * terms["density"],
+        "io_power_w": np.full(n, float(coefficients["io_w"])),
+    }
+
+
+def preset_columns(variants: pd.DataFrame, coefficients: dict) -> pd.DataFrame:
+    """Coefficient columns (schema names) of the physical preset for each row.
+
+    ``coefficients`` holds the fitted values (``PRIORS.index``). The row's
+    process-node class picks the energy per FLOP, the voltage curve and the
+    transistor density of leakage; a cooling of "seed" becomes "air". Columns
+    absent from ``variants`` take schema defaults.
+    """
+    from ..schema import DEFAULTS
+
+    def column(name):
+        if name in variants:
+            return variants[name].to_numpy()
+        return np.full(len(variants), DEFAULTS[name], dtype=object)
+
+    terms = _node_terms(column("process_node"))
+    cooling = np.array(
+        ["air" if c == "seed" else c for c in column("cooling")], dtype=object
+    )
+    return pd.DataFrame(
+        {
+            **_fitted_columns(terms, coefficients),
+            "vf_vmin_v": terms["vmin"],
+            **FIXED,
+            "cooling": cooling,
+        },
+        index=variants.index,
+    )
 
 
 @dataclass
@@ -45,91 +198,219 @@ class Fit:
     Attributes
     ----------
     coefficients : dict
-        ``e_flop_pj_n7``, ``e_flop_pj_n5`` (pJ per FP16 FLOP at ``REF_CLOCK_MHZ``),
-        ``hbm_pj_per_bit``, ``leak_w_per_sm`` (W), ``io_w`` (W), ``dvfs_exponent``.
+        The fitted values, keyed as ``PRIORS.index`` (units in ``PRIORS``).
     per_chip : pandas.DataFrame
         Index chip; ``tdp_w``, ``predicted_w``, ``error_percent``,
-        ``loo_predicted_w`` and ``loo_error_percent`` (fitted without that chip).
+        ``loo_predicted_w``, ``loo_error_percent`` (fitted without that chip; NaN
+        when the fit was asked for no leave-one-out), ``junction_temp_c`` and
+        ``leakage_w`` at the fitted point.
     median_abs_error_percent, loo_median_abs_error_percent : float
+    priors : pandas.DataFrame
+        ``PRIORS`` with a ``fitted`` column and ``in_range`` (within low-high).
     """
 
     coefficients: dict
     per_chip: pd.DataFrame
     median_abs_error_percent: float
     loo_median_abs_error_percent: float
+    priors: pd.DataFrame
 
 
-def _design(flops, hbm_bits, sms, clock_mhz, is_n7, d):
-    x = flops * (clock_mhz / REF_CLOCK_MHZ) ** d * 1e-12
-    return np.column_stack(
-        [
-            np.where(is_n7, x, 0.0),
-            np.where(is_n7, 0.0, x),
-            hbm_bits * 1e-12,
-            sms,
-            np.ones_like(x),
-        ]
-    )
+class _Chips:
+    """The reference chips as prepared engine inputs; power under coefficients.
+
+    Several coefficient sets are evaluated in one engine pass (the rows stacked),
+    so a Jacobian costs about one evaluation.
+    """
+
+    def __init__(self, features: pd.DataFrame):
+        rows = features.drop(columns=["tdp_w"])
+        self.tdp = features["tdp_w"].to_numpy(float)
+        for name, col in preset_columns(rows, PRIORS["mean"].to_dict()).items():
+            rows[name] = col
+        self.x = prepare(rows)
+        self.terms = _node_terms(rows["process_node"])
+        self._stacked: dict[int, dict] = {}
+
+    def _inputs(self, m: int) -> dict:
+        if m not in self._stacked:
+            self._stacked[m] = {k: np.tile(v, m) for k, v in self.x.items()}
+        return self._stacked[m]
+
+    def evaluate_many(self, coefficient_sets: list[dict], x=None) -> dict:
+        """Engine metrics for each coefficient set, rows stacked set after set."""
+        x = dict(x if x is not None else self._inputs(len(coefficient_sets)))
+        cols = [_fitted_columns(self.terms, c) for c in coefficient_sets]
+        for name in cols[0]:
+            x[name] = np.concatenate([c[name] for c in cols])
+        return evaluate_arrays(x, 1.0)
+
+    def evaluate(self, coefficients: dict) -> dict:
+        return self.evaluate_many([coefficients])
+
+    def power(self, coefficients: dict) -> np.ndarray:
+        return self.evaluate(coefficients)["power_total_w"]
+
+    def fit_errors(self, coefficient_sets: list[dict]) -> np.ndarray:
+        """Relative error per set and chip (m x n), continued into thermal runaway.
+
+        A chip in runaway has no operating point (+inf power). For the fit it
+        counts as its power at the runaway threshold (leakage 1 / (beta c), see
+        xlmodel.engine.thermal) plus RUNAWAY_SLOPE x ln(e beta q), the log of how
+        far past the threshold it is: continuous at the threshold and rising
+        beyond, so the fit sees which way leads out.
+        """
+        m, n = len(coefficient_sets), len(self.tdp)
+        tdp = np.tile(self.tdp, m)
+        with np.errstate(all="ignore"):
+            rel = (self.evaluate_many(coefficient_sets)["power_total_w"] - tdp) / tdp
+        away = ~np.isfinite(rel)
+        if away.any():
+            x = self._inputs(m)
+            beta = x["leakage_temp_coeff_per_c"]
+            cold = self.evaluate_many(
+                coefficient_sets, {**x, "leakage_temp_coeff_per_c": np.zeros(m * n)}
+            )
+            _, r_cc = th.coolant(
+                x["cooling_code"],
+                x["ambient_c"],
+                x["theta_ja_c_per_w"],
+                x["air_inlet_c"],
+                x["air_case_to_coolant_c_per_w"],
+                x["liquid_inlet_c"],
+                x["liquid_case_to_coolant_c_per_w"],
+            )
+            c = r_cc + th.die_k_per_w(
+                x["hotspot_factor"],
+                x["junction_to_case_k_mm2_per_w"],
+                cold["total_area_mm2"],
+            )
+            leak0 = cold["power_static_w"]
+            a = cold["junction_temp_c"] - c * leak0  # Tj without any leakage
+            with np.errstate(all="ignore"):
+                log_excess = (
+                    1.0
+                    + np.log(beta * c * leak0)
+                    + beta * (a - x["leakage_ref_temp_c"])
+                )
+                at_threshold = cold["power_total_w"] - leak0 + 1.0 / (beta * c)
+                cont = (at_threshold - tdp) / tdp + RUNAWAY_SLOPE * np.maximum(
+                    log_excess, 0.0
+                )
+            rel = np.where(away, cont, rel)
+        return rel.reshape(m, n)
+
+    def fit_error(self, coefficients: dict) -> np.ndarray:
+        return self.fit_errors([coefficients])[0]
 
 
-def _solve(a, tdp, fixed, prior_weight):
+def _theta(s: np.ndarray) -> dict:
+    """Coefficients from scaled values s = (theta - mean) / sd (never negative)."""
     mean, sd = PRIORS["mean"].to_numpy(), PRIORS["sd"].to_numpy()
-    rows = a / tdp[:, None]
-    target = (tdp - fixed) / tdp
-    a2 = np.vstack([rows, np.diag(prior_weight / sd)])
-    y2 = np.concatenate([target, prior_weight * mean / sd])
-    theta, *_ = np.linalg.lstsq(a2, y2, rcond=None)
-    theta = np.maximum(theta, 0.0)  # energies and powers are never negative
-    cost = np.sum((rows @ theta - target) ** 2) + np.sum(
-        (prior_weight * (theta - mean) / sd) ** 2
-    )
-    return theta, cost
+    return dict(zip(PRIORS.index, np.maximum(mean + sd * s, 1e-6)))
+
+
+def _solve(chips: _Chips, keep: np.ndarray, prior_weight: float, delta: float):
+    """Scaled coefficients minimising the Huber + prior objective over ``keep``.
+
+    Levenberg-Marquardt on the scaled coefficients with a forward-difference
+    Jacobian of the engine's power; the Huber loss by iteratively reweighted least
+    squares (weights refreshed every iteration).
+    """
+    k = len(PRIORS)
+
+    def residuals(s):
+        return chips.fit_error(_theta(s))[keep]
+
+    def huber_weights(rel):
+        a = np.abs(rel)
+        return np.where(a <= delta, 1.0, np.sqrt(delta / np.maximum(a, 1e-300)))
+
+    def objective(rel, s):
+        a = np.abs(rel)
+        loss = np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta))
+        return float(np.sum(loss) + 0.5 * prior_weight**2 * np.sum(s * s))
+
+    s = np.zeros(k)
+    rel = residuals(s)
+    cost = objective(rel, s)
+    mu = 1e-3
+    for _ in range(200):
+        w = huber_weights(rel)
+        h = 1e-5
+        shifted = chips.fit_errors([_theta(s + h * e) for e in np.eye(k)])
+        jac = ((shifted[:, keep] - rel) / h).T
+        a = np.vstack([w[:, None] * jac, prior_weight * np.eye(k)])
+        r = np.concatenate([w * rel, prior_weight * s])
+        g = a.T @ r
+        hess = a.T @ a
+        improved = False
+        for _ in range(30):
+            step = np.linalg.solve(hess + mu * np.diag(np.diag(hess) + 1e-12), -g)
+            trial = s + step
+            rel_t = residuals(trial)
+            cost_t = objective(rel_t, trial)
+            if cost_t < cost:
+                s, rel, improved = trial, rel_t, cost - cost_t
+                cost, mu = cost_t, max(mu / 3, 1e-9)
+                break
+            mu *= 4
+        if not improved or improved < 1e-12 * max(cost, 1e-12):
+            break
+    return s
 
 
 def fit_power(
-    chips: pd.DataFrame, prior_weight: float = 1.0, dvfs_grid=DVFS_GRID
+    features: pd.DataFrame,
+    prior_weight: float = 1.0,
+    huber_delta: float = HUBER_DELTA,
+    loo: bool = True,
 ) -> Fit:
-    """Fit the preset to ``chips`` (columns: flops, hbm_bits_per_s, sms, clock_mhz,
-    is_n7, fixed_w, tdp_w; index: chip name; see ``reference.power_features``)."""
-    flops = chips["flops"].to_numpy(float)
-    bits = chips["hbm_bits_per_s"].to_numpy(float)
-    sms = chips["sms"].to_numpy(float)
-    clock = chips["clock_mhz"].to_numpy(float)
-    n7 = chips["is_n7"].to_numpy(bool)
-    fixed = chips["fixed_w"].to_numpy(float)
-    tdp = chips["tdp_w"].to_numpy(float)
+    """Fit the preset to ``features`` (one row per chip: model parameters, as
+    :func:`xlmodel.studies.reference.power_features` builds them, and ``tdp_w``).
+
+    Raises
+    ------
+    ValueError
+        Fewer than two chips with a positive TDP.
+    """
+    tdp = features["tdp_w"].to_numpy(float)
     if len(tdp) < 2 or not np.all(tdp > 0):
         raise ValueError("calibration needs at least two chips with a positive TDP")
-
-    best = None
-    for d in dvfs_grid:
-        a = _design(flops, bits, sms, clock, n7, d)
-        theta, cost = _solve(a, tdp, fixed, prior_weight)
-        if best is None or cost < best[2]:
-            best = (d, theta, cost)
-    d, theta, _ = best
-    a = _design(flops, bits, sms, clock, n7, d)
-    pred = a @ theta + fixed
-    loo = np.empty_like(pred)
-    for i in range(len(tdp)):
-        keep = np.arange(len(tdp)) != i
-        th, _ = _solve(a[keep], tdp[keep], fixed[keep], prior_weight)
-        loo[i] = a[i] @ th + fixed[i]
+    chips = _Chips(features)
+    everyone = np.ones(len(tdp), dtype=bool)
+    s = _solve(chips, everyone, prior_weight, huber_delta)
+    coefficients = {k: float(v) for k, v in _theta(s).items()}
+    at_fit = chips.evaluate(coefficients)
+    pred = at_fit["power_total_w"]
+    loo_pred = np.full(len(tdp), np.nan)
+    if loo:
+        for i in range(len(tdp)):
+            keep = everyone.copy()
+            keep[i] = False
+            th = _theta(_solve(chips, keep, prior_weight, huber_delta))
+            loo_pred[i] = chips.power(th)[i]
     per_chip = pd.DataFrame(
         {
             "tdp_w": tdp,
             "predicted_w": pred,
             "error_percent": 100 * (pred - tdp) / tdp,
-            "loo_predicted_w": loo,
-            "loo_error_percent": 100 * (loo - tdp) / tdp,
+            "loo_predicted_w": loo_pred,
+            "loo_error_percent": 100 * (loo_pred - tdp) / tdp,
+            "junction_temp_c": at_fit["junction_temp_c"],
+            "leakage_w": at_fit["power_static_w"],
         },
-        index=chips.index,
+        index=features.index,
     )
-    coefficients = dict(zip(PRIORS.index, map(float, theta)))
-    coefficients["dvfs_exponent"] = float(d)
+    priors = PRIORS.copy()
+    priors["fitted"] = [coefficients[k] for k in priors.index]
+    priors["in_range"] = (priors["fitted"] >= priors["low"]) & (
+        priors["fitted"] <= priors["high"]
+    )
     return Fit(
         coefficients,
         per_chip,
         float(np.median(np.abs(per_chip["error_percent"]))),
         float(np.median(np.abs(per_chip["loo_error_percent"]))),
+        priors,
     )

@@ -85,7 +85,8 @@ def indices(
     -------
     dict
         ``S1``, ``ST``, ``S1_conf``, ``ST_conf`` (95 % half-widths), each (k,).
-        All NaN when the output does not vary.
+        All NaN when the output does not vary, or is not finite at every point
+        (a design in thermal runaway has no operating point, so no variance).
     """
     f_a, f_b, f_ab = (np.asarray(v, dtype=np.float64) for v in (f_a, f_b, f_ab))
     s1, st = _estimate(f_a, f_b, f_ab)
@@ -105,6 +106,9 @@ def indices(
 
 def _estimate(f_a, f_b, f_ab) -> tuple[np.ndarray, np.ndarray]:
     both = np.concatenate([f_a, f_b])
+    if not (np.isfinite(both).all() and np.isfinite(f_ab).all()):
+        k = f_ab.shape[0]
+        return np.full(k, np.nan), np.full(k, np.nan)
     var = np.var(both)
     if not np.isfinite(var) or var <= 0:
         k = f_ab.shape[0]

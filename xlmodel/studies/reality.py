@@ -14,8 +14,12 @@ import pandas as pd
 
 from ..engine import evaluate, prepare
 from ..engine.area import NODE_AREA_SCALE, minimum_chiplet_area_mm2
-from ..schema import DEFAULTS
-from .reference import node_class, to_variants, with_physical_preset
+from .reference import (
+    fill_unknown_areas,
+    node_class,
+    to_variants,
+    with_physical_preset,
+)
 
 YARDSTICK = "H100 SXM5"
 # Presets disagreeing by more than this (relative) draw a warning.
@@ -42,15 +46,16 @@ COLUMNS = (
 
 def reference_variants(references: pd.DataFrame, like: pd.Series) -> pd.DataFrame:
     """References as full parameter rows: chip parameters over ``like``'s
-    coefficients and targets (an unknown die area stays NaN in ``area_known``)."""
+    coefficients and targets. An unpublished die area (``area_known`` False) takes
+    the area model's typical area for the chip's content, as in the physical
+    preset's fit, so its power density and Tj are those the fit saw."""
     chips = to_variants(references)
+    known = chips["chiplet_area_mm2"].notna()
     rows = pd.DataFrame([like] * len(chips), index=chips.index)
     for c in chips.columns:
         rows[c] = chips[c]
-    rows["area_known"] = rows["chiplet_area_mm2"].notna()
-    rows["chiplet_area_mm2"] = rows["chiplet_area_mm2"].fillna(
-        DEFAULTS["chiplet_area_mm2"]
-    )
+    rows = fill_unknown_areas(rows)
+    rows["area_known"] = known
     return rows
 
 
@@ -135,7 +140,18 @@ def preset_warnings(table: pd.DataFrame) -> list[str]:
     v = table[table["kind"] == "variant"]
     gap = v["power_w"] / v["power_physical_w"] - 1
     for name, g in gap.items():
-        if abs(g) > PRESET_GAP:
+        if not np.isfinite(g) or not np.isfinite(v.at[name, "power_physical_w"]):
+            names.append(name)
+            which = (
+                "the workbook's coefficients"
+                if not np.isfinite(v.at[name, "power_w"])
+                else "the physical preset"
+            )
+            out.append(
+                f"{name}: thermal runaway with {which}: no junction temperature "
+                "balances the leakage it causes (power and Tj are n/a)"
+            )
+        elif abs(g) > PRESET_GAP:
             names.append(name)
             word = "optimistic" if g < 0 else "pessimistic"
             out.append(

@@ -1,23 +1,38 @@
 """Reference silicon: public specifications of shipping accelerators as model inputs.
 
-``chips.csv`` (shipped in xlmodel/data) lists dense peaks, clocks, SM counts, HBM
-and board power of H100, H200, B200, A100, MI300X and MI325X. ``to_variants`` turns
-each row into the model's own parameters, so the engine can be checked against
-published peaks and a variant can be judged as a multiple of a real chip.
+``chips.csv`` (shipped in xlmodel/data) lists dense peaks, clocks, SM counts, HBM,
+board power and cooling of sixteen NVIDIA and AMD accelerators (A100, H100, H200
+and B200 boards; MI210, MI250X, MI300X, MI325X, MI350X and MI355X), several of them
+the same silicon at different power and clock points. ``to_variants`` turns each
+row into the model's own parameters, so the engine can be checked against published
+peaks and a variant can be judged as a multiple of a real chip.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..schema import DEFAULTS
-from .calibrate import REF_CLOCK_MHZ, fit_power
+from ..engine.area import NODE_AREA_SCALE, typical_chiplet_area_mm2
+from ..schema import BY_NAME, DEFAULTS
+from .calibrate import fit_power, node_class, preset_columns
+
+__all__ = [
+    "PEAK_COLUMNS",
+    "REFERENCE_COLUMNS",
+    "apply_power_preset",
+    "load_chips",
+    "node_class",
+    "physical_coefficients",
+    "physical_fit",
+    "power_features",
+    "to_variants",
+    "with_physical_preset",
+]
 
 # Published columns (chips.csv) -> the precision whose tensor ops they give.
 PEAK_COLUMNS = {
@@ -57,6 +72,12 @@ REFERENCE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("hbm_capacity_gb", "number", False, "HBM capacity, GB"),
     ("hbm_bw_tbps", "number", True, "Total HBM bandwidth, TB/s (1e12 bytes/s)"),
     ("tdp_w", "number", False, "Board power limit, W (blank: not used in the fit)"),
+    (
+        "cooling",
+        "text",
+        False,
+        "Cooling at that board power: air or liquid (blank: air)",
+    ),
     ("l2_mb", "number", False, "L2 cache, MB"),
     ("confidence", "text", False, "How solid the row is"),
     ("notes", "text", False, "Derivation and caveats"),
@@ -148,100 +169,73 @@ def to_variants(chips: pd.DataFrame) -> pd.DataFrame:
         out["l2_cache_mb"] = l2.fillna(DEFAULTS["l2_cache_mb"])
     if "process_node" in chips.columns:
         out["process_node"] = chips["process_node"].astype(str)
+    choices = BY_NAME["cooling"].choices
+    if "cooling" in chips.columns:  # blank or unknown: the seed's (air, physically)
+        cooling = chips["cooling"].fillna("").astype(str).str.strip().str.lower()
+        out["cooling"] = [c if c in choices else "seed" for c in cooling]
+    return out
+
+
+def fill_unknown_areas(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (model parameters) with an unpublished chiplet area (NaN) replaced
+    by the area a shipping-class die of that content needs (xlmodel.engine.area):
+    the physical preset's die power density and Tj need an area."""
+    missing = rows["chiplet_area_mm2"].isna()
+    if not missing.any():
+        return rows
+    out = rows.copy()
+    m = out.loc[missing]
+
+    def col(name):
+        return m[name] if name in m else pd.Series(DEFAULTS[name], index=m.index)
+
+    nodes = [node_class(n) or "n5" for n in col("process_node")]
+    typical = typical_chiplet_area_mm2(
+        col("sms_per_chiplet").to_numpy(float),
+        (col("tensor_cores_per_sm") * col("fp16_ops_per_cycle")).to_numpy(float),
+        col("l2_cache_mb").to_numpy(float),
+        (col("hbm_stacks") / col("num_chiplets")).to_numpy(float),
+        np.array([NODE_AREA_SCALE[n] for n in nodes]),
+    )
+    out.loc[missing, "chiplet_area_mm2"] = np.round(typical)
     return out
 
 
 # --- the physical power preset, fitted on reference chips ---------------------------
 
-# N3-class energy per FLOP relative to N5-class: foundry figures quote 25-35 % lower
-# power at the same speed; no reference chip is on N3, so this is not fitted.
-N3_ENERGY_SCALE = 0.7
-# Die-to-die energy of the physical preset: UCIe on standard packages, 0.5-0.6 pJ/bit
-# (public figure; no reference publishes its die-to-die traffic, so not fitted).
-PHYSICAL_D2D_PJ_PER_BIT = 0.5
-# Reference point at which the preset states SM power (FP16 FLOP per clock per SM).
-_REF_FLOP_PER_CYCLE = 1024
-
-
-def node_class(label: str) -> str | None:
-    """'n7', 'n5' or 'n3' from a process-node label ('TSMC 4N' -> 'n5'); None if
-    the label names no number of nanometres."""
-    m = re.search(r"(\d+(?:\.\d+)?)", str(label))
-    if not m:
-        return None
-    nm = float(m.group(1))
-    return "n7" if nm >= 6 else "n5" if nm >= 4 else "n3"
-
 
 def power_features(chips: pd.DataFrame) -> pd.DataFrame:
-    """The inputs of :func:`xlmodel.engine.calibrate.fit_power` for each chip.
-
-    Rows without a TDP are dropped. ``fixed_w`` is the L2 power at the seed's
-    0.05 W/MB (not fitted).
-    """
+    """The chips with a TDP as full model rows (every schema parameter at its
+    default but the chip's own, unpublished die areas from the area model) and a
+    ``tdp_w`` column: the input of :func:`xlmodel.studies.calibrate.fit_power`."""
     c = chips[pd.to_numeric(chips.get("tdp_w"), errors="coerce") > 0]
-    l2 = pd.to_numeric(c["l2_mb"], errors="coerce").fillna(0) if "l2_mb" in c else 0
-    return pd.DataFrame(
-        {
-            "flops": c["fp16_dense_tflops"] * 1e12,
-            "hbm_bits_per_s": c["hbm_bw_tbps"] * 1e12 * 8,
-            "sms": c["sms_or_cus"],
-            "clock_mhz": c["clock_mhz"],
-            "is_n7": [node_class(n) == "n7" for n in c.get("process_node", "")],
-            "fixed_w": DEFAULTS["l2_power_w_per_mb"] * l2,
-            "tdp_w": pd.to_numeric(c["tdp_w"]),
-        },
-        index=c.index,
-    )
+    params = fill_unknown_areas(to_variants(c))
+    rows = pd.DataFrame({k: [v] * len(c) for k, v in DEFAULTS.items()}, index=c.index)
+    for name in params.columns:
+        rows[name] = params[name]
+    rows["tdp_w"] = pd.to_numeric(c["tdp_w"]).astype(float)
+    return rows
 
 
 @functools.lru_cache(maxsize=1)
 def physical_fit():
-    """The physical preset fitted on the shipped chips.csv (cached)."""
-    return fit_power(power_features(load_chips()))
+    """The physical preset fitted on the shipped chips.csv (cached; without the
+    leave-one-out refits, which ``xlmodel calibrate`` reports)."""
+    return fit_power(power_features(load_chips()), loo=False)
 
 
 def physical_coefficients(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
     """Coefficient columns of the physical preset for each row of ``variants``.
 
-    SM power becomes energy per FLOP x FP16 FLOP/s x (clock / 1800 MHz)^d, with the
-    energy of the row's process-node class; HBM power is pJ/bit x bandwidth; leakage
-    is W per SM; I/O is fitted; the fixed interconnect term is dropped (die-to-die
-    traffic costs PHYSICAL_D2D_PJ_PER_BIT instead). Columns are schema names.
+    SM power becomes energy per FLOP x FP16 FLOP/s x (V / V_ref)^2 on the row's
+    process-node voltage-frequency curve; HBM power pJ/bit x bandwidth; leakage W
+    per SM x V / V_ref, growing with junction temperature; I/O fitted; the fixed
+    interconnect term is dropped (die-to-die traffic costs pJ/bit instead); Tj
+    from the cooling (seed read as air) and the die's power density. Columns are
+    schema names (see xlmodel.studies.calibrate.preset_columns).
     """
     fit = fit or physical_fit()
-    k = fit.coefficients
-
-    def column(name):
-        if name in variants:
-            return variants[name].to_numpy()
-        return np.full(len(variants), DEFAULTS[name], dtype=object)
-
-    nodes = [node_class(n) or "n5" for n in column("process_node")]
-    scale = {"n7": 1.0, "n5": 1.0, "n3": N3_ENERGY_SCALE}
-    energy = np.array(
-        [
-            (k["e_flop_pj_n7"] if n == "n7" else k["e_flop_pj_n5"]) * scale[n]
-            for n in nodes
-        ]
-    )
-    bw = column("hbm_bandwidth_gbps_per_stack").astype(float)
-    sms = column("sms_per_chiplet").astype(float)
-    return pd.DataFrame(
-        {
-            "sm_power_w": energy * 1e-12 * _REF_FLOP_PER_CYCLE * REF_CLOCK_MHZ * 1e6,
-            "sm_power_ref_clock_mhz": REF_CLOCK_MHZ,
-            "sm_power_clock_exponent": 1.0 + k["dvfs_exponent"],
-            "sm_power_ref_fp16_flop_per_cycle": float(_REF_FLOP_PER_CYCLE),
-            "sm_power_throughput_exponent": 1.0,
-            "hbm_power_w_per_stack": k["hbm_pj_per_bit"] * 1e-12 * bw * 1e9 * 8,
-            "static_power_w_per_chiplet": k["leak_w_per_sm"] * sms,
-            "interconnect_power_w": 0.0,
-            "io_power_w": k["io_w"],
-            "d2d_energy_pj_per_bit": PHYSICAL_D2D_PJ_PER_BIT,
-        },
-        index=variants.index,
-    )
+    return preset_columns(variants, fit.coefficients)
 
 
 def with_physical_preset(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
@@ -263,11 +257,19 @@ def apply_power_preset(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
     out = variants.copy()
     coeffs = physical_coefficients(variants.loc[physical], fit)
     for name, col in coeffs.items():
-        values = (
-            np.array(out[name], dtype=float)
-            if name in out
-            else np.full(len(out), float(DEFAULTS[name]))
-        )
-        values[physical] = col.to_numpy(dtype=float)
+        if BY_NAME[name].numeric:
+            values = (
+                np.array(out[name], dtype=float)
+                if name in out
+                else np.full(len(out), float(DEFAULTS[name]))
+            )
+            values[physical] = col.to_numpy(dtype=float)
+        else:
+            values = (
+                np.array(out[name], dtype=object)
+                if name in out
+                else np.full(len(out), DEFAULTS[name], dtype=object)
+            )
+            values[physical] = col.to_numpy(dtype=object)
         out[name] = values
     return out

@@ -99,8 +99,8 @@ def normalised_sensitivity(table: pd.DataFrame, metric: str) -> float:
     """The seed's figure: ((m_last - m_first)/m_first) / ((p_last - p_first)/p_first)."""
     m0, m1 = table[metric].iloc[0], table[metric].iloc[-1]
     p0, p1 = table["value"].iloc[0], table["value"].iloc[-1]
-    if m0 == 0 or p0 == 0 or p1 == p0:
-        return float("nan")
+    if m0 == 0 or p0 == 0 or p1 == p0 or not (np.isfinite(m0) and np.isfinite(m1)):
+        return float("nan")  # undefined (a sweep end in thermal runaway included)
     return float(((m1 - m0) / m0) / ((p1 - p0) / p0))
 
 

@@ -69,7 +69,9 @@ def scaling_study(
         One row per (variant, count): ``num_chiplets``, ``hbm_stacks``,
         ``compute_tflops`` (target precision, ideal), ``effective_tflops`` (after
         D2D scaling efficiency), ``memory_tbps``, ``power_w``, ``tflops_per_w``,
-        ``density_tflops_per_mm2``, ``scaling_efficiency``, ``within_budget``.
+        ``density_tflops_per_mm2``, ``scaling_efficiency``, ``within_budget``;
+        then ``power_d2d_w``, ``effective_tflops_per_w``, ``junction_temp_c`` and
+        ``thermal_runaway`` (what die-to-die traffic and heat cost per count).
     """
     counts = np.asarray(counts, dtype=np.float64)
     x0 = prepare(variants)
@@ -94,6 +96,10 @@ def scaling_study(
             "density_tflops_per_mm2": out["target_density_tflops_per_mm2"],
             "scaling_efficiency": out["scaling_efficiency"],
             "within_budget": out["meets_power_budget"],
+            "power_d2d_w": out["power_d2d_w"],
+            "effective_tflops_per_w": out["effective_tflops_per_w"],
+            "junction_temp_c": out["junction_temp_c"],
+            "thermal_runaway": out["thermal_runaway"],
         }
     )
 
@@ -103,6 +109,74 @@ def largest_count_within_budget(study: pd.DataFrame) -> pd.Series:
     ok = study[study["within_budget"]]
     best = ok.groupby("variant", sort=False)["num_chiplets"].max()
     return best.reindex(study["variant"].unique(), fill_value=0)
+
+
+def clock_sweep(
+    variants: pd.DataFrame, clocks, utilization: float = 1.0
+) -> pd.DataFrame:
+    """Every variant at every clock (MHz): what a clock costs and delivers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (variant, clock): ``clock_mhz``, ``core_voltage_v``,
+        ``target_peak_tflops``, ``power_total_w``, ``tflops_per_w``,
+        ``junction_temp_c``, ``thermal_runaway``, ``meets_power_budget``,
+        ``meets_tj_max``. Under the seed's coefficients TFLOPS/W only rises with
+        the clock; with a voltage-frequency curve (the physical preset) it peaks.
+    """
+    clocks = np.asarray(clocks, dtype=np.float64)
+    x0 = prepare(variants)
+    v, c = len(variants), len(clocks)
+    x = {k: np.repeat(a, c) for k, a in x0.items()}
+    x["clock_mhz"] = np.tile(clocks, v)
+    prepare(pd.DataFrame({"clock_mhz": x["clock_mhz"]}))  # range check
+    out = evaluate_arrays(x, utilization)
+    table = pd.DataFrame(
+        {
+            "variant": np.repeat(np.asarray(variants.index), c),
+            "clock_mhz": x["clock_mhz"],
+        }
+    )
+    for m in (
+        "core_voltage_v",
+        "target_peak_tflops",
+        "power_total_w",
+        "tflops_per_w",
+        "junction_temp_c",
+        "thermal_runaway",
+        "meets_power_budget",
+        "meets_tj_max",
+    ):
+        table[m] = out[m]
+    return table
+
+
+def best_clocks(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Per variant of a :func:`clock_sweep`: the clock of highest TFLOPS/W and the
+    highest clock within the power budget and Tj max (NaN: none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index variant; ``most_efficient_clock_mhz``, ``best_tflops_per_w``,
+        ``at_range_end`` (the best clock is the sweep's first or last: the optimum
+        may lie outside), ``fastest_within_limits_mhz``.
+    """
+    rows = {}
+    for name, g in sweep.groupby("variant", sort=False):
+        eff = g["tflops_per_w"].to_numpy()
+        i = int(np.argmax(np.where(np.isfinite(eff), eff, -np.inf)))
+        ok = g[g["meets_power_budget"] & g["meets_tj_max"]]
+        rows[name] = {
+            "most_efficient_clock_mhz": float(g["clock_mhz"].iloc[i]),
+            "best_tflops_per_w": float(eff[i]),
+            "at_range_end": i in (0, len(g) - 1),
+            "fastest_within_limits_mhz": float(ok["clock_mhz"].max())
+            if len(ok)
+            else np.nan,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("variant")
 
 
 @dataclass

@@ -176,9 +176,7 @@ def monte_carlo(
         g = len(group)
         # one percentile call per quantity for the whole group: rows = variants
         wanted = np.concatenate([PERCENTILES, pct])
-        stats = {
-            q: np.percentile(out[q].reshape(g, n), wanted, axis=1) for q in quantities
-        }
+        stats = {q: _percentiles(out[q].reshape(g, n), wanted) for q in quantities}
         shares = {c: out[c].reshape(g, n).mean(axis=1) for c in TARGET_CHECKS}
         k = len(PERCENTILES)
         for j, i in enumerate(group):
@@ -199,3 +197,14 @@ def monte_carlo(
         for q, cols in cdfs.items()
     }
     return UncertaintyResult(spec, summary, cdf)
+
+
+def _percentiles(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Percentiles along axis 1 (linear interpolation); +inf where the draws
+    there are +inf (a draw in thermal runaway has no finite power or Tj)."""
+    if np.isfinite(values).all():
+        return np.percentile(values, wanted, axis=1)
+    with np.errstate(invalid="ignore"):
+        linear = np.percentile(values, wanted, axis=1)
+    higher = np.percentile(values, wanted, axis=1, method="higher")
+    return np.where(np.isnan(linear), higher, linear)
