@@ -77,10 +77,13 @@ def test_only_what_is_asked_is_computed(monkeypatch):
     calls.clear()
     ev = MetricEvaluation(x, 1.0)
     a = ev["junction_temp_c"]
-    assert "power_total_w" in calls and "peak_fp16_tflops" not in calls
+    # Tj and power are solved together (the leakage-temperature loop): one pass
+    assert "_thermal" in calls and "power_dynamic_w" in calls
+    assert "peak_fp16_tflops" not in calls
     n = len(calls)
-    assert ev["junction_temp_c"] is a and ev["power_total_w"] is not None
+    assert ev["junction_temp_c"] is a
     assert len(calls) == n  # each computed once
+    assert ev["power_total_w"] is not None and calls.count("_thermal") == 1
 
 
 def test_mixed_target_precisions_pick_each_rows_peak():

@@ -292,7 +292,7 @@ def _physical_variants() -> pd.DataFrame:
 
 
 def _template_problem() -> Problem:
-    from xlmodel.workbook.template_explore import (
+    from xlmodel.workbook.inputs.exploration_setup import (
         EXAMPLE_CONSTRAINTS,
         EXAMPLE_OBJECTIVES,
         EXAMPLE_RANGES,

@@ -590,8 +590,37 @@ def _power_dynamic(ev):
 def _thermal(ev):
     """Leakage, junction temperature and the leakage-temperature loop, solved
     together (xlmodel.engine.thermal); a dict of the arrays its metrics take."""
-    x = ev.x
     area = ev["total_area_mm2"]
+    p_dyn = ev["power_dynamic_w"]
+    die_dyn = ev["power_sm_w"] + ev["power_l2_w"] + ev["power_d2d_w"]
+    vr = ev["_voltage_ratio"]
+    names = (
+        "num_chiplets",
+        "static_power_w_per_chiplet",
+        "leakage_w_per_mm2",
+        "interconnect_power_w",
+        "io_power_w",
+        "cooling_code",
+        "ambient_c",
+        "theta_ja_c_per_w",
+        "air_inlet_c",
+        "air_case_to_coolant_c_per_w",
+        "liquid_inlet_c",
+        "liquid_case_to_coolant_c_per_w",
+        "hotspot_factor",
+        "junction_to_case_k_mm2_per_w",
+        "leakage_temp_coeff_per_c",
+        "leakage_ref_temp_c",
+    )
+    # rows: inputs an exploration fixes arrive once; the loop takes them per row
+    n = max(np.size(a) for a in (area, p_dyn, die_dyn, vr, *(ev.x[k] for k in names)))
+
+    def rows(a):
+        a = np.asarray(a)
+        return np.broadcast_to(a, (n,)) if a.shape != (n,) else a
+
+    x = {k: rows(ev.x[k]) for k in names}
+    area, p_dyn, die_dyn, vr = rows(area), rows(p_dyn), rows(die_dyn), rows(vr)
     leak_ref = (
         pw.static_power_w(
             x["num_chiplets"],
@@ -599,11 +628,9 @@ def _thermal(ev):
             area,
             x["leakage_w_per_mm2"],
         )
-        * ev["_voltage_ratio"]
+        * vr
     )
-    p_dyn = ev["power_dynamic_w"]
     fixed = x["interconnect_power_w"] + x["io_power_w"]
-    die_dyn = ev["power_sm_w"] + ev["power_l2_w"] + ev["power_d2d_w"]
     t_cool, r_cc = th.coolant(
         x["cooling_code"],
         x["ambient_c"],
@@ -615,8 +642,6 @@ def _thermal(ev):
     )
     g_die = th.die_k_per_w(x["hotspot_factor"], x["junction_to_case_k_mm2_per_w"], area)
     beta = x["leakage_temp_coeff_per_c"]
-    # rows: inputs an exploration fixes arrive once; the loop needs them per row
-    n = max(np.size(a) for a in (p_dyn, leak_ref, t_cool, r_cc, g_die, beta))
     feedback = bool((beta > 0).any())
     if feedback:
         tj_fb, p_static, gain, runaway = th.solve_junction(
