@@ -447,6 +447,10 @@ def test_bad_model_rows_are_one_line_each_and_exit_2(tmp_path):
         _add_model(ws, 7, "bad-gqa", {**TINY_MOE, "kv_heads": 5})
         _add_model(ws, 8, "bad-blank", {**TINY_MOE, "layers": None})
         _add_model(ws, 9, "bad-fraction", {**TINY_MOE, "ffn_size": 2816.5})
+        # served and chosen for the Summary: no second line for the same row
+        serving = wb["Serving setup"]
+        serving.cell(SERVED.row + 2, SERVED.col + 1, "bad-text")
+        serving[setting_cell("summary_model")] = "bad-text"
 
     path = modify(tmp_path / "bad.xlsx", change)
     before = sha(path)

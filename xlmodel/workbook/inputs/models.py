@@ -179,17 +179,23 @@ def write(ws: Worksheet, fmt: Formats) -> None:
 # --- reading ----------------------------------------------------------------------
 
 
-def read(ctx: Context) -> pd.DataFrame | None:
+def read(ctx: Context):
     """The Models sheet as a model table (index: name; layout of models.csv).
 
     None when the sheet is missing (a workbook from before it existed); an empty
-    table when it lists no model. Problems and warnings go to ``ctx``.
+    table when it lists no model; ``INVALID`` when a row or the header has a
+    problem. Problems and warnings go to ``ctx``.
     """
     block = BLOCK
     found = ctx.book.locate(block)
     if found is None:
         return None
-    grid, r0, c0 = found
+    before = len(ctx.problems)
+    frame = _read(ctx, *found)
+    return INVALID if len(ctx.problems) > before else frame
+
+
+def _read(ctx: Context, grid: Grid, r0: int, c0: int) -> pd.DataFrame | None:
     sheet = grid.title
     columns = _columns(ctx, grid, r0, c0)
     missing = [n for n in ("model", *MODEL_FIELDS) if n not in columns]

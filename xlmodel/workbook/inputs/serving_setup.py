@@ -241,14 +241,15 @@ def read(ctx: Context, models: pd.DataFrame | None, n_variants: int) -> Serving 
     """The serving study a workbook asks for; None: none (blank scenarios, no sheet).
 
     ``models`` is the Models sheet's table (None: no Models sheet, then the shipped
-    models are served, with a warning); ``n_variants`` bounds the table's rows.
+    models are served, with a warning; ``INVALID``: the Models sheet has problems,
+    then only the scenarios are checked); ``n_variants`` bounds the table's rows.
     """
     found = ctx.book.locate(SCENARIOS)
     if found is None:
         return None
     before = len(ctx.problems)
     scenarios = _read_scenarios(ctx, *found)
-    if scenarios is None or len(ctx.problems) > before:
+    if scenarios is None or len(ctx.problems) > before or models is INVALID:
         return None
     if models is None:
         ctx.warn(
