@@ -133,7 +133,12 @@ def write(ws: Worksheet, fmt: Formats, variants: Mapping) -> None:
             )
             label = fmt.label if p.used else fmt.unused
             ws.write_string(r, block.col + 1, p.unit, label)
-            ws.write_string(r, block.col + 2, describe(p), label)
+            if p.name in NODE_PARAMETERS and p.used:
+                # its variant cells are blank: wrap rather than spill over them
+                ws.write_string(r, block.col + 2, describe(p), fmt.label_wrap)
+                ws.set_row(r, 45)
+            else:
+                ws.write_string(r, block.col + 2, describe(p), label)
             for j, values in enumerate(variants.values()):
                 if p.name in NODE_PARAMETERS and values.get(p.name) is None:
                     # blank: the process node table (Cost setup) supplies it
