@@ -159,7 +159,7 @@ def _breakdown_chart(
             0,
             keep,
             [Col("label", "Chart label", "text"), *parts],
-            wrap_header=False,
+            cap_width=16,
         )
         cat = data.span("label")
     else:
@@ -260,7 +260,7 @@ def _versus_data(ctx: Context, sh: Sheet, row: int) -> Table:
             Col("chiplets", "Chiplets (USD)", USD),
             Col("monolithic", "Monolithic (USD)", USD),
         ],
-        wrap_header=False,
+        cap_width=16,
     )
     return data
 
