@@ -20,6 +20,7 @@ from pathlib import Path
 import openpyxl
 import xlsxwriter
 
+from xlmodel.engine.nodes import NODE_PARAMETERS
 from xlmodel.schema import SEED_VARIANTS
 from xlmodel.workbook.inputs.variants import VARIANT_LABEL_COLUMNS
 from xlmodel.workbook.template import (
@@ -400,9 +401,10 @@ def _clear_variants(wb) -> None:
 
 def _sixth_blanks() -> str:
     # The new column fills the seed's Baseline parameters and the clock: every
-    # other variant parameter is a blank that takes its default.
+    # other variant parameter is a blank that takes its default (the node
+    # parameters' blanks take their process node's value, without a warning).
     rows = variant_rows()
-    given = set(SEED_VARIANTS["Baseline"]) | {"clock_mhz"}
+    given = set(SEED_VARIANTS["Baseline"]) | {"clock_mhz", *NODE_PARAMETERS}
     blank = [name for name in rows if name not in given]
     col = chr(ord("A") + VARIANT_LABEL_COLUMNS + 5)
     first, last = min(rows[n] for n in blank) + 1, max(rows[n] for n in blank) + 1

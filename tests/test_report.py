@@ -40,7 +40,7 @@ RUN_INFO = {
 }
 # Charts of the seed study: Summary 4, Power 1, Roofline 1, Scaling 4,
 # Sensitivity 1 tornado + 1 per sweep (5).
-SEED_CHARTS = 4 + 1 + 1 + 4 + 1 + 5 + 1
+SEED_CHARTS = 4 + 1 + 2 + 1 + 4 + 1 + 5 + 1
 
 
 # --------------------------------------------------------------------------------
@@ -397,6 +397,7 @@ def test_expected_charts_with_log_roofline(written):
         "Summary": 4,
         "Performance": 0,
         "Power": 1,
+        "Cost": 2,
         "Roofline": 1,
         "Scaling": 4,
         "Sensitivity": 6,
@@ -449,7 +450,7 @@ def test_renamed_sheets_are_used_by_charts_and_names(results, tmp_path):
     write_results(results, path, sheet_names=names)
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames[0] == "Summary (xlmodel)"
-    assert wb.sheetnames[4] == "Lab's scaling"
+    assert wb.sheetnames[5] == "Lab's scaling"
     for ws in wb.worksheets:
         assert OWNED_NAME in ws.defined_names
     per_sheet = chart_parts(path)

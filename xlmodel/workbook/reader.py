@@ -21,12 +21,14 @@ import zipfile
 from pathlib import Path
 
 from .. import engine
+from ..engine.nodes import load_process_nodes
 from ..errors import CellProblem, InputProblems, PackageError
 from ..studies.run import Study
 from .designs import Designs, read_designs
 from .grid import Book
 from .inputs import (
     coefficients,
+    cost_setup,
     exploration_setup,
     models,
     references,
@@ -144,6 +146,7 @@ def _read(book: Book) -> Study:
     model_table = models.read(ctx)
     serving = serving_setup.read(ctx, model_table, len(names))
     chips = references.read(ctx)
+    nodes = cost_setup.read(ctx)
     counts, stacks, utils = scaling_setup.read(ctx)
     base, percent, sweeps, tornado = sensitivity_setup.read(ctx, names)
     exploration = exploration_setup.read(ctx, names)
@@ -151,6 +154,7 @@ def _read(book: Book) -> Study:
     frame = None
     if table is not None and table.names:
         frame = variants.build_frame(table, {**target_values, **coefficient_values})
+        frame = variants.fill_nodes(ctx, table, frame, nodes)
     if ctx.problems or frame is None:  # no frame: a problem says why
         raise InputProblems(ctx.problems)
     try:
@@ -183,6 +187,7 @@ def _read(book: Book) -> Study:
         exploration=exploration,
         uncertainty=uncertainty,
         serving=serving,
+        process_nodes=nodes if nodes is not None else load_process_nodes(),
     )
 
 

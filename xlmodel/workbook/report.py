@@ -1,7 +1,7 @@
 """Result sheets: the engine's tables as formatted Excel sheets with native charts.
 
 :func:`write_results` writes a new workbook that holds only the result sheets
-(Summary, Performance, Power, Roofline, Inference, Scaling, Sensitivity,
+(Summary, Performance, Power, Cost, Roofline, Inference, Scaling, Sensitivity,
 Global sensitivity, Exploration, Uncertainty, Reality check, Run; Inference and
 the three after Sensitivity only when the study asked for them); the package
 module splices them into the user's workbook. Every value is a number or a string, never a
@@ -30,6 +30,7 @@ from xlsxwriter.exceptions import XlsxFileError
 from ..errors import PackageError
 from ..studies.run import Results
 from .results import (
+    cost,
     exploration,
     global_sensitivity,
     inference,
@@ -86,6 +87,7 @@ _REGISTRY: tuple[ResultSheet, ...] = (
     summary.SHEET,
     performance.SHEET,
     power.SHEET,
+    cost.SHEET,
     roofline.SHEET,
     inference.SHEET,
     scaling.SHEET,

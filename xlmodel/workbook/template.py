@@ -21,6 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..schema import SEED_VARIANTS
 from .inputs import (
     coefficients,
+    cost_setup,
     exploration_setup,
     guide,
     models,
@@ -65,6 +66,7 @@ BLOCKS: dict[str, Block] = {
         *uncertainty_setup.BLOCKS,
         coefficients.BLOCK,
         references.BLOCK,
+        cost_setup.BLOCK,
     )
 }
 
@@ -82,6 +84,7 @@ SHEETS: tuple[str, ...] = (
     "Uncertainty setup",
     "Coefficients",
     "References",
+    "Cost setup",
 )
 
 #: Fixed document creation time so that two runs give identical bytes.
@@ -171,6 +174,7 @@ def fill_workbook(
     uncertainty_setup.write(sheets["Uncertainty setup"], fmt)
     coefficients.write(sheets["Coefficients"], fmt)
     references.write(sheets["References"], fmt)
+    cost_setup.write(sheets["Cost setup"], fmt)
     for block in BLOCKS.values():
         wb.define_name(block.defined_name, "=" + block.anchor)
     return sheets

@@ -39,6 +39,7 @@ class Formats:
         self.header_input = wb.add_format({**INPUT, "bold": True, "bottom": 2})
         self.group = wb.add_format({"bold": True, "bg_color": "#DDEBF7"})
         self.label = wb.add_format({})
+        self.label_wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.key = wb.add_format({"font_name": "Consolas"})
         self.unused = wb.add_format({"italic": True, "font_color": "#808080"})
         self.unused_key = wb.add_format(

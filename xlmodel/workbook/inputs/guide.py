@@ -114,6 +114,12 @@ GUIDE = (
         "text",
         "References: shipping chips the variants are compared with; add your own.",
     ),
+    (
+        "text",
+        "Cost setup: wafer price, defect density and mask set per process node, "
+        "with sources; a variant whose cells for them are blank takes its node's "
+        "values. Add rows for your own nodes.",
+    ),
 )
 
 

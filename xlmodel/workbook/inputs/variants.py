@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
+from ...engine.nodes import KEY as NODE_KEY
+from ...engine.nodes import NODE_PARAMETERS, node_table
 from ...errors import CellProblem, PackageError
 from ...schema import BY_NAME, PARAMETERS, VARIANT_PARAMETERS, Parameter
 from ..grid import Book, Grid, cell_name, column_letter
@@ -131,8 +133,17 @@ def write(ws: Worksheet, fmt: Formats, variants: Mapping) -> None:
             )
             label = fmt.label if p.used else fmt.unused
             ws.write_string(r, block.col + 1, p.unit, label)
-            ws.write_string(r, block.col + 2, describe(p), label)
+            if p.name in NODE_PARAMETERS and p.used:
+                # its variant cells are blank: wrap rather than spill over them
+                ws.write_string(r, block.col + 2, describe(p), fmt.label_wrap)
+                ws.set_row(r, 45)
+            else:
+                ws.write_string(r, block.col + 2, describe(p), label)
             for j, values in enumerate(variants.values()):
+                if p.name in NODE_PARAMETERS and values.get(p.name) is None:
+                    # blank: the process node table (Cost setup) supplies it
+                    ws.write_blank(r, first + j, None, fmt.input(p))
+                    continue
                 write_value(ws, r, first + j, values.get(p.name, p.default), p, fmt)
             ws.data_validation(r, first, r, last, validation(p))
     ws.set_column(block.col, block.col, 32)
@@ -181,7 +192,12 @@ def read(ctx: Context) -> VariantTable | None:
     for p in PARAMETERS:
         r = rows.get(p.name)
         if r is None:
-            if p.section == "variant":
+            if p.name in NODE_PARAMETERS:
+                ctx.warn(
+                    f"{table.sheet}: no row {p.name}; every variant takes its "
+                    "process node's value (Cost setup)"
+                )
+            elif p.section == "variant":
                 ctx.warn(
                     f"{table.sheet}: no row {p.name}; every variant takes the "
                     f"default {with_unit(p, p.default)}"
@@ -191,7 +207,7 @@ def read(ctx: Context) -> VariantTable | None:
         for c, name in columns:
             where = Where(table.sheet, cell_name(r, c), p.name, name)
             v = ctx.value(p, grid, r, c, where)
-            if v is None and p.section == "variant":
+            if v is None and p.section == "variant" and p.name not in NODE_PARAMETERS:
                 blanks.append((p, where))
             vals.append(v)
             cells.append(where.cell)
@@ -348,13 +364,16 @@ def build_frame(table: VariantTable, sheet_values: dict) -> pd.DataFrame:
     """Every parameter per variant: the variant's cell, else the sheet's value.
 
     ``sheet_values`` holds the values read from Targets and Coefficients; a
-    parameter given on neither takes its schema default.
+    parameter given on neither takes its schema default, except the node
+    parameters (``NODE_PARAMETERS``): blank is NaN, for :func:`fill_nodes`.
     """
     n = len(table.names)
     columns: dict[str, object] = {}
     for p in PARAMETERS:
         given = table.values.get(p.name, [None] * n)
         fallback = sheet_values.get(p.name, p.default)
+        if p.name in NODE_PARAMETERS:
+            fallback = np.nan
         vals = [fallback if (v is None or v is INVALID) else v for v in given]
         if p.kind == "int":
             columns[p.name] = np.array([int(v) for v in vals], dtype=np.int64)
@@ -363,6 +382,52 @@ def build_frame(table: VariantTable, sheet_values: dict) -> pd.DataFrame:
         else:
             columns[p.name] = [str(v) for v in vals]
     return pd.DataFrame(columns, index=pd.Index(table.names))
+
+
+def fill_nodes(
+    ctx: Context, table: VariantTable, frame: pd.DataFrame, nodes: pd.DataFrame | None
+) -> pd.DataFrame:
+    """``frame`` with its blank node parameters taken from the node table ``nodes``.
+
+    A blank whose process node is not in the table (or whose row leaves that
+    parameter blank) is a problem at the blank cell (or at the variant's
+    process_node cell when the sheet has no row for the parameter). ``nodes``
+    None: the Cost setup sheet has problems (reported); nothing is looked up.
+    """
+    if nodes is None:
+        return frame
+    try:
+        t = node_table(nodes)
+    except ValueError:  # the Cost setup reader has reported it
+        return frame
+    out = frame.copy()
+    labels = frame[NODE_KEY].to_numpy(dtype=object)
+    for name in NODE_PARAMETERS:
+        col = out[name].to_numpy(dtype=np.float64).copy()
+        blank_rows = np.flatnonzero(np.isnan(col))
+        if len(blank_rows) == 0:
+            continue
+        found = t.lookup(name, labels[blank_rows])
+        for i, v in zip(blank_rows, found):
+            if np.isfinite(v):
+                col[i] = v
+                continue
+            node = labels[i]
+            cells = table.cells.get(name) or table.cells.get(NODE_KEY)
+            cell = cells[i] if cells else ""
+            why = (
+                "is not in the process node table"
+                if t.row(node) is None
+                else f"has no {name} in the process node table"
+            )
+            ctx.problem(
+                Where(table.sheet, cell, name, table.names[i]),
+                "",
+                f"is blank ({table.names[i]}) and process_node {node!r} {why}: "
+                f"give {name} here or add the node on the Cost setup sheet",
+            )
+        out[name] = col
+    return out
 
 
 # --- where the table lies, for adopt --------------------------------------------
