@@ -29,6 +29,7 @@ from xlsxwriter.exceptions import XlsxFileError
 
 from ..errors import PackageError
 from ..studies.run import Results
+from .chart_xml import explicit_package
 from .results import (
     exploration,
     global_sensitivity,
@@ -158,6 +159,8 @@ def write_results(
     workbook.worksheets()[0].activate()
     try:
         workbook.close()
+        # every chart property written out, so no reader fills in its own
+        explicit_package(path)
     except (XlsxFileError, OSError) as exc:
         raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
 

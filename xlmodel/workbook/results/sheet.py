@@ -297,6 +297,17 @@ class Sheet:
             last_row, last_col = max(last_row, bottom - 1), max(last_col, right - 1)
         self.ws.print_area(0, 0, last_row, last_col)
 
+    def col_after(self, col: int, px: float) -> int:
+        """The first column right of ``px`` pixels that start at column ``col``."""
+        while px > 0:
+            px -= self.col_px(col)
+            col += 1
+        return col
+
+    def col_px(self, col: int) -> int:
+        """Width of column ``col`` in pixels, as set so far."""
+        return self._col_px(col)
+
     def _col_px(self, col: int) -> int:
         # xlsxwriter's column width to pixels (max digit width 7, padding 5).
         return int(self.widths.get(col, 8.43) * 7 + 0.5) + 5
