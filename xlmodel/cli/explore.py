@@ -12,15 +12,17 @@ from .options import output_options
 
 @click.command()
 @output_options
-def explore(path: Path, output: Path | None, export_dir: Path, no_export: bool):
+def explore(path: Path, output: Path | None, export_dir: Path | None, no_export: bool):
     """Explore the design space set up on PATH's Exploration setup sheet.
 
     Every point of the ranges is evaluated around the base variant; the feasible
     Pareto front, the top designs, how often each constraint binds and a chart go
     to the Exploration result sheet (with every other result sheet).
     """
+    from ..export import default_export_dir
     from ..pipeline import compute as run_compute
 
+    export_dir = export_dir or default_export_dir(output or path)
     results = run_compute(
         path,
         output,
@@ -30,7 +32,10 @@ def explore(path: Path, output: Path | None, export_dir: Path, no_export: bool):
     )
     warn(results.study.warnings)
     click.echo(format_studies(results))
-    click.echo(f"\nwrote result sheets to {output or path}")
+    click.echo(
+        f"\nwrote result sheets to {output or path}"
+        + ("" if no_export else f"; tables and figures to {export_dir}/")
+    )
 
 
 @click.command()

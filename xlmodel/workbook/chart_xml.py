@@ -15,7 +15,9 @@ parts would render differently from one workbook to the next.
 part leaves out, with the value Excel gives it when it is absent: what the chart
 means when read by Excel, stated for every reader. Nothing present is changed,
 with one addition of xlmodel's own: data labels are one line (``wrap="none"``),
-since their positions are chosen for one-line boxes.
+since their positions are chosen for one-line boxes; and children xlsxwriter
+writes out of the schema's order (a legend's ``spPr`` after its ``txPr``) are put
+in order.
 :func:`explicit_package` does this for every chart part of a workbook file (the
 result workbook xlsxwriter has just closed). Both are deterministic: the same
 bytes in give the same bytes out, and a part already explicit comes back as is.
@@ -270,6 +272,7 @@ def explicit_chart(xml: bytes) -> bytes:
         raise ValueError("not a chart part: no c:chart")
     _chart(e, chart)
     _text_defaults(e, space)
+    e.reorder(space, _CHART_SPACE)
     out = doc.toxml(encoding="UTF-8")
     # minidom drops standalone; every part of the package declares it
     return out.replace(
@@ -374,6 +377,23 @@ class _Editor:
         parent.insertBefore(node, before)
         return node
 
+    def reorder(self, parent: Element, order: tuple[str, ...]) -> None:
+        """Children of ``parent`` in schema order (stable; others keep their place).
+
+        xlsxwriter writes a few children out of order (a legend's spPr after its
+        txPr); strict readers refuse or ignore such an element.
+        """
+        nodes = [n for n in parent.childNodes if n.nodeType == Node.ELEMENT_NODE]
+        known = [n for n in nodes if n.localName in order]
+        ranked = sorted(known, key=lambda n: order.index(n.localName))
+        if ranked == known:
+            return
+        slots = iter(ranked)
+        for n in nodes:  # detach and re-append in order, unknown ones in place
+            parent.removeChild(n)
+        for n in nodes:
+            parent.appendChild(next(slots) if n.localName in order else n)
+
     def a_element(self, name: str, **attrs: str) -> Element:
         node = self.doc.createElementNS(A, f"{self.a}:{name}")
         for k, v in attrs.items():
@@ -386,11 +406,14 @@ def _chart(e: _Editor, chart: Element) -> None:
     e.ensure(chart, _CHART, "autoTitleDeleted", "0" if title is not None else "1")
     if title is not None:
         e.ensure(title, _TITLE, "overlay", "0")
+        e.reorder(title, _TITLE)
     e.ensure(chart, _CHART, "plotVisOnly", "1")
     e.ensure(chart, _CHART, "dispBlanksAs", "gap")
+    e.reorder(chart, _CHART)
     legend = e.child(chart, "legend")
     if legend is not None:
         e.ensure(legend, _LEGEND, "overlay", "0")
+        e.reorder(legend, _LEGEND)
     plot = e.child(chart, "plotArea")
     if plot is None:
         return
@@ -416,6 +439,7 @@ def _group(e: _Editor, group: Element, kind: str) -> None:
         e.ensure(group, order, "marker", "1")
     else:
         e.ensure(group, order, "scatterStyle", "lineMarker")
+    e.reorder(group, order)
     for ser in e.children(group, "ser"):
         _series(e, ser, kind, stacked)
 
@@ -431,6 +455,7 @@ def _series(e: _Editor, ser: Element, kind: str, stacked: bool) -> None:
             e.ensure(marker, ("symbol", "size", "spPr", "extLst"), "symbol", "auto")
         e.ensure(ser, order, "smooth", "0")
         position = "r"
+    e.reorder(ser, order)
     labels = e.child(ser, "dLbls")
     if labels is None:
         return
@@ -460,6 +485,7 @@ def _label_flags(e: _Editor, node: Element, order, position: str | None) -> None
         e.ensure(node, order, flag, "0")
     if "showLeaderLines" in order:
         e.ensure(node, order, "showLeaderLines", "0")
+    e.reorder(node, order)
 
 
 def _axis(e: _Editor, axis: Element, kind: str) -> None:
@@ -473,11 +499,13 @@ def _axis(e: _Editor, axis: Element, kind: str) -> None:
     title = e.child(axis, "title")
     if title is not None:
         e.ensure(title, _TITLE, "overlay", "0")
+        e.reorder(title, _TITLE)
     if kind == "catAx":
         e.ensure(axis, order, "auto", "1")
         e.ensure(axis, order, "lblAlgn", "ctr")
         e.ensure(axis, order, "lblOffset", "100")
         e.ensure(axis, order, "noMultiLvlLbl", "0")
+    e.reorder(axis, order)
 
 
 def _text_defaults(e: _Editor, space: Element) -> None:

@@ -71,8 +71,10 @@ def write(ctx: Context, sh: Sheet) -> None:
     sh.page(table.header_row)
 
     right = len(cols) + 1
+    # the chart may print on pages of its own, from the empty column before
+    sh.band_cols.append(right - 1)
     chw, chh = _CHART_W, 440 + legend_px(len(ctx.plotted), per_row=4)
-    chart_row = table.header_row
+    chart_row = table.header_row + 1  # not in the header row printed on every page
     row = chart_row + chart_rows(chh) + 1
     if ctx.capped:
         sh.note(row, right, ctx.cap_note("The chart"), 8, italic=True)

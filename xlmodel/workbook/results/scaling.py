@@ -44,9 +44,11 @@ def write(ctx: Context, sh: Sheet) -> None:
     sh.page(table.header_row)
 
     right = len(cols) + 1
+    # the charts may print on pages of their own, from the empty column before
+    sh.band_cols.append(right - 1)
     d2d = bool((sc["scaling_efficiency"] < 1).any())  # adds "after D2D" lines
     chh = 290 + legend_px(len(ctx.plotted) * (1 + d2d) + 1, per_row=3)
-    chart_row = table.header_row
+    chart_row = table.header_row + 1  # not in the header row printed on every page
     row = chart_row + 2 * chart_rows(chh) + 1
     if ctx.capped:
         sh.note(row, right, ctx.cap_note("The charts"), 10, italic=True)

@@ -49,6 +49,8 @@ def write(ctx: Context, sh: Sheet) -> None:
     row, sweeps, width_3 = _sweep_tables(ctx, sh, heads, row)
     width_4 = _elasticities(ctx, sh, heads, row)
     right = max(width_1, width_2, width_3, width_4, 1) + 1
+    # the charts may print on pages of their own, from the empty column before
+    sh.band_cols.append(right - 1)
     slot_y = 0
     if tornado is not None:
         table, effective, idle = tornado

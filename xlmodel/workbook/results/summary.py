@@ -84,11 +84,11 @@ def _columns(p: str, o: str) -> list[Col]:
         Col("peak", f"Peak {p} ({o})", unit_format(o)),
         Col("density", f"Density {p} ({o}/mm²)", unit_format(f"{o}/mm²")),
         Col("density_target", f"Density target ({o}/mm²)", unit_format(f"{o}/mm²")),
-        Col("density_ratio", "Density vs target (% of target)", '0%" of target"'),
+        Col("density_ratio", "Density vs target (% of target)", "0%"),
         Col("density_ok", "Density target met", "pass"),
         Col("power", "Power at 100 % (W)", unit_format("W")),
         Col("budget", "Power budget (W)", unit_format("W")),
-        Col("power_ratio", "Power vs budget (% of budget)", '0%" of budget"'),
+        Col("power_ratio", "Power vs budget (% of budget)", "0%"),
         Col("power_ok", "Within power budget", "pass"),
         Col("tflops_per_w", f"{p} {o}/W", unit_format(f"{o}/W")),
         Col("tj", "Tj (°C)", unit_format("°C")),
@@ -138,6 +138,8 @@ def _headline(ctx: Context, sh: Sheet, width: int) -> int:
         )
     row += 1
     for msg in r.comparison.messages:
+        if ctx.ops != "TFLOPS":  # the messages quote the target precision's figures
+            msg = msg.replace("TFLOPS", ctx.ops)
         sh.note(row, 0, msg, width)
         row += 1
     return _warnings(sh, row, list(r.study.warnings), width)
