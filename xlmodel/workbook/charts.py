@@ -101,6 +101,8 @@ class Series:
     label_position : str
         Where the label sits: ``"right"``, ``"left"``, ``"above"`` or ``"below"``
         the point (see :func:`place_labels`).
+    label_fill : bool
+        Draw the label on a white box (over a cloud of points).
     legend : bool
         Show in the legend.
     marker : str
@@ -121,6 +123,7 @@ class Series:
     secondary: bool = False
     label: bool = False
     label_position: str = "right"
+    label_fill: bool = False
     legend: bool = True
     marker: str = "circle"
     dash: bool = False
@@ -515,6 +518,9 @@ def _series(sheet_name: str, s: Series) -> dict:
             "position": s.label_position,
             "font": _LABEL_FONT,
         }
+        if s.label_fill:
+            options["data_labels"]["fill"] = {"color": "#FFFFFF", "transparency": 15}
+            options["data_labels"]["border"] = {"none": True}
     return options
 
 

@@ -441,6 +441,7 @@ def _variant_points(ctx: Context, cloud: _Cloud, x_bounds, y_bounds) -> list[Ser
                 marker="diamond",
                 label=True,
                 label_position=side,
+                label_fill=True,  # over the cloud
                 legend=False,
             )
         )
