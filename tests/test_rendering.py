@@ -828,9 +828,47 @@ def _word_boxes(pdf: Path, page: int) -> list[tuple[str, float, float, float, fl
     ]
 
 
+def _result_page_setup(path: Path, sheets: list[str]) -> dict[str, str]:
+    """Sheet -> its print settings (page setup, margins, header and footer, breaks)."""
+    book = openpyxl.load_workbook(path, read_only=True)
+    names = book.sheetnames
+    book.close()
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        wb_xml = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+        for sheet, rid in re.findall(
+            r'<sheet name="([^"]+)"[^>]*r:id="(rId\d+)"', wb_xml
+        ):
+            if sheet not in sheets:
+                continue
+            m = re.search(rf'Id="{rid}"[^>]*Target="([^"]+)"', rels) or re.search(
+                rf'Target="([^"]+)"[^>]*Id="{rid}"', rels
+            )
+            xml = z.read("xl/" + m.group(1).lstrip("/").removeprefix("xl/")).decode()
+            out[sheet] = "".join(
+                re.findall(
+                    r"<(?:pageMargins|pageSetup|headerFooter|rowBreaks|colBreaks)\b"
+                    r".*?(?:/>|</(?:headerFooter|rowBreaks|colBreaks)>)",
+                    xml,
+                )
+            )
+    assert set(out) == set(sheets) and set(sheets) <= set(names)
+    return out
+
+
 @pytest.mark.libreoffice
 def test_every_result_sheet_renders_alike_whatever_saved_the_workbook(producers):
     pngs, sheets = producers["png"], producers["sheets"]
+    # the print settings of the result sheets survive every producer's package
+    # (the page header included: "&L&BSummary&Rxlmodel")
+    setups = {
+        name: _result_page_setup(producers["computed"][name], sheets)
+        for name in PRODUCERS
+    }
+    for name in PRODUCERS[1:]:
+        assert setups[name] == setups["shipped"], name
+    assert all("<oddHeader>&amp;L&amp;B" in v for v in setups["shipped"].values())
     assert all(len(p) == len(sheets) for p in pngs.values()), {
         k: len(v) for k, v in pngs.items()
     }

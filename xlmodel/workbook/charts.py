@@ -17,6 +17,11 @@ Series roles (``Series.kind``):
     points only, no line (workloads, ridge points, one variant in a scatter);
 ``"cloud"``
     many small points, no line, no border (a sample of explored designs).
+
+Every text names its typeface, axes their tick marks and lines, the chart area its
+fill: nothing is left to a reader's defaults (the rest is written by
+:mod:`xlmodel.workbook.chart_xml`). :func:`place_labels` chooses a side per point
+label from the data so that neighbouring labels do not collide.
 """
 
 from __future__ import annotations

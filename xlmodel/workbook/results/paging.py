@@ -34,6 +34,7 @@ MIN_SCALE = 0.55
 BAND_SCALE = 0.7
 _MIN_ROWS = 2  # rows of a table kept on each side of a page break
 _WORTH_SPLITTING = 1.15  # bands must print this much larger than one band
+_MIN_BAND_SHARE = 0.3  # and none narrower than this share of the widest
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,13 @@ def print_layout(
     """
     breaks, repeat = column_bands(col_px, keep_cols, prefer_cols)
     scale = _band_scale(col_px, breaks, repeat)
-    if breaks and scale < _band_scale(col_px, [], 0) * _WORTH_SPLITTING:
-        breaks, repeat = [], 0  # bands would print hardly larger: one band
+    edges = [0, *breaks, len(col_px)]
+    widths = [sum(col_px[a:z]) for a, z in zip(edges, edges[1:])]
+    if breaks and (
+        scale < _band_scale(col_px, [], 0) * _WORTH_SPLITTING
+        or min(widths) < _MIN_BAND_SHARE * max(widths)
+    ):
+        breaks, repeat = [], 0  # bands hardly larger, or a sliver: one band
         scale = _band_scale(col_px, [], 0)
     percent = max(10, math.floor(scale * 100))
     page_h = PAGE_H_PX / (percent / 100)

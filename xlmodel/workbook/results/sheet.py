@@ -369,6 +369,8 @@ class Sheet:
         charts = self._chart_cells()
         blocks = [Block(r0, r1) for r0, r1, _, _ in charts]
         for t in self.tables:
+            if min(t.cols.values(), default=0) > last_col:
+                continue  # chart data, not printed
             r0 = t.header_row
             while r0 - 1 in self.text_rows and r0 - 1 > 0:
                 r0 -= 1  # its heading and notes go with it
