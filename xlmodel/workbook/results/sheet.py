@@ -303,7 +303,8 @@ class Sheet:
 
     def _insert_charts(self) -> None:
         """Insert the charts, each at a row boundary, in the order of their tops."""
-        bottoms: dict[int, float] = {}  # per starting column: lowest chart bottom
+        # lowest chart bottom (pixels) per horizontal span (left, right), pixels
+        bottoms: dict[tuple[float, float], float] = {}
         order = sorted(self._pending, key=lambda p: (self._top_px(p[1]) + p[4], p[3]))
         for chart, row, col, x, y, w, h in order:
             want = self._top_px(row) + y
