@@ -11,6 +11,21 @@ from .errors import PackageError
 from .studies.run import Results
 
 
+def default_export_dir(workbook) -> Path:
+    """Where the exports of ``workbook`` go by default: ``outputs/<stem>/`` beside it.
+
+    Beside the workbook written, never the current folder, and one folder per
+    workbook, so that two workbooks never overwrite each other's files. A
+    workbook already in a folder called ``outputs`` gets ``<stem>/`` beside it
+    (``outputs/variants.xlsx`` -> ``outputs/variants/``, not
+    ``outputs/outputs/variants/``).
+    """
+    w = Path(workbook)
+    if w.parent.name == "outputs":
+        return w.parent / w.stem
+    return w.parent / "outputs" / w.stem
+
+
 def export(results: Results, export_dir) -> list[Path]:
     """Write every result table as CSV and the seed's four figures as PNG.
 

@@ -28,7 +28,7 @@ from .options import output_options
 def explore(
     path: Path,
     output: Path | None,
-    export_dir: Path,
+    export_dir: Path | None,
     no_export: bool,
     workers: int | None,
     scheduler: str | None,
@@ -41,11 +41,13 @@ def explore(
     --workers or --scheduler the chunks run on Dask workers and only their
     summaries come back; the results are the same as without.
     """
+    from ..export import default_export_dir
     from ..pipeline import compute as run_compute
 
     if workers is not None and scheduler is not None:
         raise click.UsageError("give --workers or --scheduler, not both")
     progress = Progress()
+    export_dir = export_dir or default_export_dir(output or path)
     if workers is None and scheduler is None:
         backend = contextlib.nullcontext()
     else:
@@ -66,7 +68,10 @@ def explore(
         )
     warn(results.study.warnings)
     click.echo(format_studies(results))
-    click.echo(f"\nwrote result sheets to {output or path}")
+    click.echo(
+        f"\nwrote result sheets to {output or path}"
+        + ("" if no_export else f"; tables and figures to {export_dir}/")
+    )
 
 
 @click.command()

@@ -21,9 +21,9 @@ def output_options(command):
             click.option(
                 "--export-dir",
                 type=click.Path(file_okay=False, path_type=Path),
-                default=Path("outputs"),
-                show_default=True,
-                help="Folder for CSV tables and PNG figures.",
+                default=None,
+                help="Folder for CSV tables and PNG figures  [default: "
+                "outputs/<workbook name>/ beside the workbook written]",
             ),
             click.option(
                 "--no-export", is_flag=True, help="Write no CSV or PNG files."

@@ -42,10 +42,12 @@ def validate(path: Path):
 
 @click.command()
 @output_options
-def compute(path: Path, output: Path | None, export_dir: Path, no_export: bool):
+def compute(path: Path, output: Path | None, export_dir: Path | None, no_export: bool):
     """Compute every variant of PATH and write result sheets and charts into it."""
+    from ..export import default_export_dir
     from ..pipeline import compute as run_compute
 
+    export_dir = export_dir or default_export_dir(output or path)
     results = run_compute(
         path, output, None if no_export else export_dir, progress=Progress()
     )

@@ -17,10 +17,16 @@ Series roles (``Series.kind``):
     points only, no line (workloads, ridge points, one variant in a scatter);
 ``"cloud"``
     many small points, no line, no border (a sample of explored designs).
+
+Every text names its typeface, axes their tick marks and lines, the chart area its
+fill: nothing is left to a reader's defaults (the rest is written by
+:mod:`xlmodel.workbook.chart_xml`). :func:`place_labels` chooses a side per point
+label from the data so that neighbouring labels do not collide.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from xlsxwriter.chart import Chart
@@ -44,11 +50,17 @@ PALETTE: tuple[str, ...] = (
 TARGET_COLOR = "#1F3A93"
 BUDGET_COLOR = "#C0392B"
 
-_TITLE_FONT = {"size": 12, "bold": True}
-_AXIS_FONT = {"size": 9, "bold": False}
-_NUM_FONT = {"size": 8}
-_LEGEND_FONT = {"size": 8}
+# Every chart text names its typeface (the result sheets' cell font), so that no
+# reader substitutes the theme's or its own; see also xlmodel.workbook.chart_xml.
+FONT = "Calibri"
+_TITLE_FONT = {"name": FONT, "size": 12, "bold": True}
+_AXIS_FONT = {"name": FONT, "size": 9, "bold": False}
+_NUM_FONT = {"name": FONT, "size": 8}
+_LEGEND_FONT = {"name": FONT, "size": 8}
+_LABEL_FONT = {"name": FONT, "size": 8}
 _GRID = {"visible": True, "line": {"color": "#D9D9D9", "width": 0.5}}
+_AXIS_LINE = {"color": "#868686", "width": 0.75}
+_TICKS = {"major_tick_mark": "outside", "minor_tick_mark": "none", "line": _AXIS_LINE}
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,11 @@ class Series:
         Plot against the secondary value axis.
     label : bool
         Label each point with the series name.
+    label_position : str
+        Where the label sits: ``"right"``, ``"left"``, ``"above"`` or ``"below"``
+        the point (see :func:`place_labels`).
+    label_fill : bool
+        Draw the label on a white box (over a cloud of points).
     legend : bool
         Show in the legend.
     marker : str
@@ -110,6 +127,8 @@ class Series:
     color: str | None = None
     secondary: bool = False
     label: bool = False
+    label_position: str = "right"
+    label_fill: bool = False
     legend: bool = True
     marker: str = "circle"
     dash: bool = False
@@ -316,6 +335,7 @@ def add_tornado_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Ch
             "reverse": True,
             "label_position": "low",
             "crossing": "max",  # keeps the value axis at the bottom when reversed
+            **_TICKS,
         }
     )
     chart.set_x_axis(
@@ -325,9 +345,157 @@ def add_tornado_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Ch
             "num_font": _NUM_FONT,
             "num_format": layout.number_format,
             "major_gridlines": _GRID,
+            **_TICKS,
         }
     )
     return chart
+
+
+# ---------------------------------------------------------------------------------
+# Label placement
+# ---------------------------------------------------------------------------------
+
+#: Where a point label may sit, in order of preference (xlsxwriter names).
+LABEL_POSITIONS: tuple[str, ...] = ("right", "left", "above", "below")
+LABEL_CHAR_PX = 6.2  # width of one character of an 8 pt label (a wide sans face)
+LABEL_LINE_PX = 13.0  # height of one label line
+_LABEL_GAP_PX = 6.0  # from the point's centre to the near edge of its label
+_MARKER_PX = 8.0
+# Where the plot area lies inside a chart, in pixels from each edge (title on top,
+# axis labels and title below and left; no legend).
+_PLOT_INSET = {"left": 64, "right": 16, "top": 40, "bottom": 58}
+
+
+def label_box(x: float, y: float, text: str, position: str) -> tuple:
+    """The box (x0, y0, x1, y1), pixels, y down, of ``text`` at ``position`` of (x, y)."""
+    w = len(text) * LABEL_CHAR_PX + 4
+    h = LABEL_LINE_PX
+    g = _LABEL_GAP_PX
+    if position == "right":
+        return (x + g, y - h / 2, x + g + w, y + h / 2)
+    if position == "left":
+        return (x - g - w, y - h / 2, x - g, y + h / 2)
+    if position == "above":
+        return (x - w / 2, y - g - h, x + w / 2, y - g)
+    if position == "below":
+        return (x - w / 2, y + g, x + w / 2, y + g + h)
+    raise ValueError(f"unknown label position {position!r}")
+
+
+def place_labels(
+    points,
+    size: tuple[int, int],
+    x_bounds: tuple[float, float],
+    y_bounds: tuple[float, float],
+    x_log: bool = False,
+    y_log: bool = False,
+    obstacles=(),
+) -> list[str]:
+    """A position per point label so that labels cover no label, point or edge.
+
+    A deterministic greedy rule: the points are taken from the most crowded to
+    the least (ties in input order); each label takes the first of
+    ``LABEL_POSITIONS`` with the least overlap, in pixels of the chart's plot
+    area, with the labels placed before it, with every point's marker and with
+    the outside of the plot area.
+
+    Parameters
+    ----------
+    points : sequence of (x, y, text)
+        Data coordinates and label text; a point whose x or y is None or not
+        finite (not drawn) gets ``"right"``.
+    size : (int, int)
+        Chart width and height in pixels.
+    x_bounds, y_bounds : (float, float)
+        The axis limits.
+    x_log, y_log : bool
+        Logarithmic axes.
+    obstacles : sequence of (x, y)
+        Other drawn points (no label) that labels should not cover.
+
+    Returns
+    -------
+    list of str
+        One of ``LABEL_POSITIONS`` per point, in input order.
+    """
+    to_px = _pixels(size, x_bounds, y_bounds, x_log, y_log)
+    plot = (
+        _PLOT_INSET["left"],
+        _PLOT_INSET["top"],
+        size[0] - _PLOT_INSET["right"],
+        size[1] - _PLOT_INSET["bottom"],
+    )
+    px = [to_px(x, y) for x, y, _ in points]
+    markers = [p for p in px if p is not None]
+    markers += [p for p in (to_px(x, y) for x, y in obstacles) if p is not None]
+    m = _MARKER_PX / 2
+    marker_boxes = [(a - m, b - m, a + m, b + m) for a, b in markers]
+
+    def crowd(i: int) -> int:
+        a = px[i]
+        reach = 4 * LABEL_LINE_PX
+        return sum(
+            1
+            for j, b in enumerate(px)
+            if j != i and b is not None and abs(a[0] - b[0]) + abs(a[1] - b[1]) < reach
+        )
+
+    drawn = [i for i, p in enumerate(px) if p is not None]
+    order = sorted(drawn, key=lambda i: (-crowd(i), i))
+    placed: list[tuple] = []
+    out = ["right"] * len(points)
+    for i in order:
+        (x, y), text = px[i], str(points[i][2])
+        own = (x - m, y - m, x + m, y + m)
+        best, best_cost = LABEL_POSITIONS[0], math.inf
+        for pos in LABEL_POSITIONS:
+            box = label_box(x, y, text, pos)
+            cost = 3 * sum(_overlap(box, b) for b in placed)
+            cost += 2 * sum(_overlap(box, b) for b in marker_boxes if b != own)
+            cost += 4 * (_area(box) - _overlap(box, plot))
+            if cost < best_cost - 1e-9:
+                best, best_cost = pos, cost
+        out[i] = best
+        placed.append(label_box(x, y, text, best))
+    return out
+
+
+def _pixels(size, x_bounds, y_bounds, x_log, y_log):
+    """Data (x, y) -> pixel (x, y down) inside a chart of ``size``, or None."""
+    left, top = _PLOT_INSET["left"], _PLOT_INSET["top"]
+    w = size[0] - _PLOT_INSET["left"] - _PLOT_INSET["right"]
+    h = size[1] - _PLOT_INSET["top"] - _PLOT_INSET["bottom"]
+
+    def scale(v, lo, hi, log):
+        if log:
+            if v <= 0 or lo <= 0 or hi <= 0:
+                return None
+            v, lo, hi = math.log10(v), math.log10(lo), math.log10(hi)
+        return (v - lo) / (hi - lo) if hi > lo else 0.5
+
+    def to_px(x, y):
+        if x is None or y is None:
+            return None
+        x, y = float(x), float(y)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        fx = scale(x, *x_bounds, x_log)
+        fy = scale(y, *y_bounds, y_log)
+        if fx is None or fy is None:
+            return None
+        return (left + fx * w, top + (1 - fy) * h)
+
+    return to_px
+
+
+def _area(box) -> float:
+    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+
+
+def _overlap(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
 
 
 # ---------------------------------------------------------------------------------
@@ -352,9 +520,12 @@ def _series(sheet_name: str, s: Series) -> dict:
     if s.label:
         options["data_labels"] = {
             "series_name": True,
-            "position": "right",
-            "font": {"size": 8},
+            "position": s.label_position,
+            "font": _LABEL_FONT,
         }
+        if s.label_fill:
+            options["data_labels"]["fill"] = {"color": "#FFFFFF", "transparency": 15}
+            options["data_labels"]["border"] = {"none": True}
     return options
 
 
@@ -446,13 +617,19 @@ def _titles(chart, layout):
     chart.set_title({"name": layout.title, "name_font": _TITLE_FONT})
     chart.set_size({"width": layout.width, "height": layout.height})
     hidden = [i for i, s in enumerate(layout.series) if not s.legend]
-    legend = {"position": "bottom", "font": _LEGEND_FONT}
+    legend = {
+        "position": "bottom",
+        "font": _LEGEND_FONT,
+        "fill": {"none": True},
+        "border": {"none": True},
+    }
     if hidden:
         legend["delete_series"] = hidden
     if len(hidden) == len(layout.series):
         legend = {"none": True}
     chart.set_legend(legend)
-    chart.set_chartarea({"border": {"color": "#BFBFBF"}})
+    chart.set_chartarea({"border": {"color": "#BFBFBF"}, "fill": {"color": "#FFFFFF"}})
+    chart.set_plotarea({"border": {"none": True}, "fill": {"none": True}})
 
 
 def _axis(name, bounds, log, num_format, gridlines=True):
@@ -461,6 +638,7 @@ def _axis(name, bounds, log, num_format, gridlines=True):
         "name_font": _AXIS_FONT,
         "num_font": _NUM_FONT,
         "num_format": num_format,
+        **_TICKS,
     }
     if gridlines:
         axis["major_gridlines"] = _GRID
@@ -479,7 +657,8 @@ def _finish(chart, layout, category_axis):
             {
                 "name": layout.x_title,
                 "name_font": _AXIS_FONT,
-                "num_font": {"size": 8, "rotation": -30},
+                "num_font": {**_NUM_FONT, "rotation": -30},
+                **_TICKS,
             }
         )
     else:

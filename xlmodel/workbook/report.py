@@ -11,7 +11,10 @@ recognises its own sheets on the next run.
 
 This module is the orchestrator: it registers the sheet modules of
 :mod:`xlmodel.workbook.results` in order, names the sheets and runs the
-writers. Each sheet's layout and charts are in its own module there.
+writers. Each sheet's layout and charts are in its own module there. After
+xlsxwriter has closed the file, :func:`xlmodel.workbook.chart_xml.explicit_package`
+writes out every chart property the parts leave implicit, so that every reader
+draws the charts as designed whatever program saved the user's workbook.
 
 Charts show at most ``CHART_VARIANT_LIMIT`` variants (ranked: all targets met,
 then within the power budget, then by target density); a note on the sheet says
@@ -29,6 +32,7 @@ from xlsxwriter.exceptions import XlsxFileError
 
 from ..errors import PackageError
 from ..studies.run import Results
+from .chart_xml import explicit_package
 from .results import (
     cost,
     exploration,
@@ -162,6 +166,8 @@ def write_results(
     workbook.worksheets()[0].activate()
     try:
         workbook.close()
+        # every chart property written out, so no reader fills in its own
+        explicit_package(path)
     except (XlsxFileError, OSError) as exc:
         raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
 

@@ -18,6 +18,7 @@ from ...studies.explore import quantity_unit
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Span
+from .formats import at_precision, ops_unit
 
 CHART_VARIANT_LIMIT = 12
 CHART_LABEL_CHARS = 24  # longer variant names are shortened in charts
@@ -105,6 +106,7 @@ class Context:
     def __post_init__(self):
         r = self.results
         self.precision = str(r.study.targets["target_precision"])
+        self.ops = ops_unit(self.precision)  # TFLOPS, or TOPS for INT8
         self.plotted = chart_variants(r)
         self.colors = {
             v: ch.PALETTE[i % len(ch.PALETTE)] for i, v in enumerate(self.plotted)
@@ -151,7 +153,9 @@ class Context:
             "total_area_mm2": "Total compute area",
         }
         unit = quantity_unit(name)
+        if name.startswith("target_") or name == "tflops_per_w":
+            unit = at_precision(unit, p)
         text = known.get(name, name)
         if name == "tflops_per_w":
-            return text
+            return f"{p} {self.ops}/W"
         return f"{text} ({unit})" if unit else text

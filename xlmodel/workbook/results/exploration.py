@@ -32,7 +32,7 @@ from .formats import (
     unit_format,
     with_unit,
 )
-from .geometry import GAP_PX, axis_format, chart_rows
+from .geometry import GAP_PX, axis_format, chart_rows, padded_bounds
 from .sheet import Col, ResultSheet, Sheet, Table
 
 #: Most designs written on the Exploration sheet (the top K and the front thinned).
@@ -339,11 +339,18 @@ def _cloud_layout(ctx: Context, cloud: _Cloud) -> Layout:
         else ""
     )
     x_title, y_title = ctx.quantity_label(xq), ctx.quantity_label(yq)
+    x_bounds = padded_bounds(cloud.allx.tolist(), 0.05, 0.1)
+    y_bounds = padded_bounds(cloud.ally.tolist(), 0.05, 0.1)
     return Layout(
         f"Explored designs: {y_title.split(' (')[0]} vs {x_title.split(' (')[0]}{note}",
         x_title=x_title,
         y_title=y_title,
-        series=(*_cloud_series(ctx, cloud), *_variant_points(ctx, cloud)),
+        series=(
+            *_cloud_series(ctx, cloud),
+            *_variant_points(ctx, cloud, x_bounds, y_bounds),
+        ),
+        x_bounds=x_bounds,
+        y_bounds=y_bounds,
         width=_CLOUD_W,
         height=_CLOUD_H,
         number_format=axis_format(cloud.ally),
@@ -399,15 +406,30 @@ def _cloud_series(ctx: Context, cloud: _Cloud) -> list[Series]:
     return series
 
 
-def _variant_points(ctx: Context, cloud: _Cloud) -> list[Series]:
-    """A labelled diamond per charted variant with finite X and Y."""
+def _variant_points(ctx: Context, cloud: _Cloud, x_bounds, y_bounds) -> list[Series]:
+    """A labelled diamond per charted variant with finite X and Y.
+
+    Labels are placed clear of each other and of the front's points.
+    """
     where = {v: i for i, v in enumerate(ctx.variants)}
     vtable = cloud.variants
+    shown = [
+        (i, n)
+        for i, n in enumerate(ctx.plotted)
+        if math.isfinite(cloud.xs[where[n]]) and math.isfinite(cloud.ys[where[n]])
+    ]
+    xq, yq = ctx.results.exploration.problem.axes()
+    sides = ["right"] * len(shown)
+    if x_bounds and y_bounds:
+        sides = ch.place_labels(
+            [(cloud.xs[where[n]], cloud.ys[where[n]], ctx.labels[n]) for _, n in shown],
+            (_CLOUD_W, _CLOUD_H - 40),  # less the legend
+            x_bounds,
+            y_bounds,
+            obstacles=list(zip(cloud.front[xq], cloud.front[yq])),
+        )
     points = []
-    for i, n in enumerate(ctx.plotted):
-        x, y = cloud.xs[where[n]], cloud.ys[where[n]]
-        if not (math.isfinite(x) and math.isfinite(y)):
-            continue
+    for (i, n), side in zip(shown, sides):
         rr = vtable.first_row + i
         points.append(
             Series(
@@ -418,6 +440,8 @@ def _variant_points(ctx: Context, cloud: _Cloud) -> list[Series]:
                 color=ctx.colors[n],
                 marker="diamond",
                 label=True,
+                label_position=side,
+                label_fill=True,  # over the cloud
                 legend=False,
             )
         )

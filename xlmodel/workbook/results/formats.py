@@ -25,6 +25,9 @@ UNIT_FORMATS: dict[str, str] = {
     "%": "0.0",
     "": "0.000",
 }
+# Integer precisions count operations, not floating-point operations.
+for _unit in ("TFLOPS", "TFLOPS/mm²", "TFLOPS/W"):
+    UNIT_FORMATS[_unit.replace("TFLOPS", "TOPS")] = UNIT_FORMATS[_unit]
 GENERAL = "#,##0.####"
 
 TITLE_COLOR = "#1F3A5F"  # sheet titles and headings
@@ -46,3 +49,15 @@ def unit_format(unit: str) -> str:
 def with_unit(label: str, unit: str) -> str:
     """A column or axis title: ``label (unit)``, or ``label`` without a unit."""
     return f"{label} ({unit})" if unit else label
+
+
+def ops_unit(precision: str) -> str:
+    """``TOPS`` for an integer precision (INT8), ``TFLOPS`` for a floating-point one."""
+    return "TOPS" if str(precision).upper().startswith("INT") else "TFLOPS"
+
+
+def at_precision(unit: str, precision: str) -> str:
+    """``unit`` of a quantity at ``precision``: TFLOPS... become TOPS... for INT8."""
+    if unit.startswith("TFLOPS"):
+        return ops_unit(precision) + unit[len("TFLOPS") :]
+    return unit

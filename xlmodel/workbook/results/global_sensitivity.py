@@ -68,6 +68,8 @@ def write(ctx: Context, sh: Sheet) -> None:
         tables.append((str(q), t))
         row = t.last_row + 2
     right = len(_COLUMNS) + 1
+    # the charts may print on pages of their own, from the empty column before
+    sh.band_cols.append(right - 1)
     y = 0
     for q, t in tables:
         height = max(220, 100 + 30 * t.rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ...schema import PRECISIONS
 from .context import Context
-from .formats import unit_format
+from .formats import at_precision, unit_format
 from .sheet import Col, ResultSheet, Sheet
 
 
@@ -16,7 +16,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     """The table at the target precision, then the blocks by precision."""
     r = ctx.results
     m = r.metrics
-    p = ctx.precision
+    p, o = ctx.precision, ctx.ops
     frame = m.copy()
     frame.insert(0, "variant", [str(x) for x in m.index])
     sh.title(
@@ -36,11 +36,11 @@ def write(ctx: Context, sh: Sheet) -> None:
             "FP16 FLOP per cycle per SM (FLOP/cycle/SM)",
             unit_format("FLOP/cycle/SM"),
         ),
-        Col("target_peak_tflops", f"Peak {p} (TFLOPS)", unit_format("TFLOPS")),
+        Col("target_peak_tflops", f"Peak {p} ({o})", unit_format(o)),
         Col(
             "target_density_tflops_per_mm2",
-            f"Density {p} (TFLOPS/mm²)",
-            unit_format("TFLOPS/mm²"),
+            f"Density {p} ({o}/mm²)",
+            unit_format(f"{o}/mm²"),
         ),
         Col(
             "target_ridge_flop_per_byte",
@@ -64,12 +64,14 @@ def write(ctx: Context, sh: Sheet) -> None:
         ("density_{}_tflops_per_mm2", "Density", "TFLOPS/mm²"),
         ("ridge_{}_flop_per_byte", "Ridge point", "FLOP/byte"),
     ):
+        # the column of an integer precision says its own unit (TOPS)
         sh.heading(row, 0, f"{label} by precision ({unit})")
         block = [Col("variant", "Variant", "text")]
-        block += [
-            Col(key.format(q.value.lower()), f"{q.value} ({unit})", unit_format(unit))
-            for q in PRECISIONS
-        ]
+        for q in PRECISIONS:
+            u = at_precision(unit, q.value)
+            block.append(
+                Col(key.format(q.value.lower()), f"{q.value} ({u})", unit_format(u))
+            )
         t = sh.table(row + 1, 0, frame, block, cap_width=30)
         row = t.last_row + 2
 

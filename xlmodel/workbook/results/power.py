@@ -82,9 +82,11 @@ def _chart(
     at = table.first_row + int(rows[0])
     contiguous = bool((np.diff(rows) == 1).all()) if len(rows) > 1 else True
     right = table.cols["meets_tj_max"] + 2
+    # the chart may print on a page of its own, from the empty column before
+    sh.band_cols.append(right - 1)
     chh = 380
     cw = 640
-    chart_row = table.header_row
+    chart_row = table.header_row + 1  # not in the header row printed on every page
     note_row = chart_row + chart_rows(chh) + 1
     if ctx.capped or ctx.shortened or not contiguous:
         keep = block[block["variant"].isin(set(ctx.plotted))].reset_index(drop=True)

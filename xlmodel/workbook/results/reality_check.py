@@ -64,56 +64,106 @@ def write(ctx: Context, sh: Sheet) -> None:
     sh.heading(3, 0, "Variants and reference chips")
     table = sh.table(4, 0, frame, _COLUMNS, cap_width=30)
     sh.page(table.header_row)
-    points, xs = _points(ctx, real, table)
-    if not points:
+    row = table.last_row + 2
+    if ctx.capped:
+        sh.note(row - 1, 0, ctx.cap_note("The chart does"), 8)
+    left_out = _left_out(real)
+    if left_out:
+        sh.note(row, 0, left_out, 8, italic=True)
+        row += 1
+    rows = _charted(ctx, real)
+    if not rows:
         return
+    width, height = 760, 420
+    xs = [float(real["tflops_per_w_physical"].iloc[i]) for i in rows]
+    ys = [float(real["density_fp16_tflops_per_mm2"].iloc[i]) for i in rows]
+    x_bounds = padded_bounds(xs, 0.2, 0.3)
+    y_bounds = padded_bounds(ys, 0.1, 0.15)
+    names = [str(real.index[i]) for i in rows]
+    where = ch.place_labels(
+        [(x, y, n) for x, y, n in zip(xs, ys, names)],
+        (width, height),
+        x_bounds,
+        y_bounds,
+    )
     layout = Layout(
         "Density vs efficiency (physical preset): variants ●, references ◆",
         x_title="FP16 TFLOPS/W (physical preset)",
         y_title="FP16 density (TFLOPS/mm²)",
-        series=tuple(points),
-        x_bounds=padded_bounds(xs),
-        width=760,
-        height=420,
+        series=tuple(_point(ctx, real, table, i, pos) for i, pos in zip(rows, where)),
+        x_bounds=x_bounds,
+        y_bounds=y_bounds,
+        width=width,
+        height=height,
         number_format="0.00",
         x_number_format="0.0",
     )
-    sh.chart(ch.add_scatter_chart, layout, table.last_row + 2, 0)
-    if ctx.capped:
-        sh.note(table.last_row + 1, 0, ctx.cap_note("The chart does"), 8)
+    sh.chart(ch.add_scatter_chart, layout, row + 1, 0)
 
 
 SHEET = ResultSheet("Reality check", write)
 
 
-def _points(
-    ctx: Context, real: pd.DataFrame, table: Table
-) -> tuple[list[Series], list[float]]:
-    """One marker per charted variant and per reference with a known die area.
+def _charted(ctx: Context, real: pd.DataFrame) -> list[int]:
+    """Rows charted: every reference and charted variant with both coordinates."""
+    out = []
+    for i, name in enumerate(str(x) for x in real.index):
+        if real["kind"].iloc[i] == "variant" and name not in ctx.plotted:
+            continue
+        x = float(real["tflops_per_w_physical"].iloc[i])
+        y = float(real["density_fp16_tflops_per_mm2"].iloc[i])
+        if math.isfinite(x) and math.isfinite(y):
+            out.append(i)
+    return out
 
-    Returns the series and their X values (TFLOPS/W, physical preset).
-    """
-    names = [str(x) for x in real.index]
-    kinds = list(real["kind"])
-    density = real["density_fp16_tflops_per_mm2"].to_numpy(float)
-    points, xs = [], []
-    for i, (name, kind) in enumerate(zip(names, kinds)):
-        if not math.isfinite(density[i]):
-            continue
-        if kind == "variant" and name not in ctx.plotted:
-            continue
-        row = table.first_row + i
-        xs.append(float(real["tflops_per_w_physical"].iloc[i]))
-        points.append(
-            Series(
-                Span(row, table.cols["density_fp16_tflops_per_mm2"]),
-                Span(row, table.cols["name"]),
-                Span(row, table.cols["tflops_per_w_physical"]),
-                kind="marker",
-                color=ctx.colors.get(name, "#7F7F7F"),
-                marker="circle" if kind == "variant" else "diamond",
-                label=True,
-                legend=False,
-            )
+
+def _left_out(real: pd.DataFrame) -> str:
+    """Which references the chart leaves out and why ("" when none)."""
+    refs = real[real["kind"] != "variant"]
+    no_area = [
+        str(n)
+        for n, d in zip(refs.index, refs["density_fp16_tflops_per_mm2"])
+        if not math.isfinite(float(d))
+    ]
+    no_power = [
+        str(n)
+        for n, d, w in zip(
+            refs.index,
+            refs["density_fp16_tflops_per_mm2"],
+            refs["tflops_per_w_physical"],
         )
-    return points, xs
+        if math.isfinite(float(d)) and not math.isfinite(float(w))
+    ]
+    parts = []
+    if no_area:
+        parts.append(
+            f"{_names(no_area)} {'is' if len(no_area) == 1 else 'are'} not on the "
+            "chart: no die area is published, so the density is unknown"
+        )
+    if no_power:
+        parts.append(
+            f"{_names(no_power)} {'is' if len(no_power) == 1 else 'are'} not on the "
+            "chart: the physical preset gives no TFLOPS/W"
+        )
+    return "; ".join(parts) + "." if parts else ""
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _point(ctx: Context, real: pd.DataFrame, table: Table, i: int, where: str):
+    """The labelled marker of row ``i`` of the table."""
+    name = str(real.index[i])
+    row = table.first_row + i
+    return Series(
+        Span(row, table.cols["density_fp16_tflops_per_mm2"]),
+        Span(row, table.cols["name"]),
+        Span(row, table.cols["tflops_per_w_physical"]),
+        kind="marker",
+        color=ctx.colors.get(name, "#7F7F7F"),
+        marker="circle" if real["kind"].iloc[i] == "variant" else "diamond",
+        label=True,
+        label_position=where,
+        legend=False,
+    )

@@ -8,6 +8,7 @@ values > 0, for the log axes) and the roofline chart of the charted variants.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -19,6 +20,18 @@ from .geometry import chart_rows, legend_px, positive
 from .sheet import Col, ResultSheet, Sheet, Table
 
 WORKLOAD_LABELS = 12  # most workloads named on the roofline chart
+_CHART_W = 720  # pixels
+_DATA_ROW = 3  # the chart data's heading
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The chart's size (pixels) and axis bounds, for placing point labels."""
+
+    size: tuple[int, int]
+    x_bounds: tuple[float, float]
+    y_bounds: tuple[float, float]
+
 
 # A part of the chart data: variant, kind (roof, workloads, ridge), first and last
 # row (0-based, within the data).
@@ -38,8 +51,12 @@ def write(ctx: Context, sh: Sheet) -> None:
             "Arithmetic intensity (FLOP/byte)",
             unit_format("FLOP/byte"),
         ),
-        Col("peak_tflops", f"Peak {p} (TFLOPS)", unit_format("TFLOPS")),
-        Col("attainable_tflops", f"Attainable {p} (TFLOPS)", unit_format("TFLOPS")),
+        Col("peak_tflops", f"Peak {p} ({ctx.ops})", unit_format(ctx.ops)),
+        Col(
+            "attainable_tflops",
+            f"Attainable {p} ({ctx.ops})",
+            unit_format(ctx.ops),
+        ),
         Col("efficiency_percent", "Share of peak (%)", unit_format("%")),
         Col("bottleneck", "Bottleneck", "text", center=True),
         Col("ridge_flop_per_byte", "Ridge point (FLOP/byte)", unit_format("FLOP/byte")),
@@ -54,48 +71,52 @@ def write(ctx: Context, sh: Sheet) -> None:
     sh.page(table.header_row)
 
     right = len(cols) + 1
-    chh = 440 + legend_px(len(ctx.plotted) + 1, per_row=4)
-    chart_row = table.header_row
+    # the chart may print on pages of its own, from the empty column before
+    sh.band_cols.append(right - 1)
+    chw, chh = _CHART_W, 440 + legend_px(len(ctx.plotted), per_row=4)
+    chart_row = table.header_row + 1  # not in the header row printed on every page
     row = chart_row + chart_rows(chh) + 1
     if ctx.capped:
         sh.note(row, right, ctx.cap_note("The chart"), 8, italic=True)
         row += 2
     ridge = _ridge_points(ctx)
     rtable = _ridge_table(ctx, sh, ridge, row, right)
-    row = rtable.last_row + 2
 
+    # The chart data: right of everything printed, from the top, not printed.
+    data_col = max(right + len(rtable.cols), sh.col_after(right, chw)) + 1
     x_lo, x_hi, grid = _x_axis(ctx.results.study.workloads)
-    sh.heading(row, right, "Chart data: roofs, workloads and ridge points")
+    sh.heading(_DATA_ROW, data_col, "Chart data: roofs, workloads and ridge points")
     data, parts = _chart_data(ctx, rf, ridge, x_lo, x_hi, grid)
     dtable = sh.table(
-        row + 1,
-        right,
+        _DATA_ROW + 1,
+        data_col,
         data,
         [
             Col("variant", "Variant", "text"),
             Col("point", "Point", "text"),
             Col("ai", "Arithmetic intensity (FLOP/byte)", GENERAL),
-            Col("tflops", f"{p} (TFLOPS)", GENERAL),
+            Col("tflops", f"{p} ({ctx.ops})", GENERAL),
         ],
         cap_width=40,
         wrap_header=False,
     )
-    series = _series(ctx, dtable, parts)
+    sh.print_limit = (max(table.last_row, rtable.last_row), data_col - 2)
     ys = [v for v in data["tflops"] if v is not None]
     y_lo = 10 ** math.floor(math.log10(min(ys))) if ys else 0.01
     y_hi = 10 ** math.ceil(math.log10(max(ys))) if ys else 1e4
     if y_hi <= y_lo:
         y_hi = y_lo * 10
+    frame = _Frame((chw, chh), (x_lo, x_hi), (y_lo, y_hi))
     layout = Layout(
         f"Roofline at {p}: lines = roofs, ▲ = workloads, ◆ = ridge points",
         x_title="Arithmetic intensity (FLOP/byte, log scale)",
-        y_title=f"Attainable {p} TFLOPS (log scale)",
-        series=series,
+        y_title=f"Attainable {p} {ctx.ops} (log scale)",
+        series=_series(ctx, dtable, data, parts, frame),
         x_bounds=(x_lo, x_hi),
         y_bounds=(y_lo, y_hi),
         x_log=True,
         y_log=True,
-        width=720,
+        width=chw,
         height=chh,
         number_format="#,##0.##",
         x_number_format="#,##0.##",
@@ -127,7 +148,7 @@ def _ridge_table(
     sh.heading(row, col, "Ridge points")
     rcols = [
         Col("variant", "Variant", "text"),
-        Col("peak", f"Peak {p} (TFLOPS)", unit_format("TFLOPS")),
+        Col("peak", f"Peak {p} ({ctx.ops})", unit_format(ctx.ops)),
         Col("bw", "HBM bandwidth (TB/s)", unit_format("TB/s")),
         Col("ridge", "Ridge point (FLOP/byte)", unit_format("FLOP/byte")),
     ]
@@ -196,24 +217,74 @@ def _chart_data(
     return data, parts
 
 
-def _series(ctx: Context, dtable: Table, parts: list[_Part]) -> tuple[Series, ...]:
+def _series(
+    ctx: Context,
+    dtable: Table,
+    data: pd.DataFrame,
+    parts: list[_Part],
+    frame: _Frame,
+) -> tuple[Series, ...]:
     """Roofs first (one per variant, in the legend), then the workload and ridge marks.
 
     The first variant's workloads are one series each, labelled by name, when
-    there are fewer than ``WORKLOAD_LABELS``.
+    there are fewer than ``WORKLOAD_LABELS``; every ridge point is one series,
+    labelled with its ridge. Labels are placed so that they do not collide
+    (:func:`xlmodel.workbook.charts.place_labels`).
     """
     series: list[Series] = []
     markers: list[Series] = []
-    labelled = False
+    labelled: list[int] = []  # data rows whose point carries a label
+    texts: dict[int, str] = {}
+    named = False
+    for _name, kind, r0, r1 in parts:
+        if kind == "workloads" and not named and r1 - r0 < WORKLOAD_LABELS:
+            named = True
+            labelled += range(r0, r1 + 1)
+            texts.update({k: str(data["point"].iloc[k]) for k in range(r0, r1 + 1)})
+        elif kind == "ridge":
+            for k in range(r0, r1 + 1):
+                if data["ai"].iloc[k] is not None:
+                    labelled.append(k)
+                    texts[k] = f"ridge {float(data['ai'].iloc[k]):,.0f}"
+    drawn = [
+        k
+        for _, kind, r0, r1 in parts
+        if kind != "roof"
+        for k in range(r0, r1 + 1)
+        if k not in texts
+    ]
+    where = dict(
+        zip(
+            labelled,
+            ch.place_labels(
+                [
+                    (data["ai"].iloc[k], data["tflops"].iloc[k], texts[k])
+                    for k in labelled
+                ],
+                frame.size,
+                frame.x_bounds,
+                frame.y_bounds,
+                x_log=True,
+                y_log=True,
+                obstacles=[(data["ai"].iloc[k], data["tflops"].iloc[k]) for k in drawn],
+            ),
+        )
+    )
+    first = dtable.first_row
     for name, kind, r0, r1 in parts:
-        r0, r1 = dtable.first_row + r0, dtable.first_row + r1
-        x, y = dtable.span("ai", r0, r1), dtable.span("tflops", r0, r1)
+        x = dtable.span("ai", first + r0, first + r1)
+        y = dtable.span("tflops", first + r0, first + r1)
         if kind == "roof":
-            name_cell = ctx.series_name(name, Span(r0, dtable.cols["variant"]))
-            series.append(Series(y, name_cell, x, color=ctx.colors[name]))
-        elif kind == "workloads" and not labelled and r1 - r0 < WORKLOAD_LABELS:
-            labelled = True
-            markers += _named_workloads(ctx, dtable, name, r0, r1)
+            cell = Span(first + r0, dtable.cols["variant"])
+            series.append(
+                Series(y, ctx.series_name(name, cell), x, color=ctx.colors[name])
+            )
+        elif kind == "workloads" and r0 in where:
+            markers += [
+                _point(dtable, k, Span(first + k, dtable.cols["point"]), where[k],
+                       "triangle", ctx.colors[name])
+                for k in range(r0, r1 + 1)
+            ]  # fmt: skip
         elif kind == "workloads":
             markers.append(
                 Series(
@@ -227,33 +298,27 @@ def _series(ctx: Context, dtable: Table, parts: list[_Part]) -> tuple[Series, ..
                 )
             )
         else:
-            markers.append(
-                Series(
-                    y,
-                    "Ridge points",
-                    x,
-                    kind="marker",
-                    marker="diamond",
-                    color="#000000",
-                )
-            )
+            markers += [
+                _point(dtable, k, texts[k], where[k], "diamond", "#000000")
+                for k in range(r0, r1 + 1)
+                if k in where
+            ]
     return tuple(series + markers)
 
 
-def _named_workloads(
-    ctx: Context, dtable: Table, name: str, r0: int, r1: int
-) -> list[Series]:
-    """One labelled marker per workload of variant ``name`` (data rows r0..r1)."""
-    return [
-        Series(
-            dtable.span("tflops", k, k),
-            Span(k, dtable.cols["point"]),
-            dtable.span("ai", k, k),
-            kind="marker",
-            marker="triangle",
-            color=ctx.colors[name],
-            legend=False,
-            label=True,
-        )
-        for k in range(r0, r1 + 1)
-    ]
+def _point(
+    dtable: Table, k: int, name: Span | str, where: str, marker: str, color: str
+) -> Series:
+    """The labelled marker of chart-data row ``k`` (0-based in the data)."""
+    r = dtable.first_row + k
+    return Series(
+        dtable.span("tflops", r, r),
+        name,
+        dtable.span("ai", r, r),
+        kind="marker",
+        marker=marker,
+        color=color,
+        legend=False,
+        label=True,
+        label_position=where,
+    )

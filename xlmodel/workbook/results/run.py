@@ -98,7 +98,7 @@ def _items(ctx: Context) -> list[tuple[str, object]]:
         ("Time", str(info.get("time") or "")),
         ("Variants", len(v)),
         ("Target precision", ctx.precision),
-        ("Density target (TFLOPS/mm²)", ctx.density_target),
+        (f"Density target ({ctx.ops}/mm²)", ctx.density_target),
         ("Power budget (W)", ctx.budget),
         ("Tj max (°C)", ctx.tj_max),
         ("Sweep base", str(study.sweep_base)),

@@ -24,6 +24,8 @@ from .sheet import Col, ResultSheet, Sheet, Table
 SWEEP_TARGET_SCALE = 3.0
 _CHART_W, _CHART_H = 520, 320  # pixels, every chart of the sheet
 _CHANGE = "+0.0%;-0.0%;0.0%"
+# A tornado parameter whose swing is below this share of the base has no effect.
+_NO_EFFECT = 1e-12
 
 # A written sweep: parameter, its unit, its table, the highest density in it.
 _Sweep = tuple[str, str, Table, float]
@@ -34,12 +36,12 @@ def write(ctx: Context, sh: Sheet) -> None:
     study = ctx.results.study
     p = ctx.precision
     base = str(study.sweep_base)
-    heads = _metric_heads(p)
+    heads = _metric_heads(p, ctx.ops)
     sh.title(
         0,
         f"Sensitivity around {base}",
         f"One parameter at a time around the sweep base {base}; density, peak and "
-        f"TFLOPS/W at {p}, power at 100 % utilisation.",
+        f"{ctx.ops}/W at {p}, power at 100 % utilisation.",
     )
     sh.page(1, freeze_col=0, repeat=False)
     row, width_1 = _sweep_summary(ctx, sh, heads, 3)
@@ -47,22 +49,28 @@ def write(ctx: Context, sh: Sheet) -> None:
     row, sweeps, width_3 = _sweep_tables(ctx, sh, heads, row)
     width_4 = _elasticities(ctx, sh, heads, row)
     right = max(width_1, width_2, width_3, width_4, 1) + 1
+    # the charts may print on pages of their own, from the empty column before
+    sh.band_cols.append(right - 1)
     slot_y = 0
     if tornado is not None:
-        slot_y = _tornado_chart(ctx, sh, tornado, right) + GAP_PX
+        table, effective, idle = tornado
+        if idle:
+            sh.note(2, right, _no_effect_note(ctx, idle, effective), 1, italic=True)
+        if effective:
+            slot_y = _tornado_chart(ctx, sh, table, effective, right) + GAP_PX
     _sweep_charts(ctx, sh, sweeps, right, slot_y)
 
 
 SHEET = ResultSheet("Sensitivity", write)
 
 
-def _metric_heads(p: str) -> dict[str, tuple[str, str]]:
+def _metric_heads(p: str, o: str) -> dict[str, tuple[str, str]]:
     """Metric key -> (column title, unit)."""
     return {
-        "target_density_tflops_per_mm2": ("Density", "TFLOPS/mm²"),
+        "target_density_tflops_per_mm2": ("Density", f"{o}/mm²"),
         "power_total_w": ("Power", "W"),
-        "target_peak_tflops": (f"Peak {p}", "TFLOPS"),
-        "tflops_per_w": ("TFLOPS/W", "TFLOPS/W"),
+        "target_peak_tflops": (f"Peak {p}", o),
+        "tflops_per_w": (f"{o}/W", f"{o}/W"),
     }
 
 
@@ -93,8 +101,14 @@ def _sweep_summary(ctx: Context, sh: Sheet, heads: dict, row: int) -> tuple[int,
     return t.last_row + 2, len(cols)
 
 
-def _tornado_table(ctx: Context, sh: Sheet, row: int) -> tuple[int, Table | None, int]:
-    """The tornado table; returns the next row, the table (None: none) and columns."""
+def _tornado_table(ctx: Context, sh: Sheet, row: int) -> tuple[int, tuple | None, int]:
+    """The tornado table; returns the next row, the tornado and the columns used.
+
+    The tornado is None without tornado parameters, else (the table, the number
+    of its first rows whose parameter moves the density, the parameters that do
+    not). Parameters without effect are the table's last rows: a bar of length
+    zero is not a result to chart.
+    """
     r = ctx.results
     study = r.study
     p = ctx.precision
@@ -111,6 +125,11 @@ def _tornado_table(ctx: Context, sh: Sheet, row: int) -> tuple[int, Table | None
         sh.note(row + 1, 0, "No tornado parameters in this study.", 1)
         return row + 3, None, 0
     tornado["unit"] = [_param_unit(x) for x in tornado["parameter"]]
+    base_metric = np.abs(tornado["base_metric"].to_numpy(dtype=float))
+    swing = np.abs(tornado["swing"].to_numpy(dtype=float))
+    idle = ~(swing > _NO_EFFECT * np.where(np.isfinite(base_metric), base_metric, 0))
+    tornado = tornado.assign(_idle=idle).sort_values("_idle", kind="stable")
+    tornado = tornado.reset_index(drop=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         b = tornado["base_metric"].to_numpy(dtype=float)
         okb = b != 0
@@ -118,22 +137,36 @@ def _tornado_table(ctx: Context, sh: Sheet, row: int) -> tuple[int, Table | None
             change = tornado[src].to_numpy(dtype=float) / np.where(okb, b, 1) - 1
             # rounded so that rounding noise does not show as "-0.0 %"
             tornado[key] = np.where(okb, np.round(change, 12), np.nan)
-    density = unit_format("TFLOPS/mm²")
+    o = ctx.ops
+    density = unit_format(f"{o}/mm²")
     cols = [
         Col("rank", "Rank", "0"),
         Col("parameter", "Parameter", "text"),
         Col("unit", "Unit", "text"),
         Col("low_value", f"Value at -{pct:g} %", GENERAL),
         Col("high_value", f"Value at +{pct:g} %", GENERAL),
-        Col("metric_low", "Density at low (TFLOPS/mm²)", density),
-        Col("metric_high", "Density at high (TFLOPS/mm²)", density),
-        Col("base_metric", f"Density of {base} (TFLOPS/mm²)", density),
-        Col("swing", "Swing |high - low| (TFLOPS/mm²)", density),
+        Col("metric_low", f"Density at low ({o}/mm²)", density),
+        Col("metric_high", f"Density at high ({o}/mm²)", density),
+        Col("base_metric", f"Density of {base} ({o}/mm²)", density),
+        Col("swing", f"Swing |high - low| ({o}/mm²)", density),
         Col("d_low", f"Change at -{pct:g} % (% of base)", _CHANGE),
         Col("d_high", f"Change at +{pct:g} % (% of base)", _CHANGE),
     ]
     table = sh.table(row + 1, 0, tornado, cols, cap_width=30)
-    return table.last_row + 2, table, len(cols)
+    idle_names = [str(x) for x in tornado.loc[tornado["_idle"], "parameter"]]
+    effective = len(tornado) - len(idle_names)
+    return table.last_row + 2, (table, effective, idle_names), len(cols)
+
+
+def _no_effect_note(ctx: Context, idle: list[str], effective: int) -> str:
+    pct = float(ctx.results.study.tornado_percent)
+    names = ", ".join(idle)
+    verb = "has" if len(idle) == 1 else "have"
+    where = "not charted" if effective else "so there is no tornado chart"
+    return (
+        f"No effect on {ctx.precision} density at ±{pct:g} %: {names} {verb} none "
+        f"({where}; the table lists {'it' if len(idle) == 1 else 'them'} last)."
+    )
 
 
 def _sweep_tables(
@@ -162,8 +195,8 @@ def _sweep_tables(
             ),
             Col(
                 "density_target",
-                "Density target (TFLOPS/mm²)",
-                unit_format("TFLOPS/mm²"),
+                f"Density target ({ctx.ops}/mm²)",
+                unit_format(f"{ctx.ops}/mm²"),
             ),
             Col("budget", "Power budget (W)", unit_format("W")),
         ]
@@ -196,22 +229,26 @@ def _elasticities(ctx: Context, sh: Sheet, heads: dict, row: int) -> int:
     return len(cols)
 
 
-def _tornado_chart(ctx: Context, sh: Sheet, t: Table, col: int) -> int:
-    """The tornado chart at the top right; returns its height in pixels."""
+def _tornado_chart(ctx: Context, sh: Sheet, t: Table, rows: int, col: int) -> int:
+    """The tornado chart of the table's first ``rows`` at the top right.
+
+    Returns its height in pixels.
+    """
     study = ctx.results.study
     pct = float(study.tornado_percent)
     base = str(study.sweep_base)
-    cat = t.span("parameter")
+    last = t.first_row + rows - 1
+    cat = t.span("parameter", r1=last)
     layout = Layout(
         f"Tornado: {ctx.precision} density change at ±{pct:g} % around {base}",
         x_title="Change of density from base (%)",
         y_title="",
         series=(
-            Series(t.span("d_low"), t.head("d_low"), cat, color="#5B9BD5"),
-            Series(t.span("d_high"), t.head("d_high"), cat, color="#ED7D31"),
+            Series(t.span("d_low", r1=last), t.head("d_low"), cat, color="#5B9BD5"),
+            Series(t.span("d_high", r1=last), t.head("d_high"), cat, color="#ED7D31"),
         ),
         width=_CHART_W,
-        height=max(_CHART_H, 80 + 26 * t.rows),
+        height=max(_CHART_H, 80 + 26 * rows),
         number_format="0%",
     )
     sh.chart(ch.add_tornado_chart, layout, 3, col)
@@ -271,7 +308,7 @@ def _sweep_layout(ctx: Context, name: str, unit: str, t: Table, top: float) -> L
     return Layout(
         f"Sweep of {name}: density and power{note}",
         x_title=with_unit(name, unit),
-        y_title="Density (TFLOPS/mm²)",
+        y_title=f"Density ({ctx.ops}/mm²)",
         y2_title="Power (W)",
         series=series,
         width=_CHART_W,

@@ -22,6 +22,7 @@ from ...studies.run import Results
 from ..charts import Layout, Span
 from .context import Context
 from .formats import BEST_FILL, FAIL, GENERAL, HEAD_FILL, PASS, TITLE_COLOR
+from .paging import MARGIN_LR_IN, MARGIN_TB_IN, Block, print_layout
 
 
 def _always(results: Results) -> bool:
@@ -88,9 +89,17 @@ class Sheet:
         # row, col, text, columns spanned, characters per width unit
         self.wrapped: list[tuple[int, int, str, int, float]] = []
         self.heights: dict[int, float] = {}
+        # charts to insert when the row heights are known: chart, row, col, x, y
+        self._pending: list[tuple] = []
+        # where the charts went: row, col, x, y, width, height
         self.charts: list[tuple[int, int, int, int, int, int]] = []
         # last row and column to print, when chart data lies beyond them
         self.print_limit: tuple[int, int] | None = None
+        self.tables: list[Table] = []
+        self.text_rows: set[int] = set()  # rows of headings and notes
+        self.band_cols: list[int] = []  # where a band of printed pages may begin
+        self.repeat_row: int | None = None
+        self.paged = False
         ws.hide_gridlines(2)
 
     # -- plain cells -------------------------------------------------------------
@@ -108,10 +117,12 @@ class Sheet:
     def heading(self, row: int, col: int, text: str) -> None:
         f = self.ctx.fmt(bold=True, font_size=11, font_color=TITLE_COLOR)
         self.ws.write_string(row, col, text, f)
+        self.text_rows.add(row)
 
     def note(self, row: int, col: int, text: str, width: int = 0, **props) -> None:
         """Text, wrapped over ``width`` columns (merged) when ``width`` > 1."""
         f = self.ctx.fmt(text_wrap=width > 1, **props)
+        self.text_rows.add(row)
         if width > 1:
             self.ws.merge_range(row, col, row, col + width - 1, text, f)
             self.wrapped.append((row, col, text, width, 1.45))
@@ -175,7 +186,9 @@ class Sheet:
                 row + 1, cc, c, values, text_col, highlight, cap_width
             )
             self.fit(cc, min(max(widest + 2, 6), cap_width))
-        return Table(row, row + 1, row + len(frame), places)
+        table = Table(row, row + 1, row + len(frame), places)
+        self.tables.append(table)
+        return table
 
     def _table_header(self, row, cc, c: Col, text_col, cap_width, wrap_header):
         head = {"bold": True, "bg_color": HEAD_FILL, "bottom": 1, "valign": "bottom"}
@@ -241,24 +254,32 @@ class Sheet:
     def chart(
         self, builder, layout: Layout, row: int, col: int, x: int = 0, y: int = 0
     ):
+        """A chart ``x``, ``y`` pixels from the top left of cell (``row``, ``col``).
+
+        It is inserted by :meth:`finish`, when the row heights are known, at the
+        first row boundary at or below that point (and below the chart above it),
+        so that a page may break between charts.
+        """
         chart = builder(self.ctx.workbook, self.name, layout)
-        self.ws.insert_chart(
-            row, col, chart, {"x_offset": x, "y_offset": y, "object_position": 2}
-        )
-        self.charts.append((row, col, x, y, layout.width, layout.height))
+        self._pending.append((chart, row, col, x, y, layout.width, layout.height))
         return chart
 
     # -- page --------------------------------------------------------------------
 
     def page(self, header_row: int, freeze_col: int = 1, repeat: bool = True) -> None:
-        """Landscape, one page wide, header row repeated, panes frozen below it."""
+        """Landscape on the printer's paper, header row repeated, panes frozen.
+
+        The scale and page breaks are set by :meth:`finish` (:mod:`.paging`):
+        every band of columns one page wide on A4 and Letter alike.
+        """
         ws = self.ws
+        self.paged = True
         ws.set_landscape()
-        ws.set_paper(9)  # A4
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-        if repeat:
-            ws.repeat_rows(header_row)
+        ws.set_margins(
+            left=MARGIN_LR_IN, right=MARGIN_LR_IN, top=MARGIN_TB_IN, bottom=MARGIN_TB_IN
+        )
+        if repeat:  # printed on every page if the table runs over pages
+            self.repeat_row = header_row
         ws.freeze_panes(header_row + 1, freeze_col)
         ws.set_header(f"&L&B{_header_text(self.name)}&R{_header_text('xlmodel')}")
         ws.set_footer("&CPage &P of &N")
@@ -275,14 +296,45 @@ class Sheet:
             if lines > 1:
                 self.ws.set_row(row, 13.5 * lines + 3)
                 self.heights[row] = 13.5 * lines + 3
-        self._print_area()
+        self._insert_charts()
+        last_row, last_col = self._print_area()
+        if self.paged:
+            self._paginate(last_row, last_col)
 
-    def _print_area(self) -> None:
-        """Print area over the cells and every chart, so a printout fits them in."""
-        last_row, last_col = self.ws.dim_rowmax or 0, self.ws.dim_colmax or 0
-        if self.print_limit is not None:  # cells beyond it are chart data
-            last_row = min(last_row, self.print_limit[0])
-            last_col = min(last_col, self.print_limit[1])
+    def _insert_charts(self) -> None:
+        """Insert the charts, each at a row boundary, in the order of their tops."""
+        # lowest chart bottom (pixels) per horizontal span (left, right), pixels
+        bottoms: dict[tuple[float, float], float] = {}
+        order = sorted(self._pending, key=lambda p: (self._top_px(p[1]) + p[4], p[3]))
+        for chart, row, col, x, y, w, h in order:
+            want = self._top_px(row) + y
+            # below any chart above it in the same columns, by the gap
+            left_px = self._left_px(col) + x
+            for (c0, c1), bottom in bottoms.items():
+                if c0 < left_px + w and left_px < c1:
+                    want = max(want, bottom + 8)
+            r = row
+            while self._top_px(r) < want - 0.5:
+                r += 1
+            rr = self.repeat_row
+            if rr is not None and r <= rr and self._top_px(r) + h > self._top_px(rr):
+                r = rr + 1  # a chart in the repeated row would print on every page
+            self.ws.insert_chart(
+                r, col, chart, {"x_offset": x, "y_offset": 0, "object_position": 2}
+            )
+            self.charts.append((r, col, x, 0, w, h))
+            span = (left_px, left_px + w)
+            bottoms[span] = max(bottoms.get(span, 0), self._top_px(r) + h)
+
+    def _top_px(self, row: int) -> float:
+        return sum(self._row_px(r) for r in range(row))
+
+    def _left_px(self, col: int) -> float:
+        return sum(self._col_px(c) for c in range(col))
+
+    def _chart_cells(self) -> list[tuple[int, int, int, int]]:
+        """First and last row and column each chart covers."""
+        out = []
         for row, col, x, y, w, h in self.charts:
             right, bottom = col, row
             px = x + w
@@ -294,8 +346,71 @@ class Sheet:
                 py -= self._row_px(bottom)
                 bottom += 1
             # the loops stop one past the last column and row the chart touches
-            last_row, last_col = max(last_row, bottom - 1), max(last_col, right - 1)
+            first_col = col
+            px = x
+            while px >= self._col_px(first_col):
+                px -= self._col_px(first_col)
+                first_col += 1
+            out.append((row, bottom - 1, first_col, right - 1))
+        return out
+
+    def _print_area(self) -> tuple[int, int]:
+        """Print area over the cells and every chart; returns its last row, column."""
+        last_row, last_col = self.ws.dim_rowmax or 0, self.ws.dim_colmax or 0
+        if self.print_limit is not None:  # cells beyond it are chart data
+            last_row = min(last_row, self.print_limit[0])
+            last_col = min(last_col, self.print_limit[1])
+        for _, r1, _, c1 in self._chart_cells():
+            last_row, last_col = max(last_row, r1), max(last_col, c1)
         self.ws.print_area(0, 0, last_row, last_col)
+        return last_row, last_col
+
+    def _paginate(self, last_row: int, last_col: int) -> None:
+        """Scale, bands of columns and page breaks (:func:`.paging.print_layout`)."""
+        charts = self._chart_cells()
+        blocks = [Block(r0, r1) for r0, r1, _, _ in charts]
+        for t in self.tables:
+            if min(t.cols.values(), default=0) > last_col:
+                continue  # chart data, not printed
+            r0 = t.header_row
+            while r0 - 1 in self.text_rows and r0 - 1 > 0:
+                r0 -= 1  # its heading and notes go with it
+            blocks.append(Block(r0, min(t.last_row, last_row), split=True))
+        layout = print_layout(
+            [self._col_px(c) for c in range(last_col + 1)],
+            [self._row_px(r) for r in range(last_row + 1)],
+            blocks,
+            keep_cols=[(c0, c1) for _, _, c0, c1 in charts],
+            prefer_cols=self.band_cols,
+            repeat_row=self.repeat_row,
+        )
+        ws = self.ws
+        ws.set_print_scale(layout.scale)
+        if self.repeat_row is not None:
+            table = next(
+                (t for t in self.tables if t.header_row == self.repeat_row), None
+            )
+            end = table.last_row if table is not None else -1
+            if any(self.repeat_row < b <= end for b in layout.row_breaks):
+                ws.repeat_rows(self.repeat_row)
+        if layout.row_breaks:
+            ws.set_h_pagebreaks(list(layout.row_breaks))
+        if layout.col_breaks:
+            ws.set_v_pagebreaks(list(layout.col_breaks))
+        if layout.repeat_cols:
+            ws.repeat_columns(0, layout.repeat_cols - 1)
+        self.printed = layout
+
+    def col_after(self, col: int, px: float) -> int:
+        """The first column right of ``px`` pixels that start at column ``col``."""
+        while px > 0:
+            px -= self.col_px(col)
+            col += 1
+        return col
+
+    def col_px(self, col: int) -> int:
+        """Width of column ``col`` in pixels, as set so far."""
+        return self._col_px(col)
 
     def _col_px(self, col: int) -> int:
         # xlsxwriter's column width to pixels (max digit width 7, padding 5).

@@ -28,7 +28,7 @@ SUMMARY_WARNING_LINES = 5
 def write(ctx: Context, sh: Sheet) -> None:
     """Headline, the table of every variant, then the charts below it."""
     frame = _frame(ctx.results)
-    cols = _columns(ctx.precision)
+    cols = _columns(ctx.precision, ctx.ops)
     row = _headline(ctx, sh, len(cols))
     table = _table(ctx, sh, frame, cols, row + 1)
     _charts(ctx, sh, frame, cols, table)
@@ -77,20 +77,20 @@ def _frame(r: Results) -> pd.DataFrame:
     )
 
 
-def _columns(p: str) -> list[Col]:
-    """The table's columns, at precision ``p``."""
+def _columns(p: str, o: str) -> list[Col]:
+    """The table's columns, at precision ``p`` (``o``: TFLOPS or TOPS)."""
     return [
         Col("variant", "Variant", "text"),
-        Col("peak", f"Peak {p} (TFLOPS)", unit_format("TFLOPS")),
-        Col("density", f"Density {p} (TFLOPS/mm²)", unit_format("TFLOPS/mm²")),
-        Col("density_target", "Density target (TFLOPS/mm²)", unit_format("TFLOPS/mm²")),
-        Col("density_ratio", "Density vs target (% of target)", '0%" of target"'),
+        Col("peak", f"Peak {p} ({o})", unit_format(o)),
+        Col("density", f"Density {p} ({o}/mm²)", unit_format(f"{o}/mm²")),
+        Col("density_target", f"Density target ({o}/mm²)", unit_format(f"{o}/mm²")),
+        Col("density_ratio", "Density vs target (% of target)", "0%"),
         Col("density_ok", "Density target met", "pass"),
         Col("power", "Power at 100 % (W)", unit_format("W")),
         Col("budget", "Power budget (W)", unit_format("W")),
-        Col("power_ratio", "Power vs budget (% of budget)", '0%" of budget"'),
+        Col("power_ratio", "Power vs budget (% of budget)", "0%"),
         Col("power_ok", "Within power budget", "pass"),
-        Col("tflops_per_w", f"{p} TFLOPS/W", unit_format("TFLOPS/W")),
+        Col("tflops_per_w", f"{p} {o}/W", unit_format(f"{o}/W")),
         Col("tj", "Tj (°C)", unit_format("°C")),
         Col("tj_max", "Tj max (°C)", unit_format("°C")),
         Col("tj_headroom", "Tj headroom (°C)", unit_format("°C")),
@@ -109,7 +109,7 @@ def _headline(ctx: Context, sh: Sheet, width: int) -> int:
     best = r.comparison.best
     sub = (
         f"{n} variant{'s' if n != 1 else ''} · judged at {p} · density target "
-        f"{ctx.density_target:g} TFLOPS/mm² · power budget {ctx.budget:g} W · "
+        f"{ctx.density_target:g} {ctx.ops}/mm² · power budget {ctx.budget:g} W · "
         f"Tj max {ctx.tj_max:g} °C"
     )
     sh.title(0, "Architecture comparison", sub)
@@ -138,6 +138,8 @@ def _headline(ctx: Context, sh: Sheet, width: int) -> int:
         )
     row += 1
     for msg in r.comparison.messages:
+        if ctx.ops != "TFLOPS":  # the messages quote the target precision's figures
+            msg = msg.replace("TFLOPS", ctx.ops)
         sh.note(row, 0, msg, width)
         row += 1
     return _warnings(sh, row, list(r.study.warnings), width)
@@ -213,7 +215,7 @@ def _charts(
         data = table
         cat = data.span("variant")
         names = list(frame["variant"])
-    panels = _column_panels(ctx.precision, data, cat, cw, chh)
+    panels = _column_panels(ctx.precision, ctx.ops, data, cat, cw, chh)
     panels.append(_area_panel(ctx, frame, data, cat, names, cw, chh))
     builders = [ch.add_column_chart, ch.add_column_chart, ch.add_column_chart]
     builders.append(ch.add_scatter_chart)
@@ -223,12 +225,14 @@ def _charts(
         sh.chart(builder, layout, grid_row, 0, x, y)
 
 
-def _column_panels(p: str, data: Table, cat: Span, cw: int, chh: int) -> list[Layout]:
+def _column_panels(
+    p: str, o: str, data: Table, cat: Span, cw: int, chh: int
+) -> list[Layout]:
     """Density vs target, power vs budget, TFLOPS/W: one column per variant."""
     return [
         Layout(
             f"Compute density vs target ({p})",
-            y_title="TFLOPS/mm²",
+            y_title=f"{o}/mm²",
             series=(
                 Series(
                     data.span("density"), data.head("density"), cat, color=ch.PALETTE[0]
@@ -266,8 +270,8 @@ def _column_panels(p: str, data: Table, cat: Span, cw: int, chh: int) -> list[La
             number_format="#,##0",
         ),
         Layout(
-            f"Power efficiency ({p} TFLOPS/W)",
-            y_title="TFLOPS/W",
+            f"Power efficiency ({p} {o}/W)",
+            y_title=f"{o}/W",
             series=(
                 Series(
                     data.span("tflops_per_w"),
@@ -294,6 +298,18 @@ def _area_panel(
 ) -> Layout:
     """Area vs peak: one labelled point per charted variant."""
     p = ctx.precision
+    by_name = frame.set_index("variant")
+    xy = [(float(by_name.at[n, "area"]), float(by_name.at[n, "peak"])) for n in names]
+    x_bounds = padded_bounds([x for x, _ in xy if math.isfinite(x)], 0.2, 0.3)
+    y_bounds = padded_bounds([y for _, y in xy if math.isfinite(y)], 0.1, 0.15)
+    where = ["right"] * len(names)
+    if x_bounds and y_bounds:
+        where = ch.place_labels(
+            [(x, y, ctx.labels.get(n, n)) for (x, y), n in zip(xy, names)],
+            (cw, chh),
+            x_bounds,
+            y_bounds,
+        )
     points = tuple(
         Series(
             Span(data.first_row + i, data.cols["peak"]),
@@ -302,17 +318,18 @@ def _area_panel(
             kind="marker",
             color=ctx.colors.get(name),
             label=True,
+            label_position=where[i],
             legend=False,
         )
         for i, name in enumerate(names)
     )
-    area_x = [float(a) for a in frame["area"] if math.isfinite(a)]
     return Layout(
         f"Area vs performance ({p})",
         x_title="Total compute area (mm²)",
-        y_title=f"Peak {p} (TFLOPS)",
+        y_title=f"Peak {p} ({ctx.ops})",
         series=points,
-        x_bounds=padded_bounds(area_x),
+        x_bounds=x_bounds,
+        y_bounds=y_bounds,
         width=cw,
         height=chh,
         number_format="#,##0",

@@ -25,7 +25,8 @@ from .sheet import Col, ResultSheet, Sheet
 
 # The charted quantities, in chart order.
 _CHARTED = ("power_total_w", "target_density_tflops_per_mm2", "tflops_per_w")
-_CHART_W, _CHART_H = 520, 320  # pixels
+_CHART_W, _CHART_H = 520, 320  # pixels, at most
+_CHART_MIN_W = 380
 
 
 def present(results: Results) -> bool:
@@ -48,7 +49,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     sh.page(4, freeze_col=1)
     s = u.summary.copy()
     s.insert(0, "variant", [str(v) for v in s.index])
-    heads = _heads(ctx.precision)
+    heads = _heads(ctx.precision, ctx.ops)
     cols = _columns(heads)
     sh.heading(3, 0, "Percentiles and probabilities of meeting each target")
     table = sh.table(4, 0, s, cols, cap_width=16)
@@ -74,19 +75,19 @@ def write(ctx: Context, sh: Sheet) -> None:
         ],
     )
     row = t.last_row + 2
-    _charts(ctx, sh, heads, row, len(cols) + 1)
+    _charts(ctx, sh, heads, row, len(cols))
     sh.print_limit = (row, len(cols) - 1)
 
 
 SHEET = ResultSheet("Uncertainty", write, present)
 
 
-def _heads(p: str) -> dict[str, tuple[str, str]]:
+def _heads(p: str, o: str) -> dict[str, tuple[str, str]]:
     """Quantity -> (title, unit), at precision ``p``."""
     return {
-        "target_density_tflops_per_mm2": (f"{p} density", "TFLOPS/mm²"),
+        "target_density_tflops_per_mm2": (f"{p} density", f"{o}/mm²"),
         "power_total_w": ("Power", "W"),
-        "tflops_per_w": (f"{p} TFLOPS/W", "TFLOPS/W"),
+        "tflops_per_w": (f"{p} {o}/W", f"{o}/W"),
         "junction_temp_c": ("Tj", "°C"),
     }
 
@@ -109,16 +110,21 @@ def _columns(heads: dict[str, tuple[str, str]]) -> list[Col]:
     return cols
 
 
-def _charts(ctx: Context, sh: Sheet, heads: dict, charts_row: int, data_col: int):
-    """The CDF charts side by side at ``charts_row``; their data from ``data_col``.
+def _charts(ctx: Context, sh: Sheet, heads: dict, charts_row: int, table_cols: int):
+    """The CDF charts side by side at ``charts_row``, as wide as the table above.
 
-    The data: a column per charted variant, a row per percentile, one block per
-    quantity below the other from row 4.
+    Their data, not printed, lie right of the charts and of the table: a column
+    per charted variant, a row per percentile, one block per quantity below the
+    other from row 4.
     """
+    table_px = sum(sh.col_px(c) for c in range(table_cols))
+    n = len(_CHARTED)
+    width = int(max(_CHART_MIN_W, min(_CHART_W, (table_px - (n - 1) * GAP_PX) / n)))
+    data_col = max(table_cols, sh.col_after(0, n * width + (n - 1) * GAP_PX)) + 1
     data_row = 3
     for k, q in enumerate(_CHARTED):
-        data_row, layout = _cdf(ctx, sh, heads[q], q, data_row, data_col)
-        x = k * (_CHART_W + GAP_PX)
+        data_row, layout = _cdf(ctx, sh, heads[q], q, data_row, data_col, width)
+        x = k * (width + GAP_PX)
         sh.chart(ch.add_curve_chart, layout, charts_row, 0, x, 0)
 
 
@@ -129,6 +135,7 @@ def _cdf(
     q: str,
     data_row: int,
     data_col: int,
+    width: int,
 ) -> tuple[int, Layout]:
     """Chart data of quantity ``q`` at ``data_row``, and its chart.
 
@@ -187,7 +194,7 @@ def _cdf(
         y_title="Cumulative probability",
         series=tuple(series),
         y_bounds=(0.0, 1.0),
-        width=_CHART_W,
+        width=width,
         height=_CHART_H + 18 * math.ceil((len(series)) / 3),
         number_format="0%",
         x_number_format=axis_format(values),

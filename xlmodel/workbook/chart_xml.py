@@ -1,0 +1,529 @@
+"""Chart parts that state every property they mean, whatever program reads them.
+
+A DrawingML chart may leave a property out, and then the reader decides. Excel
+reads an absent element the way Excel 2007 wrote its files (no smoothing, no
+data-label flag set, no minor tick marks, blanks as gaps ...); LibreOffice does so
+only for a workbook whose ``docProps/app.xml`` names Excel 12 as the program that
+saved it, and otherwise applies the defaults of the OOXML specification, which
+differ (smoothed lines, every label showing the series name *and* value *and* the
+legend key, crossed minor tick marks, blanks as zeros, inverted negative bars).
+The architect's workbook has almost always been saved by a newer Excel or by
+another program, and the result sheets are spliced into it, so the same chart
+parts would render differently from one workbook to the next.
+
+:func:`explicit_chart` writes, into one chart part, every such property that the
+part leaves out, with the value Excel gives it when it is absent: what the chart
+means when read by Excel, stated for every reader. Nothing present is changed,
+with one addition of xlmodel's own: data labels are one line (``wrap="none"``),
+since their positions are chosen for one-line boxes; and children xlsxwriter
+writes out of the schema's order (a legend's ``spPr`` after its ``txPr``) are put
+in order.
+:func:`explicit_package` does this for every chart part of a workbook file (the
+result workbook xlsxwriter has just closed). Both are deterministic: the same
+bytes in give the same bytes out, and a part already explicit comes back as is.
+
+The element orders are the sequences of ECMA-376 Part 1, ``dml-chart.xsd``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from pathlib import Path
+from xml.dom import Node
+from xml.dom.minidom import Document, Element
+
+from defusedxml.minidom import parseString
+
+C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+
+#: The typeface of chart text that names none (the result sheets' cell font).
+CHART_FONT = "Calibri"
+
+_CHART_PART = re.compile(r"xl/charts/chart\d+\.xml")
+
+# Child order of each parent (local names in the chart namespace), per the schema.
+_CHART_SPACE = (
+    "date1904",
+    "lang",
+    "roundedCorners",
+    "AlternateContent",
+    "style",
+    "clrMapOvr",
+    "pivotSource",
+    "protection",
+    "chart",
+    "spPr",
+    "txPr",
+    "externalData",
+    "printSettings",
+    "userShapes",
+    "extLst",
+)
+_CHART = (
+    "title",
+    "autoTitleDeleted",
+    "pivotFmts",
+    "view3D",
+    "floor",
+    "sideWall",
+    "backWall",
+    "plotArea",
+    "legend",
+    "plotVisOnly",
+    "dispBlanksAs",
+    "showDLblsOverMax",
+    "extLst",
+)
+_TITLE = ("tx", "layout", "overlay", "spPr", "txPr", "extLst")
+_LEGEND = ("legendPos", "legendEntry", "layout", "overlay", "spPr", "txPr", "extLst")
+_GROUPS = {
+    "barChart": (
+        "barDir",
+        "grouping",
+        "varyColors",
+        "ser",
+        "dLbls",
+        "gapWidth",
+        "overlap",
+        "serLines",
+        "axId",
+        "extLst",
+    ),
+    "lineChart": (
+        "grouping",
+        "varyColors",
+        "ser",
+        "dLbls",
+        "dropLines",
+        "hiLowLines",
+        "upDownBars",
+        "marker",
+        "smooth",
+        "axId",
+        "extLst",
+    ),
+    "scatterChart": ("scatterStyle", "varyColors", "ser", "dLbls", "axId", "extLst"),
+}
+_SERIES = {
+    "barChart": (
+        "idx",
+        "order",
+        "tx",
+        "spPr",
+        "invertIfNegative",
+        "pictureOptions",
+        "dPt",
+        "dLbls",
+        "trendline",
+        "errBars",
+        "cat",
+        "val",
+        "shape",
+        "extLst",
+    ),
+    "lineChart": (
+        "idx",
+        "order",
+        "tx",
+        "spPr",
+        "marker",
+        "dPt",
+        "dLbls",
+        "trendline",
+        "errBars",
+        "cat",
+        "val",
+        "smooth",
+        "extLst",
+    ),
+    "scatterChart": (
+        "idx",
+        "order",
+        "tx",
+        "spPr",
+        "marker",
+        "dPt",
+        "dLbls",
+        "trendline",
+        "errBars",
+        "xVal",
+        "yVal",
+        "smooth",
+        "extLst",
+    ),
+}
+_LABEL_FLAGS = (
+    "showLegendKey",
+    "showVal",
+    "showCatName",
+    "showSerName",
+    "showPercent",
+    "showBubbleSize",
+)
+_DLBLS = (
+    "dLbl",
+    "delete",
+    "numFmt",
+    "spPr",
+    "txPr",
+    "dLblPos",
+    *_LABEL_FLAGS,
+    "separator",
+    "showLeaderLines",
+    "leaderLines",
+    "extLst",
+)
+_DLBL = (
+    "idx",
+    "delete",
+    "layout",
+    "tx",
+    "numFmt",
+    "spPr",
+    "txPr",
+    "dLblPos",
+    *_LABEL_FLAGS,
+    "separator",
+    "extLst",
+)
+_AXIS_HEAD = (
+    "axId",
+    "scaling",
+    "delete",
+    "axPos",
+    "majorGridlines",
+    "minorGridlines",
+    "title",
+    "numFmt",
+    "majorTickMark",
+    "minorTickMark",
+    "tickLblPos",
+    "spPr",
+    "txPr",
+    "crossAx",
+    "crosses",
+    "crossesAt",
+)
+_AXES = {
+    "valAx": (
+        *_AXIS_HEAD,
+        "crossBetween",
+        "majorUnit",
+        "minorUnit",
+        "dispUnits",
+        "extLst",
+    ),
+    "catAx": (
+        *_AXIS_HEAD,
+        "auto",
+        "lblAlgn",
+        "lblOffset",
+        "tickLblSkip",
+        "tickMarkSkip",
+        "noMultiLvlLbl",
+        "extLst",
+    ),
+    "dateAx": (
+        *_AXIS_HEAD,
+        "auto",
+        "lblOffset",
+        "baseTimeUnit",
+        "majorUnit",
+        "majorTimeUnit",
+        "minorUnit",
+        "minorTimeUnit",
+        "extLst",
+    ),
+}
+
+
+def explicit_chart(xml: bytes) -> bytes:
+    """One chart part with every property it leaves out written as Excel reads it.
+
+    Parameters
+    ----------
+    xml : bytes
+        A chart part (``c:chartSpace``), UTF-8.
+
+    Returns
+    -------
+    bytes
+        The part with the properties added; every element and value already in it
+        kept, in place. The same input always gives the same output, and the
+        output is a fixed point (explicit twice = explicit once).
+
+    Raises
+    ------
+    ValueError
+        ``xml`` is not a chart part.
+    """
+    doc = parseString(xml)
+    space = doc.documentElement
+    if space.namespaceURI != C or space.localName != "chartSpace":
+        raise ValueError("not a chart part: the root is not c:chartSpace")
+    prefix = space.prefix or "c"
+    e = _Editor(doc, prefix, _declared_prefix(space, A) or "a")
+    e.ensure(space, _CHART_SPACE, "roundedCorners", "0")
+    chart = e.child(space, "chart")
+    if chart is None:
+        raise ValueError("not a chart part: no c:chart")
+    _chart(e, chart)
+    _text_defaults(e, space)
+    e.reorder(space, _CHART_SPACE)
+    out = doc.toxml(encoding="UTF-8")
+    # minidom drops standalone; every part of the package declares it
+    return out.replace(
+        b'<?xml version="1.0" encoding="UTF-8"?>',
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
+        1,
+    )
+
+
+def explicit_package(path) -> int:
+    """Make every chart part of the workbook file at ``path`` explicit, in place.
+
+    Every other part keeps its bytes; the zip entries keep their order, names,
+    dates and compression. The file is replaced atomically (a temporary file
+    beside it, then a rename).
+
+    Parameters
+    ----------
+    path : str or path-like
+        An ``.xlsx`` file.
+
+    Returns
+    -------
+    int
+        Number of chart parts rewritten.
+    """
+    path = Path(path)
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info, zin.read(info)) for info in zin.infolist()]
+    changed = 0
+    out = []
+    for info, data in entries:
+        if _CHART_PART.fullmatch(info.filename):
+            new = explicit_chart(data)
+            changed += new != data
+            data = new
+        out.append((info, data))
+    if not changed:
+        return 0
+    tmp = path.with_name(f".{path.name}.charts.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "w") as zout:
+            for info, data in out:
+                zout.writestr(info, data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return changed
+
+
+# ---------------------------------------------------------------------------------
+# Private API
+# ---------------------------------------------------------------------------------
+
+
+def _declared_prefix(node: Element, uri: str) -> str | None:
+    """The prefix ``node`` declares for namespace ``uri``, if any."""
+    for name, value in node.attributes.items():
+        if name.startswith("xmlns:") and value == uri:
+            return name[6:]
+    return None
+
+
+class _Editor:
+    """Finds and inserts chart-namespace children in schema order."""
+
+    def __init__(self, doc: Document, prefix: str, a_prefix: str):
+        self.doc, self.prefix, self.a = doc, prefix, a_prefix
+
+    def children(self, parent: Element, name: str | None = None) -> list[Element]:
+        return [
+            n
+            for n in parent.childNodes
+            if n.nodeType == Node.ELEMENT_NODE
+            and n.namespaceURI == C
+            and (name is None or n.localName == name)
+        ]
+
+    def child(self, parent: Element, name: str) -> Element | None:
+        found = self.children(parent, name)
+        return found[0] if found else None
+
+    def ensure(
+        self, parent: Element, order: tuple[str, ...], name: str, val: str | None
+    ) -> Element:
+        """The child ``name`` of ``parent``; created (``val``) in order if absent."""
+        found = self.child(parent, name)
+        if found is not None:
+            return found
+        node = self.doc.createElementNS(C, f"{self.prefix}:{name}")
+        if val is not None:
+            node.setAttribute("val", val)
+        rank = order.index(name)
+        before = None
+        for n in parent.childNodes:
+            if n.nodeType != Node.ELEMENT_NODE:
+                continue
+            if n.localName in order and order.index(n.localName) > rank:
+                before = n
+                break
+        parent.insertBefore(node, before)
+        return node
+
+    def reorder(self, parent: Element, order: tuple[str, ...]) -> None:
+        """Children of ``parent`` in schema order (stable; others keep their place).
+
+        xlsxwriter writes a few children out of order (a legend's spPr after its
+        txPr); strict readers refuse or ignore such an element.
+        """
+        nodes = [n for n in parent.childNodes if n.nodeType == Node.ELEMENT_NODE]
+        known = [n for n in nodes if n.localName in order]
+        ranked = sorted(known, key=lambda n: order.index(n.localName))
+        if ranked == known:
+            return
+        slots = iter(ranked)
+        for n in nodes:  # detach and re-append in order, unknown ones in place
+            parent.removeChild(n)
+        for n in nodes:
+            parent.appendChild(next(slots) if n.localName in order else n)
+
+    def a_element(self, name: str, **attrs: str) -> Element:
+        node = self.doc.createElementNS(A, f"{self.a}:{name}")
+        for k, v in attrs.items():
+            node.setAttribute(k, v)
+        return node
+
+
+def _chart(e: _Editor, chart: Element) -> None:
+    title = e.child(chart, "title")
+    e.ensure(chart, _CHART, "autoTitleDeleted", "0" if title is not None else "1")
+    if title is not None:
+        e.ensure(title, _TITLE, "overlay", "0")
+        e.reorder(title, _TITLE)
+    e.ensure(chart, _CHART, "plotVisOnly", "1")
+    e.ensure(chart, _CHART, "dispBlanksAs", "gap")
+    e.reorder(chart, _CHART)
+    legend = e.child(chart, "legend")
+    if legend is not None:
+        e.ensure(legend, _LEGEND, "overlay", "0")
+        e.reorder(legend, _LEGEND)
+    plot = e.child(chart, "plotArea")
+    if plot is None:
+        return
+    for group in e.children(plot):
+        kind = group.localName
+        if kind in _GROUPS:
+            _group(e, group, kind)
+        elif kind in _AXES:
+            _axis(e, group, kind)
+
+
+def _group(e: _Editor, group: Element, kind: str) -> None:
+    order = _GROUPS[kind]
+    e.ensure(group, order, "varyColors", "0")
+    stacked = False
+    if kind == "barChart":
+        grouping = e.ensure(group, order, "grouping", "clustered")
+        stacked = grouping.getAttribute("val") in ("stacked", "percentStacked")
+        e.ensure(group, order, "gapWidth", "150")
+        e.ensure(group, order, "overlap", "100" if stacked else "0")
+    elif kind == "lineChart":
+        e.ensure(group, order, "grouping", "standard")
+        e.ensure(group, order, "marker", "1")
+    else:
+        e.ensure(group, order, "scatterStyle", "lineMarker")
+    e.reorder(group, order)
+    for ser in e.children(group, "ser"):
+        _series(e, ser, kind, stacked)
+
+
+def _series(e: _Editor, ser: Element, kind: str, stacked: bool) -> None:
+    order = _SERIES[kind]
+    if kind == "barChart":
+        e.ensure(ser, order, "invertIfNegative", "0")
+        position = "ctr" if stacked else "outEnd"
+    else:
+        if e.child(ser, "marker") is None:
+            marker = e.ensure(ser, order, "marker", None)
+            e.ensure(marker, ("symbol", "size", "spPr", "extLst"), "symbol", "auto")
+        e.ensure(ser, order, "smooth", "0")
+        position = "r"
+    e.reorder(ser, order)
+    labels = e.child(ser, "dLbls")
+    if labels is None:
+        return
+    for one in e.children(labels, "dLbl"):
+        if e.child(one, "delete") is None:
+            _label_flags(e, one, _DLBL, None)
+    if e.child(labels, "delete") is None:
+        _label_flags(e, labels, _DLBLS, position)
+
+
+def _label_flags(e: _Editor, node: Element, order, position: str | None) -> None:
+    if position is not None:
+        e.ensure(node, order, "dLblPos", position)
+    # A label is one line: where it goes is chosen for its one-line box
+    # (xlmodel.workbook.charts.place_labels); readers wrap long labels otherwise.
+    text = e.child(node, "txPr")
+    if text is not None:
+        for body in text.childNodes:
+            if (
+                body.nodeType == Node.ELEMENT_NODE
+                and body.namespaceURI == A
+                and body.localName == "bodyPr"
+                and not body.hasAttribute("wrap")
+            ):
+                body.setAttribute("wrap", "none")
+    for flag in _LABEL_FLAGS:
+        e.ensure(node, order, flag, "0")
+    if "showLeaderLines" in order:
+        e.ensure(node, order, "showLeaderLines", "0")
+    e.reorder(node, order)
+
+
+def _axis(e: _Editor, axis: Element, kind: str) -> None:
+    order = _AXES[kind]
+    e.ensure(axis, order, "delete", "0")
+    e.ensure(axis, order, "majorTickMark", "out")
+    e.ensure(axis, order, "minorTickMark", "none")
+    e.ensure(axis, order, "tickLblPos", "nextTo")
+    if e.child(axis, "crossesAt") is None:
+        e.ensure(axis, order, "crosses", "autoZero")
+    title = e.child(axis, "title")
+    if title is not None:
+        e.ensure(title, _TITLE, "overlay", "0")
+        e.reorder(title, _TITLE)
+    if kind == "catAx":
+        e.ensure(axis, order, "auto", "1")
+        e.ensure(axis, order, "lblAlgn", "ctr")
+        e.ensure(axis, order, "lblOffset", "100")
+        e.ensure(axis, order, "noMultiLvlLbl", "0")
+    e.reorder(axis, order)
+
+
+def _text_defaults(e: _Editor, space: Element) -> None:
+    """A chart-wide text default naming the typeface, unless the part has one.
+
+    Text that names no typeface takes the theme's font in Excel and a program
+    default in other readers; the chart-wide default makes it one typeface.
+    """
+    if e.child(space, "txPr") is not None:
+        return
+    body = e.ensure(space, _CHART_SPACE, "txPr", None)
+    para = e.a_element("p")
+    ppr = e.a_element("pPr")
+    run = e.a_element("defRPr")
+    for script in ("latin", "ea", "cs"):
+        run.appendChild(e.a_element(script, typeface=CHART_FONT))
+    ppr.appendChild(run)
+    para.appendChild(ppr)
+    para.appendChild(e.a_element("endParaRPr", lang="en-US"))
+    for node in (e.a_element("bodyPr"), e.a_element("lstStyle"), para):
+        body.appendChild(node)
