@@ -33,6 +33,15 @@ class Precision(str, enum.Enum):
 
 PRECISIONS: tuple[Precision, ...] = tuple(Precision)
 
+#: Figures of merit the recommendation may rank by (the target ``figure_of_merit``).
+#: Each is computed in :mod:`xlmodel.studies.advice` (``FIGURES``): to add one (cost
+#: per unit, tokens per second), add its name here and its entry there.
+FIGURES_OF_MERIT: tuple[str, ...] = (
+    "throughput_per_watt",
+    "workload_throughput",
+    "peak_density",
+)
+
 # Seed defaults of the tensor-core operations per cycle per tensor core (FLOP/cycle).
 SEED_OPS_PER_CYCLE = {
     Precision.FP4: 512,
@@ -562,6 +571,21 @@ PARAMETERS: tuple[Parameter, ...] = (
         "Precision at which density and TFLOPS/W are judged",
         kind="choice",
         choices=tuple(p.value for p in PRECISIONS),
+    ),
+    Parameter(
+        "figure_of_merit",
+        "target",
+        "Targets",
+        "text",
+        "throughput_per_watt",
+        0,
+        0,
+        "What picks the recommended variant among those meeting every target: "
+        "throughput_per_watt (workload-mix throughput per watt at 100 % "
+        "utilisation), workload_throughput (attainable TFLOPS on the Workloads "
+        "mix) or peak_density (peak TFLOPS/mm²)",
+        kind="choice",
+        choices=FIGURES_OF_MERIT,
     ),
 )
 

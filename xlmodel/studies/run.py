@@ -26,6 +26,8 @@ from ..schema import (
 from . import reality
 from . import sensitivity as sens
 from . import standard as studies
+from .advice import Advice, advise
+from .confidence import annotate
 from .design_space import (
     ExplorationSetup,
     StageProgress,
@@ -70,6 +72,9 @@ class Study:
         Design-space exploration around a base variant (None: none asked for).
     uncertainty : Uncertainty or None
         Parameter spreads of the Monte Carlo around every variant (None: none).
+    workload_weights : dict of str to float or None
+        Workload name -> run-time weight (relative; None: equal shares), for the
+        workload-mix throughput of the Summary (xlmodel.studies.scores).
     """
 
     variants: pd.DataFrame
@@ -89,6 +94,8 @@ class Study:
     references: pd.DataFrame = field(default_factory=load_chips)
     exploration: ExplorationSetup | None = None
     uncertainty: Uncertainty | None = None
+    # --- the Summary's advice (xlmodel.studies.advice) ---
+    workload_weights: dict[str, float] | None = None
 
     @property
     def targets(self) -> dict:
@@ -131,7 +138,8 @@ class Results:
     tornado : DataFrame
         Target-density swing at +/- tornado_percent around the sweep base.
     comparison : studies.Comparison
-        Targets checked, best variant within budget, messages.
+        Targets checked; the seed's statements (best variant within budget, the
+        density target), kept as facts beside the recommendation.
     reality : DataFrame
         Variants beside the reference chips under both power presets
         (see xlmodel.reality).
@@ -141,6 +149,8 @@ class Results:
         Sobol indices over the exploration ranges (quantity, parameter, S1, ST...).
     uncertainty : xlmodel.engine.uncertainty.UncertaintyResult or None
         Percentiles and target probabilities of every variant.
+    advice : xlmodel.studies.advice.Advice or None
+        The recommendation, what it would take, the confidence in the figures.
     """
 
     study: Study
@@ -158,6 +168,8 @@ class Results:
     exploration: Exploration | None = None
     global_sensitivity: pd.DataFrame | None = None
     uncertainty: UncertaintyResult | None = None
+    # --- the Summary's advice (xlmodel.studies.advice) ---
+    advice: Advice | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by file-friendly name, for CSV export."""
@@ -172,6 +184,8 @@ class Results:
             out["global_sensitivity"] = self.global_sensitivity
         if self.uncertainty is not None:
             out["uncertainty"] = self.uncertainty.summary.reset_index()
+        if self.advice is not None:
+            out.update(self.advice.tables())
         return out
 
     def _base_tables(self) -> dict[str, pd.DataFrame]:
@@ -244,6 +258,11 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         ref_warnings + reality.area_warnings(v, metrics) + reality.preset_warnings(real)
     )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
+    explored, indices, uncertain = _studies(study, v, progress)
+    advice = advise(study, metrics, v, list(comparison.messages), real, explored)
+    study.warnings = annotate(
+        study.warnings, study.variants, study.workloads, advice.shares
+    )
     return Results(
         study,
         metrics,
@@ -257,7 +276,10 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         tornado,
         comparison,
         real,
-        *_studies(study, v, progress),
+        explored,
+        indices,
+        uncertain,
+        advice,
     )
 
 
