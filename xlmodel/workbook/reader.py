@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import engine
 from ..errors import CellProblem, InputProblems, PackageError
+from ..schema import TARGETS
 from ..studies.run import Study
 from .designs import Designs, read_designs
 from .grid import Book
@@ -138,15 +139,15 @@ def _read(book: Book) -> Study:
     names = table.names if table else []
     target_values = targets.read(ctx)
     coefficient_values = coefficients.read(ctx)
-    workload_intensities = workloads.read(ctx)
+    workload_intensities, workload_weights = workloads.read(ctx)
     chips = references.read(ctx)
     counts, stacks, utils = scaling_setup.read(ctx)
     base, percent, sweeps, tornado = sensitivity_setup.read(ctx, names)
-    exploration = exploration_setup.read(ctx, names)
-    uncertainty = uncertainty_setup.read(ctx, len(names))
     frame = None
     if table is not None and table.names:
         frame = variants.build_frame(table, {**target_values, **coefficient_values})
+    exploration = exploration_setup.read(ctx, names, _targets_of(frame, target_values))
+    uncertainty = uncertainty_setup.read(ctx, len(names), target_values)
     if ctx.problems or frame is None:  # no frame: a problem says why
         raise InputProblems(ctx.problems)
     try:
@@ -178,7 +179,21 @@ def _read(book: Book) -> Study:
         references=chips,
         exploration=exploration,
         uncertainty=uncertainty,
+        workload_weights=workload_weights,
     )
+
+
+def _targets_of(frame, target_values: dict):
+    """``f(name)``: a variant's target values (a per-variant row on Variants wins;
+    the Targets sheet's for an unknown name or without variants)."""
+    keys = [p.name for p in TARGETS]
+
+    def of(name: str) -> dict:
+        if frame is None or name not in frame.index:
+            return dict(target_values)
+        return frame.loc[name, keys].to_dict()
+
+    return of
 
 
 # --- the package ----------------------------------------------------------------------
