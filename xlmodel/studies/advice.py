@@ -292,7 +292,7 @@ def reach_lines(
                 f"No single change of the Sensitivity setup's parameters meets {goal}"
             )
         dead = rows[~rows["reachable"]]["parameter"].tolist()
-        if dead:
+        if dead and len(ok):
             line += f". Not reachable within the valid range: {', '.join(dead)}"
         lines.append(line + ".")
         if target != EVERY_TARGET:

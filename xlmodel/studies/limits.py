@@ -15,9 +15,9 @@ from dataclasses import dataclass
 #: Constraint quantities whose blank limit takes a Targets value:
 #: quantity -> (operator, target parameter).
 TARGET_LIMITS: dict[str, tuple[str, str]] = {
+    "target_density_tflops_per_mm2": (">=", "density_target_tflops_per_mm2"),
     "power_total_w": ("<=", "power_budget_w"),
     "junction_temp_c": ("<=", "tj_max_c"),
-    "target_density_tflops_per_mm2": (">=", "density_target_tflops_per_mm2"),
 }
 
 
