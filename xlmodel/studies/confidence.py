@@ -114,34 +114,37 @@ def affected(
     if not pairs:
         return []
     base = evaluate_scores(variants, workloads, shares)
+    cols = list(SCORE_LABELS)
     numeric = [
         (v, n)
         for v, n in pairs
         if BY_NAME[n].numeric and BY_NAME[n].section != "target"
     ]
-    rows = variants.loc[[v for v, _ in numeric]].copy()
-    for i, (v, n) in enumerate(numeric):
-        col = rows[n].to_numpy(dtype=np.float64).copy()
-        col[i] = _nudged(n, float(variants.loc[v, n]))
-        rows[n] = col
-    moved = evaluate_scores(rows, workloads, shares) if numeric else None
-    cols = list(SCORE_LABELS)
+    changed = np.zeros((0, len(cols)), dtype=bool)
+    if numeric:
+        pos = variants.index.get_indexer([v for v, _ in numeric])
+        rows = variants.iloc[pos].reset_index(drop=True)
+        names = np.array([n for _, n in numeric], dtype=object)
+        for n in dict.fromkeys(names):
+            sel = names == n
+            col = rows[n].to_numpy(dtype=np.float64).copy()
+            col[sel] = [_nudged(n, x) for x in col[sel]]
+            rows[n] = col
+        moved = evaluate_scores(rows, workloads, shares)[cols].to_numpy(np.float64)
+        before = base[cols].to_numpy(np.float64)[pos]
+        with np.errstate(invalid="ignore"):
+            changed = ~np.isclose(before, moved, rtol=1e-9, atol=0, equal_nan=True)
     out, k = [], 0
-    for v, n in pairs:
+    for _, n in pairs:
         p = BY_NAME[n]
         if p.section == "target":
             checks = [c for c in TARGET_CHECKS if c.limit == n]
             out.append([f"met_{c.name}" for c in checks] or ["rank"])
-            continue
-        if not p.numeric:
+        elif not p.numeric:
             out.append(cols)
-            continue
-        a = base.loc[v, cols].to_numpy(dtype=np.float64)
-        b = moved.iloc[k][cols].to_numpy(dtype=np.float64)
-        k += 1
-        with np.errstate(invalid="ignore"):
-            changed = ~np.isclose(a, b, rtol=1e-9, atol=0, equal_nan=True)
-        out.append([c for c, ch in zip(cols, changed) if ch])
+        else:
+            out.append([c for c, ch in zip(cols, changed[k]) if ch])
+            k += 1
     return out
 
 
@@ -185,10 +188,9 @@ def annotate(
     params = sorted({n for ns in named for n in ns})
     pairs = [(v, n) for n in params for v in variants.index]
     hit = affected(variants, pairs, workloads, shares)
-    by_param: dict[str, list[str]] = {}
+    by_param: dict[str, dict[str, None]] = {}
     for (_, n), cols in zip(pairs, hit):
-        by_param.setdefault(n, [])
-        by_param[n] += [c for c in cols if c not in by_param[n]]
+        by_param.setdefault(n, {}).update(dict.fromkeys(cols))
     preset = None
     out = []
     for w, ns in zip(warnings, named):
@@ -202,7 +204,7 @@ def annotate(
         elif w.startswith("References"):
             what = _SHEET_RESULTS["References"]
         elif ns:
-            cols = [c for n in ns for c in by_param.get(n, [])]
+            cols = [c for n in ns for c in by_param.get(n, {})]
             what = labels(cols) if cols else "no result (no metric uses it here)"
         else:
             sheet = next((s for s in _SHEET_RESULTS if w.startswith(s)), None)
@@ -229,18 +231,21 @@ class Confidence:
     presets: pd.Series
     other_power_w: pd.Series
 
+    def __post_init__(self):
+        self._by_variant: dict = {}
+        for r in self.flags.itertuples():
+            self._by_variant.setdefault(r.variant, []).append(r)
+
+    def flagged(self, variant) -> list[str]:
+        """Parameters of ``variant`` flagged implausible."""
+        return list(
+            dict.fromkeys(r.parameter for r in self._by_variant.get(variant, []))
+        )
+
     def marked(self, variant) -> list[str]:
         """Score columns of ``variant`` computed from inputs flagged implausible."""
-        rows = self.flags[self.flags["variant"] == variant]
-        return list(dict.fromkeys(c for cols in rows["affects"] for c in cols))
-
-    def note(self, variant) -> str:
-        """``hbm_bandwidth_gbps_per_stack 128 -> workload-mix throughput ...``."""
-        rows = self.flags[self.flags["variant"] == variant]
-        return "; ".join(
-            f"{r.parameter} {r.value:g} -> {labels(r.affects) or 'no result'}"
-            for r in rows.itertuples()
-        )
+        rows = self._by_variant.get(variant, [])
+        return list(dict.fromkeys(c for r in rows for c in r.affects))
 
 
 def other_preset_power(

@@ -119,8 +119,9 @@ def write(ws: Worksheet, fmt: Formats) -> None:
         fmt,
         "Uncertainty: spreads of the inputs",
         "Each listed parameter varies around every variant's value; compute reports "
-        "P10/P50/P90 and the probability of meeting each target. Clear the spreads "
-        "to switch it off.",
+        "P10/P50/P90 and the probability of meeting each target (at the Targets "
+        "values, or at a limit typed at the right). Clear the spreads to switch it "
+        "off.",
     )
     for block in (settings, spreads):
         header(ws, fmt, block)

@@ -72,7 +72,8 @@ def write(ws: Worksheet, fmt: Formats) -> None:
     )
     header(ws, fmt, block)
     ws.write_string(block.row, block.col + 3, WEIGHT_HEADER, fmt.header)
-    ws.write_string(block.row, block.col + 5, MIX_NOTE, fmt.note)
+    ws.merge_range(block.row, block.col + 5, block.row + 3, block.col + 5, MIX_NOTE,
+                   fmt.note_wrap)  # fmt: skip
     r0, c = block.row + 1, block.col
     for i, (name, ai) in enumerate(SEED_WORKLOADS.items()):
         ws.write_string(r0 + i, c, name, fmt.input_text)
@@ -103,6 +104,7 @@ def write(ws: Worksheet, fmt: Formats) -> None:
     ws.set_column(c + 1, c + 1, 20)
     ws.set_column(c + 2, c + 2, 12)
     ws.set_column(c + 3, c + 3, 16)
+    ws.set_column(c + 5, c + 5, 60)
     ws.freeze_panes(block.row + 1, 0)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
 from ...studies.confidence import labels
 from ...studies.reach import EVERY_TARGET
@@ -51,10 +52,7 @@ def frame_columns(ctx: Context) -> dict[str, list]:
         "shortfall": s["shortfall"].to_numpy(float),
         "rank": s["rank"].to_numpy(),
         "recommended": [subject.get(n, "") for n in names],
-        "caveats": [
-            ", ".join(conf.flags.loc[conf.flags["variant"] == n, "parameter"])
-            for n in names
-        ],
+        "caveats": [", ".join(conf.flagged(n)) for n in names],
     }
 
 
@@ -175,18 +173,65 @@ def implausible_line(ctx: Context) -> str:
 
 
 def mark_implausible(ctx: Context, sh: Sheet, table: Table, frame) -> None:
-    """Amber cells: the table's results computed from implausible inputs."""
+    """Amber cells: the table's results computed from implausible inputs (one
+    conditional format per column, over runs of consecutive rows)."""
     conf = ctx.results.advice.confidence
-    fmt = ctx.fmt(bg_color=IMPLAUSIBLE_FILL, font_color=IMPLAUSIBLE_FONT, italic=True)
+    rows: dict[str, list[int]] = {}
     for i, name in enumerate(frame["variant"]):
         for score in conf.marked(name):
             key = MARKED_KEYS.get(score)
-            if key is None or key not in table.cols:
-                continue
-            r, c = table.first_row + i, table.cols[key]
-            sh.ws.conditional_format(
-                r, c, r, c, {"type": "formula", "criteria": "=TRUE", "format": fmt}
-            )
+            if key is not None and key in table.cols:
+                rows.setdefault(key, []).append(table.first_row + i)
+    fmt = ctx.fmt(bg_color=IMPLAUSIBLE_FILL, font_color=IMPLAUSIBLE_FONT, italic=True)
+    for key, marked in rows.items():
+        c = table.cols[key]
+        runs = _runs(marked)
+        ranges = " ".join(
+            xl_range(a, c, b, c) if b > a else xl_rowcol_to_cell(a, c) for a, b in runs
+        )
+        a, b = runs[0]
+        sh.ws.conditional_format(
+            a,
+            c,
+            b,
+            c,
+            {
+                "type": "formula",
+                "criteria": "=TRUE",
+                "format": fmt,
+                "multi_range": ranges,
+            },
+        )
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted rows as (first, last) runs of consecutive numbers."""
+    out: list[tuple[int, int]] = []
+    for r in sorted(rows):
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+def table_note(ctx: Context, sh: Sheet, row: int, width: int) -> int:
+    """How the workload mix is computed and what amber means; returns the next row."""
+    shares = ctx.results.advice.shares
+    mix = ", ".join(f"{n} {100 * s:.0f} %" for n, s in list(shares.items())[:8])
+    if len(shares) > 8:
+        mix += f", and {len(shares) - 8} more"
+    sh.note(
+        row,
+        0,
+        "Workload-mix throughput = sum over the workloads of share of run time x "
+        f"min(peak, arithmetic intensity x HBM bandwidth); shares: {mix}. Per watt: "
+        "over the power at 100 %. Amber cells: computed from inputs flagged "
+        "implausible (last column).",
+        width,
+        italic=True,
+    )
+    return row + 1
 
 
 def reach_table(ctx: Context, sh: Sheet, row: int) -> int:
