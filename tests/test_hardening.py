@@ -357,8 +357,10 @@ def _finite_results(results) -> None:
     definition); a normalised sensitivity is NaN (shown blank) when its sweep
     starts at 0 or the metric is 0 there (the seed's formula divides by both);
     the density margin is +inf when the density target is 0; the reality check
-    holds published chip data, some of it blank. Cells never show any of these
-    as a number or an error value (see _no_error_cells).
+    holds published chip data, some of it blank; what it would take has no value
+    (NaN, shown n/a) exactly where a target is not reachable within the valid
+    range, and no relative change where the parameter is now 0. Cells never show
+    any of these as a number or an error value (see _no_error_cells).
     """
     import numpy as np
 
@@ -370,6 +372,10 @@ def _finite_results(results) -> None:
             continue
         if name == "sensitivity_summary":
             table = table[_sweeps_defined(results, table)]
+        if name == "what_it_would_take":
+            off = ~table["reachable"].to_numpy(bool)
+            assert np.isnan(table["value"].to_numpy(float)[off]).all()
+            table = table[~off & (table["now"] != 0)]
         numbers = table.select_dtypes("number")
         values = numbers.to_numpy(dtype=np.float64)
         bad = ~np.isfinite(values)

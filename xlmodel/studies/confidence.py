@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..engine import evaluate
 from ..schema import BY_NAME, PARAMETERS
-from .reference import load_chips, with_physical_preset
+from .reference import load_chips, node_class, with_physical_preset
 from .scores import SCORE_LABELS, TARGET_CHECKS, evaluate_scores
 
 #: Dense FP16 FLOP per clock per SM below 1/F of the smallest shipping part, or
@@ -89,13 +89,20 @@ def flagged_inputs(variants: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variant", "parameter", "value", "why"])
 
 
-def _nudged(name: str, x: float) -> float:
+def _nudged(name: str, x) -> list:
+    """Values of parameter ``name`` near ``x``: 1 % (or one unit) away for a
+    number, every other choice for a choice, another node class for a label."""
     p = BY_NAME[name]
+    if p.kind == "choice":
+        return [c for c in p.choices if c != x]
+    if p.kind == "text":
+        return ["TSMC 3nm" if node_class(x) != "n3" else "TSMC 7nm"]
+    x = float(x)
     step = (
         1.0 if p.kind == "int" else (abs(x) * NUDGE or NUDGE * (p.maximum - p.minimum))
     )
     up = x + step
-    return up if up <= p.maximum else x - step
+    return [up if up <= p.maximum else x - step]
 
 
 def affected(
@@ -106,46 +113,57 @@ def affected(
 ) -> list[list[str]]:
     """Per (variant, parameter) pair: the score columns the parameter moves there.
 
-    The parameter is nudged (1 %, or one unit for a count) at that variant and
-    every score re-evaluated (under the variant's power preset); a column whose
-    value changes is affected. A target parameter affects its target's verdict
-    (``met_<check>``); a non-numeric one every score.
+    The parameter is nudged at that variant (1 %, one unit for a count, the next
+    choice, another node class for a label) and every score re-evaluated under
+    the variant's power preset; a column whose value changes is affected. A
+    numeric target affects its target's verdict (``met_<check>``), the figure of
+    merit the ranking (``rank``).
     """
     if not pairs:
         return []
     base = evaluate_scores(variants, workloads, shares)
     cols = list(SCORE_LABELS)
-    numeric = [
-        (v, n)
-        for v, n in pairs
-        if BY_NAME[n].numeric and BY_NAME[n].section != "target"
-    ]
-    changed = np.zeros((0, len(cols)), dtype=bool)
-    if numeric:
-        pos = variants.index.get_indexer([v for v, _ in numeric])
+    traced = [(v, n) for v, n in pairs if not _verdict_only(n)]
+    changed = np.zeros((len(traced), len(cols)), dtype=bool)
+    owner, names, values = [], [], []
+    for i, (v, n) in enumerate(traced):
+        for x in _nudged(n, variants.at[v, n]):
+            owner.append(i)
+            names.append(n)
+            values.append(x)
+    if owner:
+        owner = np.asarray(owner)
+        pos = variants.index.get_indexer([traced[i][0] for i in owner])
         rows = variants.iloc[pos].reset_index(drop=True)
-        names = np.array([n for _, n in numeric], dtype=object)
+        names = np.asarray(names, dtype=object)
         for n in dict.fromkeys(names):
-            sel = names == n
-            col = rows[n].to_numpy(dtype=np.float64).copy()
-            col[sel] = [_nudged(n, x) for x in col[sel]]
+            sel = np.flatnonzero(names == n)
+            numeric = BY_NAME[n].numeric
+            col = rows[n].to_numpy(dtype=np.float64 if numeric else object).copy()
+            col[sel] = [values[j] for j in sel]
             rows[n] = col
         moved = evaluate_scores(rows, workloads, shares)[cols].to_numpy(np.float64)
         before = base[cols].to_numpy(np.float64)[pos]
         with np.errstate(invalid="ignore"):
-            changed = ~np.isclose(before, moved, rtol=1e-9, atol=0, equal_nan=True)
+            diff = ~np.isclose(before, moved, rtol=1e-9, atol=0, equal_nan=True)
+        np.logical_or.at(changed, owner, diff)
     out, k = [], 0
     for _, n in pairs:
-        p = BY_NAME[n]
-        if p.section == "target":
+        if n == "figure_of_merit":
+            out.append(["rank"])
+        elif _verdict_only(n):
             checks = [c for c in TARGET_CHECKS if c.limit == n]
             out.append([f"met_{c.name}" for c in checks] or ["rank"])
-        elif not p.numeric:
-            out.append(cols)
         else:
             out.append([c for c, ch in zip(cols, changed[k]) if ch])
             k += 1
     return out
+
+
+def _verdict_only(name: str) -> bool:
+    """A numeric target (or the figure of merit): it moves verdicts, no figure."""
+    p = BY_NAME[name]
+    return name == "figure_of_merit" or (p.section == "target" and p.numeric)
 
 
 def labels(columns: Sequence[str]) -> str:
@@ -155,6 +173,8 @@ def labels(columns: Sequence[str]) -> str:
         if c.startswith("met_"):
             check = next(t for t in TARGET_CHECKS if t.name == c[4:])
             names.append(f"the {check.label} verdict")
+        elif c == "rank":
+            names.append("the ranking and the recommendation")
         else:
             names.append(SCORE_LABELS.get(c, c))
     names = list(dict.fromkeys(names))

@@ -187,6 +187,7 @@ class TargetCheck:
         with np.errstate(divide="ignore", invalid="ignore"):
             s = np.where(scale > 0, miss / np.where(scale > 0, scale, 1), np.inf)
         s = np.where(miss > 0, s, 0.0)
+        s = np.where(np.isnan(miss), np.inf, s)  # no figure: as far as can be
         return np.where(np.isfinite(s) | (s == 0), s, np.inf)
 
     def describe(self, variants: pd.DataFrame | None = None) -> str:
