@@ -210,6 +210,9 @@ def recommendation_lines(advice: Advice, variants: pd.DataFrame) -> list[str]:
                 f"{runner}, {fmt(value[runner])} {f.unit})"
             )
         lines = [f"Recommended variant: {best}", f"{best}: {why}. {rule}"]
+        caveat = _caveat(advice, best)
+        if caveat:
+            lines[1] += " " + caveat
         rest = ranked[~ranked["meets_all"]]
         if len(rest):
             lines.append(
@@ -243,6 +246,17 @@ def recommendation_lines(advice: Advice, variants: pd.DataFrame) -> list[str]:
     lines.append(ranking + SHORTFALL_DEFINITION)
     lines.append(rule + " It ranks the variants once at least one meets every target.")
     return lines
+
+
+def _caveat(advice: Advice, name) -> str:
+    """A warning when the figure of merit rests on inputs flagged implausible."""
+    if advice.figure.column not in advice.confidence.marked(name):
+        return ""
+    flagged = ", ".join(advice.confidence.flagged(name))
+    return (
+        f"Caution: its {advice.figure.label} is computed from inputs flagged "
+        f"implausible ({flagged}); see How sure below."
+    )
 
 
 def _change_text(r) -> str:

@@ -264,7 +264,7 @@ def what_it_would_take(
     if len(missed) > 1 or not missed:
         goals_of[EVERY_TARGET] = tuple(checks)
     if not missed or not params:
-        return pd.DataFrame(columns=list(REACH_COLUMNS))
+        return _empty()
     search = _Search(row, workloads, shares, goals_of)
     jobs = [(g, p, up) for g in goals_of for p in params for up in (True, False)]
     found = _bisect(search, jobs, _first_met(search, jobs))
@@ -319,6 +319,15 @@ def what_it_would_take(
         np.argsort([goal_order[g] for g in table["target"]], kind="stable")
     ]
     return table.reset_index(drop=True)
+
+
+def _empty() -> pd.DataFrame:
+    """The table with no rows, its columns typed as when it has some."""
+    kinds = {"now": float, "value": float, "change_percent": float}
+    kinds.update(reachable=bool, outside_plausible=bool)
+    return pd.DataFrame(
+        {c: pd.Series(dtype=kinds.get(c, object)) for c in REACH_COLUMNS}
+    )
 
 
 def _change(x: float, x0: float) -> float:

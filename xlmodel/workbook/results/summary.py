@@ -36,7 +36,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     row = _headline(ctx, sh, len(cols))
     table = _table(ctx, sh, frame, cols, row + 1)
     advice.mark_implausible(ctx, sh, table, frame)
-    row = advice.table_note(ctx, sh, table.last_row + 1, len(cols))
+    row = advice.table_note(ctx, sh, table.last_row + 2, len(cols))
     row = advice.reach_table(ctx, sh, row + 1)
     _charts(ctx, sh, frame, cols, table, row)
 
