@@ -46,10 +46,12 @@ def test_compute_writes_seed_figures_and_exports(workbook, runner, tmp_path):
     export = tmp_path / "out"
     r = runner.invoke(main, ["compute", str(workbook), "--export-dir", str(export)])
     assert r.exit_code == 0, r.output
-    # the console shows the seed's comparison and recommendation
+    # the console shows the seed's comparison, the advice and the seed's statements
     assert "Aggressive Optimized" in r.output
     assert "0.819" in r.output and "460" in r.output
-    assert "0.5-1.0 TFLOPS/mm²" in r.output
+    assert "No variant meets every target: none is recommended." in r.output
+    assert "Best variant within the 500 W budget: Aggressive Optimized" in r.output
+    assert "No variant meets the 2.0 TFLOPS/mm² FP16 density target" in r.output
     wb = load_workbook(workbook, read_only=True)
     names = wb.sheetnames
     wb.close()

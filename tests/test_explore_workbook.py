@@ -58,9 +58,12 @@ def test_template_example_reads_back(tmp_path):
     assert setup.base_variant == "Baseline" and setup.problem.method == "grid"
     assert [r.name for r in setup.problem.ranges] == list(EXAMPLE_RANGES)
     assert setup.problem.size == 7 * 6 * 4 * 4 * 8 * 4
-    assert [(c.quantity, c.op, c.limit) for c in setup.problem.constraints] == list(
-        EXAMPLE_CONSTRAINTS
-    )
+    # blank limits take the Targets values (power budget 500 W, Tj max 105 °C)
+    assert [(c.quantity, c.op) for c in setup.problem.constraints] == [
+        (q, op) for q, op, _ in EXAMPLE_CONSTRAINTS
+    ]
+    assert [c.limit for c in setup.problem.constraints] == [500, 858, 105]
+    assert [x.typed for x in setup.limits] == [False, True, False]
     assert [s.name for s in study.uncertainty.spreads] == list(EXAMPLE_SPREADS)
     assert not [w for w in study.warnings if "xploration" in w or "ncertain" in w]
 

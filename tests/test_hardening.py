@@ -366,12 +366,15 @@ def _finite_results(results) -> None:
     the density margin is +inf when the density target is 0; the reality check
     holds published chip data, some of it blank; an inference row (or batch) whose
     model does not fit has no latencies (NaN), and a model without a published
-    parameter count no difference from it; the cost cases of cost_cases. With
-    leakage-temperature feedback on (leakage_temp_coeff_per_c > 0), a design can
-    be in thermal runaway: no junction temperature balances its leakage, so its
-    power, Tj and what derives from them are +inf (NaN in sensitivities and Monte
-    Carlo percentiles of such points); the metrics flag it (thermal_runaway). Cells
-    never show any of these as a number or an error value (see _no_error_cells).
+    parameter count no difference from it; the cost cases of cost_cases; what it
+    would take has no value (NaN, shown n/a) exactly where a target is not
+    reachable within the valid range, and no relative change where the parameter
+    is now 0. With leakage-temperature feedback on (leakage_temp_coeff_per_c > 0),
+    a design can be in thermal runaway: no junction temperature balances its
+    leakage, so its power, Tj and what derives from them are +inf (NaN in
+    sensitivities and Monte Carlo percentiles of such points); the metrics flag it
+    (thermal_runaway). Cells never show any of these as a number or an error value
+    (see _no_error_cells).
     """
     import numpy as np
 
@@ -393,6 +396,10 @@ def _finite_results(results) -> None:
             table = table[table["fits"].astype(bool)]
         if name == "inference_models":
             table = table[table["published_params_b"].notna()]
+        if name == "what_it_would_take":
+            off = ~table["reachable"].to_numpy(bool)
+            assert np.isnan(table["value"].to_numpy(float)[off]).all()
+            table = table[~off & (table["now"] != 0)]
         numbers = table.select_dtypes("number")
         values = numbers.to_numpy(dtype=np.float64)
         bad = ~np.isfinite(values)

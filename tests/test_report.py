@@ -214,12 +214,17 @@ def test_values_are_numbers_never_formulas_or_errors(book):
 
 
 def test_summary_recommends_and_explains(book, results):
+    # the seed meets no density target: no recommendation, the closest named, and
+    # the seed's statements kept as facts (issue 11 changed the banner on purpose)
     ws = book["Summary"]
-    assert find_prefix(ws, "Recommended variant:") == (
-        "Recommended variant: Aggressive Optimized"
-    )
+    find(ws, "No variant meets every target: none is recommended.")
+    with pytest.raises(AssertionError):
+        find_prefix(ws, "Recommended variant:")
+    assert find_prefix(ws, "Closest: Aggressive Optimized, shortfall 0.59")
     for message in results.comparison.messages:
         find(ws, message)
+    find(ws, "Best variant within the 500 W budget: Aggressive Optimized "
+         "(0.819 TFLOPS/mm² FP16, 460 W).")  # fmt: skip
     warnings = results.study.warnings
     assert warnings  # the seed's coefficients are far from the physical preset
     find(ws, f"Warnings ({len(warnings)}):")
@@ -238,7 +243,8 @@ def test_summary_table_values(written, results):
     assert agg["Power vs budget (% of budget)"] == pytest.approx(459.6 / 500)
     assert agg["FP16 TFLOPS/W"] == pytest.approx(983.04 / 459.6)
     assert agg["Tj (°C)"] == pytest.approx(70.96)
-    assert agg["Recommended"] == "yes"
+    assert agg["Recommended"] == "closest"  # meets no density target (issue 11)
+    assert agg["Rank"] == 1
     assert (t["Density target met"] == "FAIL").all()
     assert (t["Within power budget"] == "PASS").all()
     assert (t["Tj within max"] == "PASS").all()
@@ -263,9 +269,10 @@ def test_summary_formats_and_highlights(book):
     assert any(r.type == "cellIs" and r.formula == ['"FAIL"'] for r in rules)
     best, _ = find(ws, "Aggressive Optimized")
     assert ws.cell(best, 1).font.b
-    density = ws.cell(best, 3)
-    assert density.number_format == "0.0000"
-    assert ws.cell(best, 5).number_format == "0%"  # the header says of what
+    _, density = find(ws, "Density FP16 (TFLOPS/mm²)")
+    assert ws.cell(best, density).number_format == "0.0000"
+    _, ratio = find(ws, "Density vs target (% of target)")
+    assert ws.cell(best, ratio).number_format == '0%" of target"'
 
 
 def test_performance_values(written, book, results):
@@ -598,9 +605,9 @@ def test_single_variant_without_sweeps(tmp_path):
     path = tmp_path / "one.xlsx"
     write_results(res, path)
     wb = openpyxl.load_workbook(path)
-    assert find_prefix(wb["Summary"], "Recommended variant:").endswith(
-        "Power Optimized"
-    )
+    # it misses the density target: not recommended, but the closest (issue 11)
+    find(wb["Summary"], "No variant meets every target: none is recommended.")
+    assert find_prefix(wb["Summary"], "Closest: Power Optimized")
     find(wb["Sensitivity"], "No sweeps in this study.")
     per_sheet = chart_parts(path)
     assert len(per_sheet["Sensitivity"]) == 1  # the tornado alone
@@ -680,8 +687,11 @@ def test_libreoffice_reads_summary_values(written, results, tmp_path):
         assert float(g["Tj (°C)"]) == pytest.approx(row["junction_temp_c"])
         expected = "PASS" if row["meets_power_budget"] else "FAIL"
         assert g["Within power budget"] == expected
+    cells = [c for r in rows for c in r]
+    assert "No variant meets every target: none is recommended." in cells
     assert any(
-        "Recommended variant: Aggressive Optimized" in c for r in rows for c in r
+        c.startswith("Best variant within the 500 W budget: Aggressive Optimized")
+        for c in cells
     )
 
 

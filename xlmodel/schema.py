@@ -36,6 +36,15 @@ class Precision(str, enum.Enum):
 
 PRECISIONS: tuple[Precision, ...] = tuple(Precision)
 
+#: Figures of merit the recommendation may rank by (the target ``figure_of_merit``).
+#: Each is computed in :mod:`xlmodel.studies.advice` (``FIGURES``): to add one (cost
+#: per unit, tokens per second), add its name here and its entry there.
+FIGURES_OF_MERIT: tuple[str, ...] = (
+    "throughput_per_watt",
+    "workload_throughput",
+    "peak_density",
+)
+
 # Seed defaults of the tensor-core operations per cycle per tensor core (FLOP/cycle).
 SEED_OPS_PER_CYCLE = {
     Precision.FP4: 512,
@@ -1194,6 +1203,21 @@ PARAMETERS: tuple[Parameter, ...] = (
         10,
         "Peak over mean power density of the compute dies (tensor arrays run hotter "
         "than caches and I/O); used with junction_to_case_k_mm2_per_w",
+    ),
+    Parameter(
+        "figure_of_merit",
+        "target",
+        "Targets",
+        "text",
+        "throughput_per_watt",
+        0,
+        0,
+        "What picks the recommended variant among those meeting every target: "
+        "throughput_per_watt (workload-mix throughput per watt at 100 % "
+        "utilisation), workload_throughput (attainable TFLOPS on the Workloads "
+        "mix) or peak_density (peak TFLOPS/mm²)",
+        kind="choice",
+        choices=FIGURES_OF_MERIT,
     ),
 )
 

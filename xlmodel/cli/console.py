@@ -69,6 +69,8 @@ def format_exploration(results, limit: int = 10) -> str:
         f"{ex.front_size:,} design(s), {ex.seconds:.2f} s "
         f"({ex.points / max(ex.seconds, 1e-9):,.0f} points/s)"
     ]
+    if line := setup.limits_line():
+        lines.append(f"  {line}")
     for _, c in ex.constraints.iterrows():
         lines.append(
             f"  {c['constraint']}: violated by {c['violated_share']:.1%} of points, "
@@ -103,6 +105,8 @@ def format_uncertainty(results) -> str:
         f"  {'variant':<24} {'power P10/P50/P90 W':>21} {'density P50':>11} "
         f"{'P(budget)':>9} {'P(all)':>7}",
     ]
+    if line := u.spec.limits_line():
+        lines.insert(1, f"  {line}")
     for name, r in s.head(20).iterrows():
         lines.append(
             f"  {str(name)[:24]:<24} {r['power_total_w_p10']:>6.0f} "
@@ -213,6 +217,12 @@ def format_comparison(results, limit: int = 20) -> str:
     if len(t) > limit:
         lines.append(f"... and {len(t) - limit} more (see the Summary sheet)")
     lines.append("targets: D density, P power budget, T junction temperature")
+    advice = results.advice
+    if advice is not None:
+        lines.append("")
+        lines.extend(advice.lines)
+        lines.extend(advice.reach_lines)
     lines.append("")
-    lines.extend(results.comparison.messages)
+    lines.append("The seed's statements (facts, not the recommendation):")
+    lines.extend(f"  {m}" for m in results.comparison.messages)
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from ..engine.model import METRIC_UNITS
 from ..errors import CellProblem, InputProblems
 from . import global_sensitivity as gsa
 from .explore import Exploration, Problem, explore
+from .limits import LimitSource, limits_line
 from .uncertainty import Uncertainty, UncertaintyResult, monte_carlo
 
 #: progress(stage, done, total): stage is "explore", "sobol" or "uncertainty".
@@ -37,11 +38,18 @@ class ExplorationSetup:
         Variant (a name on Variants) whose other parameters every point keeps.
     sobol_samples : int
         Base samples of the Sobol indices over the ranges; 0: none.
+    limits : tuple of LimitSource
+        Where each constraint's limit came from, in constraint order.
     """
 
     problem: Problem
     base_variant: str
     sobol_samples: int = 0
+    limits: tuple[LimitSource, ...] = ()
+
+    def limits_line(self) -> str:
+        """Which constraint limits follow Targets and which were typed (one line)."""
+        return limits_line(self.limits, "Exploration setup")
 
 
 def base_inputs(variants: pd.DataFrame, name: str) -> dict:

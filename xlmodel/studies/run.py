@@ -30,6 +30,8 @@ from . import cost as cost_study
 from . import reality
 from . import sensitivity as sens
 from . import standard as studies
+from .advice import Advice, advise
+from .confidence import annotate
 from .design_space import (
     ExplorationSetup,
     StageProgress,
@@ -126,6 +128,9 @@ class Study:
         variants with a blank wafer price, defect density or mask set take their
         node's value; the shipped table by default, the Cost setup sheet's when a
         workbook has one.
+    workload_weights : dict of str to float or None
+        Workload name -> run-time weight (relative; None: equal shares), for the
+        workload-mix throughput of the Summary (xlmodel.studies.scores).
     """
 
     variants: pd.DataFrame
@@ -147,6 +152,8 @@ class Study:
     uncertainty: Uncertainty | None = None
     serving: Serving | None = None
     process_nodes: pd.DataFrame = field(default_factory=load_process_nodes)
+    # --- the Summary's advice (xlmodel.studies.advice) ---
+    workload_weights: dict[str, float] | None = None
 
     @property
     def targets(self) -> dict:
@@ -189,7 +196,8 @@ class Results:
     tornado : DataFrame
         Target-density swing at +/- tornado_percent around the sweep base.
     comparison : studies.Comparison
-        Targets checked, best variant within budget, messages.
+        Targets checked; the seed's statements (best variant within budget, the
+        density target), kept as facts beside the recommendation.
     reality : DataFrame
         Variants beside the reference chips under both power presets
         (see xlmodel.reality).
@@ -217,6 +225,8 @@ class Results:
     cost : xlmodel.studies.cost.CostTables or None
         Cost breakdown per variant and cost per good package against chiplet
         count (the scaling study's counts) beside the monolithic equivalent.
+    advice : xlmodel.studies.advice.Advice or None
+        The recommendation, what it would take, the confidence in the figures.
     """
 
     study: Study
@@ -251,6 +261,9 @@ class Results:
         rows = t[(t["model"] == model) & (t["scenario"] == scenario)]
         return rows.set_index("variant")
 
+    # --- the Summary's advice (xlmodel.studies.advice) ---
+    advice: Advice | None = None
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by file-friendly name, for CSV export."""
         return {**self._base_tables(), **self._study_tables()}
@@ -272,6 +285,8 @@ class Results:
         if self.cost is not None:
             out["cost_breakdown"] = self.cost.breakdown.reset_index()
             out["cost_vs_chiplets"] = self.cost.versus_chiplets
+        if self.advice is not None:
+            out.update(self.advice.tables())
         return out
 
     def _base_tables(self) -> dict[str, pd.DataFrame]:
@@ -348,6 +363,11 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         + _serving_warnings(serving[0])
     )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
+    explored, indices, uncertain = _studies(study, v, progress)
+    advice = advise(study, metrics, v, list(comparison.messages), real, explored)
+    study.warnings = annotate(
+        study.warnings, study.variants, study.workloads, advice.shares
+    )
     return Results(
         study,
         metrics,
@@ -361,9 +381,12 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         tornado,
         comparison,
         real,
-        *_studies(study, v, progress),
+        explored,
+        indices,
+        uncertain,
         *serving,
         cost=cost_study.cost_study(v, study.scaling_counts, metrics),
+        advice=advice,
     )
 
 

@@ -189,9 +189,11 @@ class Comparison:
         Per variant: peak and density at the target precision, power (W),
         TFLOPS/W, Tj (°C) and pass/fail of each target.
     best : str | None
-        Highest target density among variants within the power budget.
+        Highest target density among variants within the power budget: the seed's
+        pick, a fact beside the recommendation (xlmodel.studies.advice), not it.
     messages : list of str
-        Recommendations and warnings in words.
+        The seed's statements in words: the best within budget, who meets every
+        target, and whether any variant meets the density target.
     """
 
     table: pd.DataFrame
@@ -205,7 +207,7 @@ def compare(
     power_budget_w: float,
     precision: str = "FP16",
 ) -> Comparison:
-    """Targets checked per variant, the best within budget and the seed's advice."""
+    """Targets checked per variant, the best within budget and the seed's statements."""
     table = results[
         [
             "target_peak_tflops",
@@ -237,9 +239,13 @@ def compare(
     if not table["meets_density_target"].any():
         top = table["target_density_tflops_per_mm2"].max()
         msgs.append(
-            f"No variant meets the {density_target:g} TFLOPS/mm² {precision} density "
-            f"target (best {top:.3f}, {100 * top / density_target:.0f} % of it): "
-            "consider revising the target to 0.5-1.0 TFLOPS/mm² (competitive with "
-            "shipping parts) or raising per-SM throughput."
+            f"No variant meets the {_target(density_target)} TFLOPS/mm² {precision} "
+            f"density target (best {top:.3f}, {100 * top / density_target:.0f} % "
+            "of it)."
         )
     return Comparison(table, best, msgs)
+
+
+def _target(x: float) -> str:
+    """A target as the seed wrote it: ``2.0``, ``0.75``."""
+    return f"{x:.1f}" if float(x).is_integer() else f"{x:g}"

@@ -20,6 +20,7 @@ import pandas as pd
 from ..engine.inputs import Inputs
 from ..engine.model import METRIC_UNITS, evaluate_arrays
 from ..schema import BY_NAME
+from .limits import LimitSource, limits_line
 
 DISTRIBUTIONS = ("uniform", "normal")
 #: Quantities summarised by percentiles (engine metric names).
@@ -75,12 +76,26 @@ class Uncertainty:
     quantities : tuple of str
         Engine metrics summarised by percentiles and CDFs (default
         ``QUANTITIES``; any numeric metric, e.g. ``unit_cost_usd``).
+    limits : tuple of LimitSource
+        The target limits the probabilities are judged at; one typed on the
+        Uncertainty setup (``typed``) replaces its target for every variant, the
+        others follow Targets.
     """
 
     spreads: tuple[Spread, ...]
     samples: int = 10_000
     seed: int = 0
     quantities: tuple[str, ...] = QUANTITIES
+    limits: tuple[LimitSource, ...] = ()
+
+    @property
+    def overrides(self) -> dict[str, float]:
+        """Target parameter -> the limit typed on the Uncertainty setup."""
+        return {s.target: s.limit for s in self.limits if s.typed and s.target}
+
+    def limits_line(self) -> str:
+        """Which target limits follow Targets and which were typed (one line)."""
+        return limits_line(self.limits, "Uncertainty setup")
 
     def __post_init__(self):
         object.__setattr__(self, "spreads", tuple(self.spreads))
@@ -158,6 +173,9 @@ def monte_carlo(
     names = list(names)
     quantities = spec.quantities
     v, n = len(names), spec.samples
+    inputs = dict(inputs)
+    for target, value in spec.overrides.items():
+        inputs[target] = np.full(v, float(value))
     per_chunk = max(1, CHUNK_ROWS // n)
     rows, cdfs = [], {q: {} for q in quantities}
     nominal = evaluate_arrays(inputs, 1.0)

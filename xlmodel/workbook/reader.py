@@ -23,6 +23,7 @@ from pathlib import Path
 from .. import engine
 from ..engine.nodes import load_process_nodes
 from ..errors import CellProblem, InputProblems, PackageError
+from ..schema import TARGETS
 from ..studies.run import Study
 from .designs import Designs, read_designs
 from .grid import Book
@@ -142,19 +143,19 @@ def _read(book: Book) -> Study:
     names = table.names if table else []
     target_values = targets.read(ctx)
     coefficient_values = coefficients.read(ctx)
-    workload_intensities = workloads.read(ctx)
+    workload_intensities, workload_weights = workloads.read(ctx)
     model_table = models.read(ctx)
     serving = serving_setup.read(ctx, model_table, len(names))
     chips = references.read(ctx)
     nodes = cost_setup.read(ctx)
     counts, stacks, utils = scaling_setup.read(ctx)
     base, percent, sweeps, tornado = sensitivity_setup.read(ctx, names)
-    exploration = exploration_setup.read(ctx, names)
-    uncertainty = uncertainty_setup.read(ctx, len(names))
     frame = None
     if table is not None and table.names:
         frame = variants.build_frame(table, {**target_values, **coefficient_values})
         frame = variants.fill_nodes(ctx, table, frame, nodes)
+    exploration = exploration_setup.read(ctx, names, _targets_of(frame, target_values))
+    uncertainty = uncertainty_setup.read(ctx, len(names), target_values)
     if ctx.problems or frame is None:  # no frame: a problem says why
         raise InputProblems(ctx.problems)
     try:
@@ -188,7 +189,21 @@ def _read(book: Book) -> Study:
         uncertainty=uncertainty,
         serving=serving,
         process_nodes=nodes if nodes is not None else load_process_nodes(),
+        workload_weights=workload_weights,
     )
+
+
+def _targets_of(frame, target_values: dict):
+    """``f(name)``: a variant's target values (a per-variant row on Variants wins;
+    the Targets sheet's for an unknown name or without variants)."""
+    keys = [p.name for p in TARGETS]
+
+    def of(name: str) -> dict:
+        if frame is None or name not in frame.index:
+            return dict(target_values)
+        return frame.loc[name, keys].to_dict()
+
+    return of
 
 
 # --- the package ----------------------------------------------------------------------

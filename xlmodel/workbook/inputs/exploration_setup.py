@@ -5,7 +5,10 @@ top designs, Sobol samples; ``xlmodel_exploration``), the parameter ranges
 (``xlmodel_ranges``), the constraints (``xlmodel_constraints``) and the
 objectives (``xlmodel_objectives``), with the list of quantities they may name at
 the right. The template preloads an example: six parameters around Baseline on a
-21,504-point grid under the power budget, the reticle limit and Tj max. The
+21,504-point grid under the power budget, the reticle limit and Tj max. A blank
+constraint limit on power, Tj or density takes the base variant's Targets value
+(:data:`~xlmodel.studies.design_space.TARGET_LIMITS`); the template leaves the
+power and Tj limits blank, so the exploration follows Targets. The
 reader returns an :class:`~xlmodel.studies.design_space.ExplorationSetup`, or
 None when the ranges are blank (no exploration, silently). The Sobol indices
 (global sensitivity) have no block of their own: ``sobol_samples`` is a setting.
@@ -19,12 +22,12 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from xlsxwriter.worksheet import Worksheet
 
 from ...engine.model import METRIC_UNITS, METRICS
-from ...schema import BY_NAME, PARAMETERS, Parameter
+from ...schema import BY_NAME, DEFAULTS, PARAMETERS, Parameter
 from ...studies.design_space import ExplorationSetup
 from ...studies.explore import (
     METHODS,
@@ -36,6 +39,7 @@ from ...studies.explore import (
     Range,
     quantity_unit,
 )
+from ...studies.limits import TARGET_LIMITS, LimitSource, target_limit
 from ..grid import cell_name
 from ..values import CellError, blank, expectation, shown
 from . import variants
@@ -184,11 +188,17 @@ EXAMPLE_RANGES: dict[str, tuple[float, float, int]] = {
     "chiplet_area_mm2": (250, 950, 8),
     "num_chiplets": (2, 8, 4),
 }
-#: (quantity, operator, limit): power budget, reticle limit, junction temperature
-EXAMPLE_CONSTRAINTS: tuple[tuple[str, str, float], ...] = (
-    ("power_total_w", "<=", 500),
+#: (quantity, operator, limit): power budget, reticle limit, junction temperature;
+#: None: blank, the Targets value
+EXAMPLE_CONSTRAINTS: tuple[tuple[str, str, float | None], ...] = (
+    ("power_total_w", "<=", None),
     ("chiplet_area_mm2", "<=", 858),
-    ("junction_temp_c", "<=", 105),
+    ("junction_temp_c", "<=", None),
+)
+_LIMIT_HELP = (
+    "The limit, in the quantity's unit. Blank: the Targets value ("
+    + "; ".join(f"{q} {op} {t}" for q, (op, t) in TARGET_LIMITS.items())
+    + "); a number typed here overrides it for the exploration."
 )
 EXAMPLE_OBJECTIVES: tuple[tuple[str, str], ...] = (
     ("target_density_tflops_per_mm2", "max"),
@@ -229,7 +239,8 @@ def write(ws: Worksheet, fmt: Formats, template_variants: Mapping) -> None:
         "Design-space exploration",
         "Every point of the ranges is evaluated around the base variant; the "
         "feasible Pareto front and the top designs go to the Exploration result "
-        "sheet. Clear the ranges to switch it off.",
+        "sheet. A blank constraint limit takes the Targets value. Clear the ranges "
+        "to switch it off.",
     )
     for block in BLOCKS:
         header(ws, fmt, block)
@@ -321,7 +332,10 @@ def _write_constraints(ws: Worksheet, fmt: Formats, quantity_source: str) -> Non
     for i, (name, op, limit) in enumerate(EXAMPLE_CONSTRAINTS):
         ws.write_string(r0 + i, c, name, fmt.input_text)
         ws.write_string(r0 + i, c + 1, op, fmt.input_text)
-        ws.write_number(r0 + i, c + 2, limit, fmt.input_float)
+        if limit is None:
+            ws.write_blank(r0 + i, c + 2, None, fmt.input_float)
+        else:
+            ws.write_number(r0 + i, c + 2, limit, fmt.input_float)
         ws.write_string(r0 + i, c + 3, quantity_unit(name))
     last = r0 + len(EXAMPLE_CONSTRAINTS) + SPARE_ROWS - 1
     ws.data_validation(
@@ -359,7 +373,7 @@ def _write_constraints(ws: Worksheet, fmt: Formats, quantity_source: str) -> Non
             "minimum": -1e15,
             "maximum": 1e15,
             "input_title": "Limit",
-            "input_message": "The limit, in the quantity's unit.",
+            "input_message": _LIMIT_HELP[:255],
         },
     )
 
@@ -426,10 +440,14 @@ _SENSES = {
 }
 
 
-def read(ctx: Context, names: list[str]) -> ExplorationSetup | None:
+def read(
+    ctx: Context, names: list[str], targets: Callable[[str], Mapping] | None = None
+) -> ExplorationSetup | None:
     """The exploration a workbook asks for; None: none (blank ranges, no sheet).
 
-    ``names`` are the variant names read from Variants (the base must be one).
+    ``names`` are the variant names read from Variants (the base must be one);
+    ``targets(name)`` gives a variant's target values (what blank limits take;
+    default: the schema's targets).
     """
     found = ctx.book.locate(RANGES)
     if found is None:
@@ -443,9 +461,10 @@ def read(ctx: Context, names: list[str]) -> ExplorationSetup | None:
     for name, note in settings.notes.items():
         if name != "samples" or method != "grid":
             ctx.warn(note)
-    constraints = _constraints(ctx)
-    objectives = _objectives(ctx)
     base = _base_variant(ctx, settings, names)
+    values = targets(base) if targets is not None else DEFAULTS
+    constraints, limits = _constraints(ctx, values)
+    objectives = _objectives(ctx)
     if len(ctx.problems) > before:
         return None
     v = settings.values
@@ -477,7 +496,7 @@ def read(ctx: Context, names: list[str]) -> ExplorationSetup | None:
             Where(found[0].title, "", ""), str(e), "rejected by the exploration"
         )
         return None
-    return ExplorationSetup(problem, base, int(v["sobol_samples"]))
+    return ExplorationSetup(problem, base, int(v["sobol_samples"]), tuple(limits))
 
 
 def _base_variant(ctx: Context, settings: Settings, names: list[str]) -> str:
@@ -572,21 +591,50 @@ _QUANTITIES = [m for m, u in METRIC_UNITS.items() if u != "bool"] + [
 ]
 
 
-def _constraints(ctx: Context) -> list[Constraint]:
+def _constraints(
+    ctx: Context, targets: Mapping
+) -> tuple[list[Constraint], list[LimitSource]]:
+    """The constraints, and where each limit came from (a blank: the Targets)."""
     found = ctx.book.locate(CONSTRAINTS)
     if found is None:
-        return []
+        return [], []
     grid, r0, c0 = found
-    out = []
+    out, sources = [], []
     for r in filled_rows(grid, r0, c0, 3):
         name = _quantity_cell(ctx, grid, r, c0, "constraint", [])
         w_op = Where(grid.title, cell_name(r, c0 + 1), "operator")
         op = choice_cell(ctx, grid, r, c0 + 1, w_op, _OPERATORS, "an operator")
         w_lim = Where(grid.title, cell_name(r, c0 + 2), f"{name or ''} limit")
-        limit = number_cell(ctx, grid, r, c0 + 2, w_lim, "limit")
+        follows = target_limit(name, op, targets) if name and op else None
+        typed = not _blank_cell(ctx, grid, r, c0 + 2, w_lim)
+        if typed:
+            limit = number_cell(ctx, grid, r, c0 + 2, w_lim, "limit")
+        elif follows is not None:
+            limit = follows[1]
+        else:
+            if name and op:
+                takes = ", ".join(f"{q} {o}" for q, (o, _) in TARGET_LIMITS.items())
+                ctx.problem(
+                    w_lim,
+                    "",
+                    f"is blank and no target gives {name} {op}: type a limit (a blank "
+                    f"limit takes the Targets value only for {takes})",
+                )
+            continue
         if name and op and limit is not None:
-            out.append(Constraint(name, op, limit))
-    return out
+            c = Constraint(name, op, limit)
+            out.append(c)
+            target, value = follows or ("", math.nan)
+            sources.append(LimitSource(c.label, target, value, typed, limit))
+    return out, sources
+
+
+def _blank_cell(ctx: Context, grid, r: int, c: int, where) -> bool:
+    """True when the cell is blank (a formula is read by number_cell)."""
+    try:
+        return blank(ctx.raw(grid, r, c, where))
+    except CellError:
+        return False
 
 
 def _objectives(ctx: Context) -> list[Objective]:

@@ -33,6 +33,14 @@ class Formats:
     def __init__(self, wb: Workbook):
         self.title = wb.add_format({"bold": True, "font_size": 14})
         self.note = wb.add_format({"italic": True, "font_color": "#595959"})
+        self.note_wrap = wb.add_format(
+            {
+                "italic": True,
+                "font_color": "#595959",
+                "text_wrap": True,
+                "valign": "top",
+            }
+        )
         self.header = wb.add_format(
             {"bold": True, "bg_color": "#D9D9D9", "bottom": 1, "valign": "top"}
         )

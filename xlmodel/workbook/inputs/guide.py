@@ -77,8 +77,16 @@ GUIDE = (
     ("", ""),
     ("head", "Sheets"),
     ("text", "Variants: SM, chiplet and SoC parameters of each variant."),
-    ("text", "Targets: density target, power budget, Tj max, target precision."),
-    ("text", "Workloads: roofline workloads and their arithmetic intensity."),
+    (
+        "text",
+        "Targets: density target, power budget, Tj max, target precision, and the "
+        "figure of merit that picks the recommended variant.",
+    ),
+    (
+        "text",
+        "Workloads: roofline workloads, their arithmetic intensity and share of run "
+        "time (the Summary's workload-mix throughput).",
+    ),
     (
         "text",
         "Models: transformer definitions (layers, heads, KV heads, FFN, experts) "
@@ -101,13 +109,14 @@ GUIDE = (
     (
         "text",
         "Exploration setup: parameter ranges, sampling, constraints and objectives "
-        "of the design-space exploration (xlmodel explore FILE); clear the ranges "
-        "to skip it.",
+        "of the design-space exploration (xlmodel explore FILE); a blank limit takes "
+        "the Targets value; clear the ranges to skip it.",
     ),
     (
         "text",
         "Uncertainty setup: spreads (± % uniform or normal) of inputs; compute "
-        "reports P10/P50/P90 and target probabilities; clear the spreads to skip it.",
+        "reports P10/P50/P90 and the probabilities of meeting the targets (blank "
+        "limits: the Targets values); clear the spreads to skip it.",
     ),
     ("text", "Coefficients: power, die-to-die and thermal model coefficients."),
     (

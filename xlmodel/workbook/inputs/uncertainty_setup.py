@@ -1,10 +1,13 @@
 """The Uncertainty setup sheet: Monte Carlo settings and the spreads of inputs.
 
-Two blocks side by side: the settings (draws per variant, seed;
-``xlmodel_uncertainty``) and the spreads (parameter, distribution, spread %;
-``xlmodel_spreads``). The template preloads spreads on the power and thermal
-coefficients. The reader returns an :class:`~xlmodel.studies.uncertainty.Uncertainty`,
-or None when the spreads are blank (no Monte Carlo, silently).
+Three blocks side by side: the settings (draws per variant, seed;
+``xlmodel_uncertainty``), the spreads (parameter, distribution, spread %;
+``xlmodel_spreads``) and the target limits the probabilities are judged at
+(``xlmodel_uncertainty_limits``: blank = the Targets value, which the template
+leaves; a number typed there overrides it for the Monte Carlo). The template
+preloads spreads on the power and thermal coefficients. The reader returns an
+:class:`~xlmodel.studies.uncertainty.Uncertainty`, or None when the spreads are
+blank (no Monte Carlo, silently).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 from xlsxwriter.worksheet import Worksheet
 
 from ...schema import BY_NAME, Parameter
+from ...studies.explore import Constraint
+from ...studies.limits import TARGET_LIMITS, LimitSource
 from ...studies.uncertainty import DISTRIBUTIONS, Spread, Uncertainty
 from ..grid import cell_name
 from ..values import shown
@@ -26,6 +31,7 @@ from .setup import (
     filled_rows,
     parameter_cell,
     read_settings,
+    setting_rows,
 )
 
 SETTINGS = Block(
@@ -44,7 +50,15 @@ SPREADS = Block(
     5,
     ("uncertain parameter", "distribution", "spread %", "unit"),
 )
-BLOCKS = (SETTINGS, SPREADS)
+LIMITS = Block(
+    "uncertainty_limits",
+    "xlmodel_uncertainty_limits",
+    "Uncertainty setup",
+    2,
+    10,
+    ("judged at target", "limit", "unit", "description"),
+)
+BLOCKS = (SETTINGS, SPREADS, LIMITS)
 
 UNCERTAINTY_SETTINGS: tuple[Parameter, ...] = (
     Parameter(
@@ -105,8 +119,9 @@ def write(ws: Worksheet, fmt: Formats) -> None:
         fmt,
         "Uncertainty: spreads of the inputs",
         "Each listed parameter varies around every variant's value; compute reports "
-        "P10/P50/P90 and the probability of meeting each target. Clear the spreads "
-        "to switch it off.",
+        "P10/P50/P90 and the probability of meeting each target (at the Targets "
+        "values, or at a limit typed at the right). Clear the spreads to switch it "
+        "off.",
     )
     for block in (settings, spreads):
         header(ws, fmt, block)
@@ -154,19 +169,46 @@ def write(ws: Worksheet, fmt: Formats) -> None:
     opts = validation(SPREAD_PERCENT)
     opts.update(criteria="between", minimum=0, maximum=99.999)
     ws.data_validation(r0, c + 2, last, c + 2, opts)
+    _write_limits(ws, fmt)
     widths = ((0, 20), (1, 12), (2, 9), (3, 50), (4, 2), (5, 30), (6, 13), (7, 10))
-    for col, width in (*widths, (8, 12)):
+    more = ((8, 12), (9, 2), (10, 30), (11, 9), (12, 11), (13, 44))
+    for col, width in (*widths, *more):
         ws.set_column(col, col, width)
     ws.freeze_panes(settings.row + 1, 0)
+
+
+def _write_limits(ws: Worksheet, fmt: Formats) -> None:
+    """The target limits, blank: the probabilities follow Targets."""
+    header(ws, fmt, LIMITS)
+    c, r0 = LIMITS.col, LIMITS.row + 1
+    for i, (quantity, (op, target)) in enumerate(TARGET_LIMITS.items()):
+        p = BY_NAME[target]
+        ws.write_string(r0 + i, c, target, fmt.key)
+        ws.write_blank(r0 + i, c + 1, None, fmt.input(p))
+        ws.write_string(r0 + i, c + 2, p.unit)
+        ws.write_string(
+            r0 + i,
+            c + 3,
+            f"P({quantity} {op} limit); blank: the Targets value",
+        )
+        opts = validation(p)
+        opts["input_message"] = (
+            "Blank: the Targets value. A number typed here replaces it for the "
+            "probabilities of the Monte Carlo (every variant)."
+        )
+        ws.data_validation(r0 + i, c + 1, r0 + i, c + 1, opts)
 
 
 # --- reading ----------------------------------------------------------------------
 
 
-def read(ctx: Context, n_variants: int) -> Uncertainty | None:
+def read(
+    ctx: Context, n_variants: int, targets: dict | None = None
+) -> Uncertainty | None:
     """The Monte Carlo a workbook asks for; None: none (blank spreads, no sheet).
 
-    ``n_variants`` is the number of variants (the draws are per variant).
+    ``n_variants`` is the number of variants (the draws are per variant);
+    ``targets`` the Targets sheet's values (what a blank limit follows).
     """
     found = ctx.book.locate(SPREADS)
     if found is None:
@@ -211,4 +253,29 @@ def read(ctx: Context, n_variants: int) -> Uncertainty | None:
             f"than {MAX_SAMPLES:,}: use fewer draws",
         )
         return None
-    return Uncertainty(tuple(spreads), samples=int(v["samples"]), seed=int(v["seed"]))
+    limits = _limits(ctx, targets or {})
+    return Uncertainty(
+        tuple(spreads), samples=int(v["samples"]), seed=int(v["seed"]), limits=limits
+    )
+
+
+def _limits(ctx: Context, targets: dict) -> tuple[LimitSource, ...]:
+    """Each target limit: typed on the sheet, or (blank, no block) from Targets."""
+    known = {t: BY_NAME[t] for _, t in TARGET_LIMITS.values()}
+    found = ctx.book.locate(LIMITS)
+    rows: dict[str, int] = {}
+    if found is not None:
+        grid, r0, c0 = found
+        rows = setting_rows(ctx, grid, r0, c0, known)
+    out = []
+    for quantity, (op, target) in TARGET_LIMITS.items():
+        value = float(targets.get(target, BY_NAME[target].default))
+        typed = None
+        if (r := rows.get(target)) is not None:
+            where = Where(grid.title, cell_name(r, c0 + 1), f"{target} limit")
+            typed = ctx.value(known[target], grid, r, c0 + 1, where)
+            typed = None if typed is INVALID else typed
+        limit = value if typed is None else float(typed)
+        label = Constraint(quantity, op, limit).label
+        out.append(LimitSource(label, target, value, typed is not None, limit))
+    return tuple(out)

@@ -105,6 +105,8 @@ def _title(ctx: Context, sh: Sheet) -> None:
         f"Pareto front of {ex.front_size:,} design{'s' * (ex.front_size != 1)} · "
         f"objectives: {objectives}",
     )
+    if line := ctx.results.study.exploration.limits_line():
+        sh.note(2, 0, line, 1, italic=True)
 
 
 def _constraints(ctx: Context, sh: Sheet, row: int) -> tuple[int, Table | None]:

@@ -1,10 +1,13 @@
 """The Summary sheet: every variant against the targets, the recommendation, charts.
 
-A headline (the recommended variant, the comparison's messages, the first
-warnings), one table of every variant against the density target, the power
-budget and Tj max, and four charts in a grid of two: density vs target, power vs
-budget, TFLOPS/W, and area vs peak. When the charts leave variants out or
-shorten their names, a chart-data block of the plotted variants follows.
+A headline (the advice of :mod:`.advice`: the banner, the recommendation or the
+ranking, what it would take, the power model and the implausible inputs, the
+seed's statements as facts; then the first warnings), one table of every variant
+against the density target, the power budget and Tj max with its peak and its
+workload-mix throughput, the table of one-parameter changes, and four charts in
+a grid of two: density vs target, power vs budget, TFLOPS/W, and area vs peak.
+When the charts leave variants out or shorten their names, a chart-data block of
+the plotted variants follows.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pandas as pd
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series, Span
+from . import advice
 from .context import Context
 from .formats import unit_format
 from .geometry import GAP_PX, chart_rows, chart_width, padded_bounds
@@ -27,11 +31,14 @@ SUMMARY_WARNING_LINES = 5
 
 def write(ctx: Context, sh: Sheet) -> None:
     """Headline, the table of every variant, then the charts below it."""
-    frame = _frame(ctx.results)
+    frame = _frame(ctx.results).assign(**advice.frame_columns(ctx))
     cols = _columns(ctx.precision, ctx.ops)
     row = _headline(ctx, sh, len(cols))
     table = _table(ctx, sh, frame, cols, row + 1)
-    _charts(ctx, sh, frame, cols, table)
+    advice.mark_implausible(ctx, sh, table, frame)
+    row = advice.table_note(ctx, sh, table.last_row + 2, len(cols))
+    row = advice.reach_table(ctx, sh, row + 1)
+    _charts(ctx, sh, frame, cols, table, row)
 
 
 SHEET = ResultSheet("Summary", write)
@@ -52,7 +59,6 @@ def _frame(r: Results) -> pd.DataFrame:
             dtarget > 0, density / np.where(dtarget > 0, dtarget, 1), np.nan
         )
         p_ratio = power / budget
-    best = r.comparison.best
     return pd.DataFrame(
         {
             "variant": [str(x) for x in t.index],
@@ -72,76 +78,62 @@ def _frame(r: Results) -> pd.DataFrame:
             "tj_ok": t["meets_tj_max"].to_numpy(),
             "all_ok": t["meets_all_targets"].to_numpy(),
             "area": m["total_area_mm2"].to_numpy(dtype=float),
-            "recommended": ["yes" if str(x) == str(best) else "" for x in t.index],
         }
     )
 
 
 def _columns(p: str, o: str) -> list[Col]:
     """The table's columns, at precision ``p`` (``o``: TFLOPS or TOPS)."""
+    more = advice.columns(p)
     return [
         Col("variant", "Variant", "text"),
         Col("peak", f"Peak {p} ({o})", unit_format(o)),
+        more["mix"],
+        more["mix_share"],
         Col("density", f"Density {p} ({o}/mm²)", unit_format(f"{o}/mm²")),
         Col("density_target", f"Density target ({o}/mm²)", unit_format(f"{o}/mm²")),
-        Col("density_ratio", "Density vs target (% of target)", "0%"),
+        Col("density_ratio", "Density vs target (% of target)", '0%" of target"'),
         Col("density_ok", "Density target met", "pass"),
         Col("power", "Power at 100 % (W)", unit_format("W")),
+        more["power_model"],
+        more["power_other"],
         Col("budget", "Power budget (W)", unit_format("W")),
         Col("power_ratio", "Power vs budget (% of budget)", "0%"),
         Col("power_ok", "Within power budget", "pass"),
         Col("tflops_per_w", f"{p} {o}/W", unit_format(f"{o}/W")),
+        more["mix_per_w"],
         Col("tj", "Tj (°C)", unit_format("°C")),
         Col("tj_max", "Tj max (°C)", unit_format("°C")),
         Col("tj_headroom", "Tj headroom (°C)", unit_format("°C")),
         Col("tj_ok", "Tj within max", "pass"),
         Col("all_ok", "All targets met", "pass"),
+        more["shortfall"],
         Col("area", "Total compute area (mm²)", unit_format("mm²")),
-        Col("recommended", "Recommended", "text", center=True),
+        more["rank"],
+        more["recommended"],
+        more["caveats"],
     ]
 
 
 def _headline(ctx: Context, sh: Sheet, width: int) -> int:
-    """Title, recommendation, messages and warnings; returns the next free row."""
+    """Title, the advice and the warnings; returns the next free row."""
     r = ctx.results
     n = len(r.comparison.table)
     p = ctx.precision
-    best = r.comparison.best
+    a = r.advice
+    mix = (
+        f"equal shares of {len(a.shares)} workloads"
+        if len(set(a.shares.values())) <= 1
+        else f"{len(a.shares)} weighted workloads"
+    )
     sub = (
         f"{n} variant{'s' if n != 1 else ''} · judged at {p} · density target "
         f"{ctx.density_target:g} {ctx.ops}/mm² · power budget {ctx.budget:g} W · "
-        f"Tj max {ctx.tj_max:g} °C"
+        f"Tj max {ctx.tj_max:g} °C · figure of merit: {a.figure.label} · "
+        f"workload mix: {mix}"
     )
     sh.title(0, "Architecture comparison", sub)
-    row = 3
-    if best is not None:
-        sh.note(
-            row,
-            0,
-            f"Recommended variant: {best}",
-            width,
-            bold=True,
-            font_size=13,
-            font_color="#006100",
-            bg_color="#E2EFDA",
-        )
-    else:
-        sh.note(
-            row,
-            0,
-            "No variant is recommended: none is within the power budget.",
-            width,
-            bold=True,
-            font_size=13,
-            font_color="#9C0006",
-            bg_color="#FCE4D6",
-        )
-    row += 1
-    for msg in r.comparison.messages:
-        if ctx.ops != "TFLOPS":  # the messages quote the target precision's figures
-            msg = msg.replace("TFLOPS", ctx.ops)
-        sh.note(row, 0, msg, width)
-        row += 1
+    row = advice.headline(ctx, sh, 3, width)
     return _warnings(sh, row, list(r.study.warnings), width)
 
 
@@ -166,9 +158,9 @@ def _warnings(sh: Sheet, row: int, warnings: list[str], width: int) -> int:
 def _table(
     ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], row: int
 ) -> Table:
-    """The table at ``row``: the best row highlighted, PASS/FAIL, density bars."""
-    best = ctx.results.comparison.best
-    best_rows = {i for i, x in enumerate(frame["variant"]) if x == str(best)}
+    """The table at ``row``: the recommended or closest row highlighted, PASS/FAIL,
+    density bars."""
+    best_rows = advice.subject_rows(ctx, frame)
     table = sh.table(row, 0, frame, cols, highlight=best_rows, cap_width=30)
     sh.pass_fail(table, ["density_ok", "power_ok", "tj_ok", "all_ok"])
     if table.rows > 0:
@@ -191,11 +183,15 @@ def _table(
 
 
 def _charts(
-    ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], table: Table
+    ctx: Context,
+    sh: Sheet,
+    frame: pd.DataFrame,
+    cols: list[Col],
+    table: Table,
+    row: int,
 ) -> None:
-    """The four charts below the table, on the table or on a chart-data block."""
+    """The four charts from ``row``, on the table or on a chart-data block."""
     width = len(cols)
-    row = table.last_row + 2
     if ctx.capped:
         sh.note(row, 0, ctx.cap_note("The charts below"), width, italic=True)
         row += 1

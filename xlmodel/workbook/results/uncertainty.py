@@ -47,6 +47,8 @@ def write(ctx: Context, sh: Sheet) -> None:
         "(normal: one standard deviation).",
     )
     sh.page(4, freeze_col=1)
+    if line := spec.limits_line():
+        sh.note(2, 0, line, 1, italic=True)
     s = u.summary.copy()
     s.insert(0, "variant", [str(v) for v in s.index])
     heads = _heads(ctx.precision, ctx.ops)
