@@ -388,10 +388,13 @@ def test_warnings_name_the_results_they_affect(tmp_path, runner):
     peak = openpyxl.utils.get_column_letter(
         next(c.column for c in ws[head] if c.value == "Peak FP16 (TFLOPS)")
     )
-    # Aggressive's 8 x 256 FP16 FLOP per clock per SM is plausible: peak unmarked
+    # FP16 FLOP per clock per SM is plausible for every seed variant: the reference
+    # chips include MI250X and MI210 at 1,024 per CU, so Baseline's 512 is half of
+    # the smallest shipping part, not below it: no peak cell is marked
     agg = next(c.row for c in ws["A"] if c.value == AGG and c.row > head)
     base = next(c.row for c in ws["A"] if c.value == "Baseline" and c.row > head)
-    assert not marked(f"{peak}{agg}") and marked(f"{peak}{base}")
+    assert not marked(f"{peak}{agg}") and not marked(f"{peak}{base}")
+    assert not any("fp16_ops_per_cycle" in w for w in warnings)
     t = summary_table(path)
     assert "hbm_bandwidth_gbps_per_stack" in t.loc[AGG].iloc[-1]
 

@@ -364,9 +364,13 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
     explored, indices, uncertain = _studies(study, v, progress)
-    advice = advise(study, metrics, v, list(comparison.messages), real, explored)
+    # the advice re-evaluates the variants' own parameters: node values filled in
+    filled = replace(
+        study, variants=fill_process_nodes(study.variants, study.process_nodes)
+    )
+    advice = advise(filled, metrics, v, list(comparison.messages), real, explored)
     study.warnings = annotate(
-        study.warnings, study.variants, study.workloads, advice.shares
+        study.warnings, filled.variants, study.workloads, advice.shares
     )
     return Results(
         study,
