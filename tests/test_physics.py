@@ -301,8 +301,15 @@ def _template_problem() -> Problem:
     return Problem(
         ranges=[Range(n, lo, hi, k) for n, (lo, hi, k) in EXAMPLE_RANGES.items()],
         objectives=[Objective(q, s) for q, s in EXAMPLE_OBJECTIVES],
-        constraints=[Constraint(q, o, lim) for q, o, lim in EXAMPLE_CONSTRAINTS],
+        # blank limits follow the Targets: the template's 500 W and 105 °C
+        constraints=[
+            Constraint(q, o, TARGETS_OF_TEMPLATE.get(q) if lim is None else lim)
+            for q, o, lim in EXAMPLE_CONSTRAINTS
+        ],
     )
+
+
+TARGETS_OF_TEMPLATE = {"power_total_w": 500.0, "junction_temp_c": 105.0}
 
 
 def test_physical_front_is_not_all_at_the_top_clock():

@@ -101,6 +101,8 @@ class Sheet:
         self.repeat_row: int | None = None
         self.paged = False
         ws.hide_gridlines(2)
+        if ctx.ops != "TFLOPS" and name != "Reality check":  # FP16 throughout there
+            _integer_ops(ws, ctx.precision, ctx.ops)
 
     # -- plain cells -------------------------------------------------------------
 
@@ -441,3 +443,17 @@ def _shown_len(x: float, num_format: str) -> int:
     if "%" in num_format:
         x *= 100
     return len(f"{x:,.{min(decimals, 6)}f}") + len(suffix) + ("%" in num_format)
+
+
+def _integer_ops(ws, precision: str, ops: str) -> None:
+    """Every text cell of ``ws`` that names ``precision`` (an integer precision,
+    INT8) reads its throughput in ``ops`` (TOPS), not TFLOPS, whichever writer
+    composed it: the one place the unit is decided for a sheet's text."""
+    write = ws._write_string
+
+    def written(row, col, string, cell_format=None):
+        if precision in string and "TFLOPS" in string:
+            string = string.replace("TFLOPS", ops)
+        return write(row, col, string, cell_format)
+
+    ws._write_string = written
