@@ -54,6 +54,116 @@ def _per_precision() -> list[Metric]:
     return out
 
 
+# Cost and yield metrics (xlmodel.engine.cost has the formulas and their sources);
+# one pass of that module computes them all.
+COST_METRICS: tuple[Metric, ...] = (
+    Metric(
+        "chiplet_die_area_mm2",
+        "mm²",
+        "Area of one chiplet die for cost: chiplet area + D2D PHY (n > 1)",
+    ),
+    Metric(
+        "dies_per_wafer",
+        "dies",
+        "Gross dies per wafer (scribe and edge exclusion; fractional)",
+    ),
+    Metric("die_yield", "0-1", "Share of dies free of killer defects"),
+    Metric("good_dies_per_wafer", "dies", "Gross dies per wafer x die yield"),
+    Metric("raw_die_cost_usd", "USD", "Wafer price / gross dies per wafer"),
+    Metric("cost_per_good_die_usd", "USD", "Wafer price / (dies per wafer x yield)"),
+    Metric(
+        "interposer_area_mm2",
+        "mm²",
+        "Silicon interposer area (0 without an interposer)",
+    ),
+    Metric("interposer_yield", "0-1", "Silicon interposer yield (1 without)"),
+    Metric("bridge_count", "bridges", "Embedded silicon bridges (bridge package)"),
+    Metric(
+        "package_yield",
+        "0-1",
+        "Share of assembled packages that work: test escapes, bonding, "
+        "interposer, bridges",
+    ),
+    Metric("cost_raw_dies_usd", "USD", "Raw silicon of the package's dies"),
+    Metric(
+        "cost_defective_dies_usd",
+        "USD",
+        "Silicon of the dies scrapped at wafer test, per package",
+    ),
+    Metric(
+        "cost_package_usd",
+        "USD",
+        "Substrate, interposer, bridges and assembly of one package",
+    ),
+    Metric(
+        "cost_package_defects_usd",
+        "USD",
+        "Package cost of the failed packages, per good package",
+    ),
+    Metric(
+        "cost_lost_good_dies_usd",
+        "USD",
+        "Tested dies scrapped with failed packages, per good package",
+    ),
+    Metric(
+        "cost_hbm_usd",
+        "USD",
+        "HBM of a good package, with the stacks scrapped with failed ones",
+    ),
+    Metric(
+        "cost_test_usd",
+        "USD",
+        "Wafer test of the dies and final test of the packages, per good package",
+    ),
+    Metric(
+        "cost_per_good_package_usd",
+        "USD",
+        "Manufacturing cost of one good package (the sum of the cost_* parts)",
+    ),
+    Metric("nre_per_unit_usd", "USD", "(Mask set + design NRE) / volume"),
+    Metric("unit_cost_usd", "USD", "Cost per good package + NRE per unit"),
+    Metric(
+        "usd_per_tflops",
+        "USD/TFLOPS",
+        "Unit cost / peak at the target precision",
+    ),
+    *(
+        Metric(
+            f"usd_per_{p.value.lower()}_tflops",
+            "USD/TFLOPS",
+            f"Unit cost / {p.value} peak",
+        )
+        for p in PRECISIONS
+    ),
+    Metric(
+        "monolithic_area_mm2",
+        "mm²",
+        "The same silicon as one die: chiplets x chiplet area (no D2D PHY)",
+    ),
+    Metric(
+        "monolithic_die_yield",
+        "0-1",
+        "Yield of that one die (n/a beyond the reticle limit)",
+    ),
+    Metric(
+        "monolithic_cost_per_good_package_usd",
+        "USD",
+        "Cost per good package of the monolithic equivalent (n/a beyond the "
+        "reticle limit)",
+    ),
+    Metric(
+        "chiplet_saving_usd",
+        "USD",
+        "Monolithic minus chiplet cost per good package (n/a beyond the reticle)",
+    ),
+    Metric(
+        "chiplet_cost_ratio",
+        "ratio",
+        "Chiplet / monolithic cost per good package (n/a beyond the reticle)",
+    ),
+)
+
+
 METRICS: tuple[Metric, ...] = (
     Metric("total_sms", "SMs", "Streaming multiprocessors in the package"),
     Metric("total_area_mm2", "mm²", "Total compute-die area (chiplets x area)"),
@@ -142,115 +252,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("meets_power_budget", "bool", "Total power within budget"),
     Metric("meets_tj_max", "bool", "Junction temperature within its maximum"),
     Metric("meets_all_targets", "bool", "Density, power and Tj targets all met"),
-    *(
-        # cost and yield (xlmodel.engine.cost has the formulas and their sources)
-        Metric(
-            "chiplet_die_area_mm2",
-            "mm²",
-            "Area of one chiplet die for cost: chiplet area + D2D PHY (n > 1)",
-        ),
-        Metric(
-            "dies_per_wafer",
-            "dies",
-            "Gross dies per wafer (scribe and edge exclusion; fractional)",
-        ),
-        Metric("die_yield", "0-1", "Share of dies free of killer defects"),
-        Metric("good_dies_per_wafer", "dies", "Gross dies per wafer x die yield"),
-        Metric("raw_die_cost_usd", "USD", "Wafer price / gross dies per wafer"),
-        Metric(
-            "cost_per_good_die_usd", "USD", "Wafer price / (dies per wafer x yield)"
-        ),
-        Metric(
-            "interposer_area_mm2",
-            "mm²",
-            "Silicon interposer area (0 without an interposer)",
-        ),
-        Metric("interposer_yield", "0-1", "Silicon interposer yield (1 without)"),
-        Metric("bridge_count", "bridges", "Embedded silicon bridges (bridge package)"),
-        Metric(
-            "package_yield",
-            "0-1",
-            "Share of assembled packages that work: test escapes, bonding, "
-            "interposer, bridges",
-        ),
-        Metric("cost_raw_dies_usd", "USD", "Raw silicon of the package's dies"),
-        Metric(
-            "cost_defective_dies_usd",
-            "USD",
-            "Silicon of the dies scrapped at wafer test, per package",
-        ),
-        Metric(
-            "cost_package_usd",
-            "USD",
-            "Substrate, interposer, bridges and assembly of one package",
-        ),
-        Metric(
-            "cost_package_defects_usd",
-            "USD",
-            "Package cost of the failed packages, per good package",
-        ),
-        Metric(
-            "cost_lost_good_dies_usd",
-            "USD",
-            "Tested dies scrapped with failed packages, per good package",
-        ),
-        Metric(
-            "cost_hbm_usd",
-            "USD",
-            "HBM of a good package, with the stacks scrapped with failed ones",
-        ),
-        Metric(
-            "cost_test_usd",
-            "USD",
-            "Wafer test of the dies and final test of the packages, per good package",
-        ),
-        Metric(
-            "cost_per_good_package_usd",
-            "USD",
-            "Manufacturing cost of one good package (the sum of the cost_* parts)",
-        ),
-        Metric("nre_per_unit_usd", "USD", "(Mask set + design NRE) / volume"),
-        Metric("unit_cost_usd", "USD", "Cost per good package + NRE per unit"),
-        Metric(
-            "usd_per_tflops",
-            "USD/TFLOPS",
-            "Unit cost / peak at the target precision",
-        ),
-        *(
-            Metric(
-                f"usd_per_{p.value.lower()}_tflops",
-                "USD/TFLOPS",
-                f"Unit cost / {p.value} peak",
-            )
-            for p in PRECISIONS
-        ),
-        Metric(
-            "monolithic_area_mm2",
-            "mm²",
-            "The same silicon as one die: chiplets x chiplet area (no D2D PHY)",
-        ),
-        Metric(
-            "monolithic_die_yield",
-            "0-1",
-            "Yield of that one die (n/a beyond the reticle limit)",
-        ),
-        Metric(
-            "monolithic_cost_per_good_package_usd",
-            "USD",
-            "Cost per good package of the monolithic equivalent (n/a beyond the "
-            "reticle limit)",
-        ),
-        Metric(
-            "chiplet_saving_usd",
-            "USD",
-            "Monolithic minus chiplet cost per good package (n/a beyond the reticle)",
-        ),
-        Metric(
-            "chiplet_cost_ratio",
-            "ratio",
-            "Chiplet / monolithic cost per good package (n/a beyond the reticle)",
-        ),
-    ),
+    *COST_METRICS,
 )
 METRIC_UNITS: dict[str, str] = {m.name: m.unit for m in METRICS}
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
@@ -677,20 +679,25 @@ def _thermal(ev):
     }
 
 
-def _thermal_rule(name: str) -> None:
-    _RULES[name] = lambda ev: ev["_thermal"][name]
+def _share(source: str, names) -> None:
+    """Rules for ``names``, each the entry of that name in the dict that the
+    intermediate rule ``source`` computes once for all of them."""
+    for name in names:
+        _RULES[name] = lambda ev, name=name: ev[source][name]
 
 
-for _name in (
-    "power_static_w",
-    "power_total_w",
-    "junction_temp_c",
-    "power_die_w",
-    "leakage_temperature_factor",
-    "thermal_loop_gain",
-    "thermal_runaway",
-):
-    _thermal_rule(_name)
+_share(
+    "_thermal",
+    (
+        "power_static_w",
+        "power_total_w",
+        "junction_temp_c",
+        "power_die_w",
+        "leakage_temperature_factor",
+        "thermal_loop_gain",
+        "thermal_runaway",
+    ),
+)
 
 
 @_rule("power_density_w_per_mm2")
@@ -758,12 +765,4 @@ def _cost(ev):
     return cs.cost_metrics(ev.x, peaks, ev["target_peak_tflops"])
 
 
-def _cost_rule(name: str) -> None:
-    _RULES[name] = lambda ev: ev["_cost"][name]
-
-
-_NAMES = [m.name for m in METRICS]
-for _name in _NAMES[
-    _NAMES.index("chiplet_die_area_mm2") : _NAMES.index("chiplet_cost_ratio") + 1
-]:
-    _cost_rule(_name)
+_share("_cost", [m.name for m in COST_METRICS])
