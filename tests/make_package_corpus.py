@@ -17,6 +17,12 @@ import xlsxwriter
 
 OWNED_NAME = "_xlmodel_result"
 
+
+def marker(name: str) -> str:
+    """The marker formula of result sheet ``name``: the name it was given."""
+    return '="' + name.replace('"', '""') + '"'
+
+
 #: Values written into the results workbook, per sheet: a header row then data rows.
 SUMMARY_ROWS = [
     ["Variant", "Cores", "Clock (GHz)", "Peak (GFLOP/s)", "Note"],
@@ -206,7 +212,7 @@ def make_interleaved_workbook(path: Path) -> Path:
     chart.add_series({"values": "=Summary!$A$2:$A$4"})
     old.insert_chart("C2", chart)
     old.set_landscape()
-    wb.define_name(f"'Summary'!{OWNED_NAME}", '="xlmodel"')
+    wb.define_name(f"'Summary'!{OWNED_NAME}", '="Summary"')
     wb.define_name("Summary!_xlnm.Print_Area", "=Summary!$A$1:$A$4")
     notes = wb.add_worksheet("Notes")
     notes.write("A1", "keep me")
@@ -321,7 +327,7 @@ def make_results_workbook(path: Path, names: dict[str, str] | None = None) -> Pa
     bar.set_title({"name": "Peak by variant"})
     summary.insert_chart("G2", bar)
     # The writer takes the sheet of a local name quoted but not escaped.
-    wb.define_name(f"'{names['Summary']}'!{OWNED_NAME}", '="xlmodel"')
+    wb.define_name(f"'{names['Summary']}'!{OWNED_NAME}", marker(names["Summary"]))
 
     roof = wb.add_worksheet(names["Roofline"])
     roof.write_row(0, 0, ROOFLINE_ROWS[0], head)
@@ -343,7 +349,7 @@ def make_results_workbook(path: Path, names: dict[str, str] | None = None) -> Pa
     scatter.set_title({"name": "Roofline"})
     roof.insert_chart("F2", scatter)
     roof.autofilter("A1:D6")
-    wb.define_name(f"'{names['Roofline']}'!{OWNED_NAME}", '="xlmodel"')
+    wb.define_name(f"'{names['Roofline']}'!{OWNED_NAME}", marker(names["Roofline"]))
     wb.define_name(f"'{names['Roofline']}'!Intensity", f"={roof_ref}!$A$2:$A$6")
     wb.close()
     return path

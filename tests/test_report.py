@@ -199,7 +199,8 @@ def test_sheets_in_order(book, results):
 def test_every_sheet_carries_the_owned_name(book):
     for ws in book.worksheets:
         assert OWNED_NAME in ws.defined_names, ws.title
-        assert ws.defined_names[OWNED_NAME].attr_text == '"xlmodel"'
+        # the marker records the name xlmodel gave the sheet
+        assert ws.defined_names[OWNED_NAME].attr_text == f'"{ws.title}"'
     assert OWNED_NAME not in book.defined_names  # sheet-scoped only
 
 

@@ -98,14 +98,20 @@ def compute(
         if explore:
             require_exploration(study, path)
         results = run(study, progress)
-        info = package.inspect_package(path)
+        info = package.inspect_package(path, report.SHEETS)
         names = package.plan_sheet_names(info, list(report.SHEETS))
+        readers = package.sheets_reading_results(
+            path, list(names.values()), report.SHEETS
+        )
         run_info = {
             "version": __version__,
             "input_file": path.name,
             "input_sha256": file_sha256(path),
             "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
             "warnings": list(study.warnings),
+            "replaced": sorted(info.owned, key=info.sheet_names.index),
+            "kept_copies": sorted(info.copies, key=info.sheet_names.index),
+            "readers": readers,
         }
         _check_writable(out)
         try:
@@ -121,7 +127,7 @@ def compute(
         os.close(fd)
         try:
             _write_results(results, tmp, names, run_info)
-            package.splice_results(path, tmp, out)
+            package.splice_results(path, tmp, out, report.SHEETS)
         finally:
             Path(tmp).unlink(missing_ok=True)
     if export_dir is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -67,14 +68,20 @@ def check_not_open(path: str | Path) -> None:
     ------
     PackageError
         When ``~$<name>`` (Excel) or ``.~lock.<name>#`` (LibreOffice) exists beside
-        the workbook.
+        the workbook or, when it is a symbolic link, beside the file it points to.
     """
     path = Path(path)
-    for lock, app in (
-        (f"~${path.name}", "Excel"),
-        (f".~lock.{path.name}#", "LibreOffice"),
+    # Beside the name given and, for a symbolic link, beside the file it points to.
+    files = dict.fromkeys([path, Path(os.path.realpath(path))])
+    for file, lock, app in (
+        (where, lock, app)
+        for where in files
+        for lock, app in (
+            (f"~${where.name}", "Excel"),
+            (f".~lock.{where.name}#", "LibreOffice"),
+        )
     ):
-        if (path.parent / lock).exists():
+        if (file.parent / lock).exists():
             raise PackageError(
                 f"{path}: the workbook is open in {app} (lock file {lock}): close it "
                 "first (if it is not open, delete the lock file)"

@@ -33,6 +33,7 @@ from xlsxwriter.exceptions import XlsxFileError
 from ..errors import PackageError
 from ..studies.run import Results
 from .chart_xml import explicit_package
+from .package import OWNED_NAME, marker_value  # one marker for writer and splice
 from .results import (
     cost,
     exploration,
@@ -61,11 +62,6 @@ from .results.roofline import WORKLOAD_LABELS
 from .results.sensitivity import SWEEP_TARGET_SCALE
 from .results.sheet import ResultSheet, Sheet
 from .results.summary import SUMMARY_WARNING_LINES
-
-try:  # one constant for the writer and the splice
-    from .package import OWNED_NAME
-except ImportError:  # the package module is optional for writing result sheets
-    OWNED_NAME = "_xlmodel_result"
 
 __all__ = [
     "CHART_LABEL_CHARS",
@@ -161,7 +157,8 @@ def write_results(
         entry.write(ctx, sheet)
         sheet.finish()
     for name in (names[entry.name] for entry in written):
-        if workbook.define_name(f"'{name}'!{OWNED_NAME}", '="xlmodel"') != 0:
+        marker = "=" + marker_value(name)
+        if workbook.define_name(f"'{name}'!{OWNED_NAME}", marker) != 0:
             raise ValueError(f"sheet {name!r}: cannot carry the result marker")
     workbook.worksheets()[0].activate()
     try:

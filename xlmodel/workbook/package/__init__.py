@@ -34,7 +34,14 @@ The modules, each importing only those listed before it:
 This module only re-exports the names the rest of xlmodel uses.
 """
 
-from .ownership import OWNED_NAME, PackageInfo, inspect_package, plan_sheet_names
+from .ownership import (
+    OWNED_NAME,
+    PackageInfo,
+    inspect_package,
+    marker_value,
+    plan_sheet_names,
+    sheets_reading_results,
+)
 from .screen import screen_zip
 from .splice import splice_results
 from .write import temp_prefix
@@ -43,7 +50,9 @@ __all__ = [
     "OWNED_NAME",
     "PackageInfo",
     "inspect_package",
+    "marker_value",
     "plan_sheet_names",
+    "sheets_reading_results",
     "screen_zip",
     "splice_results",
     "temp_prefix",

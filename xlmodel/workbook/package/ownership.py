@@ -6,17 +6,29 @@ Owns the reading of the workbook part as a list of sheets (:class:`Workbook`,
 the pipeline plans with (:class:`PackageInfo`, :func:`inspect_package`) and the
 choice of result sheet names that never replace a user sheet
 (:func:`plan_sheet_names`).
+
+Ownership is by identity, not by the marker alone. The marker is sheet-scoped, so
+it travels with a sheet that a user copies ("Summary (2)") or renames ("Summary
+Q3"). Its value is the name xlmodel gave the sheet (:func:`marker_value`): a sheet
+is xlmodel's only while it carries the marker *and* still has that name. A copy
+cannot have the name of its original, and a renamed sheet no longer has it, so both
+are the user's: never removed, never overwritten. Markers written before names were
+recorded hold ``"xlmodel"``; such a sheet is xlmodel's when its name is one xlmodel
+gives result sheets (``legacy_names``, or one of them with the `` (xlmodel)``
+suffix of :func:`plan_sheet_names`).
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
 from xlmodel.errors import PackageError
 
-from .ooxml import NS_DOC_REL, NS_MAIN, NS_STRICT_MAIN, fold, q
+from .ooxml import NS_DOC_REL, NS_MAIN, NS_STRICT_MAIN, RT_WORKSHEET, fold, q
 from .parts import Package, Rel
 from .xmltext import as_int
 
@@ -24,6 +36,45 @@ from .xmltext import as_int
 OWNED_NAME = "_xlmodel_result"
 
 _MAX_SHEET_NAME = 31
+
+#: Value of the marker written before the marker recorded the sheet's name.
+_LEGACY_VALUE = "xlmodel"
+_SUFFIX_RE = re.compile(r"(.+) \(xlmodel(?: \d+)?\)")
+
+
+def marker_value(name: str) -> str:
+    """The formula text of the marker of result sheet ``name``: the name as a string.
+
+    An Excel string constant: the name in double quotes, inner double quotes
+    doubled. :func:`read_marker` reads it back.
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_marker(text: str | None) -> str | None:
+    """The sheet name a marker records, or None when it is not a string constant."""
+    value = (text or "").strip()
+    if value.startswith("="):
+        value = value[1:].strip()
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        return None
+    inner = value[1:-1]
+    if '"' in inner.replace('""', ""):
+        return None
+    return inner.replace('""', '"')
+
+
+def _is_owned(name: str, recorded: str | None, legacy_names: Collection[str]) -> bool:
+    """Whether a marked sheet called ``name`` is still the one xlmodel wrote."""
+    if recorded is None:
+        return False
+    if recorded != _LEGACY_VALUE or name == _LEGACY_VALUE:
+        return recorded == name
+    legacy = {fold(n) for n in legacy_names}
+    if fold(name) in legacy:
+        return True
+    match = _SUFFIX_RE.fullmatch(name)
+    return bool(match) and any(n.startswith(fold(match.group(1))) for n in legacy)
 
 
 @dataclass(frozen=True)
@@ -35,23 +86,33 @@ class PackageInfo:
     sheet_names : tuple of str
         Every sheet (worksheets and chart sheets), in workbook order.
     owned : frozenset of str
-        Names of the sheets that carry ``OWNED_NAME`` (results of an earlier run).
+        Names of the result sheets of an earlier run: they carry ``OWNED_NAME``
+        and still have the name xlmodel gave them. The next compute replaces them.
     macro_enabled : bool
         Whether the main part has a macro-enabled content type (``.xlsm``).
+    copies : frozenset of str
+        Sheets that carry the marker under another name than the one xlmodel
+        gave: copies or renames of result sheets, which are the user's.
     """
 
     sheet_names: tuple[str, ...]
     owned: frozenset[str]
     macro_enabled: bool
+    copies: frozenset[str] = frozenset()
 
 
-def inspect_package(path: str | os.PathLike[str]) -> PackageInfo:
+def inspect_package(
+    path: str | os.PathLike[str], legacy_names: Collection[str] = ()
+) -> PackageInfo:
     """Check that a file is a workbook package and list its sheets.
 
     Parameters
     ----------
     path : str or os.PathLike
         The ``.xlsx`` or ``.xlsm`` file.
+    legacy_names : collection of str
+        The names xlmodel gives result sheets: a sheet with a marker of an older
+        xlmodel (which did not record the name) is owned only under one of them.
 
     Returns
     -------
@@ -68,11 +129,12 @@ def inspect_package(path: str | os.PathLike[str]) -> PackageInfo:
         no spreadsheet workbook part.
     """
     with Package.open(path, "workbook") as pkg:
-        book = Workbook.read(pkg)
+        book = Workbook.read(pkg, legacy_names)
         return PackageInfo(
             sheet_names=tuple(s.name for s in book.sheets),
             owned=frozenset(book.sheets[i].name for i in book.owned),
             macro_enabled="macroenabled" in book.content_type.lower(),
+            copies=frozenset(book.sheets[i].name for i in book.copies),
         )
 
 
@@ -141,9 +203,11 @@ class Workbook:
     sheets: list[Sheet]
     owned: list[int]
     rels: list[Rel] = field(default_factory=list)
+    copies: list[int] = field(default_factory=list)
 
     @classmethod
-    def read(cls, pkg: Package) -> Workbook:
+    def read(cls, pkg: Package, legacy_names: Collection[str] = ()) -> Workbook:
+        """Parse the main part; ``legacy_names`` as for :func:`inspect_package`."""
         part = pkg.main_part()
         where = f"{os.fspath(pkg.path)}: {part}"
         content_type, _ = pkg.content_type(part)
@@ -176,13 +240,95 @@ class Workbook:
                     by_id.get(rid),
                 )
             )
-        owned = []
+        owned: set[int] = set()
+        marked: set[int] = set()
         for el in root.iterfind(
             f"{q(NS_MAIN, 'definedNames')}/{q(NS_MAIN, 'definedName')}"
         ):
             local = el.get("localSheetId")
             if fold(el.get("name", "")) == fold(OWNED_NAME) and local is not None:
                 index = as_int(local, -1)
-                if 0 <= index < len(sheets) and index not in owned:
-                    owned.append(index)
-        return cls(pkg, part, content_type, root, sheets, sorted(owned), rels)
+                if not 0 <= index < len(sheets):
+                    continue
+                marked.add(index)
+                recorded = read_marker(el.text)
+                if _is_owned(sheets[index].name, recorded, legacy_names):
+                    owned.add(index)
+        return cls(
+            pkg,
+            part,
+            content_type,
+            root,
+            sheets,
+            sorted(owned),
+            rels,
+            sorted(marked - owned),
+        )
+
+
+def sheet_reference(name: str) -> re.Pattern[bytes]:
+    """A reference to sheet ``name`` in a formula, as it appears in sheet XML.
+
+    Matches ``Name!`` and ``'Name'!`` (inner quotes doubled), the quote also
+    written as ``&apos;`` or ``&#39;``, case-insensitively; the name XML-escaped.
+    """
+    quote = rb"(?:'|&apos;|&#39;|&#x27;)"
+    escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    parts = [re.escape(p.encode("utf-8")) for p in escaped.split("'")]
+    quoted_name = (quote + quote).join(parts)
+    bare = re.escape(escaped.encode("utf-8"))
+    return re.compile(
+        rb"(?:" + quote + quoted_name + quote + rb"|(?<![\w.'])" + bare + rb")!",
+        re.IGNORECASE,
+    )
+
+
+def result_readers(book: Workbook, kept: Collection[int], names: Collection[str]):
+    """The user's sheets (and defined names) whose formulas read result sheets.
+
+    ``kept`` are the indices of the sheets that stay, ``names`` the result
+    sheets about to be written. Such a formula shows the value it had before
+    the compute until a reader recalculates. The search is over the bytes of
+    the kept worksheet parts and over the user's defined names; it errs
+    towards finding (a cell text that looks like a reference also counts),
+    which costs a recalculation, never a stale number.
+
+    Returns
+    -------
+    list of str
+        Sheet names in workbook order, then ``"defined name <name>"`` entries.
+    """
+    if not names:
+        return []
+    patterns = [sheet_reference(n) for n in names]
+    found = []
+    for index in sorted(kept):
+        sheet = book.sheets[index]
+        rel = sheet.rel
+        if rel is None or rel.part is None or rel.type != RT_WORKSHEET:
+            continue
+        data = book.pkg.read(rel.part)
+        if b"!" in data and any(p.search(data) for p in patterns):
+            found.append(sheet.name)
+    gone = set(range(len(book.sheets))) - set(kept)
+    for el in book.root.iterfind(
+        f"{q(NS_MAIN, 'definedNames')}/{q(NS_MAIN, 'definedName')}"
+    ):
+        if as_int(el.get("localSheetId"), -1) in gone:
+            continue  # a name of a replaced result sheet (its print area)
+        text = (el.text or "").encode("utf-8")
+        if any(p.search(text) for p in patterns):
+            found.append(f"defined name {el.get('name', '')}")
+    return found
+
+
+def sheets_reading_results(
+    path: str | os.PathLike[str],
+    names: Collection[str],
+    legacy_names: Collection[str] = (),
+) -> list[str]:
+    """:func:`result_readers` of the workbook at ``path``, its owned sheets gone."""
+    with Package.open(path, "workbook") as pkg:
+        book = Workbook.read(pkg, legacy_names)
+        kept = [i for i in range(len(book.sheets)) if i not in set(book.owned)]
+        return result_readers(book, kept, names)

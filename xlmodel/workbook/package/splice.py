@@ -13,24 +13,50 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Collection
 
 from .draft import Draft
 from .manifest import rewrite_app_properties, rewrite_content_types
-from .ooxml import error, fold
-from .ownership import Workbook
+from .ooxml import NS_CT, error, fold
+from .ownership import Workbook, result_readers
 from .parts import Package
 from .removal import plan_removal
 from .result_parts import copy_result_parts, result_strings
 from .styles import merge_styles
 from .workbook_xml import active_tabs, rewrite_workbook, rewrite_workbook_rels
 from .write import Merged, refuse_if_locked, write_atomically
-from .xmltext import parse
+from .xmltext import (
+    ROOT_RE,
+    iter_elements,
+    parse,
+    set_attr,
+    tag_attrs,
+    xml_text,
+)
+
+#: Main-part content types by (macro-enabled, template), and the extension
+#: Excel opens each kind under.
+_MAIN_TYPES = {
+    (False, False): "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    ".sheet.main+xml",
+    (True, False): "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    (False, True): "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    ".template.main+xml",
+    (True, True): "application/vnd.ms-excel.template.macroEnabled.main+xml",
+}
+_EXTENSIONS = {
+    ".xlsx": (False, False),
+    ".xlsm": (True, False),
+    ".xltx": (False, True),
+    ".xltm": (True, True),
+}
 
 
 def splice_results(
     original_path: str | os.PathLike[str],
     results_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
+    legacy_names: Collection[str] = (),
 ) -> None:
     """Write the original workbook with its result sheets replaced by new ones.
 
@@ -59,27 +85,28 @@ def splice_results(
     ------
     PackageError
         If either input is not a usable workbook package, a result sheet name
-        clashes with a user sheet, a macro-enabled workbook would be written
-        with an ``.xlsx`` name, the target is open in Excel or LibreOffice (its
-        lock file lies beside it), or the output cannot be written.
+        clashes with a user sheet, the target's extension is not the one Excel
+        opens this kind of workbook under (a macro-enabled workbook as
+        ``.xlsx``, a plain one as ``.xlsm``), the target is open in Excel or
+        LibreOffice (its lock file lies beside it or beside the file a link
+        points to), or the output cannot be written.
     """
     with Package.open(original_path, "workbook") as original:
         original.read_all()
     with Package.open(results_path, "results workbook") as results:
         results.read_all()
-    book = Workbook.read(original)
-    macro = "macroenabled" in book.content_type.lower()
-    suffix = os.path.splitext(os.fspath(out_path))[1].lower()
-    if macro and suffix == ".xlsx":
-        raise error(out_path, "a macro-enabled workbook must keep its .xlsm name")
+    book = Workbook.read(original, legacy_names)
+    main_type = _main_type_for(book, out_path)
     refuse_if_locked(out_path)
-    merged = _merge(original, book, results)
+    merged = _merge(original, book, results, main_type)
     mode = stat.S_IMODE(os.stat(original_path).st_mode)
     write_atomically(out_path, merged, mode)
 
 
-def _merge(original: Package, book: Workbook, results: Package) -> Merged:
-    """Compute every part of the output package."""
+def _merge(
+    original: Package, book: Workbook, results: Package, main_type: str | None
+) -> Merged:
+    """Compute every part of the output package; ``main_type``: a new main type."""
     draft = Draft(original, book, results, Workbook.read(results))
     owned = set(book.owned)
     _check_sheets(draft, owned)
@@ -92,8 +119,12 @@ def _merge(original: Package, book: Workbook, results: Package) -> Merged:
         draft, xf_map, dxf_map, strings, active_new
     )
     new_rids = rewrite_workbook_rels(draft, part_map)
-    rewrite_workbook(draft, owned, new_rids, views, has_formulas)
+    names = [sheet.name for sheet in draft.rbook.sheets]
+    recalc = has_formulas or bool(result_readers(book, draft.kept, names))
+    rewrite_workbook(draft, owned, new_rids, views, recalc)
     rewrite_content_types(draft)
+    if main_type is not None:
+        _retype_main_part(draft, main_type)
     rewrite_app_properties(draft)
 
     for name, data in draft.replaced.items():
@@ -124,3 +155,51 @@ def _check_sheets(draft: Draft, owned: set[int]) -> None:
             raise draft.res.fail(f"sheet {sheet.name!r} has no part")
     if not kept and not draft.rbook.sheets:
         raise draft.orig.fail("the workbook would have no sheets left")
+
+
+def _main_type_for(book: Workbook, out_path: str | os.PathLike[str]) -> str | None:
+    """The main part's content type for the target's extension; None: keep it.
+
+    Excel opens a workbook only under the extension of its kind. A plain
+    workbook written to an ``.xlsm`` name becomes macro-enabled (it then has no
+    macros, which Excel accepts), a template written to ``.xlsx`` a workbook and
+    so on; a macro-enabled workbook keeps its macros, so an ``.xlsx`` or
+    ``.xltx`` name for it is refused. Other extensions keep the content type.
+    """
+    suffix = os.path.splitext(os.fspath(out_path))[1].lower()
+    wanted = _EXTENSIONS.get(suffix)
+    current = book.content_type.split(";")[0].strip()
+    kind = next(
+        (k for k, t in _MAIN_TYPES.items() if t.lower() == current.lower()), None
+    )
+    if wanted is None or kind is None or kind == wanted:
+        return None
+    if kind[0] and not wanted[0]:
+        keep = next(e for e, k in _EXTENSIONS.items() if k == (True, wanted[1]))
+        stem = os.path.splitext(os.path.basename(os.fspath(out_path)))[0]
+        raise error(
+            out_path,
+            f"the workbook holds macros, which a {suffix} file cannot: write it "
+            f"to {stem}{keep}",
+        )
+    return _MAIN_TYPES[wanted]
+
+
+def _retype_main_part(draft: Draft, content_type: str) -> None:
+    """Give the main part ``content_type`` in the (rewritten) content types."""
+    name = "[Content_Types].xml"
+    data = draft.replaced.get(name, draft.orig.data.get(name, b""))
+    xml = xml_text(data, name)
+    prefix = xml.prefix_for(NS_CT) or ""
+    text = xml.text
+    root = ROOT_RE.search(text)
+    assert root is not None
+    target = "/" + draft.book.part
+    for span in iter_elements(text, prefix, "Override", root.end(), len(text)):
+        attrs = tag_attrs(span.tag)
+        if fold(attrs.get("PartName", "")) == fold(target):
+            tag = set_attr(span.tag, "ContentType", content_type)
+            xml.text = text[: span.start] + tag + text[span.tag_end :]
+            draft.replaced[name] = xml.encode()
+            return
+    raise draft.orig.fail(f"{name} has no content type for {draft.book.part}")

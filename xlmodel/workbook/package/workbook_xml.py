@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element
 
 from .draft import Draft
 from .ooxml import NS_DOC_REL, NS_MAIN, NS_PKG_REL, RT_STYLES, fold, q
-from .ownership import OWNED_NAME
+from .ownership import OWNED_NAME, marker_value
 from .parts import relative, rels_name
 from .xmltext import (
     ROOT_RE,
@@ -240,9 +240,16 @@ def _edit_sheets(
 
 
 def _new_defined_names(draft: Draft, qual: str, offset: int) -> list[str]:
-    """The results' sheet-local defined names, and the marker of every new sheet."""
-    new_names = []
-    seen_owned = set()
+    """The results' sheet-local defined names, and the marker of every new sheet.
+
+    The marker records the name the sheet is written under (:func:`marker_value`),
+    whatever the results workbook said, so ownership follows that name. The
+    names are sorted by name, then sheet, as Excel writes them: LibreOffice
+    drops sheet-local names on saving when they are not (it re-saves the
+    workbook without the markers, and every result sheet would become a user
+    sheet).
+    """
+    new_names: list[tuple[tuple[str, int], str]] = []
     for el in draft.rbook.root.iterfind(
         f"{q(NS_MAIN, 'definedNames')}/{q(NS_MAIN, 'definedName')}"
     ):
@@ -250,16 +257,22 @@ def _new_defined_names(draft: Draft, qual: str, offset: int) -> list[str]:
         index = as_int(local, -1)
         if local is None or not 0 <= index < len(draft.rbook.sheets):
             continue
-        if fold(el.get("name", "")) == fold(OWNED_NAME):
-            seen_owned.add(index)
-        new_names.append(_defined_name(qual, el, offset + index))
-    for index in range(len(draft.rbook.sheets)):
-        if index not in seen_owned:
-            new_names.append(
+        name = el.get("name", "")
+        if fold(name) == fold(OWNED_NAME):
+            continue
+        new_names.append(
+            ((fold(name), offset + index), _defined_name(qual, el, offset + index))
+        )
+    for index, sheet in enumerate(draft.rbook.sheets):
+        new_names.append(
+            (
+                (fold(OWNED_NAME), offset + index),
                 f'<{qual}definedName name="{OWNED_NAME}" '
-                f'localSheetId="{offset + index}">"xlmodel"</{qual}definedName>'
+                f'localSheetId="{offset + index}">'
+                f"{esc_text(marker_value(sheet.name))}</{qual}definedName>",
             )
-    return new_names
+        )
+    return [text for _, text in sorted(new_names)]
 
 
 def _edit_defined_names(

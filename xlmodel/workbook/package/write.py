@@ -50,15 +50,21 @@ def temp_prefix(name: str) -> str:
 
 
 def refuse_if_locked(out_path: str | os.PathLike[str]) -> None:
-    """Refuse to replace a workbook that Excel or LibreOffice has open."""
-    folder, name = os.path.split(os.path.abspath(os.fspath(out_path)))
-    for lock in (f"~${name}", f".~lock.{name}#"):
-        if os.path.lexists(os.path.join(folder, lock)):
-            raise error(
-                out_path,
-                f"is open in another program (lock file {lock!r}); close it, or "
-                "delete the lock file if no program has it open",
-            )
+    """Refuse to replace a workbook that Excel or LibreOffice has open.
+
+    The lock file lies beside the file the program opened: beside the name
+    given and, for a symbolic link, beside the file it points to.
+    """
+    given = os.path.abspath(os.fspath(out_path))
+    places = dict.fromkeys([given, os.path.realpath(given)])
+    for folder, name in (os.path.split(p) for p in places):
+        for lock in (f"~${name}", f".~lock.{name}#"):
+            if os.path.lexists(os.path.join(folder, lock)):
+                raise error(
+                    out_path,
+                    f"is open in another program (lock file {lock!r}); close it, "
+                    "or delete the lock file if no program has it open",
+                )
 
 
 def write_atomically(

@@ -1,7 +1,9 @@
 """The Run sheet: what produced these result sheets.
 
 The version, the input file and its hash, the time, the targets and study
-settings, whether the coefficients are the seed's; then every coefficient and
+settings, whether the coefficients are the seed's, which result sheets of the
+previous run this compute replaced and which copies of result sheets it kept as
+the user's; then every coefficient and
 target as used (one value, or "varies by variant" with the range), the roofline
 workloads and every warning.
 """
@@ -107,7 +109,35 @@ def _items(ctx: Context) -> list[tuple[str, object]]:
         ("Scaling chiplet counts", ", ".join(str(c) for c in study.scaling_counts)),
         ("HBM stacks per chiplet (scaling)", float(study.hbm_stacks_per_chiplet)),
         ("Coefficient preset", preset),
+        ("Result sheets replaced", _sheet_list(info.get("replaced"), "none")),
+        (
+            "Kept as yours",
+            _sheet_list(info.get("kept_copies"), "none")
+            + (
+                " (copies or renames of result sheets: xlmodel never changes them)"
+                if info.get("kept_copies")
+                else ""
+            ),
+        ),
+        (
+            "Your formulas reading results",
+            _sheet_list(info.get("readers"), "none")
+            + (
+                ": Excel recalculates them on opening (the workbook asks it to); "
+                "in LibreOffice press Ctrl+Shift+F9 (Data > Calculate > Recalculate "
+                "Hard) unless Tools > Options > LibreOffice Calc > Formula > "
+                "Recalculation on file load is set to Always"
+                if info.get("readers")
+                else ""
+            ),
+        ),
     ]
+
+
+def _sheet_list(names, empty: str) -> str:
+    """Sheet names for the Run sheet, in workbook order, or ``empty``."""
+    names = [str(n) for n in (names or [])]
+    return ", ".join(names) if names else empty
 
 
 def _items_table(ctx: Context, sh: Sheet, items: list[tuple[str, object]]) -> int:
