@@ -77,13 +77,15 @@ class Context:
         v, f = grid.raw(r, c), grid.formula(r, c)
         if f is None or not uncached(self.book, v):
             return v
+        lacks = "has no saved value"
+        if v is not None and v != "":
+            lacks += " (only the placeholder 0 of a program that does not calculate)"
         try:
             x = evaluate(self.book, grid, f, 0, {(grid.title, r, c)})
         except RecursionError:
             raise CellError(
                 f,
-                f"formula has no saved value and is nested too deeply; "
-                f"{FORMULA_ADVICE}",
+                f"formula {lacks} and is nested too deeply; {FORMULA_ADVICE}",
             ) from None
         except FormulaError as e:
             if e.code:
@@ -93,9 +95,7 @@ class Context:
                     "fix the formula or type the value",
                 ) from None
             why = f" and {e}" if str(e) else ""
-            raise CellError(
-                f, f"formula has no saved value{why}; {FORMULA_ADVICE}"
-            ) from None
+            raise CellError(f, f"formula {lacks}{why}; {FORMULA_ADVICE}") from None
         if v is not None and v != "" and _same(x, v):
             return x  # the saved 0 was right
         self.warn(
