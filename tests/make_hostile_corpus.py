@@ -361,6 +361,33 @@ def _garbage_sheet(folder: Path) -> Path:
     )
 
 
+_STRICT = {
+    b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": (
+        b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+    ),
+    b"http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships"
+    ),
+}
+
+
+def _strict(folder: Path) -> Path:
+    # What Excel writes for "Strict Open XML Spreadsheet": the ISO/IEC 29500
+    # strict namespaces in every part and relationship type.
+    path = folder / "strict.xlsx"
+    with (
+        zipfile.ZipFile(_template(folder)) as src,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith((".xml", ".rels")):
+                for old, new in _STRICT.items():
+                    data = data.replace(old, new)
+            dst.writestr(info.filename, data)
+    return path
+
+
 def _missing_sheet_part(folder: Path) -> Path:
     path = folder / "nosheet.xlsx"
     with (
@@ -671,6 +698,16 @@ HOSTILE: tuple[Case, ...] = (
         _garbage_sheet,
         "package",
         ("corrupt or unreadable workbook",),
+    ),
+    Case(
+        "strict_open_xml",
+        _strict,
+        "package",
+        (
+            "is a Strict Open XML workbook",
+            'File > Save As > Excel Workbook (.xlsx), not "Strict Open XML '
+            'Spreadsheet"',
+        ),
     ),
     Case(
         "missing_sheet_part",

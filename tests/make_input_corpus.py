@@ -10,6 +10,9 @@ problems (message fragments, optionally their exact count) or a package error.
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import openpyxl
 import xlsxwriter
+from openpyxl.workbook.defined_name import DefinedName
 
 from xlmodel.engine.nodes import NODE_PARAMETERS
 from xlmodel.schema import SEED_VARIANTS
@@ -426,6 +430,139 @@ def _xlsm(folder: Path) -> Path:
     return path
 
 
+# --- edits of the package's XML (what other programs write) --------------------------
+
+VARIANTS_PART = "xl/worksheets/sheet2.xml"  # the Variants sheet in the template
+WORKBOOK_PART = "xl/workbook.xml"
+#: What Excel and LibreOffice write: no fullCalcOnLoad attribute.
+EXCEL_CALC_PR = b'<calcPr calcId="191029"/>'
+LIBREOFFICE_CALC_PR = (
+    b'<calcPr iterateCount="100" refMode="A1" iterate="false" iterateDelta="0.0001"/>'
+)
+
+
+def rewrite_parts(path: Path, changes: dict[str, Callable[[bytes], bytes]]) -> Path:
+    """Rewrite the zip package at ``path`` with some parts changed.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The workbook, rewritten in place.
+    changes : dict of part name -> callable
+        ``change(bytes) -> bytes`` for each part to change.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    with zipfile.ZipFile(path) as src:
+        parts = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in parts:
+            change = changes.get(info.filename)
+            dst.writestr(info, change(data) if change else data)
+    return path
+
+
+def cell_xml(cells: dict[str, bytes]) -> Callable[[bytes], bytes]:
+    """Replace whole ``<c>`` elements of a sheet part by raw XML, by reference."""
+
+    def change(data: bytes) -> bytes:
+        for ref, xml in cells.items():
+            pattern = rb'<c r="' + ref.encode() + rb'"(?:[^>]*/>|[^>]*>.*?</c>)'
+            data, n = re.subn(pattern, xml, data, count=1, flags=re.DOTALL)
+            assert n == 1, ref
+        return data
+
+    return change
+
+
+def calc_pr(new: bytes) -> Callable[[bytes], bytes]:
+    """Replace the workbook part's ``<calcPr .../>`` by ``new``."""
+
+    def change(data: bytes) -> bytes:
+        data, n = re.subn(rb"<calcPr[^>]*/>", new, data, count=1)
+        assert n == 1
+        return data
+
+    return change
+
+
+def _patched(name: str, changes: dict, edits=None):
+    return lambda folder: rewrite_parts(write(folder / f"{name}.xlsx", edits), changes)
+
+
+def _libreoffice_saved(edits: dict[str, dict[str, str]], fallback: dict):
+    """The template with formulas (no values), opened and saved by LibreOffice.
+
+    Without LibreOffice, the same formulas with the values LibreOffice saves
+    (``fallback``) and its ``<calcPr>``.
+    """
+
+    def build(folder: Path) -> Path:
+        path = folder / "libreoffice.xlsx"
+        soffice = shutil.which("soffice") or shutil.which("libreoffice")
+        if soffice:
+            source = folder / "_source" / "libreoffice.xlsx"
+            source.parent.mkdir()
+
+            def change(wb) -> None:
+                for sheet, cells in edits.items():
+                    for ref, text in cells.items():
+                        wb[sheet][ref] = text
+
+            modify(source, change)
+            profile, out = folder / "_lo_profile", folder / "_lo_out"
+            subprocess.run(
+                [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}",
+                 "--headless", "--convert-to", "xlsx", "--outdir", str(out),
+                 str(source)],
+                capture_output=True, timeout=180, check=False,
+            )  # fmt: skip
+            if (out / source.name).exists():
+                (out / source.name).rename(path)
+            for tmp in (profile, out, source.parent):
+                shutil.rmtree(tmp, ignore_errors=True)
+        if not path.exists():
+            cells = {
+                sheet: {
+                    ref: Formula(text, fallback.get(ref, 0)) for ref, text in c.items()
+                }
+                for sheet, c in edits.items()
+            }
+            rewrite_parts(
+                write(path, cells), {WORKBOOK_PART: calc_pr(LIBREOFFICE_CALC_PR)}
+            )
+        return path
+
+    return build
+
+
+def _no_formula_warning(check: Callable) -> Callable:
+    def both(study) -> None:
+        check(study)
+        noted = [w for w in study.warnings if "formula" in w]
+        assert not noted, noted
+
+    return both
+
+
+def _define_name(name: str, ref: str) -> Callable:
+    def change(wb) -> None:
+        wb.defined_names[name] = DefinedName(name, attr_text=ref)
+
+    return change
+
+
+def _both(*changes: Callable) -> Callable:
+    def change(wb) -> None:
+        for one in changes:
+            one(wb)
+
+    return change
+
+
 def _locked(app: str) -> Callable[[Path], Path]:
     def build(folder: Path) -> Path:
         path = write_template_at(folder / "locked.xlsx")
@@ -453,6 +590,7 @@ def write_template_at(path: Path) -> Path:
 
 
 V = "Variants"
+LONG_NAME = "N" * 32_767
 CASES: tuple[Case, ...] = (
     Case(
         "template",
@@ -543,7 +681,7 @@ CASES: tuple[Case, ...] = (
         ),
         "ok",
         (
-            "formula '=2*1000+2^2-(3*-2)' had no cached value; xlmodel evaluated it "
+            "formula '=2*1000+2^2-(3*-2)' had no saved value; xlmodel evaluated it "
             "to 2010",
         ),
         check=_check(
@@ -554,13 +692,78 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "formula_uncached_function",
-        _modified("function", _uncached({cell("clock_mhz"): "=SUM(D5:D6)"})),
+        _modified("function", _uncached({cell("clock_mhz"): "=VLOOKUP(1,D5:E6,2)"})),
         "problems",
         (
-            "clock_mhz: '=SUM(D5:D6)' formula has no cached value; "
-            "open and save the file in Excel or LibreOffice, or type the value",
+            "clock_mhz: '=VLOOKUP(1,D5:E6,2)' formula has no saved value and it uses "
+            "VLOOKUP, which xlmodel does not evaluate; open and save the file in "
+            "Excel or LibreOffice, or type the value",
         ),
         lines=1,
+    ),
+    Case(
+        # Written by a script: formulas without values, every evaluated function,
+        # references across sheets (a quoted name too) and a defined name.
+        "formula_uncached_functions_evaluated",
+        _modified(
+            "functions",
+            _both(
+                _define_name("my_clock", "Variants!$D$7"),
+                _uncached(
+                    {
+                        cell(
+                            "clock_mhz"
+                        ): "=IF(AND(D5>0,NOT(FALSE)),ROUND(1999.6,0),0)",
+                        cell("clock_mhz", 1): "=MAX(D7,1500)+100",
+                        cell("clock_mhz", 2): "=AVERAGE(D7:E7)",
+                        cell("clock_mhz", 3): "=my_clock-ABS(-50)",
+                        cell("clock_mhz", 4): '=IF(OR(D22="tsmc 3NM",D5<0),1800,0)',
+                        cell("sms_per_chiplet"): "='Scaling setup'!$D$5*8",
+                        cell("sms_per_chiplet", 1): "=SUM(D18,Targets!Z99,16)",
+                        cell("l2_cache_mb"): "=1200%/2",
+                        cell("l2_cache_mb", 1): "=MIN(D19:D19)+1",
+                        cell("process_node", 1): '="TSMC "&3&"nm"',
+                    }
+                ),
+            ),
+        ),
+        "ok",
+        ("formula '=1200%/2' had no saved value; xlmodel evaluated it to 6",),
+        check=_check(
+            clock_mhz=2000.0,
+            clock_mhz__Realistic_Optimized=2100.0,
+            clock_mhz__High_SM_Density=2050.0,
+            clock_mhz__Aggressive_Optimized=1950.0,
+            clock_mhz__Power_Optimized=1800.0,
+            sms_per_chiplet=16,
+            sms_per_chiplet__Realistic_Optimized=32,
+            l2_cache_mb=6.0,
+            l2_cache_mb__Realistic_Optimized=7.0,
+            process_node__Realistic_Optimized="TSMC 3nm",
+        ),
+    ),
+    Case(
+        "formula_uncached_error_result",
+        _modified(
+            "errorresult",
+            _uncached(
+                {
+                    cell("clock_mhz"): "=AVERAGE(Z90:Z99)",
+                    cell("clock_mhz", 1): "=IF(D7>0,1,2)",
+                    cell("clock_mhz", 2): "=undefined_name*2",
+                }
+            ),
+        ),
+        "problems",
+        (
+            f"Variants!{cell('clock_mhz')} clock_mhz: '=AVERAGE(Z90:Z99)' formula "
+            "gives #DIV/0! (AVERAGE has no numbers to average): fix the formula or "
+            "type the value",
+            f"Variants!{cell('clock_mhz', 1)} clock_mhz: '=IF(D7>0,1,2)' formula "
+            "gives #DIV/0!",
+            "gives #NAME? (no defined name 'undefined_name')",
+        ),
+        lines=3,
     ),
     Case(
         "formula_uncached_bad_reference",
@@ -577,9 +780,9 @@ CASES: tuple[Case, ...] = (
         ),
         "problems",
         (
-            "which holds 'TSMC 3nm'",
+            f"Variants!{cell('process_node')} holds 'TSMC 3nm', not a number",
             "(a circular reference)",
-            "divides by zero",
+            "gives #DIV/0! (it divides by zero)",
         ),
         lines=4,
     ),
@@ -594,9 +797,112 @@ CASES: tuple[Case, ...] = (
                 }
             },
         ),
+        "ok",
+        ("formula '=MAX(1000,2000)' had no saved value; xlmodel evaluated it to 2000",),
+        check=_check(clock_mhz=2000.0, clock_mhz__Realistic_Optimized=2000.0),
+    ),
+    Case(
+        # Saved by Excel: calcPr without fullCalcOnLoad, so a saved 0 is a result.
+        "excel_saved_zero_results",
+        _patched(
+            "excelzero",
+            {WORKBOOK_PART: calc_pr(EXCEL_CALC_PR)},
+            {
+                V: {
+                    cell("d2d_phy_area_mm2"): Formula("=0*1", 0),
+                    cell("design_nre_usd"): Formula("=MIN(0,1)", 0),
+                    cell("design_nre_usd", 1): Formula("=Z99", 0),
+                    cell("design_nre_usd", 2): Formula("=SUMPRODUCT(D5:D6,D5:D6)*0", 0),
+                },
+                "Coefficients": {
+                    value_cell("coefficient", "d2d_remote_share"): Formula(
+                        "=IF(1>2,1,0)", 0
+                    ),
+                },
+            },
+        ),
+        "ok",
+        check=_no_formula_warning(
+            _check(d2d_phy_area_mm2=0.0, design_nre_usd=0.0, d2d_remote_share=0.0)
+        ),
+    ),
+    Case(
+        "libreoffice_saved_zero_results",
+        _libreoffice_saved(
+            {
+                V: {
+                    cell("d2d_phy_area_mm2"): "=0*1",
+                    cell("design_nre_usd"): "=IF(1>2,1,0)",
+                    cell("design_nre_usd", 1): "=Z99",
+                    cell("clock_mhz"): "=MIN(0,1)+2000",
+                },
+                "Coefficients": {
+                    value_cell("coefficient", "d2d_remote_share"): "=MIN(0,1)"
+                },
+            },
+            {cell("clock_mhz"): 2000},
+        ),
+        "ok",
+        check=_no_formula_warning(
+            _check(
+                d2d_phy_area_mm2=0.0,
+                design_nre_usd=0.0,
+                d2d_remote_share=0.0,
+                clock_mhz=2000.0,
+            )
+        ),
+    ),
+    Case(
+        # What scripts and other generators write: text or NaN in a numeric cell
+        # (no t attribute, or t="n"), a word in a boolean cell.
+        "numeric_cell_holding_text",
+        _patched(
+            "numtext",
+            {
+                VARIANTS_PART: cell_xml(
+                    {
+                        cell(
+                            "clock_mhz"
+                        ): f'<c r="{cell("clock_mhz")}"><v>fast</v></c>'.encode(),
+                        cell(
+                            "clock_mhz", 1
+                        ): f'<c r="{cell("clock_mhz", 1)}" t="n"><v>NaN</v></c>'.encode(),
+                        cell(
+                            "sms_per_chiplet"
+                        ): f'<c r="{cell("sms_per_chiplet")}" s="3" t="n"><v>many</v></c>'.encode(),
+                        cell(
+                            "l2_cache_mb"
+                        ): f'<c r="{cell("l2_cache_mb")}" t="b"><v>yes</v></c>'.encode(),
+                    }
+                )
+            },
+        ),
         "problems",
-        ("'=MAX(1000,2000)' formula has no cached value",),
-        lines=1,
+        (
+            f"Variants!{cell('clock_mhz')} clock_mhz: 'fast' is not a number (MHz, 100-6000)",
+            f"Variants!{cell('clock_mhz', 1)} clock_mhz: 'NaN' is not a number (MHz, 100-6000)",
+            f"Variants!{cell('sms_per_chiplet')} sms_per_chiplet: 'many' is not a",
+            f"Variants!{cell('l2_cache_mb')} l2_cache_mb: 'yes' is not a number",
+        ),
+        lines=4,
+    ),
+    Case(
+        # Excel's longest cell text as a variant name: lines quote it shortened.
+        "very_long_variant_name",
+        lambda folder: write(
+            folder / "longname.xlsx",
+            {
+                V: {header(0): LONG_NAME, cell("clock_mhz"): "fast" * 8000},
+                "Sensitivity setup": {value_cell("sensitivity", "sweep_base"): "nope"},
+            },
+        ),
+        "problems",
+        (
+            "'fastfastfast",
+            "...' (32,000 characters) is not a number (MHz, 100-6000)",
+            f"{LONG_NAME[:60]}... (32,767 characters)",
+        ),
+        lines=3,
     ),
     Case(
         "blank_takes_default",

@@ -13,11 +13,15 @@ from hypothesis import strategies as st
 from make_input_corpus import (
     BLANK,
     CASES,
+    EXCEL_CALC_PR,
     LOCKED,
+    WORKBOOK_PART,
     Formula,
+    calc_pr,
     cell,
     header,
     modify,
+    rewrite_parts,
     sweep_cell,
     value_cell,
     write,
@@ -28,9 +32,9 @@ from xlmodel.engine import evaluate
 from xlmodel.errors import InputProblems, PackageError
 from xlmodel.schema import BY_NAME, SEED_VARIANTS, VARIANT_PARAMETERS
 from xlmodel.studies.run import run
-from xlmodel.workbook.formula import Arithmetic as _Arithmetic
 from xlmodel.workbook.formula import FormulaError as _FormulaError
-from xlmodel.workbook.formula import tokens as _tokens
+from xlmodel.workbook.formula import evaluate as _evaluate
+from xlmodel.workbook.grid import Grid as _Grid
 from xlmodel.workbook.inputs.plausibility import (
     reference_fp16_per_sm as _reference_fp16_per_sm,
 )
@@ -118,9 +122,44 @@ def test_many_blanks_in_one_row_are_summarised(tmp_path):
 
 
 def test_unparseable_header_formula_is_a_problem(tmp_path):
-    edits = {"Variants": {header(0): Formula('="V"&1', 0)}}
-    with pytest.raises(InputProblems, match="formula has no cached value"):
+    edits = {"Variants": {header(0): Formula('=CONCAT("V",1)', 0)}}
+    with pytest.raises(
+        InputProblems,
+        match=r"formula has no saved value \(only the placeholder 0 .*\) and it uses CONCAT",
+    ):
         read_study(write(tmp_path / "header.xlsx", edits))
+
+
+def test_header_formula_without_a_value_is_evaluated(tmp_path):
+    edits = {"Variants": {header(1): Formula('="V"&1', 0)}}
+    study = read_study(write(tmp_path / "header.xlsx", edits))
+    assert study.variants.index[1] == "V1"
+
+
+def test_zero_times_one_gives_no_warning(tmp_path):
+    # The formula's saved 0 in a file that does not ask for recalculation.
+    path = rewrite_parts(
+        write(
+            tmp_path / "zero.xlsx",
+            {"Variants": {cell("d2d_phy_area_mm2"): Formula("=0*1", 0)}},
+        ),
+        {WORKBOOK_PART: calc_pr(EXCEL_CALC_PR)},
+    )
+    study = read_study(path)
+    assert study.variants["d2d_phy_area_mm2"].iloc[0] == 0
+    assert not [w for w in study.warnings if "formula" in w or "0*1" in w], (
+        study.warnings
+    )
+
+
+def test_problem_lines_quote_long_values_shortened(tmp_path):
+    case = next(c for c in CASES if c.name == "very_long_variant_name")
+    with pytest.raises(InputProblems) as info:
+        read_study(case.build(tmp_path))
+    lines = str(info.value).splitlines()
+    assert len(lines) == 3 and all(len(line) < 300 for line in lines), [
+        line[:300] for line in lines
+    ]
 
 
 def test_sweep_whole_numbers_and_duplicates(tmp_path):
@@ -242,15 +281,44 @@ def test_any_input_gives_a_study_or_a_clean_error(tmp_path, edits):
 # --- the evaluator of formulas without a cached value -------------------------------
 
 
-def _calc(text: str, cells: dict | None = None) -> float:
-    cells = cells or {}
+class _Book:
+    """The part of a Book the evaluator uses: sheets, defined names, recalc."""
 
-    def resolve(ref):
-        if ref not in cells:
-            raise _FormulaError("missing")
-        return cells[ref]
+    def __init__(self, grids, names, recalc=False):
+        self.grids = {g.title.casefold(): g for g in grids}
+        self.names, self.recalc = names, recalc
 
-    return _Arithmetic(_tokens(text), resolve).run()
+    def sheet(self, title):
+        return self.grids.get(title.casefold())
+
+    def defined(self, name, title):
+        return self.names.get(name.casefold())
+
+
+def _grid(title, rows, formulas=None):
+    formulas = formulas or {}
+    width = max(len(r) for r in rows)
+    values = [tuple(r) + (None,) * (width - len(r)) for r in rows]
+    f = [[None] * width for _ in rows]
+    for (r, c), text in formulas.items():
+        f[r][c] = text
+    return _Grid(title, values, [tuple(row) for row in f])
+
+
+# S!A1=10 B1=2 C1='x' D1 blank; A2=1 B2='3' C2=TRUE D2=#N/A; A3 a formula (no value)
+_SHEET = _grid(
+    "S",
+    [(10, 2, "x", None), (1, "3", True, "#N/A"), (None,)],
+    {(2, 0): "=A1*B1+1"},
+)
+_BOOK = _Book(
+    [_SHEET, _grid("My Sheet", [(7,)]), _grid("Other", [(0.25,)])],
+    {"rate": "S!$A$1", "half": "0.5", "cells": "S!$A$1:$B$2", "loop": "loop+1"},
+)
+
+
+def _calc(text: str):
+    return _evaluate(_BOOK, _SHEET, text, 0, set())
 
 
 @pytest.mark.parametrize(
@@ -264,41 +332,134 @@ def _calc(text: str, cells: dict | None = None) -> float:
         ("=10/4", 2.5),
         ("=1e3+.5", 1000.5),
         ("=+5--3", 8),
+        ("=50%", 0.5),
+        ("=200%^2", 4),  # % before ^
         ("=A1*2", 20),
-        ("=$B$2+'My Sheet'!C3", 5),
-        ("=Other!A1", 7),
+        ("=$B$1+'My Sheet'!A1", 9),
+        ("=Other!A1*4", 1),
+        ("=A3", 21),  # a formula without a value, evaluated in turn
+        ("=Z99", 0),  # a blank is 0
+        ("=Z99+1", 1),
+        ("=B2*2", 6),  # text spelling a number
+        ("=C2+1", 2),  # TRUE is 1
+        ('="a"&"b"&1&TRUE&Z99', "ab1TRUE"),
+        ('="x"&0.5', "x0.5"),
+        ("=1<2", True),
+        ('="abc"="ABC"', True),  # text compares without regard to case
+        ('=1<"a"', True),  # numbers sort before text
+        ("=Z99=0", True),
+        ('=Z99=""', True),
+        ("=2<>2", False),
+        ("=1+1>=2", True),
+        ("=MIN(0,1)", 0),
+        ("=MIN(A1:B2)", 1),  # text '3' and TRUE in a range are skipped
+        ("=MAX(A1:C2,25)", 25),
+        ("=SUM(A1:D1)", 12),
+        ("=SUM(A1:B2)", 13),
+        ('=SUM("3",TRUE,1)', 5),  # typed in: text number and TRUE count
+        ("=SUM(Z90:Z99)", 0),
+        ("=AVERAGE(A1:B1)", 6),
+        ("=ABS(-3.5)", 3.5),
+        ("=ROUND(2.675,2)", 2.68),  # the decimal digits, as Excel rounds them
+        ("=ROUND(-2.5,0)", -3),  # half away from zero
+        ("=ROUND(1234,-2)", 1200),
+        ("=IF(1>2,1,0)", 0),
+        ('=IF(A1>5,"big")', "big"),
+        ("=IF(A1>50,1)", False),
+        ("=IF(0,1/0,7)", 7),  # the branch not taken is not evaluated
+        ("=IF(TRUE,,1)", 0),
+        ("=AND(TRUE,1,C2)", True),
+        ("=AND(A1:C2)", True),
+        ("=OR(FALSE,0)", False),
+        ("=NOT(Z99)", True),
+        ("=rate*half", 5),
+        ("=SUM(cells)", 13),
+        ("=0*1", 0),
     ],
 )
-def test_simple_formulas_are_evaluated(text, expected):
-    cells = {
-        (None, 0, 0): 10.0,
-        (None, 1, 1): 2.0,
-        ("My Sheet", 2, 2): 3.0,
-        ("Other", 0, 0): 7.0,
-    }
-    assert _calc(text, cells) == expected
+def test_common_formulas_are_evaluated(text, expected):
+    got = _calc(text)
+    assert type(got) is type(expected) if isinstance(expected, (bool, str)) else True
+    assert (
+        got == pytest.approx(expected)
+        if isinstance(expected, float)
+        else got == expected
+    )
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text, code, why",
     [
-        "=SUM(A1:A3)",
-        "=A1:A3",
-        "=50%",
-        "=1+",
-        "=(1+2",
-        "=1/0",
-        "=10^400",
-        "=(-8)^(1/3)",
-        "=my_name*2",
-        '="a"&"b"',
-        "=" + "(" * 300 + "1" + ")" * 300,
-        "=" + "-" * 300 + "1",
+        ("=1/0", "#DIV/0!", "it divides by zero"),
+        ("=C1*2", "#VALUE!", "S!C1 holds 'x', not a number"),
+        ("=D2+1", "#N/A", "S!D2 holds #N/A"),
+        ("=SUM(A1:D2)", "#N/A", "S!D2 holds #N/A"),
+        ("=#REF!*2", "#REF!", "the formula holds #REF!"),
+        ("=10^400", "#NUM!", "too large"),
+        ("=(-8)^(1/3)", "#NUM!", "not a real number"),
+        ("=0^0", "#NUM!", "the power 0"),
+        ("=AVERAGE(C1:D1)", "#DIV/0!", "no numbers to average"),
+        ("=my_name*2", "#NAME?", "no defined name 'my_name'"),
+        ("=A1:B2+1", "#VALUE!", "the range S!A1:B2 stands where one value"),
+        ('=IF("maybe",1,2)', "#VALUE!", "'maybe' is not TRUE or FALSE"),
+        ("=AND(C1:D1)", "#VALUE!", "no TRUE or FALSE values"),
+        ("=ABS(1/0)", "#DIV/0!", "it divides by zero"),
     ],
 )
-def test_other_formulas_are_not_evaluated(text):
-    with pytest.raises(_FormulaError):
+def test_error_values_propagate_with_their_cause(text, code, why):
+    with pytest.raises(_FormulaError) as info:
         _calc(text)
+    assert info.value.code == code
+    assert why in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("=VLOOKUP(1,A1:B2,2)", "it uses VLOOKUP, which xlmodel does not evaluate"),
+        ("=ROUND(1)", "it calls ROUND with 1 arguments"),
+        ("=A:A", ""),
+        ("=1+", ""),
+        ("=(1+2", ""),
+        ("=loop", "the name 'loop' refers back to itself"),
+        ("=Missing!A1", "it refers to a missing sheet 'Missing'"),
+        ("=" + "(" * 300 + "1" + ")" * 300, "nested too deeply"),
+        ("=" + "-" * 300 + "1", "nested too deeply"),
+        ("=1+" + "1+" * 600 + "1", "longer than 1,000 characters"),
+    ],
+)
+def test_other_formulas_are_not_evaluated(text, why):
+    with pytest.raises(_FormulaError) as info:
+        _calc(text)
+    assert info.value.code == ""
+    assert why in str(info.value)
+
+
+def test_circular_references_are_refused():
+    grid = _grid("S", [(None, None)], {(0, 0): "=B1+1", (0, 1): "=SUM(A1:A1)"})
+    with pytest.raises(_FormulaError, match=r"refers back to S!A1 \(a circular"):
+        _evaluate(_Book([grid], {}), grid, "=B1+1", 0, {("S", 0, 0)})
+
+
+def test_a_saved_zero_is_evaluated_only_when_the_file_asks_for_it():
+    # A1 holds a formula whose saved value is 0.
+    grid = _grid("S", [(0,)], {(0, 0): "=2+3"})
+    assert _evaluate(_Book([grid], {}, recalc=False), grid, "=A1*2", 0, set()) == 0
+    assert _evaluate(_Book([grid], {}, recalc=True), grid, "=A1*2", 0, set()) == 10
+
+
+def test_shared_references_are_evaluated_once():
+    # Each cell adds the one to its right twice: 2^25 paths, 26 cells.
+    width = 26
+    formulas = {
+        (0, c): f"={get_column_letter(c + 2)}1+{get_column_letter(c + 2)}1"
+        for c in range(width - 1)
+    }
+    grid = _grid("S", [(None,) * (width - 1) + (1,)], formulas)
+    book = _Book([grid], {})
+    with pytest.raises(_FormulaError, match="nested too deeply"):
+        _evaluate(book, grid, "=A1", 0, set())
+    assert _evaluate(book, grid, f"={get_column_letter(8)}1", 0, set()) == 2**18
 
 
 def test_deep_reference_chain_is_refused(tmp_path):

@@ -4,9 +4,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Text longer than this is shortened in messages (see :func:`shortened`).
+MAX_SHOWN_CHARS = 60
+
+
+def shortened(text: str) -> str:
+    """``text`` for a message: past 60 characters, its start, ``...`` and its length.
+
+    A variant name may be 32,767 characters long; a line quoting it stays short:
+    ``shortened("N" * 32767)`` is 60 N, then ``... (32,767 characters)``.
+    """
+    if len(text) <= MAX_SHOWN_CHARS:
+        return text
+    return f"{text[:MAX_SHOWN_CHARS]}... ({len(text):,} characters)"
+
+
+def quoted(value) -> str:
+    """A user's value quoted for a message (``'fast'``, ``2000``), long text shortened.
+
+    Every message that quotes what a user typed goes through here (or through
+    :func:`shortened` for text shown without quotes).
+    """
+    if isinstance(value, str) and len(value) > MAX_SHOWN_CHARS:
+        return f"{value[:MAX_SHOWN_CHARS] + '...'!r} ({len(value):,} characters)"
+    text = repr(value)
+    return shortened(text)
+
 
 class XlmodelError(Exception):
     """Base class of every error xlmodel reports to a user (never a traceback)."""
+
+
+def listing(names, most: int = 8) -> str:
+    """Names for a message, comma-separated: at most ``most``, each shortened."""
+    names = list(names)
+    more = ", ..." if len(names) > most else ""
+    return ", ".join(shortened(str(n)) for n in names[:most]) + more
 
 
 @dataclass(frozen=True)
@@ -25,7 +58,7 @@ class CellProblem:
     def __str__(self) -> str:
         where = f"{self.sheet}!{self.cell}" if self.cell else self.sheet
         name = f" {self.parameter}" if self.parameter else ""
-        return f"{where}{name}: {self.value!r} {self.expected}"
+        return f"{where}{name}: {quoted(self.value)} {self.expected}"
 
 
 class InputProblems(XlmodelError):

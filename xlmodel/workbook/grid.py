@@ -9,12 +9,24 @@ the template (a header row) is located through its workbook-level defined name
 to a search for its header row. Failures inside openpyxl become one
 :class:`~xlmodel.errors.PackageError` line (:func:`translated`). The file is never
 written. Cell names (``B7``) and column letters come from here too.
+
+Two things are read from the package directly, not through openpyxl. The main
+part's root says whether the workbook is Strict Open XML (refused with how to
+save it as an ordinary workbook: openpyxl would find no sheets in it), and its
+``<calcPr>`` says whether the file asks for a full recalculation on opening
+(openpyxl reports that as true when the attribute is absent, and neither Excel
+nor LibreOffice writes it). And a cell value openpyxl cannot convert (text or
+``NaN`` in a numeric cell, ``yes`` in a boolean one, as scripts write them) is
+read as the text it holds, so that the input's check names it, instead of
+failing the whole file (:class:`_TolerantParser`).
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import warnings
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,9 +34,12 @@ from pathlib import Path
 from typing import Protocol
 
 import openpyxl
+import openpyxl.worksheet._read_only as _read_only
 from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.worksheet._reader import VALUE_TAG, WorkSheetParser
 from openpyxl.worksheet.formula import ArrayFormula
 
 from ..errors import InputProblems, PackageError
@@ -32,6 +47,47 @@ from .values import CellError, blank, folded
 
 #: Refuse input sheets larger than this many rows (a stray cell far below, say).
 MAX_ROWS = 100_000
+
+_STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+_STRICT_RELS = "http://purl.oclc.org/ooxml/officeDocument/relationships/"
+_OFFICE_DOCUMENT = "/officeDocument"  # the end of the main part's relationship type
+_RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+STRICT_ADVICE = (
+    "is a Strict Open XML workbook (ISO/IEC 29500 strict), which xlmodel does not "
+    "read: save it as an ordinary workbook (File > Save As > Excel Workbook (.xlsx), "
+    'not "Strict Open XML Spreadsheet")'
+)
+
+
+class _TolerantParser(WorkSheetParser):
+    """openpyxl's sheet parser, reading a value it cannot convert as its text.
+
+    openpyxl converts ``<v>`` by the cell's ``t`` attribute and fails on the whole
+    file when that is impossible: ``<v>fast</v>`` or ``<v>NaN</v>`` in a numeric
+    cell (``int('fast')``), ``<v>yes</v>`` in a boolean one, a shared-string index
+    that is not a number or out of range. Such a cell is read as the text it holds
+    (``'fast'``, ``'NaN'``), which the input's check then reports with its cell.
+    Well-formed cells are parsed exactly as openpyxl does.
+    """
+
+    def parse_cell(self, element):
+        counter = self.col_counter
+        try:
+            return super().parse_cell(element)
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError):
+            text = element.findtext(VALUE_TAG, None) or ""
+            for key in ("t", "s"):
+                element.attrib.pop(key, None)
+            for child in element.findall(VALUE_TAG):
+                element.remove(child)
+            self.col_counter = counter
+            cell = super().parse_cell(element)  # its position, as openpyxl finds it
+            cell["value"], cell["data_type"] = text, "s"
+            return cell
+
+
+# The read-only worksheets openpyxl hands out build their parser by this name.
+_read_only.WorkSheetParser = _TolerantParser
 
 
 def column_letter(number: int) -> str:
@@ -139,6 +195,9 @@ class Book:
         self.path = path
         self._grids: dict[str, Grid] = {}
         self.searched: list[str] = []  # blocks found by searching the sheets
+        # Files written by scripts ask for a full recalculation on opening and
+        # carry 0 as a placeholder result of every formula (see recalculation).
+        self.recalc = recalculation(path, data)
         with translated(path):
             self.values = openpyxl.load_workbook(
                 io.BytesIO(data), read_only=True, data_only=True
@@ -146,10 +205,6 @@ class Book:
             self.formulas = openpyxl.load_workbook(
                 io.BytesIO(data), read_only=True, data_only=False
             )
-            calc = getattr(self.values, "calculation", None)
-            # Files written by scripts ask for a full recalculation on opening and
-            # carry 0 as a placeholder result of every formula.
-            self.recalc = bool(getattr(calc, "fullCalcOnLoad", False))
             self.titles = list(self.values.sheetnames)
             self.names = {
                 k.casefold(): v for k, v in dict(self.values.defined_names).items()
@@ -194,6 +249,21 @@ class Book:
         while rows and not any(v is not None for v in rows[-1]):
             rows.pop()
         return rows
+
+    def defined(self, name: str, title: str) -> str | None:
+        """The formula text of the defined ``name`` seen from sheet ``title``.
+
+        A name local to that sheet wins over the workbook's; None when undefined.
+        The text is what the name refers to (``Variants!$D$7``, ``0.5``).
+        """
+        with translated(self.path):
+            ws = self.values[title] if title in self.titles else None
+            local = getattr(ws, "defined_names", None) or {}
+            for key, dn in local.items():
+                if key.casefold() == name.casefold():
+                    return dn.attr_text
+            dn = self.names.get(name.casefold())
+            return None if dn is None else dn.attr_text
 
     def sheet_name_ref(self, name: str) -> tuple[str, str] | None:
         """The first sheet holding the sheet-scoped defined ``name``, and its ref.
@@ -267,3 +337,50 @@ class Book:
         if grid is None:
             return None
         return grid, row - 1, column_index_from_string(col) - 1
+
+
+def recalculation(path: Path, data: bytes) -> bool:
+    """True when the workbook says its saved formula results are not to be trusted.
+
+    That is ``fullCalcOnLoad="1"`` on the main part's ``<calcPr>``, which scripts
+    (xlsxwriter, openpyxl) write beside a 0 placeholder for every formula; Excel
+    and LibreOffice never write it. A calculation chain (``calcChain.xml``) is
+    written only by an application that calculated the formulas: then the flag
+    was set afterwards by a program keeping the values (xlmodel's own results)
+    and the values stand. Raises PackageError for a Strict Open XML workbook.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            part = _main_part(zf, names)
+            if part is None:
+                return False
+            root = fromstring(zf.read(part))
+    except _Strict:
+        raise PackageError(f"{path}: {STRICT_ADVICE}") from None
+    except Exception:  # noqa: BLE001 - openpyxl reports a broken package
+        return False
+    if root.tag.startswith("{" + _STRICT_MAIN + "}"):
+        raise PackageError(f"{path}: {STRICT_ADVICE}")
+    calc = next((el for el in root if el.tag.rpartition("}")[2] == "calcPr"), None)
+    full = calc is not None and calc.get("fullCalcOnLoad", "") in ("1", "true")
+    chain = any(n.rpartition("/")[2].casefold() == "calcchain.xml" for n in names)
+    return full and not chain
+
+
+def _main_part(zf: zipfile.ZipFile, names: set[str]) -> str | None:
+    # The workbook part: the officeDocument relationship of the package.
+    if "_rels/.rels" not in names:
+        return "xl/workbook.xml" if "xl/workbook.xml" in names else None
+    for rel in fromstring(zf.read("_rels/.rels")).iter(f"{_RELS_NS}Relationship"):
+        kind = rel.get("Type", "")
+        if kind.endswith(_OFFICE_DOCUMENT):
+            part = posixpath.normpath(rel.get("Target", "").lstrip("/"))
+            if _STRICT_RELS in kind:
+                raise _Strict()
+            return part if part in names else None
+    return None
+
+
+class _Strict(Exception):
+    """The package's relationships are those of Strict Open XML."""

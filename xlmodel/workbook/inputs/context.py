@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...errors import CellProblem
+from ...errors import CellProblem, quoted, shortened
 from ...schema import PARAMETERS, Parameter
 from ..formula import FormulaError, evaluate, uncached
 from ..grid import Book, Grid
@@ -35,7 +35,7 @@ class Where:
     variant: str | None = None
 
     def __str__(self) -> str:
-        who = f" ({self.variant})" if self.variant else ""
+        who = f" ({shortened(self.variant)})" if self.variant else ""
         name = f" {self.parameter}" if self.parameter else ""
         return f"{self.sheet}!{self.cell}{name}{who}"
 
@@ -67,29 +67,40 @@ class Context:
         self.warnings.append(text)
 
     def raw(self, grid: Grid, r: int, c: int, where: Where):
-        """A cell's value: cached, or computed from a simple formula; None if blank.
+        """A cell's value: saved, or computed from its formula; None if blank.
 
+        A formula's saved value is trusted unless there is none, or the file asks
+        for a recalculation and holds 0 (a script's placeholder): then the formula
+        is evaluated, with a warning when the result differs from what was saved.
         Raises CellError for a formula that has no value xlmodel can trust.
         """
         v, f = grid.raw(r, c), grid.formula(r, c)
         if f is None or not uncached(self.book, v):
             return v
+        lacks = "has no saved value"
+        if v is not None and v != "":
+            lacks += " (only the placeholder 0 of a program that does not calculate)"
         try:
             x = evaluate(self.book, grid, f, 0, {(grid.title, r, c)})
         except RecursionError:
             raise CellError(
                 f,
-                f"formula has no cached value and is nested too deeply; "
-                f"{FORMULA_ADVICE}",
+                f"formula {lacks} and is nested too deeply; {FORMULA_ADVICE}",
             ) from None
         except FormulaError as e:
+            if e.code:
+                raise CellError(
+                    f,
+                    f"formula gives {e.code} ({str(e).partition(': ')[2]}): "
+                    "fix the formula or type the value",
+                ) from None
             why = f" and {e}" if str(e) else ""
-            raise CellError(
-                f, f"formula has no cached value{why}; {FORMULA_ADVICE}"
-            ) from None
+            raise CellError(f, f"formula {lacks}{why}; {FORMULA_ADVICE}") from None
+        if v is not None and v != "" and _same(x, v):
+            return x  # the saved 0 was right
         self.warn(
-            f"{where}: formula {f!r} had no cached value; xlmodel evaluated it to "
-            f"{fmt_number(x)} (save the file in Excel or LibreOffice to keep the result)"
+            f"{where}: formula {quoted(f)} had no saved value; xlmodel evaluated it "
+            f"to {_shown(x)} (save the file in Excel or LibreOffice to keep the result)"
         )
         return x
 
@@ -106,3 +117,16 @@ class Context:
         if got.note:
             self.warn(f"{where}: {got.note}")
         return got.value
+
+
+def _same(x, v) -> bool:
+    # An evaluated result and a saved value are the same number, text or bool.
+    if isinstance(x, bool) or isinstance(v, bool):
+        return x is v
+    return x == v
+
+
+def _shown(x) -> str:
+    if isinstance(x, bool):
+        return "TRUE" if x else "FALSE"
+    return fmt_number(x) if isinstance(x, float) else quoted(x)

@@ -24,6 +24,7 @@ from ...engine.nodes import (
     load_process_nodes,
     node_key,
 )
+from ...errors import quoted
 from ...schema import BY_NAME
 from ..grid import Grid, cell_name
 from ..values import CellError, blank, folded, number_from_text, shown
@@ -165,7 +166,7 @@ def _columns(ctx: Context, grid: Grid, r0: int, c0: int) -> dict[str, int]:
             columns[key] = c
         else:
             ctx.warn(
-                f"{grid.title}!{cell_name(r0, c)}: column {head!r} is not a "
+                f"{grid.title}!{cell_name(r0, c)}: column {quoted(head)} is not a "
                 "process node column; ignored"
             )
     return columns

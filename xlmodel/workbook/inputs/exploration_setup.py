@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from xlsxwriter.worksheet import Worksheet
 
 from ...engine.model import METRIC_UNITS, METRICS
+from ...errors import listing, quoted
 from ...schema import BY_NAME, DEFAULTS, PARAMETERS, Parameter
 from ...studies.design_space import ExplorationSetup
 from ...studies.explore import (
@@ -507,12 +508,12 @@ def _base_variant(ctx: Context, settings: Settings, names: list[str]) -> str:
     where = settings.where.get("base_variant")
     if (where is None or "base_variant" in settings.notes) and names:
         ctx.warn(
-            f"Exploration setup base_variant: no variant {name!r}; exploring around "
-            f"{names[0]!r}"
+            f"Exploration setup base_variant: no variant {quoted(name)}; exploring "
+            f"around {quoted(names[0])}"
         )
         return names[0]
     if names:
-        options = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+        options = listing(names)
         ctx.problem(where, name, f"is not a variant name: expected one of {options}")
     return ""
 

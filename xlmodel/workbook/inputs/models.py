@@ -17,6 +17,7 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from ...engine.inference import MODEL_FIELDS
+from ...errors import quoted
 from ...schema import Parameter
 from ...studies.inference import PARAMS_TOLERANCE, load_models, parameter_check
 from ..grid import Grid, cell_name
@@ -249,7 +250,7 @@ def _columns(ctx: Context, grid: Grid, r0: int, c0: int) -> dict[str, int]:
             columns[head] = c
         elif head not in known:
             ctx.warn(
-                f"{grid.title}!{cell_name(r0, c)}: column {grid.raw(r0, c)!r} is not "
+                f"{grid.title}!{cell_name(r0, c)}: column {quoted(grid.raw(r0, c))} is not "
                 "a model column; ignored"
             )
     return columns

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
+from ...errors import quoted
 from ...studies.reference import REFERENCE_COLUMNS, load_chips
 from ..grid import Grid, cell_name
 from ..values import CellError, blank, folded, number_from_text, shown
@@ -129,7 +130,7 @@ def _columns(ctx: Context, grid: Grid, r0: int, c0: int, spec: dict) -> dict:
             columns[key] = c
         elif key not in spec:
             ctx.warn(
-                f"{grid.title}!{cell_name(r0, c)}: column {head!r} is not a "
+                f"{grid.title}!{cell_name(r0, c)}: column {quoted(head)} is not a "
                 "reference column; ignored"
             )
     return columns

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from xlsxwriter.worksheet import Worksheet
 
+from ...errors import listing, quoted
 from ...schema import BY_NAME, SEED_SWEEPS, SEED_TORNADO_PERCENT, Parameter
 from ...studies.sensitivity import DEFAULT_PARAMETERS
 from ..grid import cell_name
@@ -244,7 +245,7 @@ def _sweep_base(ctx: Context, base, where: Where | None, names: list[str]) -> st
         match = next((n for n in names if n.casefold() == base.casefold()), None)
         if match is None:
             if names:
-                listed = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+                listed = listing(names)
                 ctx.problem(
                     where,
                     base,
@@ -257,7 +258,7 @@ def _sweep_base(ctx: Context, base, where: Where | None, names: list[str]) -> st
     chosen = match or (names[0] if names else default)
     if names and (where is not None or match is None):
         place = str(where) if where else "Sensitivity setup sweep_base"
-        ctx.warn(f"{place}: blank or missing; sweeping around {chosen!r}")
+        ctx.warn(f"{place}: blank or missing; sweeping around {quoted(chosen)}")
     return chosen
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from ...engine.inference import BYTES_PER_ELEMENT
+from ...errors import listing
 from ...schema import Parameter
 from ...studies.inference import DEFAULT_SCENARIOS, SCENARIO_FIELDS, load_models
 from ...studies.run import Serving
@@ -384,8 +385,7 @@ def _read_merit(ctx: Context, models, served: list[str], scenarios) -> tuple:
 
 def _listed(names) -> str:
     names = list(names)
-    shown_names = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-    return f"expected one of {shown_names}"
+    return f"expected one of {listing(names)}"
 
 
 def _text(ctx: Context, grid: Grid, r: int, c: int, where: Where) -> str:

@@ -12,6 +12,7 @@ import difflib
 import math
 from dataclasses import dataclass
 
+from ...errors import quoted
 from ...schema import PARAMETERS, Parameter
 from ..grid import Grid, cell_name
 from ..values import CellError, blank, convert, folded, shown
@@ -37,7 +38,7 @@ def setting_rows(ctx: Context, grid: Grid, r0: int, c0: int, known: dict) -> dic
                 close = difflib.get_close_matches(text, known, n=1, cutoff=0.75)
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 ctx.warn(
-                    f"{grid.title}!{cell_name(r, c0)}: {grid.raw(r, c0)!r} is not a "
+                    f"{grid.title}!{cell_name(r, c0)}: {quoted(grid.raw(r, c0))} is not a "
                     f"setting{hint}; row ignored"
                 )
             continue

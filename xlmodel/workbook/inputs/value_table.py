@@ -11,6 +11,7 @@ import difflib
 
 from xlsxwriter.worksheet import Worksheet
 
+from ...errors import quoted
 from ...schema import DEFAULTS
 from ..grid import cell_name
 from ..values import blank, shown, with_unit
@@ -81,7 +82,7 @@ def read(ctx: Context, block: Block, params, label: str) -> dict[str, object]:
                 close = difflib.get_close_matches(text, mine, n=1, cutoff=0.75)
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 ctx.warn(
-                    f"{sheet}!{cell_name(r, c0)}: {text!r} is not a "
+                    f"{sheet}!{cell_name(r, c0)}: {quoted(text)} is not a "
                     f"{label.lower().rstrip('s')}{hint}; row ignored"
                 )
             continue

@@ -23,7 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ...engine.nodes import KEY as NODE_KEY
 from ...engine.nodes import NODE_PARAMETERS, node_table
-from ...errors import CellProblem, PackageError
+from ...errors import CellProblem, PackageError, quoted, shortened
 from ...schema import BY_NAME, PARAMETERS, VARIANT_PARAMETERS, Parameter
 from ..grid import Book, Grid, cell_name, column_letter
 from ..values import ERROR_VALUES, CellError, blank, shown, with_unit
@@ -283,7 +283,7 @@ def key_rows(
             hint = f" (did you mean {close[0]}?)" if close else ""
             if has_values or close:
                 ctx.warn(
-                    f"{sheet}!{cell_name(r, c0)}: {text!r} is not a parameter{hint}; "
+                    f"{sheet}!{cell_name(r, c0)}: {quoted(text)} is not a parameter{hint}; "
                     "row ignored"
                 )
     return rows
@@ -423,7 +423,7 @@ def fill_nodes(
             ctx.problem(
                 Where(table.sheet, cell, name, table.names[i]),
                 "",
-                f"is blank ({table.names[i]}) and process_node {node!r} {why}: "
+                f"is blank ({shortened(table.names[i])}) and process_node {quoted(node)} {why}: "
                 f"give {name} here or add the node on the Cost setup sheet",
             )
         out[name] = col
