@@ -111,19 +111,22 @@ def in_ops(text: str, precision) -> str:
 
 def serving_scores(merit: pd.DataFrame | None):
     """``f(variants, metrics)`` adding ``tokens_per_s`` and ``tokens_per_s_per_usd``
-    (of the figure-of-merit model and scenario; NaN where the model does not fit
-    or for a variant ``merit`` lacks) from ``merit``: rows of the inference table
+    (of the figure-of-merit model and scenario; 0 where the model does not fit
+    or never finishes a phase: that variant cannot serve it) from ``merit``: rows of the inference table
     indexed by variant (``Results.serving_merit``)."""
 
     def scores(variants, metrics) -> dict[str, np.ndarray]:
         rows = merit.reindex(metrics.index)
         fits = rows["fits"].fillna(False).to_numpy(dtype=bool)
+        # served only when it fits and both phases end (no zero-bandwidth link)
+        ends = np.isfinite(rows[["ttft_s", "tpot_s"]].to_numpy(float)).all(axis=1)
+        fits = fits & ends
         out = {}
         for name, col in (
             ("tokens_per_s", "output_tokens_per_s"),
             ("tokens_per_s_per_usd", "output_tokens_per_s_per_usd"),
         ):
-            out[name] = np.where(fits, rows[col].to_numpy(dtype=np.float64), np.nan)
+            out[name] = np.where(fits, rows[col].to_numpy(dtype=np.float64), 0.0)
         return out
 
     return scores

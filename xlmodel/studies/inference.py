@@ -422,7 +422,9 @@ def serve_rows(frame, vi, defs, mj, scenarios, sk) -> dict[str, np.ndarray]:
     spent = sr["tp"] * unit  # USD of the tp packages
     with np.errstate(divide="ignore", invalid="ignore"):
         out["output_tokens_per_s_per_usd"] = np.where(
-            spent > 0, out["output_tokens_per_s"] / np.where(spent > 0, spent, 1), np.nan
+            spent > 0,
+            out["output_tokens_per_s"] / np.where(spent > 0, spent, 1),
+            np.nan,
         )
     return out
 
