@@ -37,13 +37,19 @@ class Precision(str, enum.Enum):
 PRECISIONS: tuple[Precision, ...] = tuple(Precision)
 
 #: Figures of merit the recommendation may rank by (the target ``figure_of_merit``).
-#: Each is computed in :mod:`xlmodel.studies.advice` (``FIGURES``): to add one (cost
-#: per unit, tokens per second), add its name here and its entry there.
+#: Each is defined in :mod:`xlmodel.studies.scores` (``FIGURES``): to add one, add
+#: its name here and its entry there.
 FIGURES_OF_MERIT: tuple[str, ...] = (
     "throughput_per_watt",
     "workload_throughput",
     "peak_density",
+    "unit_cost",
+    "tflops_per_usd",
+    "tokens_per_s",
+    "tokens_per_s_per_usd",
 )
+#: Figures of merit read from the LLM serving study (Models and Serving setup).
+SERVING_FIGURES: tuple[str, ...] = ("tokens_per_s", "tokens_per_s_per_usd")
 
 # Seed defaults of the tensor-core operations per cycle per tensor core (FLOP/cycle).
 SEED_OPS_PER_CYCLE = {
@@ -1215,9 +1221,39 @@ PARAMETERS: tuple[Parameter, ...] = (
         "What picks the recommended variant among those meeting every target: "
         "throughput_per_watt (workload-mix throughput per watt at 100 % "
         "utilisation), workload_throughput (attainable TFLOPS on the Workloads "
-        "mix) or peak_density (peak TFLOPS/mm²)",
+        "mix), peak_density (peak TFLOPS/mm²), unit_cost (USD per good package "
+        "with NRE per unit; lowest wins), tflops_per_usd (peak TFLOPS at the "
+        "target precision per USD of unit cost), tokens_per_s (output tokens/s "
+        "of merit_model in merit_scenario) or tokens_per_s_per_usd (those "
+        "tokens/s over tp x unit cost)",
         kind="choice",
         choices=FIGURES_OF_MERIT,
+    ),
+    Parameter(
+        "merit_model",
+        "target",
+        "Targets",
+        "text",
+        "",
+        0,
+        0,
+        "Model (a name on Models, served) of the tokens_per_s figures of merit and "
+        "of the Inference sheet's charts; blank: the Serving setup's summary_model, "
+        "else the first model served",
+        kind="text",
+    ),
+    Parameter(
+        "merit_scenario",
+        "target",
+        "Targets",
+        "text",
+        "",
+        0,
+        0,
+        "Scenario (a name on Serving setup) of the tokens_per_s figures of merit "
+        "and of the Inference sheet's charts; blank: the Serving setup's "
+        "summary_scenario, else the first scenario",
+        kind="text",
     ),
 )
 

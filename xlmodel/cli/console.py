@@ -95,24 +95,34 @@ def format_exploration(results, limit: int = 10) -> str:
 
 
 def format_uncertainty(results) -> str:
-    """P10/P50/P90 of power and the probabilities of meeting the targets."""
+    """P10/P50/P90 of power, density and unit cost P50 (n/a when not among the
+    outputs) and the probabilities of meeting the targets."""
     u = results.uncertainty
     if u is None:
         return ""
     s = u.summary
+    cost = "unit_cost_usd" in u.spec.quantities
     lines = [
         f"uncertainty ({u.spec.samples:,} draws per variant, seed {u.spec.seed}):",
         f"  {'variant':<24} {'power P10/P50/P90 W':>21} {'density P50':>11} "
-        f"{'P(budget)':>9} {'P(all)':>7}",
+        + (f"{'unit cost P50 USD':>17} " if cost else "")
+        + f"{'P(budget)':>9} {'P(all)':>7}",
     ]
     if line := u.spec.limits_line():
         lines.insert(1, f"  {line}")
+
+    def num(r, key: str, width: int, spec: str) -> str:
+        v = r.get(key)
+        return f"{'n/a':>{width}}" if v is None else f"{v:>{width}{spec}}"
+
     for name, r in s.head(20).iterrows():
         lines.append(
-            f"  {str(name)[:24]:<24} {r['power_total_w_p10']:>6.0f} "
-            f"{r['power_total_w_p50']:>6.0f} {r['power_total_w_p90']:>7.0f} "
-            f"{r['target_density_tflops_per_mm2_p50']:>11.3f} "
-            f"{r['p_meets_power_budget']:>9.1%} {r['p_meets_all_targets']:>7.1%}"
+            f"  {str(name)[:24]:<24} {num(r, 'power_total_w_p10', 6, '.0f')} "
+            f"{num(r, 'power_total_w_p50', 6, '.0f')} "
+            f"{num(r, 'power_total_w_p90', 7, '.0f')} "
+            f"{num(r, 'target_density_tflops_per_mm2_p50', 11, '.3f')} "
+            + (f"{num(r, 'unit_cost_usd_p50', 17, ',.0f')} " if cost else "")
+            + f"{r['p_meets_power_budget']:>9.1%} {r['p_meets_all_targets']:>7.1%}"
         )
     if len(s) > 20:
         lines.append(f"  ... and {len(s) - 20} more (see the Uncertainty sheet)")

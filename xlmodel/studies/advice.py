@@ -62,6 +62,9 @@ class Advice:
         The exploration's front design closest to that variant meeting every
         target (:func:`xlmodel.studies.reach.closest_front_design`).
     confidence : xlmodel.studies.confidence.Confidence
+    merit : tuple of (str, str) or None
+        (model, scenario) of the serving figures of merit; None without a
+        serving study.
     lines : list of str
         The recommendation in words; the first is the banner.
     reach_lines : list of str
@@ -78,6 +81,7 @@ class Advice:
     reach: pd.DataFrame
     front: dict | None
     confidence: Confidence
+    merit: tuple[str, str] | None = None
     lines: list[str] = field(default_factory=list)
     reach_lines: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
@@ -100,6 +104,34 @@ def figure_of(targets: Mapping) -> FigureOfMerit:
     return FIGURES[str(targets.get("figure_of_merit", FIGURES_OF_MERIT[0]))]
 
 
+def in_ops(text: str, precision) -> str:
+    """``text`` with TFLOPS read as TOPS at an integer precision (INT8)."""
+    return text.replace("TFLOPS", "TOPS") if str(precision).startswith("INT") else text
+
+
+def serving_scores(merit: pd.DataFrame | None):
+    """``f(variants, metrics)`` adding ``tokens_per_s`` and ``tokens_per_s_per_usd``
+    (of the figure-of-merit model and scenario; 0 where the model does not fit
+    or never finishes a phase: that variant cannot serve it) from ``merit``: rows of the inference table
+    indexed by variant (``Results.serving_merit``)."""
+
+    def scores(variants, metrics) -> dict[str, np.ndarray]:
+        rows = merit.reindex(metrics.index)
+        fits = rows["fits"].fillna(False).to_numpy(dtype=bool)
+        # served only when it fits and both phases end (no zero-bandwidth link)
+        ends = np.isfinite(rows[["ttft_s", "tpot_s"]].to_numpy(float)).all(axis=1)
+        fits = fits & ends
+        out = {}
+        for name, col in (
+            ("tokens_per_s", "output_tokens_per_s"),
+            ("tokens_per_s_per_usd", "output_tokens_per_s_per_usd"),
+        ):
+            out[name] = np.where(fits, rows[col].to_numpy(dtype=np.float64), 0.0)
+        return out
+
+    return scores
+
+
 def search_parameters(study) -> list[str]:
     """The sensitivity setup's parameters: the sweeps', then the tornado's (a
     target itself is left out: moving it is not a design change)."""
@@ -118,6 +150,7 @@ def advise(
     facts: list[str],
     real: pd.DataFrame | None = None,
     exploration=None,
+    serving: pd.DataFrame | None = None,
 ) -> Advice:
     """The advice on ``study``'s variants.
 
@@ -133,11 +166,27 @@ def advise(
     real : pandas.DataFrame, optional
         The reality check (its physical-preset power is reused).
     exploration : xlmodel.studies.explore.Exploration, optional
+    serving : pandas.DataFrame, optional
+        The inference rows of the figure-of-merit model and scenario, one per
+        variant (``Results.serving_merit``); required by a serving figure.
+
+    Raises
+    ------
+    ValueError
+        A serving figure of merit (tokens_per_s...) without a serving study.
     """
     raw = study.variants
     shares = workload_shares(study.workloads, study.workload_weights)
     figure = figure_of(study.targets)
-    scores = judge(score_table(applied, metrics, study.workloads, shares), raw, figure)
+    if figure.serving and serving is None:
+        raise ValueError(
+            f"figure_of_merit {figure.name} ranks by LLM serving, but the study "
+            "serves no models (Models and Serving setup): choose another figure "
+            "or add models and scenarios"
+        )
+    extras = () if serving is None else (serving_scores(serving),)
+    table = score_table(applied, metrics, study.workloads, shares, extras)
+    scores = judge(table, raw, figure)
     first = scores.index[int(np.argmin(scores["rank"].to_numpy()))]
     meets = bool(scores.loc[first, "meets_all"])
     recommended, closest = (first, None) if meets else (None, first)
@@ -153,8 +202,20 @@ def advise(
         )
         front["base"] = study.exploration.base_variant
     conf = confidence(raw, study.workloads, shares, real)
+    merit = None
+    if serving is not None and study.serving is not None:
+        merit = study.serving.merit
     advice = Advice(
-        figure, shares, scores, recommended, closest, reach, front, conf, facts=facts
+        figure,
+        shares,
+        scores,
+        recommended,
+        closest,
+        reach,
+        front,
+        conf,
+        merit=merit,
+        facts=facts,
     )
     advice.lines = recommendation_lines(advice, raw)
     advice.reach_lines = reach_lines(advice, raw, study.references)
@@ -197,7 +258,7 @@ def recommendation_lines(advice: Advice, variants: pd.DataFrame) -> list[str]:
     ranked = s.sort_values("rank")
     meeting = ranked[ranked["meets_all"]]
     value = ranked["figure_of_merit"]
-    rule = f"Figure of merit (Targets figure_of_merit): {f.label}, {f.definition}."
+    label, unit, rule = figure_words(advice, variants)
     if advice.recommended is not None:
         best = advice.recommended
         if len(meeting) == 1:
@@ -205,9 +266,9 @@ def recommendation_lines(advice: Advice, variants: pd.DataFrame) -> list[str]:
         else:
             runner = meeting.index[1]
             why = (
-                f"meets every target and has the best {f.label} of the "
-                f"{len(meeting)} that do: {fmt(value[best])} {f.unit} (next: "
-                f"{runner}, {fmt(value[runner])} {f.unit})"
+                f"meets every target and has the {f.best} {label} of the "
+                f"{len(meeting)} that do: {fmt(value[best])} {unit} (next: "
+                f"{runner}, {fmt(value[runner])} {unit})"
             )
         lines = [f"Recommended variant: {best}", f"{best}: {why}. {rule}"]
         caveat = _caveat(advice, best)
@@ -246,6 +307,24 @@ def recommendation_lines(advice: Advice, variants: pd.DataFrame) -> list[str]:
     lines.append(ranking + SHORTFALL_DEFINITION)
     lines.append(rule + " It ranks the variants once at least one meets every target.")
     return lines
+
+
+def figure_words(advice: Advice, variants: pd.DataFrame) -> tuple[str, str, str]:
+    """(label, unit, rule line) of the figure of merit, TOPS at INT8, the serving
+    figures naming their model and scenario."""
+    f = advice.figure
+    prec = variants["target_precision"].iloc[0] if len(variants) else ""
+    label, unit = in_ops(f.label, prec), in_ops(f.unit, prec)
+    definition = in_ops(f.definition, prec)
+    if f.serving and advice.merit is not None:
+        model, scenario = advice.merit
+        label += f" of {model} in {scenario}"
+        definition += (
+            f"; model {model}, scenario {scenario} (Targets merit_model and "
+            "merit_scenario)"
+        )
+    rule = f"Figure of merit (Targets figure_of_merit): {label}, {definition}."
+    return label, unit, rule
 
 
 def _caveat(advice: Advice, name) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..engine import prepare
+from ..engine import evaluate_arrays, prepare
 from ..engine.inference import (
     BYTES_PER_ELEMENT,
     MODEL_FIELDS,
@@ -74,6 +74,12 @@ SERVE_METRICS: tuple[tuple[str, str, str], ...] = (
         "tokens/s/W",
         "Output tokens/s over the power of the tp "
         "packages, each phase at its own utilisation",
+    ),
+    (
+        "output_tokens_per_s_per_usd",
+        "tokens/s/USD",
+        "Output tokens/s of the tp packages over tp x unit cost (USD per good "
+        "package + NRE per unit); NaN where the cost is unknown",
     ),
     ("power_prefill_w", "W", "Package power during prefill"),
     ("power_decode_w", "W", "Package power during decode"),
@@ -357,6 +363,10 @@ def inference_table(variants, models, scenarios: pd.DataFrame) -> pd.DataFrame:
         ``activation_precision`` may be blank; ``tp`` defaults to 1); its index names
         them.
 
+    Blank wafer prices, defect densities and mask sets take the shipped process
+    node table's values (fill them first for another table:
+    :func:`xlmodel.engine.nodes.fill_process_nodes`).
+
     Returns
     -------
     pandas.DataFrame
@@ -407,7 +417,16 @@ def serve_rows(frame, vi, defs, mj, scenarios, sk) -> dict[str, np.ndarray]:
     xr = {k: np.asarray(v)[vi] for k, v in x.items()}
     mr = {f: np.array([d[f] for d in defs], float)[mj] for f in MODEL_FIELDS}
     sr = {k: v[sk] for k, v in s.items()}
-    return serve_arrays(xr, mr, sr)
+    out = serve_arrays(xr, mr, sr)
+    unit = evaluate_arrays(x, 1.0, ("unit_cost_usd",))["unit_cost_usd"][vi]
+    spent = sr["tp"] * unit  # USD of the tp packages
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["output_tokens_per_s_per_usd"] = np.where(
+            spent > 0,
+            out["output_tokens_per_s"] / np.where(spent > 0, spent, 1),
+            np.nan,
+        )
+    return out
 
 
 def serve(

@@ -63,8 +63,10 @@ class Serving:
         Models served, in order (a subset of ``models.index``; empty: all).
     merit_model, merit_scenario : str or None
         The Summary's tokens/s figure of merit: this model in this scenario (None:
-        the first served model, the first scenario). The Inference sheet's bar
-        chart shows this scenario and its latency-throughput chart this model.
+        the first served model, the first scenario); Targets ``merit_model`` and
+        ``merit_scenario``, when given, replace them in :func:`run`. The
+        Inference sheet's bar chart shows this scenario and its
+        latency-throughput chart this model.
     """
 
     models: pd.DataFrame
@@ -159,7 +161,7 @@ class Study:
     def targets(self) -> dict:
         """Target values (the same for every variant: taken from the first row)."""
         first = self.variants.iloc[0]
-        return {p.name: first[p.name] for p in TARGETS}
+        return {p.name: first.get(p.name, p.default) for p in TARGETS}
 
 
 def seed_study() -> Study:
@@ -256,10 +258,7 @@ class Results:
         serving study."""
         if self.inference is None or self.study.serving is None:
             return None
-        model, scenario = self.study.serving.merit
-        t = self.inference
-        rows = t[(t["model"] == model) & (t["scenario"] == scenario)]
-        return rows.set_index("variant")
+        return _merit_rows(self.inference, self.study.serving)
 
     # --- the Summary's advice (xlmodel.studies.advice) ---
     advice: Advice | None = None
@@ -355,6 +354,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     )
     refs, ref_warnings = reality.check_references(study.references, v.iloc[0])
     real = reality.reality_table(v, refs)
+    study = with_merit(study)
     serving = _serving(study)
     model_warnings = (
         ref_warnings
@@ -368,7 +368,10 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     filled = replace(
         study, variants=fill_process_nodes(study.variants, study.process_nodes)
     )
-    advice = advise(filled, metrics, v, list(comparison.messages), real, explored)
+    merit = None if serving[0] is None else _merit_rows(serving[0], study.serving)
+    advice = advise(
+        filled, metrics, v, list(comparison.messages), real, explored, merit
+    )
     study.warnings = annotate(
         study.warnings, filled.variants, study.workloads, advice.shares
     )
@@ -439,23 +442,71 @@ def serving_calibration() -> pd.DataFrame:
     return _calibration().copy()
 
 
+def with_merit(study: Study) -> Study:
+    """``study`` with its serving figure of merit taken from Targets
+    (``merit_model``, ``merit_scenario``) where they name one; blank keeps the
+    Serving setup's choice.
+
+    Raises
+    ------
+    ValueError
+        A name that is not a model served or not a scenario of the study.
+    """
+    s = study.serving
+    targets = study.targets
+    picked = {
+        key: str(targets.get(key) or "").strip()
+        for key in ("merit_model", "merit_scenario")
+    }
+    if s is None or s.models.empty or s.scenarios.empty:
+        return study
+    names = {
+        "merit_model": s.served_models,
+        "merit_scenario": [str(x) for x in s.scenarios.index],
+    }
+    found = {}
+    for key, text in picked.items():
+        if not text:
+            continue
+        match = next((n for n in names[key] if n.casefold() == text.casefold()), None)
+        if match is None:
+            what = "a model served" if key == "merit_model" else "a scenario"
+            raise ValueError(
+                f"{key}: {text!r} is not {what}; expected one of "
+                + ", ".join(names[key][:8])
+            )
+        found[key] = match
+    if not found:
+        return study
+    return replace(study, serving=replace(s, **found))
+
+
+def _merit_rows(table: pd.DataFrame, serving: Serving) -> pd.DataFrame:
+    """The inference rows of the figure-of-merit model and scenario, by variant."""
+    model, scenario = serving.merit
+    rows = table[(table["model"] == model) & (table["scenario"] == scenario)]
+    return rows.set_index("variant")
+
+
 def _serving(study: Study) -> tuple:
     """(inference table, batch sweep, model check, calibration), or Nones without a
     serving study.
 
-    The variants go in as the study holds them: the inference study applies their
-    power preset itself.
+    The variants go in as the study holds them, their node values filled: the
+    inference study applies their power preset itself.
     """
     s = study.serving
     if s is None or s.models.empty or s.scenarios.empty:
         return None, None, None, None
     served = s.served_models
     defs = [{"name": name, **s.models.loc[name].to_dict()} for name in served]
-    table = inference_table(study.variants, defs, s.scenarios)
+    # node values filled from the study's table: the cost per USD follows it
+    variants = fill_process_nodes(study.variants, study.process_nodes)
+    table = inference_table(variants, defs, s.scenarios)
     model, scenario = s.merit
     row = s.scenarios.loc[scenario]
     sweep = batch_sweep(
-        study.variants,
+        variants,
         {"name": model, **s.models.loc[model].to_dict()},
         row["input_tokens"],
         row["output_tokens"],

@@ -7,6 +7,13 @@ is checked, with the normalised shortfall of a miss; :func:`judge` ranks the
 variants: those meeting every target by the figure of merit chosen on Targets
 (``FIGURES``), then the rest by total shortfall. No I/O here.
 
+The cost columns (``unit_cost_usd``, ``tflops_per_usd``) come from the engine's
+cost metrics through ``EXTRA_SCORES``, so every score table has them; the serving
+columns (``tokens_per_s``, ``tokens_per_s_per_usd`` of the figure-of-merit model
+and scenario) are added per call (``score_table``'s ``extras``) by the advice,
+which has the serving study: no target reads them, so the searches of
+:mod:`.reach` do not need them.
+
 Extension points
 ----------------
 * A figure of merit (cost per unit, tokens per second): add its name to
@@ -21,7 +28,7 @@ Extension points
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +36,7 @@ import pandas as pd
 
 from ..engine import evaluate
 from ..engine import performance as perf
-from ..schema import FIGURES_OF_MERIT
+from ..schema import FIGURES_OF_MERIT, SERVING_FIGURES
 from .reference import apply_power_preset
 
 # --- the mix ----------------------------------------------------------------------
@@ -89,6 +96,8 @@ SCORE_LABELS: dict[str, str] = {
     "tflops_per_w": "TFLOPS/W",
     "mix_tflops_per_w": "throughput per watt",
     "tj_c": "Tj",
+    "unit_cost_usd": "unit cost",
+    "tflops_per_usd": "TFLOPS per USD",
 }
 
 
@@ -97,11 +106,25 @@ SCORE_LABELS: dict[str, str] = {
 EXTRA_SCORES: list[Callable[[pd.DataFrame, pd.DataFrame], dict]] = []
 
 
+def cost_scores(variants, metrics) -> dict[str, np.ndarray]:
+    """``unit_cost_usd`` (USD per good package + NRE per unit; NaN: unknown) and
+    ``tflops_per_usd`` (peak TFLOPS at the target precision / unit cost)."""
+    unit = np.asarray(metrics["unit_cost_usd"], dtype=np.float64)
+    peak = np.asarray(metrics["target_peak_tflops"], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_usd = np.where(unit > 0, peak / np.where(unit > 0, unit, 1), np.nan)
+    return {"unit_cost_usd": unit, "tflops_per_usd": per_usd}
+
+
+EXTRA_SCORES.append(cost_scores)
+
+
 def score_table(
     variants: pd.DataFrame,
     metrics: pd.DataFrame,
     workloads: Mapping[str, float],
     shares: Mapping[str, float],
+    extras: Sequence[Callable[[pd.DataFrame, pd.DataFrame], dict]] = (),
 ) -> pd.DataFrame:
     """Per variant (index of ``metrics``): the figures the recommendation uses.
 
@@ -134,7 +157,7 @@ def score_table(
             },
             index=index,
         )
-    for extra in EXTRA_SCORES:
+    for extra in (*EXTRA_SCORES, *extras):
         for name, col in extra(variants, metrics).items():
             out[name] = np.asarray(col)
     return out
@@ -232,6 +255,12 @@ class FigureOfMerit:
     unit: str
     higher_is_better: bool = True
     definition: str = ""
+    serving: bool = False  # read from the serving study (Models, Serving setup)
+
+    @property
+    def best(self) -> str:
+        """``best`` or ``lowest``: how the Summary words the winner."""
+        return "best" if self.higher_is_better else "lowest"
 
     def key(self, scores: pd.DataFrame) -> np.ndarray:
         """Larger is better (NaN last)."""
@@ -263,8 +292,44 @@ FIGURES: dict[str, FigureOfMerit] = {
         "TFLOPS/mm²",
         definition="peak TFLOPS per mm² of compute die",
     ),
+    "unit_cost": FigureOfMerit(
+        "unit_cost",
+        "unit cost",
+        "unit_cost_usd",
+        "USD",
+        higher_is_better=False,
+        definition="USD per good package plus NRE per unit (Cost sheet; node "
+        "values from Cost setup), the lowest wins",
+    ),
+    "tflops_per_usd": FigureOfMerit(
+        "tflops_per_usd",
+        "TFLOPS per USD",
+        "tflops_per_usd",
+        "TFLOPS/USD",
+        definition="peak TFLOPS at the target precision over the unit cost (USD "
+        "per good package plus NRE per unit)",
+    ),
+    "tokens_per_s": FigureOfMerit(
+        "tokens_per_s",
+        "output tokens/s",
+        "tokens_per_s",
+        "tokens/s",
+        definition="output tokens per second of the tp packages serving the "
+        "merit model in the merit scenario (Inference sheet)",
+        serving=True,
+    ),
+    "tokens_per_s_per_usd": FigureOfMerit(
+        "tokens_per_s_per_usd",
+        "output tokens/s per USD",
+        "tokens_per_s_per_usd",
+        "tokens/s/USD",
+        definition="output tokens/s of the merit model in the merit scenario "
+        "over tp x unit cost (Inference sheet)",
+        serving=True,
+    ),
 }
 assert set(FIGURES) == set(FIGURES_OF_MERIT), "schema and advice disagree"
+assert {n for n, f in FIGURES.items() if f.serving} == set(SERVING_FIGURES)
 
 
 def evaluate_scores(

@@ -153,6 +153,7 @@ def _read(book: Book) -> Study:
     workload_intensities, workload_weights = workloads.read(ctx)
     model_table = models.read(ctx)
     serving = serving_setup.read(ctx, model_table, len(names))
+    targets.check_merit(ctx, target_values, serving, model_table)
     chips = references.read(ctx)
     nodes = cost_setup.read(ctx)
     counts, stacks, utils = scaling_setup.read(ctx)

@@ -1,28 +1,43 @@
 """The Uncertainty setup sheet: Monte Carlo settings and the spreads of inputs.
 
-Three blocks side by side: the settings (draws per variant, seed;
+Four blocks side by side: the settings (draws per variant, seed;
 ``xlmodel_uncertainty``), the spreads (parameter, distribution, spread %;
-``xlmodel_spreads``) and the target limits the probabilities are judged at
+``xlmodel_spreads``), the target limits the probabilities are judged at
 (``xlmodel_uncertainty_limits``: blank = the Targets value, which the template
-leaves; a number typed there overrides it for the Monte Carlo). The template
-preloads spreads on the power and thermal coefficients. The reader returns an
+leaves; a number typed there overrides it for the Monte Carlo) and the outputs
+summarised by percentiles (``xlmodel_uncertainty_outputs``: engine metrics;
+blank = the default four), with the list of metrics it may name at the right.
+The template preloads spreads on the power and thermal coefficients, the clock,
+the wafer price and the defect density (the usual cost risks), and the default
+outputs with the unit cost. The reader returns an
 :class:`~xlmodel.studies.uncertainty.Uncertainty`, or None when the spreads are
 blank (no Monte Carlo, silently).
 """
 
 from __future__ import annotations
 
+import difflib
+
 from xlsxwriter.worksheet import Worksheet
 
+from ...engine.model import METRIC_UNITS, METRICS
 from ...schema import BY_NAME, Parameter
 from ...studies.explore import Constraint
 from ...studies.limits import TARGET_LIMITS, LimitSource
-from ...studies.uncertainty import DISTRIBUTIONS, Spread, Uncertainty
+from ...studies.uncertainty import DISTRIBUTIONS, QUANTITIES, Spread, Uncertainty
 from ..grid import cell_name
-from ..values import shown
+from ..values import CellError, shown
 from . import variants
 from .context import INVALID, Context, Where
-from .formats import Formats, header, pick, validation, write_title, write_value
+from .formats import (
+    Formats,
+    header,
+    pick,
+    ref,
+    validation,
+    write_title,
+    write_value,
+)
 from .layout import SPARE_ROWS, Block
 from .setup import (
     MAX_SAMPLES,
@@ -58,7 +73,17 @@ LIMITS = Block(
     10,
     ("judged at target", "limit", "unit", "description"),
 )
-BLOCKS = (SETTINGS, SPREADS, LIMITS)
+OUTPUTS = Block(
+    "uncertainty_outputs",
+    "xlmodel_uncertainty_outputs",
+    "Uncertainty setup",
+    2,
+    15,
+    ("Monte Carlo output", "unit", "description"),
+)
+BLOCKS = (SETTINGS, SPREADS, LIMITS, OUTPUTS)
+#: Column of the list of metrics an output may name.
+METRIC_LIST_COL = OUTPUTS.col + 4
 
 UNCERTAINTY_SETTINGS: tuple[Parameter, ...] = (
     Parameter(
@@ -105,7 +130,17 @@ EXAMPLE_SPREADS: dict[str, tuple[str, float]] = {
     "hbm_power_w_per_stack": ("uniform", 15),
     "clock_mhz": ("normal", 3),
     "theta_ja_c_per_w": ("uniform", 10),
+    # cost risks: drawn after the others, so the figures above keep their draws
+    "wafer_price_usd": ("uniform", 15),
+    "defect_density_per_cm2": ("uniform", 30),
 }
+#: The outputs the template lists: the default quantities and the unit cost.
+EXAMPLE_OUTPUTS: tuple[str, ...] = (*QUANTITIES, "unit_cost_usd")
+
+
+def output_metrics() -> list[tuple[str, str, str]]:
+    """What an output may name: every numeric engine metric (name, unit, text)."""
+    return [(m.name, m.unit, m.description) for m in METRICS if m.unit != "bool"]
 
 
 # --- writing ----------------------------------------------------------------------
@@ -119,9 +154,9 @@ def write(ws: Worksheet, fmt: Formats) -> None:
         fmt,
         "Uncertainty: spreads of the inputs",
         "Each listed parameter varies around every variant's value; compute reports "
-        "P10/P50/P90 and the probability of meeting each target (at the Targets "
-        "values, or at a limit typed at the right). Clear the spreads to switch it "
-        "off.",
+        "P10/P50/P90 of each output listed at the right (unit cost among them) "
+        "and the probability of meeting each target (at the Targets values, or at "
+        "a limit typed at the right). Clear the spreads to switch it off.",
     )
     for block in (settings, spreads):
         header(ws, fmt, block)
@@ -170,11 +205,16 @@ def write(ws: Worksheet, fmt: Formats) -> None:
     opts.update(criteria="between", minimum=0, maximum=99.999)
     ws.data_validation(r0, c + 2, last, c + 2, opts)
     _write_limits(ws, fmt)
+    _write_outputs(ws, fmt)
     widths = ((0, 20), (1, 12), (2, 9), (3, 50), (4, 2), (5, 30), (6, 13), (7, 10))
-    more = ((8, 12), (9, 2), (10, 30), (11, 9), (12, 11), (13, 44))
-    for col, width in (*widths, *more):
+    more = ((8, 12), (9, 2), (10, 30), (11, 9), (12, 11), (13, 44), (14, 2))
+    outs = ((15, 32), (16, 12), (17, 50), (18, 2), (19, 36), (20, 12), (21, 60))
+    for col, width in (*widths, *more, *outs):
         ws.set_column(col, col, width)
     ws.freeze_panes(settings.row + 1, 0)
+    # a printout holds the inputs; the list of metrics is for the screen
+    rows = max(len(EXAMPLE_SPREADS), len(EXAMPLE_OUTPUTS)) + 8
+    ws.print_area(0, 0, SPREADS.row + rows, OUTPUTS.col + 2)
 
 
 def _write_limits(ws: Worksheet, fmt: Formats) -> None:
@@ -197,6 +237,42 @@ def _write_limits(ws: Worksheet, fmt: Formats) -> None:
             "probabilities of the Monte Carlo (every variant)."
         )
         ws.data_validation(r0 + i, c + 1, r0 + i, c + 1, opts)
+
+
+def _write_outputs(ws: Worksheet, fmt: Formats) -> None:
+    """The outputs (default quantities and unit cost), the list they may name."""
+    header(ws, fmt, OUTPUTS)
+    c, r = METRIC_LIST_COL, OUTPUTS.row
+    for k, label in enumerate(("metric an output may name", "unit", "description")):
+        ws.write_string(r, c + k, label, fmt.header)
+    listed = output_metrics()
+    for i, (name, unit, text) in enumerate(listed):
+        ws.write_string(r + 1 + i, c, name, fmt.key)
+        ws.write_string(r + 1 + i, c + 1, unit)
+        ws.write_string(r + 1 + i, c + 2, text)
+    source = "=" + ref(OUTPUTS.sheet, r + 1, c, r + len(listed))
+    c, r0 = OUTPUTS.col, OUTPUTS.row + 1
+    for i, name in enumerate(EXAMPLE_OUTPUTS):
+        ws.write_string(r0 + i, c, name, fmt.input_text)
+        ws.write_string(r0 + i, c + 1, METRIC_UNITS[name])
+        ws.write_string(r0 + i, c + 2, _description(name))
+    last = r0 + len(EXAMPLE_OUTPUTS) + SPARE_ROWS - 1
+    ws.data_validation(
+        r0,
+        c,
+        last,
+        c,
+        pick(
+            source,
+            "Monte Carlo output",
+            "An engine metric (list at the right) summarised by P10/P50/P90 on the "
+            "Uncertainty sheet. Blank list: the default four.",
+        ),
+    )
+
+
+def _description(name: str) -> str:
+    return next(text for n, _, text in output_metrics() if n == name)
 
 
 # --- reading ----------------------------------------------------------------------
@@ -254,9 +330,49 @@ def read(
         )
         return None
     limits = _limits(ctx, targets or {})
+    outputs = _outputs(ctx)
+    if len(ctx.problems) > before:
+        return None
     return Uncertainty(
-        tuple(spreads), samples=int(v["samples"]), seed=int(v["seed"]), limits=limits
+        tuple(spreads),
+        samples=int(v["samples"]),
+        seed=int(v["seed"]),
+        quantities=outputs or QUANTITIES,
+        limits=limits,
     )
+
+
+def _outputs(ctx: Context) -> tuple[str, ...]:
+    """The outputs listed (empty: none listed or no block, the defaults)."""
+    found = ctx.book.locate(OUTPUTS)
+    if found is None:
+        return ()
+    grid, r0, c0 = found
+    names = {n.casefold(): n for n, _, _ in output_metrics()}
+    out: list[str] = []
+    for r in filled_rows(grid, r0, c0, 1):
+        where = Where(grid.title, cell_name(r, c0), "Monte Carlo output")
+        try:
+            raw = ctx.raw(grid, r, c0, where)
+        except CellError as e:
+            ctx.problem(where, e.value, e.expected)
+            continue
+        text = str(shown(raw)).strip()
+        name = names.get(text.casefold())
+        if name is None:
+            close = difflib.get_close_matches(text, list(names.values()), 1, 0.6)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            ctx.problem(
+                where,
+                text,
+                f"is not a numeric engine metric{hint}; see the list of metrics "
+                "at the right of the Uncertainty setup sheet",
+            )
+        elif name in out:
+            ctx.problem(where, text, "is listed twice; keep one row")
+        else:
+            out.append(name)
+    return tuple(out)
 
 
 def _limits(ctx: Context, targets: dict) -> tuple[LimitSource, ...]:

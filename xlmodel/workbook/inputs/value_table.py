@@ -92,12 +92,14 @@ def read(ctx: Context, block: Block, params, label: str) -> dict[str, object]:
             continue
         seen[p.name] = r
         v = ctx.value(p, grid, r, c0 + 1, where)
-        if v is None:
+        if v is None and p.default == "":
+            pass  # a blank text whose default is blank: nothing to warn about
+        elif v is None:
             ctx.warn(f"{where}: blank; using the default {with_unit(p, p.default)}")
         elif v is not INVALID:
             out[p.name] = v
     for p in params:
-        if p.name not in seen:
+        if p.name not in seen and p.default != "":
             ctx.warn(
                 f"{sheet}: no row {p.name}; using the default {with_unit(p, p.default)}"
             )

@@ -29,6 +29,8 @@ MARKED_KEYS = {
     "tflops_per_w": "tflops_per_w",
     "mix_tflops_per_w": "mix_per_w",
     "tj_c": "tj",
+    "unit_cost_usd": "unit_cost",
+    "tflops_per_usd": "tflops_per_usd",
 }
 IMPLAUSIBLE_FILL = "#FCE4D6"
 IMPLAUSIBLE_FONT = "#9C5700"
@@ -53,12 +55,41 @@ def frame_columns(ctx: Context) -> dict[str, list]:
         "rank": s["rank"].to_numpy(),
         "recommended": [subject.get(n, "") for n in names],
         "caveats": [", ".join(conf.flagged(n)) for n in names],
+        "unit_cost": s["unit_cost_usd"].to_numpy(float),
+        "tflops_per_usd": s["tflops_per_usd"].to_numpy(float),
+        **{
+            k: s[k].to_numpy(float)
+            for k in ("tokens_per_s", "tokens_per_s_per_usd")
+            if k in s
+        },
     }
 
 
-def columns(p: str) -> dict[str, Col]:
-    """The advice's columns of the Summary table, by key."""
+def columns(p: str, o: str = "TFLOPS", merit: tuple[str, str] | None = None):
+    """The advice's columns of the Summary table, by key (``o``: TFLOPS or TOPS;
+    ``merit``: the serving figure's model and scenario, None: no serving columns).
+    """
+    serving = {}
+    if merit is not None:
+        model, scenario = merit
+        serving = {
+            "tokens_per_s": Col(
+                "tokens_per_s",
+                f"Output tokens/s, {model} {scenario} (tokens/s)",
+                "#,##0",
+            ),
+            "tokens_per_s_per_usd": Col(
+                "tokens_per_s_per_usd",
+                f"Output tokens/s per USD, {model} {scenario} (tokens/s/USD)",
+                "0.0000",
+            ),
+        }
     return {
+        **serving,
+        "unit_cost": Col("unit_cost", "Unit cost (USD per good package)", "#,##0"),
+        "tflops_per_usd": Col(
+            "tflops_per_usd", f"{p} {o} per USD ({o}/USD)", "0.00000"
+        ),
         "rank": Col("rank", "Rank", "0", center=True),
         "mix": Col("mix", f"Workload-mix {p} (TFLOPS)", unit_format("TFLOPS")),
         "mix_share": Col("mix_share", "Workload mix (% of peak)", "0%"),
@@ -213,6 +244,57 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
         else:
             out.append((r, r))
     return out
+
+
+def cost_note(ctx: Context, sh: Sheet, row: int, width: int) -> int:
+    """What the unit cost rests on: the nodes' wafer price and defect density,
+    NRE and volume (from the Cost tables); returns the next row."""
+    r = ctx.results
+    if r.cost is None:
+        return row
+    bd = r.cost.breakdown
+    v = r.study.variants
+    nodes = []
+    for node, g in bd.groupby("process_node", sort=False):
+        wafer = g["wafer_price_usd"].astype(float)
+        d0 = g["defect_density_per_cm2"].astype(float)
+        nodes.append(f"{node} wafer {_money(wafer)}, {_span_g(d0)} defects/cm²")
+    shown_nodes = "; ".join(nodes[:3]) + (
+        f"; and {len(nodes) - 3} more" if len(nodes) > 3 else ""
+    )
+    volume = v["volume_units"].astype(float)
+    nre = bd["nre_per_unit_usd"].astype(float)
+    o = ctx.ops
+    sh.note(
+        row,
+        0,
+        f"Unit cost = cost per good package + NRE per unit (Cost sheet); {o} per "
+        f"USD = peak {ctx.precision} {o} / unit cost. Assumptions: {shown_nodes} "
+        "(process node table on Cost setup, with its sources); NRE per unit "
+        f"{_money(nre)} = (mask set + design NRE) / {_span_g(volume, ',.0f')} "
+        "units.",
+        width,
+        italic=True,
+    )
+    return row + 1
+
+
+def _money(x) -> str:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return "n/a"
+    lo, hi = float(x.min()), float(x.max())
+    return f"${lo:,.0f}" if round(lo) == round(hi) else f"${lo:,.0f}-${hi:,.0f}"
+
+
+def _span_g(x, spec: str = "g") -> str:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return "n/a"
+    lo, hi = float(x.min()), float(x.max())
+    return format(lo, spec) if lo == hi else f"{lo:{spec}}-{hi:{spec}}"
 
 
 def table_note(ctx: Context, sh: Sheet, row: int, width: int) -> int:

@@ -1,9 +1,9 @@
 """The Inference sheet: LLM serving per variant, model and scenario, with two charts.
 
 One row per variant x served model x scenario (TTFT, TPOT, output tokens/s of the
-tensor-parallel group and per package, tokens/s per user and per watt, the batch
-and the largest that fits, the binding resource of each phase, whether the model
-fits), the calibration stated above it. Right of the table: a clustered bar chart
+tensor-parallel group and per package, tokens/s per user, per watt and per USD of
+unit cost of the tp packages, the batch and the largest that fits, the binding
+resource of each phase, whether the model fits), the calibration stated above it. Right of the table: a clustered bar chart
 of output tokens/s per model and variant in the figure-of-merit scenario, a
 latency-throughput chart (tokens/s per user against total tokens/s over a batch
 sweep of the figure-of-merit model), and below them the scenarios, the models'
@@ -45,6 +45,11 @@ _COLUMNS = [
     Col("output_tokens_per_s_per_package", "Output tokens/s per package", "#,##0"),
     Col("output_tokens_per_s_per_user", "Tokens/s per user (1/TPOT)", "#,##0.0"),
     Col("tokens_per_s_per_w", "Output tokens/s per W", "0.000"),
+    Col(
+        "output_tokens_per_s_per_usd",
+        "Output tokens/s per USD (tokens/s / (tp x unit cost))",
+        "0.0000",
+    ),
     Col("prefill_bound", "Prefill bound by", "text", center=True),
     Col("decode_bound", "Decode bound by", "text", center=True),
     Col("power_average_w", "Power per package, average (W)", "#,##0"),
@@ -57,6 +62,7 @@ _IF_FITS = (
     "output_tokens_per_s",
     "output_tokens_per_s_per_package",
     "tokens_per_s_per_w",
+    "output_tokens_per_s_per_usd",
 )
 
 

@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ...studies.advice import figure_words
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series, Span
@@ -32,11 +33,12 @@ SUMMARY_WARNING_LINES = 5
 def write(ctx: Context, sh: Sheet) -> None:
     """Headline, the table of every variant, then the charts below it."""
     frame = _frame(ctx.results).assign(**advice.frame_columns(ctx))
-    cols = _columns(ctx.precision, ctx.ops)
+    cols = _columns(ctx.precision, ctx.ops, ctx.results.advice.merit)
     row = _headline(ctx, sh, len(cols))
     table = _table(ctx, sh, frame, cols, row + 1)
     advice.mark_implausible(ctx, sh, table, frame)
-    row = advice.table_note(ctx, sh, table.last_row + 2, len(cols))
+    row = advice.cost_note(ctx, sh, table.last_row + 2, len(cols))
+    row = advice.table_note(ctx, sh, row, len(cols))
     row = advice.reach_table(ctx, sh, row + 1)
     _charts(ctx, sh, frame, cols, table, row)
 
@@ -82,9 +84,11 @@ def _frame(r: Results) -> pd.DataFrame:
     )
 
 
-def _columns(p: str, o: str) -> list[Col]:
-    """The table's columns, at precision ``p`` (``o``: TFLOPS or TOPS)."""
-    more = advice.columns(p)
+def _columns(p: str, o: str, merit: tuple[str, str] | None = None) -> list[Col]:
+    """The table's columns, at precision ``p`` (``o``: TFLOPS or TOPS), with the
+    serving figures of ``merit`` (model, scenario) when the study serves models."""
+    more = advice.columns(p, o, merit)
+    serving = [more[k] for k in ("tokens_per_s", "tokens_per_s_per_usd") if k in more]
     return [
         Col("variant", "Variant", "text"),
         Col("peak", f"Peak {p} ({o})", unit_format(o)),
@@ -102,6 +106,9 @@ def _columns(p: str, o: str) -> list[Col]:
         Col("power_ok", "Within power budget", "pass"),
         Col("tflops_per_w", f"{p} {o}/W", unit_format(f"{o}/W")),
         more["mix_per_w"],
+        more["unit_cost"],
+        more["tflops_per_usd"],
+        *serving,
         Col("tj", "Tj (°C)", unit_format("°C")),
         Col("tj_max", "Tj max (°C)", unit_format("°C")),
         Col("tj_headroom", "Tj headroom (°C)", unit_format("°C")),
@@ -126,10 +133,11 @@ def _headline(ctx: Context, sh: Sheet, width: int) -> int:
         if len(set(a.shares.values())) <= 1
         else f"{len(a.shares)} weighted workloads"
     )
+    label = figure_words(a, r.study.variants)[0]
     sub = (
         f"{n} variant{'s' if n != 1 else ''} · judged at {p} · density target "
         f"{ctx.density_target:g} {ctx.ops}/mm² · power budget {ctx.budget:g} W · "
-        f"Tj max {ctx.tj_max:g} °C · figure of merit: {a.figure.label} · "
+        f"Tj max {ctx.tj_max:g} °C · figure of merit: {label} · "
         f"workload mix: {mix}"
     )
     sh.title(0, "Architecture comparison", sub)

@@ -1,9 +1,11 @@
 """The Uncertainty sheet: outcomes under input spreads (Monte Carlo), CDF charts.
 
-P10/P50/P90 of each quantity and the probability of meeting each target per
-variant, the spreads drawn, and three cumulative distribution charts (power,
-density, TFLOPS/W; with the budget or the target when it lies near the curves)
-whose data sit right of the tables. Written only when the study asked for it.
+P10/P50/P90 of each output the study asked for (the Uncertainty setup's list;
+default power, density, TFLOPS/W and Tj) and the probability of meeting each
+target per variant, the spreads drawn, and a cumulative distribution chart of
+each of power, density, TFLOPS/W and unit cost that is among the outputs (with
+the budget or the target when it lies near the curves) whose data sit right of
+the tables. Written only when the study asked for it.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from ...studies.uncertainty import CDF_PERCENTILES, QUANTITIES
 from .. import charts as ch
 from ..charts import Layout, Series, Span
 from .context import Context
-from .formats import GENERAL, unit_format
+from .formats import GENERAL, at_precision, unit_format
 from .geometry import GAP_PX, axis_format
 from .sheet import Col, ResultSheet, Sheet
 
-# The charted quantities, in chart order.
-_CHARTED = ("power_total_w", "target_density_tflops_per_mm2", "tflops_per_w")
+# The quantities charted when they are among the outputs, in chart order.
+_CHARTED = (
+    "power_total_w",
+    "target_density_tflops_per_mm2",
+    "tflops_per_w",
+    "unit_cost_usd",
+)
 _CHART_W, _CHART_H = 520, 320  # pixels, at most
 _CHART_MIN_W = 380
 
@@ -51,7 +58,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         sh.note(2, 0, line, 1, italic=True)
     s = u.summary.copy()
     s.insert(0, "variant", [str(v) for v in s.index])
-    heads = _heads(ctx.precision, ctx.ops)
+    heads = _heads(ctx.precision, ctx.ops, spec.quantities)
     cols = _columns(heads)
     sh.heading(3, 0, "Percentiles and probabilities of meeting each target")
     table = sh.table(4, 0, s, cols, cap_width=16)
@@ -84,25 +91,29 @@ def write(ctx: Context, sh: Sheet) -> None:
 SHEET = ResultSheet("Uncertainty", write, present)
 
 
-def _heads(p: str, o: str) -> dict[str, tuple[str, str]]:
-    """Quantity -> (title, unit), at precision ``p``."""
-    return {
+def _heads(p: str, o: str, quantities=QUANTITIES) -> dict[str, tuple[str, str]]:
+    """Quantity -> (title, unit), at precision ``p``, for each of ``quantities``
+    in their order (a metric without a title here is titled by its name)."""
+    known = {
         "target_density_tflops_per_mm2": (f"{p} density", f"{o}/mm²"),
         "power_total_w": ("Power", "W"),
         "tflops_per_w": (f"{p} {o}/W", f"{o}/W"),
         "junction_temp_c": ("Tj", "°C"),
+        "unit_cost_usd": ("Unit cost", "USD"),
     }
+    return {q: known.get(q, (q, at_precision(quantity_unit(q), p))) for q in quantities}
 
 
 def _columns(heads: dict[str, tuple[str, str]]) -> list[Col]:
     cols = [Col("variant", "Variant", "text")]
-    for q in QUANTITIES:
+    for q in heads:
         label, unit = heads[q]
         for p in ("p10", "p50", "p90"):
             head = f"{label} {p.upper()}" + (
                 "" if label.endswith(unit) else f" ({unit})"
             )
-            cols.append(Col(f"{q}_{p}", head, unit_format(unit)))
+            number = "#,##0" if unit == "USD" else unit_format(unit)
+            cols.append(Col(f"{q}_{p}", head, number))
     cols += [
         Col("p_meets_density_target", "P(density target met)", "0.0%"),
         Col("p_meets_power_budget", "P(within power budget)", "0.0%"),
@@ -120,11 +131,12 @@ def _charts(ctx: Context, sh: Sheet, heads: dict, charts_row: int, table_cols: i
     other from row 4.
     """
     table_px = sum(sh.col_px(c) for c in range(table_cols))
-    n = len(_CHARTED)
+    charted = [q for q in _CHARTED if q in heads]
+    n = max(len(charted), 1)
     width = int(max(_CHART_MIN_W, min(_CHART_W, (table_px - (n - 1) * GAP_PX) / n)))
     data_col = max(table_cols, sh.col_after(0, n * width + (n - 1) * GAP_PX)) + 1
     data_row = 3
-    for k, q in enumerate(_CHARTED):
+    for k, q in enumerate(charted):
         data_row, layout = _cdf(ctx, sh, heads[q], q, data_row, data_col, width)
         x = k * (width + GAP_PX)
         sh.chart(ch.add_curve_chart, layout, charts_row, 0, x, 0)
