@@ -451,7 +451,12 @@ def _guarded(out, guards: frozenset):
     except Untraceable:
         return out
     if not _is_expr(e):
-        return out
+        # a number that a decision over the inputs chose: it holds under the guard
+        if isinstance(e, bool):
+            return Expr("TRUE" if e else "FALSE", e, _ATOM, guards)
+        if not np.isfinite(e):
+            return out
+        return Expr(_text(e, _ATOM), e, _ADD if e < 0 else _ATOM, guards)
     return Expr(e.f, e.value, e.prec, e.guards | guards, e.fallible)
 
 

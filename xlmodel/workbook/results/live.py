@@ -133,6 +133,17 @@ class Live:
         return out
 
 
+class Cached(float):
+    """A formula's cached number, written with the digits a number cell gets
+    (``%.16G``), so that the cell and the chart caches read from it keep the
+    text they had when the cell held the plain number."""
+
+    def __str__(self) -> str:
+        return f"{float(self):.16G}"
+
+    __repr__ = __str__
+
+
 def write(ctx: Context, ws, row: int, col: int, e, cached, num_format: str) -> bool:
     """A formula cell with its cached value, in its table format; False (nothing
     written) when ``e`` is not a formula.
@@ -157,9 +168,8 @@ def write(ctx: Context, ws, row: int, col: int, e, cached, num_format: str) -> b
         return True
     x = float(cached)
     if math.isfinite(x):
-        ws.write_formula(
-            row, col, e.cell_formula(), ctx.fmt(num_format=num_format, **BORDER), x
-        )
+        fmt = ctx.fmt(num_format=num_format, **BORDER)
+        ws.write_formula(row, col, e.cell_formula(), fmt, Cached(x))
     else:
         fmt = ctx.fmt(align="right", font_color="#7F7F7F", **BORDER)
         ws.write_formula(row, col, e.cell_formula(), fmt, "n/a")

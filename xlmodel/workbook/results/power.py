@@ -100,7 +100,7 @@ def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
                     c,
                     "=" + refs[param],
                     ctx.fmt(num_format=fmt[key], **live.BORDER),
-                    float(pw[key].iloc[i]),
+                    live.Cached(pw[key].iloc[i]),
                 )
             shown[param] = live.cell(r, c)
         cells = {
