@@ -11,7 +11,8 @@ typed as text) the formula holds the number used, inline.
 What stays a plain value: a metric that cannot be traced (the leakage-temperature
 feedback, solved iteratively), and every power figure of a variant on the
 physical power preset (its coefficients are fitted from the variant's own inputs,
-not read from cells). A formula that would need another equation after an input
+not read from cells); and every cell of a table longer than ``ROW_LIMIT`` rows.
+A formula that would need another equation after an input
 change (leakage feedback switched on) shows ``#N/A`` until the next compute; a
 choice (target precision, topology, cooling, preset) is the one read at compute
 time.
@@ -34,6 +35,10 @@ from ...engine.symbolic import Expr, trace
 from ...schema import PARAMETERS
 from ...studies.reference import apply_power_preset
 from .context import Context
+
+#: Tables of more rows than this keep plain values: tracing costs about 5 ms a
+#: row, and a sheet of thousands of variants would take minutes to write.
+ROW_LIMIT = 2000
 
 #: The border every table cell carries (:class:`.sheet.Sheet` tables).
 BORDER = {"bottom": 1, "bottom_color": "#E0E0E0"}

@@ -84,6 +84,8 @@ def write(ctx: Context, sh: Sheet) -> None:
 def _live(ctx: Context, sh: Sheet, frame, tables: list[tuple[Table, list[Col]]]):
     """Every metric cell as a formula over the inputs, the engine's value cached;
     a metric shown twice is computed once, its other cells refer to it."""
+    if len(frame) > live.ROW_LIMIT:
+        return
     lv = live.Live(ctx)
     for i, variant in enumerate(frame["variant"]):
         places: dict[str, tuple[int, int, str]] = {}

@@ -85,6 +85,8 @@ _INPUT_OF = {"budget": "power_budget_w", "tj_max": "tj_max_c"}
 def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
     """Each row's figures as formulas over the inputs and the row's utilisation;
     budget and Tj max refer to their input cells, the checks to the row's cells."""
+    if len(pw) > live.ROW_LIMIT:
+        return
     lv = live.Live(ctx)
     fmt = {c.key: c.fmt for c in cols}
     ucol = t.cols["utilization"]
