@@ -618,8 +618,9 @@ def _thermal(ev):
     n = max(np.size(a) for a in (area, p_dyn, die_dyn, vr, *(ev.x[k] for k in names)))
 
     def rows(a):
-        a = np.asarray(a)
-        return np.broadcast_to(a, (n,)) if a.shape != (n,) else a
+        # np.shape and np.broadcast_to, not np.asarray: symbolic operands
+        # (xlmodel.engine.symbolic) pass through them
+        return np.broadcast_to(a, (n,)) if np.shape(a) != (n,) else a
 
     x = {k: rows(ev.x[k]) for k in names}
     area, p_dyn, die_dyn, vr = rows(area), rows(p_dyn), rows(die_dyn), rows(vr)

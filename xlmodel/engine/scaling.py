@@ -48,11 +48,26 @@ HOPS = _hop_tables(2 * _MAX_CHIPLETS + 1)
 
 
 def average_hops(topology_code, num_chiplets):
-    """Mean D2D hops between two distinct chiplets (0 for a single chiplet)."""
-    return HOPS[
-        np.asarray(topology_code, dtype=np.int64),
-        np.asarray(num_chiplets).astype(np.int64),
-    ]
+    """Mean D2D hops between two distinct chiplets (0 for a single chiplet).
+
+    All-to-all and ring in closed form (the expressions of :data:`HOPS`, so that
+    a spreadsheet formula can follow them), the mesh from the table; only the
+    topologies present are computed.
+    """
+    code = np.asarray(topology_code, dtype=np.int64)
+    k = np.trunc(num_chiplets)  # the whole count the table is indexed by
+    parts: list = [0.0] * len(TOPOLOGY_CODES)
+    if (code == TOPOLOGY_CODES["all_to_all"]).any():
+        parts[TOPOLOGY_CODES["all_to_all"]] = np.where(k > 1, 1.0, 0.0)
+    if (code == TOPOLOGY_CODES["ring"]).any():
+        others = np.maximum(k - 1, 1)
+        parts[TOPOLOGY_CODES["ring"]] = np.where(
+            k > 1, np.floor(k * k / 4) / others, 0.0
+        )
+    mesh = TOPOLOGY_CODES["mesh"]
+    if (code == mesh).any():
+        parts[mesh] = HOPS[mesh, np.asarray(num_chiplets).astype(np.int64)]
+    return np.choose(code, parts)
 
 
 def d2d_demand_gbps_per_chiplet(

@@ -133,6 +133,12 @@ class Study:
     workload_weights : dict of str to float or None
         Workload name -> run-time weight (relative; None: equal shares), for the
         workload-mix throughput of the Summary (xlmodel.studies.scores).
+    sources : dict of str to dict of str to str
+        Variant -> parameter -> absolute reference of the workbook cell its
+        number was read from (``'Variants'!$D$12``, ``'Targets'!$B$5``); a
+        parameter that took a default or a process node's value has none. Empty
+        for a study built without a workbook. The result sheets' formulas refer
+        to these cells.
     """
 
     variants: pd.DataFrame
@@ -156,6 +162,7 @@ class Study:
     process_nodes: pd.DataFrame = field(default_factory=load_process_nodes)
     # --- the Summary's advice (xlmodel.studies.advice) ---
     workload_weights: dict[str, float] | None = None
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def targets(self) -> dict:

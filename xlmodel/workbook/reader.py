@@ -159,9 +159,11 @@ def _read(book: Book) -> Study:
     counts, stacks, utils = scaling_setup.read(ctx)
     base, percent, sweeps, tornado = sensitivity_setup.read(ctx, names)
     frame = None
+    cells: dict[str, dict[str, str]] = {}
     if table is not None and table.names:
         frame = variants.build_frame(table, {**target_values, **coefficient_values})
         frame = variants.fill_nodes(ctx, table, frame, nodes)
+        cells = variants.sources(table, ctx.sources)
     exploration = exploration_setup.read(ctx, names, _targets_of(frame, target_values))
     uncertainty = uncertainty_setup.read(ctx, len(names), target_values)
     if ctx.problems or frame is None:  # no frame: a problem says why
@@ -198,6 +200,7 @@ def _read(book: Book) -> Study:
         serving=serving,
         process_nodes=nodes if nodes is not None else load_process_nodes(),
         workload_weights=workload_weights,
+        sources=cells,
     )
 
 

@@ -4,8 +4,10 @@
 (Summary, Performance, Power, Cost, Roofline, Inference, Scaling, Sensitivity,
 Global sensitivity, Exploration, Uncertainty, Reality check, Run; Inference and
 the three after Sensitivity only when the study asked for them); the package
-module splices them into the user's workbook. Every value is a number or a string, never a
-formula, so any reader sees it without recalculating. Every result sheet
+module splices them into the user's workbook. Every value is a number or a string, or (on
+Performance and Power, :mod:`xlmodel.workbook.results.live`) a formula over the input
+cells traced from the engine with the engine's number cached, so any reader sees it
+without recalculating and a spreadsheet follows the inputs. Every result sheet
 carries the sheet-scoped defined name ``OWNED_NAME`` by which xlmodel
 recognises its own sheets on the next run.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ...errors import CellProblem, quoted, shortened
 from ...schema import PARAMETERS, Parameter
 from ..formula import FormulaError, evaluate, uncached
-from ..grid import Book, Grid
+from ..grid import Book, Grid, column_letter
 from ..values import CellError, blank, convert, fmt_number
 
 FORMULA_ADVICE = "open and save the file in Excel or LibreOffice, or type the value"
@@ -50,6 +50,19 @@ class _Invalid:
 INVALID = _Invalid()
 
 
+def cell_ref(sheet: str, r: int, c: int) -> str:
+    """Absolute reference of a zero-based cell for a formula: ``'Targets'!$B$5``."""
+    quoted = sheet.replace("'", "''")
+    return f"'{quoted}'!${column_letter(c + 1)}${r + 1}"
+
+
+def numeric_cell(grid: Grid, r: int, c: int) -> bool:
+    """True when the cell holds a number (typed, or a formula's cached number):
+    a cell a result formula may refer to for the value read from it."""
+    v = grid.raw(r, c)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 class Context:
     """Collects problems and warnings while reading the blocks of one workbook."""
 
@@ -57,6 +70,9 @@ class Context:
         self.book = book
         self.problems: list[CellProblem] = []
         self.warnings: list[str] = []
+        # parameter -> reference of the Targets or Coefficients cell its value
+        # was read from (a number in the cell; defaults have none)
+        self.sources: dict[str, str] = {}
 
     def problem(self, where: Where, value, expected: str) -> None:
         self.problems.append(

@@ -15,7 +15,15 @@ from ...errors import quoted
 from ...schema import DEFAULTS
 from ..grid import cell_name
 from ..values import blank, shown, with_unit
-from .context import GROUPS, INVALID, NAMES_FOLDED, Context, Where
+from .context import (
+    GROUPS,
+    INVALID,
+    NAMES_FOLDED,
+    Context,
+    Where,
+    cell_ref,
+    numeric_cell,
+)
 from .formats import Formats, describe, header, validation, write_title, write_value
 from .layout import Block, groups, table_rows
 
@@ -98,6 +106,8 @@ def read(ctx: Context, block: Block, params, label: str) -> dict[str, object]:
             ctx.warn(f"{where}: blank; using the default {with_unit(p, p.default)}")
         elif v is not INVALID:
             out[p.name] = v
+            if p.numeric and numeric_cell(grid, r, c0 + 1):
+                ctx.sources[p.name] = cell_ref(sheet, r, c0 + 1)
     for p in params:
         if p.name not in seen and p.default != "":
             ctx.warn(

@@ -27,7 +27,15 @@ from ...errors import CellProblem, PackageError, quoted, shortened
 from ...schema import BY_NAME, PARAMETERS, VARIANT_PARAMETERS, Parameter
 from ..grid import Book, Grid, cell_name, column_letter
 from ..values import ERROR_VALUES, CellError, blank, shown, with_unit
-from .context import GROUPS, INVALID, NAMES_FOLDED, Context, Where
+from .context import (
+    GROUPS,
+    INVALID,
+    NAMES_FOLDED,
+    Context,
+    Where,
+    cell_ref,
+    numeric_cell,
+)
 from .formats import (
     Formats,
     describe,
@@ -164,6 +172,9 @@ class VariantTable:
     values: dict[str, list] = field(default_factory=dict)  # parameter -> per variant
     cells: dict[str, list[str]] = field(default_factory=dict)  # parameter -> cells
     sheet: str = "Variants"
+    # parameter -> per variant, the absolute reference of a cell holding the
+    # number read ("" for a blank, text or invalid cell)
+    refs: dict[str, list[str]] = field(default_factory=dict)
 
 
 def read(ctx: Context) -> VariantTable | None:
@@ -203,7 +214,7 @@ def read(ctx: Context) -> VariantTable | None:
                     f"default {with_unit(p, p.default)}"
                 )
             continue
-        vals, cells = [], []
+        vals, cells, refs = [], [], []
         for c, name in columns:
             where = Where(table.sheet, cell_name(r, c), p.name, name)
             v = ctx.value(p, grid, r, c, where)
@@ -211,7 +222,12 @@ def read(ctx: Context) -> VariantTable | None:
                 blanks.append((p, where))
             vals.append(v)
             cells.append(where.cell)
+            live = v is not None and v is not INVALID and p.numeric
+            refs.append(
+                cell_ref(table.sheet, r, c) if live and numeric_cell(grid, r, c) else ""
+            )
         table.values[p.name], table.cells[p.name] = vals, cells
+        table.refs[p.name] = refs
     _blank_warnings(ctx, blanks)
     return table
 
@@ -382,6 +398,33 @@ def build_frame(table: VariantTable, sheet_values: dict) -> pd.DataFrame:
         else:
             columns[p.name] = [str(v) for v in vals]
     return pd.DataFrame(columns, index=pd.Index(table.names))
+
+
+def sources(table: VariantTable, sheet_sources: dict[str, str]) -> dict:
+    """Where each variant's numbers come from: variant -> parameter -> reference.
+
+    A variant's own cell, else the Targets or Coefficients cell (``sheet_sources``)
+    its value fell back to; parameters that took a default or a process node's
+    value have no entry (the result formulas inline the number used).
+    """
+    out: dict[str, dict[str, str]] = {}
+    for j, name in enumerate(table.names):
+        mine: dict[str, str] = {}
+        for p in PARAMETERS:
+            if not p.numeric:
+                continue
+            given = table.values.get(p.name)
+            own = table.refs.get(p.name)
+            if given is not None and given[j] is not None and given[j] is not INVALID:
+                if own and own[j]:
+                    mine[p.name] = own[j]
+                continue
+            if p.name in NODE_PARAMETERS:
+                continue
+            if p.name in sheet_sources:
+                mine[p.name] = sheet_sources[p.name]
+        out[name] = mine
+    return out
 
 
 def fill_nodes(

@@ -1,15 +1,17 @@
 """The Performance sheet: peaks, densities and ridge points per variant.
 
 One table at the target precision, then one block per quantity (peak, density,
-ridge point) with a column per precision. No charts.
+ridge point) with a column per precision. No charts. Every figure is a live
+formula over the input cells with the engine's value cached (:mod:`.live`).
 """
 
 from __future__ import annotations
 
 from ...schema import PRECISIONS
+from . import live
 from .context import Context
 from .formats import at_precision, unit_format
-from .sheet import Col, ResultSheet, Sheet
+from .sheet import Col, ResultSheet, Sheet, Table
 
 
 def write(ctx: Context, sh: Sheet) -> None:
@@ -55,6 +57,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     ]
     sh.heading(3, 0, f"Per variant, at the target precision {p}")
     table = sh.table(4, 0, frame, cols, cap_width=30)
+    tables = [(table, cols)]
     # Blocks follow below: a repeated print title would sit over the wrong header.
     sh.page(table.header_row, repeat=False)
     row = table.last_row + 2
@@ -73,7 +76,27 @@ def write(ctx: Context, sh: Sheet) -> None:
                 Col(key.format(q.value.lower()), f"{q.value} ({u})", unit_format(u))
             )
         t = sh.table(row + 1, 0, frame, block, cap_width=30)
+        tables.append((t, block))
         row = t.last_row + 2
+    _live(ctx, sh, frame, tables)
+
+
+def _live(ctx: Context, sh: Sheet, frame, tables: list[tuple[Table, list[Col]]]):
+    """Every metric cell as a formula over the inputs, the engine's value cached;
+    a metric shown twice is computed once, its other cells refer to it."""
+    if len(frame) > live.ROW_LIMIT:
+        return
+    lv = live.Live(ctx)
+    for i, variant in enumerate(frame["variant"]):
+        places: dict[str, tuple[int, int, str]] = {}
+        for t, cols in tables:
+            for c in cols:
+                if c.key != "variant" and c.key not in places:
+                    places[c.key] = (t.first_row + i, t.cols[c.key], c.fmt)
+        cells = {k: live.cell(r, c) for k, (r, c, _) in places.items()}
+        formulas = lv.formulas(variant, list(places), cells)
+        for key, (r, c, fmt) in places.items():
+            live.write(ctx, sh.ws, r, c, formulas[key], frame[key].iloc[i], fmt)
 
 
 SHEET = ResultSheet("Performance", write)

@@ -3,6 +3,8 @@
 One table (every variant at every utilisation studied: the components, the
 total against the budget, Tj against Tj max) and a stacked column chart of the
 components at full utilisation (or the highest studied) against the budget.
+Every figure and check is a live formula over the input cells (and the row's
+utilisation) with the engine's value cached (:mod:`.live`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...engine.symbolic import Expr
 from .. import charts as ch
 from ..charts import Layout, Series
+from . import live
 from .context import Context
 from .formats import unit_format
 from .geometry import chart_rows
@@ -57,6 +61,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         "Package power in W by component; Tj = ambient + power x theta_ja (°C).",
     )
     table = sh.table(3, 0, pw, cols, cap_width=30)
+    _live(ctx, sh, pw, cols, table)
     sh.pass_fail(table, ["within_budget", "meets_tj_max"])
     sh.page(table.header_row)
     if not pw.empty:
@@ -64,6 +69,53 @@ def write(ctx: Context, sh: Sheet) -> None:
 
 
 SHEET = ResultSheet("Power", write)
+
+# table column -> the metric it shows
+_METRIC_OF = {
+    **{k: k for k, _ in _POWER_PARTS},
+    "power_total_w": "power_total_w",
+    "within_budget": "meets_power_budget",
+    "junction_temp_c": "junction_temp_c",
+    "meets_tj_max": "meets_tj_max",
+}
+# table column -> the input parameter it shows
+_INPUT_OF = {"budget": "power_budget_w", "tj_max": "tj_max_c"}
+
+
+def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
+    """Each row's figures as formulas over the inputs and the row's utilisation;
+    budget and Tj max refer to their input cells, the checks to the row's cells."""
+    if len(pw) > live.ROW_LIMIT:
+        return
+    lv = live.Live(ctx)
+    fmt = {c.key: c.fmt for c in cols}
+    ucol = t.cols["utilization"]
+    for i, (variant, u) in enumerate(zip(pw["variant"], pw["utilization"])):
+        r = t.first_row + i
+        refs = lv.sources.get(variant, {})
+        shown = {}
+        for key, param in _INPUT_OF.items():
+            c = t.cols[key]
+            if param in refs:
+                sh.ws.write_formula(
+                    r,
+                    c,
+                    "=" + refs[param],
+                    ctx.fmt(num_format=fmt[key], **live.BORDER),
+                    live.Cached(pw[key].iloc[i]),
+                )
+            shown[param] = live.cell(r, c)
+        cells = {
+            m: live.cell(r, t.cols[k])
+            for k, m in _METRIC_OF.items()
+            if not m.startswith("meets_")
+        }
+        util = Expr.leaf(live.cell(r, ucol), u)
+        formulas = lv.formulas(variant, list(_METRIC_OF.values()), cells, util, shown)
+        for key, metric in _METRIC_OF.items():
+            live.write(
+                ctx, sh.ws, r, t.cols[key], formulas[metric], pw[key].iloc[i], fmt[key]
+            )
 
 
 def _chart(

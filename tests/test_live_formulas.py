@@ -1,0 +1,394 @@
+"""Live formulas: the Performance and Power cells recalculate from the input cells.
+
+The formulas are traced from the engine (xlmodel.engine.symbolic); LibreOffice
+headless recalculates the computed workbooks (tests/lo_recalc.py, run by the
+system Python that has the uno bridge) and every result must equal the cached
+value, then xlmodel.evaluate for inputs typed into the sheets afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import xlsxwriter
+
+from xlmodel import evaluate
+from xlmodel.engine import prepare
+from xlmodel.engine.model import METRIC_NAMES
+from xlmodel.engine.symbolic import Expr, number_text, trace
+from xlmodel.pipeline import compute
+from xlmodel.schema import BY_NAME, DEFAULTS, PRECISIONS, SEED_VARIANTS
+from xlmodel.studies.run import seed_study
+from xlmodel.workbook.inputs import coefficients, targets
+from xlmodel.workbook.inputs.variants import VARIANT_LABEL_COLUMNS, variant_rows
+from xlmodel.workbook.template import fill_workbook, write_template
+
+LO_PYTHON = "/usr/bin/python3"
+HELPER = Path(__file__).with_name("lo_recalc.py")
+SHEETS = ["Performance", "Power"]
+# Functions both Excel 2010 and LibreOffice have; nothing volatile.
+ALLOWED = {"IF", "AND", "OR", "NOT", "MIN", "MAX", "SQRT", "EXP", "LN", "ABS"}
+ALLOWED |= {"INT", "TRUNC", "CHOOSE", "IFERROR", "NA"}
+
+needs_lo = pytest.mark.skipif(
+    shutil.which("soffice") is None or not Path(LO_PYTHON).exists(),
+    reason="LibreOffice with its Python bridge is not installed",
+)
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b)) + 1e-12
+
+
+def recalc(tmp: Path, book: Path, runs: list[dict]) -> list[dict]:
+    """Each run's formula cells after LibreOffice typed its values and recalculated."""
+    job = {
+        "profile": str(tmp / "lo-profile"),
+        "file": str(book),
+        "sheets": SHEETS,
+        "runs": runs,
+    }
+    (tmp / "job.json").write_text(json.dumps(job))
+    subprocess.run(
+        [LO_PYTHON, str(HELPER), str(tmp / "job.json"), str(tmp / "out.json")],
+        check=True,
+        timeout=240,
+    )
+    return json.loads((tmp / "out.json").read_text())
+
+
+# --- the tracer itself -----------------------------------------------------------
+
+
+def test_number_text_round_trips():
+    for x in (1e-06, 0.1, 2000.0, 1e12, 0.035, 1 / 3, 123456789.125):
+        assert float(number_text(x)) == x
+    assert number_text(2000.0) == "2000"
+
+
+def test_a_hand_worked_formula():
+    x = prepare(pd.DataFrame([SEED_VARIANTS["Baseline"]]))
+    leaves = {k: np.asarray(a)[:1] for k, a in x.items()}
+    leaves["num_chiplets"] = Expr.leaf("$A$1", 4)
+    leaves["sms_per_chiplet"] = Expr.leaf("$A$2", 16)
+    out = trace(leaves, ["total_sms", "peak_fp16_tflops", "ridge_fp16_flop_per_byte"])
+    assert out["total_sms"].cell_formula() == "=$A$1*$A$2"
+    assert out["total_sms"].value == 64
+    peak = out["peak_fp16_tflops"]
+    # 4 x 16 SMs x 4 TC x 128 ops x 2000 MHz x 1e-6 = 65.536 TFLOPS
+    assert peak.cell_formula() == "=$A$1*$A$2*4*128*2000*1e-06"
+    assert peak.value == pytest.approx(65.536, rel=1e-15)
+    # the ridge divides by a constant: no error branch needed
+    assert "IFERROR" not in out["ridge_fp16_flop_per_byte"].cell_formula()
+
+
+def test_traced_values_are_the_engines_bit_for_bit():
+    v = seed_study().variants
+    x = prepare(v)
+    m = evaluate(v)
+    for i, name in enumerate(v.index):
+        leaves = {}
+        for k, a in x.items():
+            a = np.asarray(a)[i : i + 1]
+            leaves[k] = Expr.leaf(f"$X${k}", a[0]) if a.dtype.kind == "f" else a
+        out = trace(leaves, METRIC_NAMES[:60])
+        for metric, e in out.items():
+            want = m.loc[name, metric]
+            got = e.value if isinstance(e, Expr) else e
+            if e is None:
+                continue
+            assert got == want or (np.isnan(want) and np.isnan(got)), (name, metric)
+
+
+def test_leakage_feedback_is_guarded_or_left_as_a_value():
+    x = prepare(pd.DataFrame([{"leakage_temp_coeff_per_c": 0.0}]))
+    leaves = {k: np.asarray(a)[:1] for k, a in x.items()}
+    leaves["leakage_temp_coeff_per_c"] = Expr.leaf("$B$1", 0.0)
+    tj = trace(leaves, ["junction_temp_c"])["junction_temp_c"]
+    assert tj.cell_formula().startswith("=IF(NOT($B$1>0),")
+    assert tj.cell_formula().endswith(",NA())")
+    # with feedback on, the iterative solution has no formula: a plain value
+    leaves["leakage_temp_coeff_per_c"] = Expr.leaf("$B$1", 0.01)
+    leaves["leakage_w_per_mm2"] = np.array([0.05])
+    assert trace(leaves, ["junction_temp_c"])["junction_temp_c"] is None
+
+
+# --- the computed template ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def computed(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("live")
+    book = tmp / "t.xlsx"
+    write_template(book)
+    compute(book)
+    return book
+
+
+def _formula_cells(book: Path) -> dict:
+    wb = openpyxl.load_workbook(book)
+    cached = openpyxl.load_workbook(book, data_only=True)
+    out = {}
+    for sheet in SHEETS:
+        for row in wb[sheet].iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    out[(sheet, c.row - 1, c.column - 1)] = (
+                        c.value,
+                        cached[sheet].cell(c.row, c.column).value,
+                    )
+    return out
+
+
+def test_formulas_use_portable_functions_and_point_at_input_cells(computed):
+    cells = _formula_cells(computed)
+    assert len(cells) > 300
+    rows = variant_rows()
+    for (sheet, r, c), (f, cached) in cells.items():
+        assert cached is not None, (sheet, r, c)
+        names = set(re.findall(r"([A-Z][A-Z0-9.]*)\(", f))
+        assert names <= ALLOWED, (sheet, r, c, names - ALLOWED)
+        assert len(f) < 8192 and ";" not in f
+        for sh, _col, row in re.findall(r"'([^']+)'!\$([A-Z]+)\$(\d+)", f):
+            assert sh in ("Variants", "Targets", "Coefficients"), f
+            if sh == "Variants":
+                assert int(row) - 1 in rows.values()
+    # the peak of Baseline reads its own column D of Variants
+    wb = openpyxl.load_workbook(computed)
+    peak = wb["Performance"]["E14"].value  # FP16 peak block, first variant
+    sms = f"'Variants'!$D${rows['sms_per_chiplet'] + 1}"
+    assert sms in peak, peak
+    with zipfile.ZipFile(computed) as z:
+        assert 'fullCalcOnLoad="1"' in z.read("xl/workbook.xml").decode()
+
+
+@needs_lo
+def test_libreoffice_recalculates_the_cached_values(computed, tmp_path):
+    cells = _formula_cells(computed)
+    (after,) = recalc(tmp_path, computed, [{"set": []}])
+    seen = 0
+    for sheet in SHEETS:
+        for r, c, f, v, text, err in after[sheet]:
+            assert err == 0, (sheet, r, c, f)
+            cached = cells[(sheet, r, c)][1]
+            if isinstance(cached, str):
+                assert text == cached, (sheet, r, c)
+            else:
+                assert close(v, cached), (sheet, r, c, v, cached)
+            seen += 1
+    assert seen == len(cells)
+
+
+@needs_lo
+def test_power_budget_on_targets_flips_the_checks(computed, tmp_path):
+    wb = openpyxl.load_workbook(computed, data_only=True)
+    ws = wb["Power"]
+    header = [c.value for c in ws[4]]
+    col = {h: i for i, h in enumerate(header)}
+    total_col, check_col = col["Total (W)"], col["Within power budget"]
+    totals = [row[total_col].value for row in ws.iter_rows(min_row=5) if row[0].value]
+    budget = float(np.median(totals))
+    r_budget = targets.rows()["power_budget_w"]
+    r_beta = coefficients.rows()["leakage_temp_coeff_per_c"]
+    runs = [
+        {"set": [["Targets", r_budget, 1, budget]]},
+        {"set": [["Coefficients", r_beta, 1, 0.01]]},
+    ]
+    flipped, guarded = recalc(tmp_path, computed, runs)
+    power = {(r, c): (v, text, err) for r, c, _, v, text, err in flipped["Power"]}
+    passes = fails = 0
+    for i, total in enumerate(totals):
+        want = "PASS" if total <= budget else "FAIL"
+        assert power[(4 + i, check_col)][1] == want
+        assert power[(4 + i, col["Power budget (W)"])][0] == budget
+        passes += want == "PASS"
+        fails += want == "FAIL"
+    assert passes and fails
+    # leakage feedback switched on: the thermal cells say #N/A until a compute
+    after = {(r, c): err for r, c, _, v, text, err in guarded["Power"]}
+    assert after[(4, col["Tj (°C)"])] != 0
+    assert after[(4, col["SM (W)"])] == 0
+
+
+# --- live: inputs typed in afterwards ---------------------------------------------
+
+VARIANTS_DRAWN = [
+    p
+    for p in BY_NAME.values()
+    if p.section == "variant"
+    and p.numeric
+    and p.used
+    and p.name not in ("wafer_price_usd", "defect_density_per_cm2", "mask_set_usd")
+]
+COEFFICIENTS_DRAWN = [
+    "sm_power_w",
+    "sm_power_ref_clock_mhz",
+    "sm_power_clock_exponent",
+    "sm_power_ref_fp16_flop_per_cycle",
+    "sm_power_throughput_exponent",
+    "l2_power_w_per_mb",
+    "l2_power_utilization_exponent",
+    "hbm_power_w_per_stack",
+    "static_power_w_per_chiplet",
+    "interconnect_power_w",
+    "io_power_w",
+    "vf_v0_v",
+    "vf_slope_v_per_ghz",
+    "vf_vmin_v",
+    "hbm_energy_pj_per_bit",
+    "leakage_w_per_mm2",
+    "d2d_energy_pj_per_bit",
+    "d2d_remote_share",
+    "d2d_links_per_chiplet",
+    "ambient_c",
+    "theta_ja_c_per_w",
+    "junction_to_case_k_mm2_per_w",
+    "hotspot_factor",
+]
+
+
+def _draw(rng, p):
+    lo, hi = float(p.minimum), float(p.maximum)
+    low = lo if lo > 0 else min(1.0, hi)
+    if lo <= 0 and rng.random() < 0.1:
+        x = lo
+    elif hi / low > 100:  # wide ranges: every decade as likely
+        x = math.exp(rng.uniform(math.log(low), math.log(hi)))
+    else:
+        x = rng.uniform(lo, hi)
+    if p.kind == "int":
+        x = min(max(round(x), lo), hi)
+    return float(x)
+
+
+def _layout(book: Path):
+    """Performance and Power cells by (variant, metric) / (row's variant, u)."""
+    wb = openpyxl.load_workbook(book, data_only=True)
+    perf = wb["Performance"]
+    where = {}
+    head = None
+    block = ""
+    main = {
+        "Total SMs": "total_sms",
+        "Total compute area (mm²)": "total_area_mm2",
+        "HBM bandwidth (TB/s)": "hbm_bandwidth_tbps",
+        "FP16 FLOP per cycle per SM (FLOP/cycle/SM)": "fp16_flop_per_cycle_per_sm",
+    }
+    prefix = {
+        "Peak ": "target_peak_tflops",
+        "Density ": "target_density_tflops_per_mm2",
+        "Ridge point ": "target_ridge_flop_per_byte",
+        "Bytes per FLOP ": "bytes_per_flop",
+    }
+    kinds = {
+        "Peak": "peak_{}_tflops",
+        "Density": "density_{}_tflops_per_mm2",
+        "Ridge point": "ridge_{}_flop_per_byte",
+    }
+    keys = {p.value.lower() for p in PRECISIONS}
+    for row in perf.iter_rows():
+        a = row[0].value
+        if a == "Variant":
+            head = {}
+            for i, c in enumerate(row[1:], 1):
+                h = c.value or ""
+                if not block:
+                    key = main.get(h) or next(
+                        (m for pre, m in prefix.items() if h.startswith(pre)), None
+                    )
+                else:
+                    k = h.split(" ")[0].lower()
+                    key = kinds[block].format(k) if k in keys else None
+                head[i] = key
+            continue
+        if isinstance(a, str) and a.endswith(")") and " by precision " in a:
+            block = a.split(" by precision")[0]
+            head = None
+            continue
+        if head and a:
+            for i, key in head.items():
+                if key:
+                    where[("Performance", row[0].row - 1, i)] = (str(a), key, 1.0)
+    power = wb["Power"]
+    header = [c.value for c in power[4]]
+    pmap = {
+        "SM (W)": "power_sm_w",
+        "L2 (W)": "power_l2_w",
+        "HBM (W)": "power_hbm_w",
+        "D2D (W)": "power_d2d_w",
+        "Static (W)": "power_static_w",
+        "Interconnect (W)": "power_interconnect_w",
+        "I/O (W)": "power_io_w",
+        "Total (W)": "power_total_w",
+        "Within power budget": "meets_power_budget",
+        "Tj (°C)": "junction_temp_c",
+        "Tj within max": "meets_tj_max",
+    }
+    for row in power.iter_rows(min_row=5):
+        if not row[0].value or row[1].value is None:
+            continue
+        for i, h in enumerate(header):
+            if h in pmap:
+                where[("Power", row[0].row - 1, i)] = (
+                    str(row[0].value),
+                    pmap[h],
+                    float(row[1].value),
+                )
+    return where
+
+
+@needs_lo
+def test_inputs_typed_afterwards_recalculate_to_the_engine(tmp_path):
+    rng = np.random.default_rng(20260101)
+    n_columns, batches = 50, 4  # 200 variants
+    book = tmp_path / "many.xlsx"
+    wb = xlsxwriter.Workbook(str(book))
+    fill_workbook(wb, {f"V{j:02d}": {} for j in range(n_columns)})
+    wb.close()
+    compute(book)
+    where = _layout(book)
+    rows, crow = variant_rows(), coefficients.rows()
+    first = VARIANT_LABEL_COLUMNS
+    runs, frames = [], []
+    for _ in range(batches):
+        coeffs = {k: _draw(rng, BY_NAME[k]) for k in COEFFICIENTS_DRAWN}
+        cells = [["Coefficients", crow[k], 1, v] for k, v in coeffs.items()]
+        table = {}
+        for j in range(n_columns):
+            values = {p.name: _draw(rng, p) for p in VARIANTS_DRAWN}
+            table[f"V{j:02d}"] = {**DEFAULTS, **coeffs, **values}
+            cells += [["Variants", rows[k], first + j, v] for k, v in values.items()]
+        runs.append({"set": cells})
+        frames.append(pd.DataFrame.from_dict(table, orient="index"))
+    results = recalc(tmp_path, book, runs)
+    checked = 0
+    for frame, result in zip(frames, results):
+        expected = {}
+        for (sheet, _, _), (_, _, u) in where.items():
+            if (sheet, u) not in expected:
+                expected[(sheet, u)] = evaluate(frame, utilization=u)
+        for sheet in SHEETS:
+            for r, c, _f, v, text, err in result[sheet]:
+                if (sheet, r, c) not in where:
+                    continue
+                variant, metric, u = where[(sheet, r, c)]
+                want = expected[(sheet, u)].loc[variant, metric]
+                if isinstance(want, (bool, np.bool_)):
+                    assert text == ("PASS" if want else "FAIL"), (sheet, r, c)
+                elif not np.isfinite(want):
+                    assert text == "n/a", (sheet, r, c, metric, text)
+                else:
+                    assert err == 0 and v is not None, (sheet, r, c, metric, text)
+                    assert close(v, float(want)), (sheet, r, c, metric, v, want)
+                checked += 1
+    assert checked >= batches * n_columns * 20

@@ -1,0 +1,504 @@
+"""The engine's equations as spreadsheet formulas, traced from the equations themselves.
+
+:class:`Expr` is a symbolic operand: a formula text (a cell reference such as
+``'Variants'!$D$5`` at a leaf) with the number it stands for today. Arithmetic,
+comparisons and the numpy functions the equations use (``minimum``, ``maximum``,
+``where``, ``power``, ``sqrt``, ``exp``, ``divide``, ``trunc``, ``broadcast_to``,
+``choose`` ...) build bigger formulas through ``__array_ufunc__`` and
+``__array_function__``, computing the number alongside with the same numpy
+operation. :func:`trace` runs the metric rules of :mod:`xlmodel.engine.model` over
+such operands, so a formula is the engine's equation written out, never a second
+copy kept beside it; its value is the engine's, operation for operation.
+
+The formulas use only what Excel 2010 and LibreOffice both have (``+ - * / ^``,
+comparisons, ``IF``, ``AND``, ``OR``, ``NOT``, ``MIN``, ``MAX``, ``SQRT``, ``EXP``,
+``LN``, ``ABS``, ``INT``, ``TRUNC``, ``CHOOSE``, ``IFERROR``, ``NA``), nothing
+volatile, English names and comma separators.
+
+Structure that the numbers decide (whether leakage feeds back on temperature: a
+Python ``if`` over today's values) is traced with today's value and becomes a
+guard: the formula reads ``IF(guard, formula, NA())``, so a change that would need
+another equation shows ``#N/A`` until the next compute instead of a wrong number.
+What cannot be traced at all (the iterative Lambert-W solution of the leakage
+loop, a table look-up by a counted quantity, an operand marked opaque) raises
+:class:`Untraceable`; :func:`trace` then returns None for that metric and its
+cell keeps a plain value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from .model import METRIC_UNITS, MetricEvaluation
+
+
+class Untraceable(Exception):
+    """An operation the formula language (or this tracer) cannot express."""
+
+
+# Precedence of what a formula text is, for parentheses: an atom (a reference, a
+# non-negative number, a function call) binds tightest.
+_ATOM, _POW, _MUL, _ADD, _CMP = 9, 7, 5, 4, 2
+
+# a guard frame per rule being traced (see _Tracing.__getitem__)
+_FRAMES: list[list[str]] = []
+
+
+def number_text(v) -> str:
+    """A float as formula text, round-tripping exactly (``1e-06``, ``2000.0``)."""
+    x = float(v)
+    if not math.isfinite(x):
+        raise Untraceable(f"the constant {x!r} has no formula text")
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)
+
+
+class Expr:
+    """A formula (``f``, without the leading ``=``) and the value it has today.
+
+    ``value`` is a numpy float64 or bool computed with the engine's own operation;
+    ``guards`` are conditions (formula texts) under which the formula is the
+    engine's equation; ``fallible`` is True when the formula may give a spreadsheet
+    error where numpy gives inf or NaN (a division by an operand, a root, a power).
+    An opaque operand (``f`` None) raises :class:`Untraceable` when used.
+    """
+
+    __slots__ = ("f", "value", "prec", "guards", "fallible", "why")
+    __array_priority__ = 1000
+
+    def __init__(
+        self,
+        f: str | None,
+        value,
+        prec: int = _ATOM,
+        guards: frozenset = frozenset(),
+        fallible: bool = False,
+        why: str = "",
+    ):
+        self.f, self.value, self.prec = f, value, prec
+        self.guards, self.fallible, self.why = guards, fallible, why
+
+    @classmethod
+    def leaf(cls, ref: str, value) -> Expr:
+        """An input cell ``ref`` holding ``value``."""
+        return cls(ref, np.float64(value))
+
+    @classmethod
+    def opaque(cls, value, why: str) -> Expr:
+        """A value that has no formula (its use makes a metric untraceable)."""
+        return cls(None, np.float64(value), why=why)
+
+    def __repr__(self) -> str:
+        return f"Expr({self.f!r}, {self.value!r})"
+
+    # -- the formula as a whole cell ---------------------------------------------
+
+    def cell_formula(self, on_error: str = '"n/a"') -> str:
+        """The cell's formula, ``=`` included: guards, then errors as ``on_error``."""
+        body = self.f
+        if self.fallible:
+            body = f"IFERROR({body},{on_error})"
+        if self.guards:
+            g = sorted(self.guards)
+            cond = g[0] if len(g) == 1 else f"AND({','.join(g)})"
+            body = f"IF({cond},{body},NA())"
+        return "=" + body
+
+    # -- Python operators --------------------------------------------------------
+
+    def __add__(self, o):
+        return np.add(self, o)
+
+    def __radd__(self, o):
+        return np.add(o, self)
+
+    def __sub__(self, o):
+        return np.subtract(self, o)
+
+    def __rsub__(self, o):
+        return np.subtract(o, self)
+
+    def __mul__(self, o):
+        return np.multiply(self, o)
+
+    def __rmul__(self, o):
+        return np.multiply(o, self)
+
+    def __truediv__(self, o):
+        return np.true_divide(self, o)
+
+    def __rtruediv__(self, o):
+        return np.true_divide(o, self)
+
+    def __pow__(self, o):
+        return np.power(self, o)
+
+    def __rpow__(self, o):
+        return np.power(o, self)
+
+    def __neg__(self):
+        return np.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return np.absolute(self)
+
+    def __lt__(self, o):
+        return np.less(self, o)
+
+    def __le__(self, o):
+        return np.less_equal(self, o)
+
+    def __gt__(self, o):
+        return np.greater(self, o)
+
+    def __ge__(self, o):
+        return np.greater_equal(self, o)
+
+    def __eq__(self, o):  # noqa: D105 - a formula, not an identity test
+        return np.equal(self, o)
+
+    def __ne__(self, o):
+        return np.not_equal(self, o)
+
+    __hash__ = object.__hash__
+
+    def __and__(self, o):
+        return np.logical_and(self, o)
+
+    def __rand__(self, o):
+        return np.logical_and(o, self)
+
+    def __or__(self, o):
+        return np.logical_or(self, o)
+
+    def __ror__(self, o):
+        return np.logical_or(o, self)
+
+    def __invert__(self):
+        return np.logical_not(self)
+
+    def __bool__(self) -> bool:
+        """Today's truth value, kept as a guard of the rule being traced."""
+        if not _FRAMES or self.f is None:
+            raise Untraceable("a decision outside a traced rule")
+        truth = bool(self.value)
+        _FRAMES[-1].append(self.f if truth else f"NOT({self.f})")
+        return truth
+
+    def __float__(self):
+        raise Untraceable("a conversion to a plain number")
+
+    # array-like methods the equations call
+    def any(self, *args, **kwargs):
+        return self
+
+    def all(self, *args, **kwargs):
+        return self
+
+    def astype(self, *args, **kwargs):
+        return self
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (1,)
+
+    # -- numpy protocols ---------------------------------------------------------
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs.get("out") is not None:
+            raise Untraceable(f"numpy {ufunc.__name__}.{method}")
+        rule = _UFUNCS.get(ufunc.__name__)
+        if rule is None:
+            raise Untraceable(f"numpy {ufunc.__name__}")
+        args = [_operand(a) for a in inputs]
+        with np.errstate(all="ignore"):
+            value = ufunc(*(_value(a) for a in args))
+        return rule(value, *args)
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = _FUNCTIONS.get(func.__name__)
+        if handler is None:
+            raise Untraceable(f"numpy {func.__name__}")
+        return handler(*args, **kwargs)
+
+
+# --- operands ----------------------------------------------------------------------
+
+
+def _operand(a):
+    """An Expr, or a plain number (one-element arrays unwrapped)."""
+    if isinstance(a, Expr):
+        if a.f is None:
+            raise Untraceable(a.why or "an opaque operand")
+        return a
+    arr = np.asarray(a)
+    if arr.size != 1:
+        raise Untraceable(f"an array of {arr.size} values")
+    item = arr.reshape(()).item() if arr.dtype != object else arr.reshape(())[()]
+    if isinstance(item, Expr):
+        return _operand(item)
+    if isinstance(item, (bool, np.bool_)):
+        return bool(item)
+    if isinstance(item, (int, float, np.number)):
+        return np.float64(item)
+    raise Untraceable(f"the operand {item!r}")
+
+
+def _value(a):
+    return a.value if isinstance(a, Expr) else a
+
+
+def _text(a, need: int, strict: bool = False) -> str:
+    """Formula text of ``a`` inside an operator of precedence ``need``."""
+    if isinstance(a, Expr):
+        f, prec = a.f, a.prec
+    elif isinstance(a, bool):
+        f, prec = ("TRUE" if a else "FALSE"), _ATOM
+    else:
+        f = number_text(a)
+        prec = _ATOM if float(a) >= 0 else _ADD
+    if prec < need or (strict and prec == need):
+        return f"({f})"
+    return f
+
+
+def _meta(*args) -> tuple[frozenset, bool]:
+    guards: frozenset = frozenset()
+    fallible = False
+    for a in args:
+        if isinstance(a, Expr):
+            guards |= a.guards
+            fallible |= a.fallible
+    return guards, fallible
+
+
+def _is_expr(a) -> bool:
+    return isinstance(a, Expr)
+
+
+def _binary(symbol: str, prec: int, associative: bool):
+    def rule(value, a, b):
+        guards, fallible = _meta(a, b)
+        f = (
+            _text(a, prec, strict=prec == _POW)
+            + symbol
+            + _text(b, prec, strict=not associative)
+        )
+        return Expr(f, value, prec, guards, fallible)
+
+    return rule
+
+
+def _multiply(value, a, b):
+    # x * 1 is x, bit for bit: no "*1" in the formula
+    for one, other in ((a, b), (b, a)):
+        if not _is_expr(one) and not isinstance(one, bool) and float(one) == 1.0:
+            return other
+    return _binary("*", _MUL, True)(value, a, b)
+
+
+def _divide(value, a, b):
+    e = _binary("/", _MUL, False)(value, a, b)
+    if _is_expr(b) or float(b) == 0:
+        e.fallible = True
+    return e
+
+
+def _power(value, a, b):
+    guards, fallible = _meta(a, b)
+    if not _is_expr(b) and float(b) == 1:
+        return a if _is_expr(a) else value
+    if not _is_expr(b) and float(b) == 0:
+        # numpy's x^0 is 1 for every x (the spreadsheet's 0^0 is an error)
+        return np.float64(1.0)
+    if not _is_expr(a) and float(a) == 1:
+        return np.float64(1.0)  # 1^x is 1 for every x
+    f = _text(a, _POW, strict=True) + "^" + _text(b, _POW, strict=True)
+    if _is_expr(b) and _is_expr(a):
+        f = f"IF({_text(b, _CMP, strict=True)}=0,1,{f})"
+        return Expr(f, value, _ATOM, guards, True)
+    return Expr(f, value, _POW, guards, fallible or _is_expr(a) or _is_expr(b))
+
+
+def _function(name: str, fallible: bool = False):
+    def rule(value, *args):
+        guards, fall = _meta(*args)
+        inner = ",".join(_text(a, 0) for a in args)
+        return Expr(f"{name}({inner})", value, _ATOM, guards, fall or fallible)
+
+    return rule
+
+
+def _negative(value, a):
+    guards, fallible = _meta(a)
+    return Expr("-" + _text(a, _POW, strict=True), value, _ADD, guards, fallible)
+
+
+_UFUNCS = {
+    "add": _binary("+", _ADD, True),
+    "subtract": _binary("-", _ADD, False),
+    "multiply": _multiply,
+    "divide": _divide,
+    "true_divide": _divide,
+    "power": _power,
+    "float_power": _power,
+    "negative": _negative,
+    "positive": lambda value, a: a,
+    "minimum": _function("MIN"),
+    "maximum": _function("MAX"),
+    "fmin": _function("MIN"),
+    "fmax": _function("MAX"),
+    "sqrt": _function("SQRT", fallible=True),
+    "exp": _function("EXP", fallible=True),
+    "log": _function("LN", fallible=True),
+    "absolute": _function("ABS"),
+    "floor": _function("INT"),
+    "trunc": _function("TRUNC"),
+    "greater": _binary(">", _CMP, False),
+    "greater_equal": _binary(">=", _CMP, False),
+    "less": _binary("<", _CMP, False),
+    "less_equal": _binary("<=", _CMP, False),
+    "equal": _binary("=", _CMP, False),
+    "not_equal": _binary("<>", _CMP, False),
+    "logical_and": _function("AND"),
+    "logical_or": _function("OR"),
+    "logical_not": _function("NOT"),
+    "bitwise_and": _function("AND"),
+    "bitwise_or": _function("OR"),
+    "invert": _function("NOT"),
+}
+
+
+# --- numpy functions ---------------------------------------------------------------
+
+
+def _where(cond, a=None, b=None):
+    if a is None or b is None:
+        raise Untraceable("numpy where with one argument")
+    c, x, y = _operand(cond), _operand(a), _operand(b)
+    if not _is_expr(c):
+        return x if c else y
+    value = np.where(c.value, _value(x), _value(y))[()]
+    guards, fallible = _meta(c, x, y)
+    f = f"IF({_text(c, 0)},{_text(x, 0)},{_text(y, 0)})"
+    return Expr(f, value, _ATOM, guards, fallible)
+
+
+def _choose(a, choices, out=None, mode="raise"):
+    code = _operand(a)
+    picks = [_operand(c) for c in choices]
+    if not _is_expr(code):
+        return picks[int(code)]
+    guards, fallible = _meta(code, *picks)
+    value = picks[int(code.value)]
+    f = f"CHOOSE({_text(code, _ADD)}+1,{','.join(_text(p, 0) for p in picks)})"
+    return Expr(f, _value(value), _ATOM, guards, fallible)
+
+
+def _same(a, *args, **kwargs):
+    return a
+
+
+_FUNCTIONS = {
+    "where": _where,
+    "choose": _choose,
+    "broadcast_to": _same,
+    "shape": lambda a: (1,),
+    "size": lambda a, axis=None: 1,
+    "ndim": lambda a: 1,
+    "any": _same,
+    "all": _same,
+}
+
+
+# --- tracing the metric rules --------------------------------------------------------
+
+
+class _Tracing(MetricEvaluation):
+    """The metric rules over symbolic inputs; each rule's decisions guard its result."""
+
+    def __init__(self, x: Mapping, utilization):
+        self.x = x
+        self.u = utilization
+        self._done = {}
+
+    def __getitem__(self, name: str):
+        if name in self._done:
+            return self._done[name]
+        _FRAMES.append([])
+        try:
+            out = super().__getitem__(name)
+        finally:
+            decided = _FRAMES.pop()
+        if decided:
+            out = _guarded(out, frozenset(decided))
+            self._done[name] = out
+        return out
+
+
+def _guarded(out, guards: frozenset):
+    if isinstance(out, dict):
+        return {k: _guarded(v, guards) for k, v in out.items()}
+    try:
+        e = _operand(out)
+    except Untraceable:
+        return out
+    if not _is_expr(e):
+        # a number that a decision over the inputs chose: it holds under the guard
+        if isinstance(e, bool):
+            return Expr("TRUE" if e else "FALSE", e, _ATOM, guards)
+        if not np.isfinite(e):
+            return out
+        return Expr(_text(e, _ATOM), e, _ADD if e < 0 else _ATOM, guards)
+    return Expr(e.f, e.value, e.prec, e.guards | guards, e.fallible)
+
+
+def trace(
+    inputs: Mapping,
+    names: Iterable[str],
+    utilization=1.0,
+    known: Mapping[str, Expr] | None = None,
+) -> dict:
+    """The formula of each metric of ``names`` over ``inputs``.
+
+    Parameters
+    ----------
+    inputs : mapping of str to Expr or array
+        Every parameter of the engine's inputs for one variant: an :class:`Expr`
+        per numeric input (a leaf with its cell, or a plain one-element array for
+        a constant), one-element arrays for text, choices and their codes (as
+        :func:`xlmodel.engine.prepare` gives them).
+    names : iterable of str
+        Metric names (``xlmodel.engine.METRICS``).
+    utilization : Expr or float
+        Utilisation (0-1) at which power is evaluated.
+    known : mapping of str to Expr, optional
+        Metrics (or intermediates) taken as given, typically leaves for the cells
+        that already show them: a rule that needs one uses it as it is.
+
+    Returns
+    -------
+    dict of str to Expr, float, bool or None
+        Per metric: an :class:`Expr` (its ``cell_formula()`` and ``value``), a
+        plain number or truth value when the metric does not depend on any input
+        cell, or None when it cannot be written as a formula.
+    """
+    ev = _Tracing(inputs, utilization)
+    ev._done.update(known or {})
+    out: dict = {}
+    for name in names:
+        if name not in METRIC_UNITS:
+            raise KeyError(f"{name!r} is not a metric")
+        try:
+            r = _operand(ev[name])
+        except (Untraceable, TypeError, ValueError, IndexError):
+            r = None
+        out[name] = r
+    return out
