@@ -2,10 +2,12 @@
 
 :func:`write_results` writes a new workbook that holds only the result sheets
 (Summary, Performance, Power, Cost, Roofline, Inference, Scaling, Sensitivity,
-Global sensitivity, Exploration, Uncertainty, Reality check, Run; Inference and
-the three after Sensitivity only when the study asked for them); the package
-module splices them into the user's workbook. Every value is a number or a string, never a
-formula, so any reader sees it without recalculating. Every result sheet
+Global sensitivity, Exploration, Uncertainty, Reality check, Changes, Run and
+the very hidden xlmodel state; Inference and the three after Sensitivity only
+when the study asked for them); the package module splices them into the
+user's workbook. Every value is a number or a string, so any reader sees it
+without recalculating, except the stale-results banners (:mod:`.results.banner`)
+and the state sheet's counts of changed inputs, formulas with cached results. Every result sheet
 carries the sheet-scoped defined name ``OWNED_NAME`` by which xlmodel
 recognises its own sheets on the next run.
 
@@ -34,6 +36,7 @@ from ..errors import PackageError
 from ..studies.run import Results
 from .chart_xml import explicit_package
 from .results import (
+    changes,
     cost,
     exploration,
     global_sensitivity,
@@ -45,6 +48,7 @@ from .results import (
     run,
     scaling,
     sensitivity,
+    state,
     summary,
     uncertainty,
 )
@@ -100,7 +104,9 @@ _REGISTRY: tuple[ResultSheet, ...] = (
     exploration.SHEET,
     uncertainty.SHEET,
     reality_check.SHEET,
+    changes.SHEET,
     run.SHEET,
+    state.SHEET,
 )
 SHEETS: tuple[str, ...] = tuple(entry.name for entry in _REGISTRY)
 FIXED_CREATED = dt.datetime(2000, 1, 1)
@@ -128,7 +134,13 @@ def write_results(
     run_info : dict, optional
         For the Run sheet: ``version``, ``input_file``, ``input_sha256``, ``time``
         (ISO 8601 string; also the workbook's created property) and ``warnings``
-        (list of str). Without it the created property is a fixed date, so the
+        (list of str). For the Changes and state sheets: ``record`` (the
+        reader's :class:`~xlmodel.workbook.inputs.record.InputRecord`; with it
+        the state sheet keeps the inputs and every sheet that needs it carries
+        the stale banner), ``snapshot`` (this run's
+        :class:`~xlmodel.studies.changes.Snapshot`), ``changes``
+        (:class:`~xlmodel.studies.changes.Changes` against the previous run, or
+        None) and ``previous_note`` (why there is none). Without it the created property is a fixed date, so the
         same results give the same file.
 
     Raises
@@ -153,6 +165,8 @@ def write_results(
     workbook.set_properties(
         {"title": "xlmodel results", "created": _created(info.get("time"))}
     )
+    if info.get("record") is not None:  # the stale banners read the state sheet
+        info["state_sheet"] = names[state.NAME]
     ctx = Context(workbook, results, info)
     written = [entry for entry in _REGISTRY if entry.present(results)]
     for entry in written:

@@ -57,6 +57,11 @@ class Context:
         self.book = book
         self.problems: list[CellProblem] = []
         self.warnings: list[str] = []
+        #: Every cell read through :meth:`raw`, first reading only: (sheet title,
+        #: zero-based row, column) -> (where, value read). The stale-results
+        #: banner and the Changes sheet take the inputs from it
+        #: (:mod:`xlmodel.workbook.inputs.record`).
+        self.read: dict[tuple[str, int, int], tuple[Where, object]] = {}
 
     def problem(self, where: Where, value, expected: str) -> None:
         self.problems.append(
@@ -73,6 +78,7 @@ class Context:
         """
         v, f = grid.raw(r, c), grid.formula(r, c)
         if f is None or not uncached(self.book, v):
+            self.read.setdefault((grid.title, r, c), (where, v))
             return v
         try:
             x = evaluate(self.book, grid, f, 0, {(grid.title, r, c)})
@@ -87,6 +93,7 @@ class Context:
             raise CellError(
                 f, f"formula has no cached value{why}; {FORMULA_ADVICE}"
             ) from None
+        self.read.setdefault((grid.title, r, c), (where, x))
         self.warn(
             f"{where}: formula {f!r} had no cached value; xlmodel evaluated it to "
             f"{fmt_number(x)} (save the file in Excel or LibreOffice to keep the result)"
