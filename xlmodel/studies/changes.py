@@ -107,9 +107,12 @@ class Changes:
         ``variant, metric, unit, old, new, delta, delta_percent``: the headline
         metrics that moved, of the variants in both runs.
     shares : pandas.DataFrame
-        ``variant, metric, unit, parameter, old, new, share, share_percent,
-        method``: each moved metric's change split over the changed parameters of
-        its variant; the shares of one metric sum to its ``delta``.
+        ``variant, metric, unit, parameter, cells, old, new, share,
+        share_percent, method``: each moved metric's change split over the
+        changed parameters of its variant (``cells``: the changed input cells of
+        that parameter, ``Sheet!D18``; "" when it changed through another
+        input, a process node, say); the shares of one metric sum to its
+        ``delta``.
     added, removed : list of str
         Variants only in the new run, only in the old one.
     previous : dict
@@ -131,6 +134,7 @@ SHARE_COLUMNS = [
     "metric",
     "unit",
     "parameter",
+    "cells",
     "old",
     "new",
     "share",
@@ -183,6 +187,8 @@ def compare(
     for name in (v for v in new_names if v in set(old_names)):
         m_rows, s_rows = _variant_changes(old, new, name, process_nodes)
         metric_rows += m_rows
+        for row in s_rows:
+            row.insert(4, _cells_of(inputs, row[3], name))
         share_rows += s_rows
     return Changes(
         pd.DataFrame(inputs, columns=INPUT_COLUMNS),
@@ -195,6 +201,17 @@ def compare(
 
 
 # --- inputs ---------------------------------------------------------------------
+
+
+def _cells_of(inputs: list[list], parameter: str, variant: str) -> str:
+    """The changed cells holding ``parameter`` for ``variant`` (or for every
+    variant: a Targets or Coefficients cell)."""
+    cells = [
+        f"{sheet}!{cell}"
+        for sheet, cell, param, item, _, _ in inputs
+        if param == parameter and item in (variant, "")
+    ]
+    return ", ".join(cells)
 
 
 def same(a, b) -> bool:

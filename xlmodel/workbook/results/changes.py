@@ -54,6 +54,7 @@ _SHARES = [
     Col("metric", "Metric", "text"),
     Col("unit", "Unit", "text", center=True),
     Col("parameter", "Changed parameter", "text"),
+    Col("cells", "Input cells", "text"),
     Col("old", "Previous value", GENERAL),
     Col("new", "New value", GENERAL),
     Col("share", "Share of the change (metric's unit)", "#,##0.000###"),

@@ -65,13 +65,12 @@ def quoted(sheet: str) -> str:
 
 def count_formula(source: InputRange, copy_row: int) -> str:
     """Cells of ``source`` that differ from its copy at ``copy_row``: blank against
-    filled, another value, another case of text; an error counts as a change."""
+    filled (a 0 typed into a blank cell too), or another value; an error counts
+    as a change. Text compares as spreadsheets compare it, ignoring case (EXACT
+    does not compare ranges alike in Excel and LibreOffice)."""
     a = f"{quoted(source.sheet)}!{source.ref}"
     b = absolute(copy_row, COPY_COLUMN, source.height, source.width)
-    return (
-        f"=IFERROR(SUMPRODUCT(({a}<>{b})+(ISBLANK({a})<>ISBLANK({b}))"
-        f"+(EXACT({a},{b})=FALSE)),1)"
-    )
+    return f"=IFERROR(SUMPRODUCT(({a}<>{b})+(ISBLANK({a})<>ISBLANK({b}))),1)"
 
 
 def write(ctx: Context, sh: Sheet) -> None:
