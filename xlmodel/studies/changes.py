@@ -112,7 +112,8 @@ class Changes:
         changed parameters of its variant (``cells``: the changed input cells of
         that parameter, ``Sheet!D18``; "" when it changed through another
         input, a process node, say); the shares of one metric sum to its
-        ``delta``.
+        ``delta``. A changed parameter without effect on a metric (share 0)
+        has no row for it.
     added, removed : list of str
         Variants only in the new run, only in the old one.
     previous : dict
@@ -348,6 +349,8 @@ def _variant_changes(old: Snapshot, new: Snapshot, name: str, nodes) -> tuple:
         if shares is not None:
             for param, value in shares[metric].items():
                 explained += value
+                if value == 0:  # a changed parameter this metric does not use
+                    continue
                 share_rows.append(
                     _share_row(name, metric, param, p_old, p_new, value, delta, method)
                 )

@@ -22,6 +22,7 @@ BANNER_TEXT = (
 )
 #: Dark red text; the light red fill is the conditional format's (Excel's own pair).
 _TEXT = {"bold": True, "font_color": "#9C0006"}
+_FILL_COLUMNS = 8
 _FILL = {"bg_color": "#FFC7CE", "font_color": "#9C0006", "bold": True}
 
 
@@ -55,11 +56,7 @@ def stale_banner(
     sh.ws.write_formula(row, col, formula(state_sheet, note), ctx.fmt(**style), note)
     cell = f"${column_letter(col + 1)}${row + 1}"
     test = f'=LEFT({cell},{len(BANNER_TEXT)})="{BANNER_TEXT}"'
-    sh.ws.conditional_format(
-        row,
-        col,
-        row,
-        col,
-        {"type": "formula", "criteria": test, "format": ctx.fmt(**_FILL)},
-    )
+    # the fill spans the cells the text runs over (empty ones on these sheets)
+    rule = {"type": "formula", "criteria": test, "format": ctx.fmt(**_FILL)}
+    sh.ws.conditional_format(row, col, row, col + _FILL_COLUMNS - 1, rule)
     sh.text_rows.add(row)

@@ -1,4 +1,4 @@
-"""The Changes sheet: what changed since the previous compute, and why the numbers moved.
+"""The Changes sheet: what changed since the previous compute, and why numbers moved.
 
 Three tables from :class:`xlmodel.studies.changes.Changes` (the run information
 carries it): the inputs that changed (sheet, cell, parameter, old, new), the
@@ -23,7 +23,8 @@ METHOD_NOTE = (
     "Shares: each changed parameter's exact Shapley value, its average effect on "
     "the metric over every order of applying the changes, each row evaluated "
     "with xlmodel's equations (one changed parameter: the whole change); the "
-    "shares of a metric sum to its change. A variant with more than "
+    "shares of a metric sum to its change; a changed parameter without effect on a "
+    "metric is left out. A variant with more than "
     f"{MAX_SHAPLEY} changed parameters: one at a time from the previous inputs, "
     "the rest shown as interaction."
 )
