@@ -421,6 +421,7 @@ def test_expected_charts_with_log_roofline(written):
         "Scaling": 3,
         "Sensitivity": 6,
         "Reality check": 1,
+        "Changes": 0,
         "Run": 0,
     }
     (roof,) = per_sheet["Roofline"]

@@ -34,9 +34,11 @@ except ImportError:  # pragma: no cover - not POSIX: computes are not serialised
 from . import __version__
 from .errors import PackageError
 from .export import export
+from .studies import changes
 from .studies.design_space import require_exploration
 from .studies.run import Results, run
 from .workbook import package, reader, report
+from .workbook.results import state
 
 #: Seconds a compute waits for another compute writing the same workbook.
 LOCK_WAIT_S = 120.0
@@ -94,9 +96,11 @@ def compute(
         reader.check_not_open(out)
     _check_writable(out)
     with _write_lock(out) as target:
-        study = reader.read_study(path)
+        study, record = reader.read_recorded(path)
         if explore:
             require_exploration(study, path)
+        # what the last compute kept, read before the results are replaced
+        previous, previous_note = state.read_previous(path)
         results = run(study, progress)
         info = package.inspect_package(path, report.SHEETS)
         names = package.plan_sheet_names(info, list(report.SHEETS))
@@ -113,6 +117,20 @@ def compute(
             "kept_copies": sorted(info.copies, key=info.sheet_names.index),
             "readers": readers,
         }
+        current = changes.snapshot(
+            record.cells,
+            study.variants,
+            study.process_nodes,
+            {k: run_info[k] for k in ("time", "version", "input_file")},
+        )
+        run_info.update(
+            record=record,
+            snapshot=current,
+            changes=None
+            if previous is None
+            else changes.compare(previous, current, study.process_nodes),
+            previous_note=previous_note,
+        )
         _check_writable(out)
         try:
             fd, tmp = tempfile.mkstemp(
@@ -133,6 +151,35 @@ def compute(
     if export_dir is not None:
         export(results, export_dir)
     return results
+
+
+def diff(old, new) -> changes.Changes:
+    """What changed from the workbook ``old`` to the workbook ``new``.
+
+    Both are read with the ordinary reader (nothing is written); the headline
+    metrics are evaluated from each one's variants.
+
+    Raises
+    ------
+    InputProblems, PackageError
+        Either workbook cannot be read, or its inputs have problems.
+    """
+    snaps = []
+    for path in (Path(old), Path(new)):
+        study, record = reader.read_recorded(path)
+        snaps.append(
+            (
+                changes.snapshot(
+                    record.cells,
+                    study.variants,
+                    study.process_nodes,
+                    {"input_file": path.name},
+                ),
+                study,
+            )
+        )
+    (a, _), (b, study) = snaps
+    return changes.compare(a, b, study.process_nodes)
 
 
 def _write_results(results: Results, tmp: str, names, run_info: dict) -> None:

@@ -11,6 +11,7 @@ import click
 from .. import __version__
 from ..errors import InputProblems, XlmodelError
 from .calibrate import calibrate
+from .diff import diff
 from .explore import adopt, explore
 from .workbook import compute, init, validate
 
@@ -59,5 +60,5 @@ def main():
     """Compare chiplet-based AI accelerator variants from an Excel workbook."""
 
 
-for _command in (init, validate, compute, calibrate, explore, adopt):
+for _command in (init, validate, compute, calibrate, explore, adopt, diff):
     main.add_command(_command)

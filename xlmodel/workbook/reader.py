@@ -44,6 +44,7 @@ from .inputs import (
 )
 from .inputs.context import Context
 from .inputs.plausibility import warn_implausible
+from .inputs.record import InputRecord, record
 from .inputs.variants import VariantLayout, read_layout
 from .package import screen_zip
 
@@ -118,6 +119,23 @@ def read_study(path: str | Path) -> Study:
         return _read(book)
 
 
+def read_recorded(path: str | Path) -> tuple[Study, InputRecord]:
+    """:func:`read_study`, and what was read where (for the stale-results banner
+    and the Changes sheet: :mod:`xlmodel.workbook.inputs.record`).
+
+    Raises
+    ------
+    PackageError, InputProblems
+        As :func:`read_study`.
+    """
+    path = Path(path)
+    data = _load_bytes(path)
+    with Book(path, data) as book:
+        ctx = Context(book)
+        study = _read(book, ctx)
+        return study, record(ctx)
+
+
 def read_for_adopt(path: str | Path) -> tuple[Study, Designs, VariantLayout]:
     """What ``xlmodel adopt`` needs, from one reading of the workbook.
 
@@ -144,8 +162,8 @@ def read_for_adopt(path: str | Path) -> tuple[Study, Designs, VariantLayout]:
 # --- the sheets, in order -------------------------------------------------------------
 
 
-def _read(book: Book) -> Study:
-    ctx = Context(book)
+def _read(book: Book, ctx: Context | None = None) -> Study:
+    ctx = ctx or Context(book)
     table = variants.read(ctx)
     names = table.names if table else []
     target_values = targets.read(ctx)

@@ -2,12 +2,14 @@
 
 :func:`write_results` writes a new workbook that holds only the result sheets
 (Summary, Performance, Power, Cost, Roofline, Inference, Scaling, Sensitivity,
-Global sensitivity, Exploration, Uncertainty, Reality check, Run; Inference and
-the three after Sensitivity only when the study asked for them); the package
-module splices them into the user's workbook. Every value is a number or a string, or (on
-Performance and Power, :mod:`xlmodel.workbook.results.live`) a formula over the input
-cells traced from the engine with the engine's number cached, so any reader sees it
-without recalculating and a spreadsheet follows the inputs. Every result sheet
+Global sensitivity, Exploration, Uncertainty, Reality check, Changes, Run and
+the very hidden xlmodel state; Inference and the three after Sensitivity only
+when the study asked for them); the package module splices them into the
+user's workbook. Every value is a number or a string, or a formula with its
+cached result, so any reader sees it without recalculating: on Performance and
+Power (:mod:`xlmodel.workbook.results.live`) formulas over the input cells traced
+from the engine, the stale-results banners (:mod:`.results.banner`) and the
+state sheet's counts of changed inputs. Every result sheet
 carries the sheet-scoped defined name ``OWNED_NAME`` by which xlmodel
 recognises its own sheets on the next run.
 
@@ -37,6 +39,7 @@ from ..studies.run import Results
 from .chart_xml import explicit_package
 from .package import OWNED_NAME, marker_value  # one marker for writer and splice
 from .results import (
+    changes,
     cost,
     exploration,
     global_sensitivity,
@@ -48,6 +51,7 @@ from .results import (
     run,
     scaling,
     sensitivity,
+    state,
     summary,
     uncertainty,
 )
@@ -98,7 +102,9 @@ _REGISTRY: tuple[ResultSheet, ...] = (
     exploration.SHEET,
     uncertainty.SHEET,
     reality_check.SHEET,
+    changes.SHEET,
     run.SHEET,
+    state.SHEET,
 )
 SHEETS: tuple[str, ...] = tuple(entry.name for entry in _REGISTRY)
 FIXED_CREATED = dt.datetime(2000, 1, 1)
@@ -126,7 +132,13 @@ def write_results(
     run_info : dict, optional
         For the Run sheet: ``version``, ``input_file``, ``input_sha256``, ``time``
         (ISO 8601 string; also the workbook's created property) and ``warnings``
-        (list of str). Without it the created property is a fixed date, so the
+        (list of str). For the Changes and state sheets: ``record`` (the
+        reader's :class:`~xlmodel.workbook.inputs.record.InputRecord`; with it
+        the state sheet keeps the inputs and every sheet that needs it carries
+        the stale banner), ``snapshot`` (this run's
+        :class:`~xlmodel.studies.changes.Snapshot`), ``changes``
+        (:class:`~xlmodel.studies.changes.Changes` against the previous run, or
+        None) and ``previous_note`` (why there is none). Without it the created property is a fixed date, so the
         same results give the same file.
 
     Raises
@@ -151,6 +163,8 @@ def write_results(
     workbook.set_properties(
         {"title": "xlmodel results", "created": _created(info.get("time"))}
     )
+    if info.get("record") is not None:  # the stale banners read the state sheet
+        info["state_sheet"] = names[state.NAME]
     ctx = Context(workbook, results, info)
     written = [entry for entry in _REGISTRY if entry.present(results)]
     for entry in written:

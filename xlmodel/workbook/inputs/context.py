@@ -73,6 +73,11 @@ class Context:
         # parameter -> reference of the Targets or Coefficients cell its value
         # was read from (a number in the cell; defaults have none)
         self.sources: dict[str, str] = {}
+        #: Every cell read through :meth:`raw`, first reading only: (sheet title,
+        #: zero-based row, column) -> (where, value read). The stale-results
+        #: banner and the Changes sheet take the inputs from it
+        #: (:mod:`xlmodel.workbook.inputs.record`).
+        self.read: dict[tuple[str, int, int], tuple[Where, object]] = {}
 
     def problem(self, where: Where, value, expected: str) -> None:
         self.problems.append(
@@ -92,6 +97,7 @@ class Context:
         """
         v, f = grid.raw(r, c), grid.formula(r, c)
         if f is None or not uncached(self.book, v):
+            self.read.setdefault((grid.title, r, c), (where, v))
             return v
         lacks = "has no saved value"
         if v is not None and v != "":
@@ -112,6 +118,7 @@ class Context:
                 ) from None
             why = f" and {e}" if str(e) else ""
             raise CellError(f, f"formula {lacks}{why}; {FORMULA_ADVICE}") from None
+        self.read.setdefault((grid.title, r, c), (where, x))
         if v is not None and v != "" and _same(x, v):
             return x  # the saved 0 was right
         self.warn(

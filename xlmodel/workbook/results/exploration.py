@@ -24,6 +24,7 @@ from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series, Span
 from ..designs import BASE_LABEL, DESIGNS_NAME
+from .banner import stale_banner
 from .context import Context
 from .formats import (
     GENERAL,
@@ -105,8 +106,7 @@ def _title(ctx: Context, sh: Sheet) -> None:
         f"Pareto front of {ex.front_size:,} design{'s' * (ex.front_size != 1)} · "
         f"objectives: {objectives}",
     )
-    if line := ctx.results.study.exploration.limits_line():
-        sh.note(2, 0, line, 1, italic=True)
+    stale_banner(ctx, sh, note=ctx.results.study.exploration.limits_line())
 
 
 def _constraints(ctx: Context, sh: Sheet, row: int) -> tuple[int, Table | None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series
+from .banner import stale_banner
 from .context import Context
 from .formats import GENERAL, SHARE_PART_COLOR, SHARE_TOTAL_COLOR
 from .geometry import GAP_PX
@@ -56,6 +57,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         italic=True,
     )
     sh.page(1, freeze_col=0, repeat=False)
+    stale_banner(ctx, sh, 3)
     bounds = {rg.name: (rg.low, rg.high) for rg in prob.ranges}
     row = 4
     tables = []

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import charts as ch
 from ..charts import Layout, Series, Span
+from .banner import stale_banner
 from .context import Context
 from .formats import GENERAL, unit_format
 from .geometry import chart_rows, legend_px, positive
@@ -67,6 +68,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         "Attainable = min(peak, arithmetic intensity x HBM bandwidth); a workload "
         "left of the ridge point is memory-bound.",
     )
+    stale_banner(ctx, sh)
     table = sh.table(3, 0, rf, cols, cap_width=28)
     sh.page(table.header_row)
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import charts as ch
 from ..charts import Layout, Series, Span
+from .banner import stale_banner
 from .context import Context
 from .formats import TITLE_COLOR, unit_format
 from .geometry import GAP_PX, ROW_PX, chart_rows, legend_px
@@ -39,6 +40,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         "100 % utilisation.",
     )
     cols = _columns(ctx.precision, ctx.ops)
+    stale_banner(ctx, sh)
     table = sh.table(3, 0, sc, cols, cap_width=28)
     sh.pass_fail(table, ["within_budget"])
     sh.page(table.header_row)

@@ -14,6 +14,7 @@ from ...schema import BY_NAME
 from ...studies.sensitivity import SEED_METRICS
 from .. import charts as ch
 from ..charts import Layout, Series
+from .banner import stale_banner
 from .context import Context
 from .formats import GENERAL, unit_format, with_unit
 from .geometry import GAP_PX
@@ -44,6 +45,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         f"{ctx.ops}/W at {p}, power at 100 % utilisation.",
     )
     sh.page(1, freeze_col=0, repeat=False)
+    stale_banner(ctx, sh)
     row, width_1 = _sweep_summary(ctx, sh, heads, 3)
     row, tornado, width_2 = _tornado_table(ctx, sh, row)
     row, sweeps, width_3 = _sweep_tables(ctx, sh, heads, row)

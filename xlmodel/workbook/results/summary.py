@@ -22,6 +22,7 @@ from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series, Span
 from . import advice
+from .banner import stale_banner
 from .context import Context
 from .formats import unit_format
 from .geometry import GAP_PX, chart_rows, chart_width, padded_bounds
@@ -35,6 +36,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     frame = _frame(ctx.results).assign(**advice.frame_columns(ctx))
     cols = _columns(ctx.precision, ctx.ops, ctx.results.advice.merit)
     row = _headline(ctx, sh, len(cols))
+    stale_banner(ctx, sh)
     table = _table(ctx, sh, frame, cols, row + 1)
     advice.mark_implausible(ctx, sh, table, frame)
     row = advice.cost_note(ctx, sh, table.last_row + 2, len(cols))

@@ -20,6 +20,7 @@ from ...studies.run import Results
 from ...studies.uncertainty import CDF_PERCENTILES, QUANTITIES
 from .. import charts as ch
 from ..charts import Layout, Series, Span
+from .banner import stale_banner
 from .context import Context
 from .formats import GENERAL, at_precision, unit_format
 from .geometry import GAP_PX, axis_format
@@ -54,8 +55,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         "(normal: one standard deviation).",
     )
     sh.page(4, freeze_col=1)
-    if line := spec.limits_line():
-        sh.note(2, 0, line, 1, italic=True)
+    stale_banner(ctx, sh, note=spec.limits_line())
     s = u.summary.copy()
     s.insert(0, "variant", [str(v) for v in s.index])
     heads = _heads(ctx.precision, ctx.ops, spec.quantities)
