@@ -32,6 +32,12 @@ from xlmodel.workbook.inputs.variants import variant_rows
 from xlmodel.workbook.results import banner, state
 from xlmodel.workbook.template import write_template
 
+# LibreOffice writes extensions of its own that openpyxl warns it would drop when
+# it reads the converted workbook back; only its values are read here.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*extension is not supported:UserWarning"
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
