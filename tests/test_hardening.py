@@ -960,24 +960,28 @@ def _run_sheet_masked(xml: bytes) -> bytes:
     return re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", text).encode()
 
 
+#: Sheets that record when a compute ran and what it read: the Run sheet, the
+#: Changes sheet (the previous compute's time) and the state xlmodel keeps.
+_RUN_RECORDS = ("Run", "Changes", "xlmodel state")
+
+
 def _compare_results(a: Path, b: Path, mask_hash: bool) -> None:
     pa, pb = parts(a), parts(b)
     assert list(pa) == list(pb), "different parts or part order"
-    run_part = sheet_parts(a)["Run"]
-    assert sheet_parts(b)["Run"] == run_part
+    sa, sb = sheet_parts(a), sheet_parts(b)
+    records = [sa[n] for n in _RUN_RECORDS if n in sa]
+    assert records == [sb[n] for n in _RUN_RECORDS if n in sb]
     for name in pa:
-        if name == run_part:
+        if name in records:
             continue
         assert pa[name] == pb[name], name
-    masked_a, masked_b = (
-        _run_sheet_masked(pa[run_part]),
-        _run_sheet_masked(pb[run_part]),
-    )
-    if not mask_hash:
-        assert re.findall(rb"[0-9a-f]{64}", pa[run_part]) == re.findall(
-            rb"[0-9a-f]{64}", pb[run_part]
-        )
-    assert masked_a == masked_b
+    for part in records:
+        masked_a, masked_b = _run_sheet_masked(pa[part]), _run_sheet_masked(pb[part])
+        if not mask_hash:
+            assert re.findall(rb"[0-9a-f]{64}", pa[part]) == re.findall(
+                rb"[0-9a-f]{64}", pb[part]
+            )
+        assert masked_a == masked_b, part
 
 
 def test_compute_is_deterministic(workbook, runner, tmp_path):

@@ -65,7 +65,8 @@ def computed(tmp_path, runner, edits=None, name="case.xlsx"):
 
 
 def texts(path, sheet="Summary") -> list[str]:
-    ws = openpyxl.load_workbook(path)[sheet]
+    """Every text a reader sees on a sheet (a formula's cached result included)."""
+    ws = openpyxl.load_workbook(path, data_only=True)[sheet]
     return [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..studies.changes import Changes
+if TYPE_CHECKING:  # the command group imports nothing heavy
+    from ..studies.changes import Changes
+
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
