@@ -80,6 +80,10 @@ class Table:
         return self.last_row - self.first_row + 1
 
 
+#: Columns a page is widened to, at most, for text running over empty cells.
+MIN_TEXT_COLUMNS = 16
+
+
 class Sheet:
     """A worksheet being written: tracks column widths and wrapped rows."""
 
@@ -97,6 +101,8 @@ class Sheet:
         self.print_limit: tuple[int, int] | None = None
         self.tables: list[Table] = []
         self.text_rows: set[int] = set()  # rows of headings and notes
+        # single-cell text that may run over the cells to its right: col, chars
+        self.overflow: list[tuple[int, float]] = []
         self.band_cols: list[int] = []  # where a band of printed pages may begin
         self.repeat_row: int | None = None
         self.paged = False
@@ -113,13 +119,16 @@ class Sheet:
         self.ws.write_string(row, 0, text, f)
         self.ws.set_row(row, 24)
         self.heights[row] = 24
+        self.overflow.append((0, len(text) * 15 / 11))
         if subtitle:
             self.ws.write_string(row + 1, 0, subtitle, self.ctx.fmt(italic=True))
+            self.overflow.append((0, len(subtitle)))
 
     def heading(self, row: int, col: int, text: str) -> None:
         f = self.ctx.fmt(bold=True, font_size=11, font_color=TITLE_COLOR)
         self.ws.write_string(row, col, text, f)
         self.text_rows.add(row)
+        self.overflow.append((col, len(text)))
 
     def note(self, row: int, col: int, text: str, width: int = 0, **props) -> None:
         """Text, wrapped over ``width`` columns (merged) when ``width`` > 1."""
@@ -130,6 +139,7 @@ class Sheet:
             self.wrapped.append((row, col, text, width, 1.45))
         else:
             self.ws.write_string(row, col, text, f)
+            self.overflow.append((col, len(text)))
 
     def value(self, row: int, col: int, v, num_format: str = GENERAL, **props):
         """A number (``n/a`` when not finite) or a string; returns its shown length."""
@@ -357,13 +367,38 @@ class Sheet:
         return out
 
     def _print_area(self) -> tuple[int, int]:
-        """Print area over the cells and every chart; returns its last row, column."""
+        """Print area over the cells and every chart; returns its last row, column.
+
+        Text that runs over the empty cells to its right widens a narrow area
+        up to ``MIN_TEXT_COLUMNS`` columns. The area's last column holds a
+        space where no value reaches it (a note merged over columns): a reader that sizes a page to the cells holding values
+        (LibreOffice's one-page-per-sheet PDF) would otherwise cut such text.
+        """
         last_row, last_col = self.ws.dim_rowmax or 0, self.ws.dim_colmax or 0
         if self.print_limit is not None:  # cells beyond it are chart data
             last_row = min(last_row, self.print_limit[0])
             last_col = min(last_col, self.print_limit[1])
         for _, r1, _, c1 in self._chart_cells():
             last_row, last_col = max(last_row, r1), max(last_col, c1)
+        text_col = last_col
+        for col, chars in self.overflow:
+            end, room = col, self.widths.get(col, 8.43)
+            while room < chars and end < MIN_TEXT_COLUMNS - 1:
+                end += 1
+                room += self.widths.get(end, 8.43)
+            text_col = max(text_col, end)
+        last_col = max(last_col, text_col)
+        valued = max(
+            (
+                col
+                for cells in self.ws.table.values()
+                for col, cell in cells.items()
+                if type(cell).__name__ != "Blank"
+            ),
+            default=-1,
+        )
+        if valued < last_col and last_col not in self.ws.table.get(0, {}):
+            self.ws.write_string(0, last_col, " ")
         self.ws.print_area(0, 0, last_row, last_col)
         return last_row, last_col
 
