@@ -151,13 +151,24 @@ def _title_groups(root: Node, book: Workbook) -> _Layout | None:
 
 
 def _retitle(xml: XmlPart, layout: _Layout, new_sheets: list[str]) -> None:
-    """Have the worksheets' group of titles list ``new_sheets``."""
+    """Have the worksheets' group of titles list ``new_sheets``.
+
+    Titles are rewritten one by one (only those that change), extra ones
+    removed and new ones added after the group's last: comments or other
+    markup between them stay where they are.
+    """
     titles = layout.titles
-    first = layout.items[layout.start]
-    last = layout.items[layout.start + layout.size - 1]
-    qual, xmlns = qualified(titles, NS_VT, "lpstr")
-    body = "".join(f"<{qual}{xmlns}>{esc_text(n)}</{qual}>" for n in new_sheets)
-    xml.replace(first.start, last.end, body)
+    group = layout.items[layout.start : layout.start + layout.size]
+    for item, name in zip(group, new_sheets):
+        if (item.el.text or "") != name:
+            xml.set_text(item, name)
+    for item in group[len(new_sheets) :]:
+        xml.remove(item)
+    extra = new_sheets[len(group) :]
+    if extra:
+        qual, xmlns = qualified(titles, NS_VT, "lpstr")
+        body = "".join(f"<{qual}{xmlns}>{esc_text(n)}</{qual}>" for n in extra)
+        xml.insert(group[-1].end, body)
     size = len(layout.items) - layout.size + len(new_sheets)
     if as_int(titles.get("size"), -1) != size:
         xml.set_attr(titles, "size", str(size))

@@ -95,9 +95,14 @@ def merge_styles(draft: Draft) -> tuple[dict[int, int], dict[int, int]]:
         draft.new_parts[name] = draft.res.read(res_part)
         draft.new_types.append((name, CT_STYLES, True))
         draft.new_styles_part = name
-        count = len(_children(res_root, "cellXfs"))
-        dxfs = len(_children(res_root, "dxfs"))
-        return {i: i for i in range(count)}, {i: i for i in range(dxfs)}
+        # The next run merges the results into this very copy, where the first
+        # of identical formats is found for each: map to it now already, so
+        # that run writes the sheets as this one does.
+        merge = _StyleMerge(res_root, res_root)
+        xf_map, dxf_map = merge.run()
+        if any(merge.inserts.values()):
+            raise draft.res.fail(f"{res_part} cannot be merged into itself")
+        return xf_map, dxf_map
 
     xml = read_part(
         draft.orig.read(orig_part),
@@ -134,8 +139,8 @@ def _check_limits(
             raise draft.orig.fail(
                 f"{part} holds {len(present):,} {what}; the results need "
                 f"{added:,} more, {total:,} in all, past the {limit:,} Excel opens "
-                f"without repair: remove unused {what} from the workbook (or "
-                "compute a copy of the template) and compute again"
+                f"without repair: remove unused {what} from the workbook and "
+                "compute again"
             )
 
 
