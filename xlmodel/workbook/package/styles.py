@@ -45,13 +45,17 @@ _STYLE_ORDER = (
     "extLst",
 )
 
-#: Most entries a styles list may hold after the merge, per list, and what the
-#: figure is. From Excel's published specifications and limits: 64,000 unique cell
-#: formats (Excel 2007 and 2010; later versions state 65,490, and repair a file
-#: above it); 512 fonts per workbook; 200 to 250 custom number formats depending
-#: on the language version (the lower figure is kept). Fills, borders and
-#: differential formats have no published limit (they are only reached through
-#: cell formats and conditional formats) and are not bounded here.
+#: Most entries a styles list may hold after the merge, per list, and what they are.
+#: Cell formats: Excel's implementer notes of the standard (MS-OI29500, cellXfs) put
+#: the limit at 65,430 cell formats and non-built-in cell-style formats together,
+#: its published specifications at 65,490 unique cell formats (64,000 for Excel
+#: 2007 and 2010); 64,000 is kept, which leaves 1,430 for the cell styles. Fonts:
+#: 512 per workbook (published specifications). Custom number formats: 200 to 250
+#: depending on the language version (specifications), 206 (implementer notes,
+#: numFmts); 200 is kept. Fills, borders and differential formats: no limit is
+#: published for the entries of the styles part (the "256 fill styles" and "256
+#: line styles" of the specifications are the kinds of pattern and line), so none
+#: is enforced.
 LIMITS = {
     "cellXfs": (64_000, "cell formats"),
     "fonts": (512, "fonts"),

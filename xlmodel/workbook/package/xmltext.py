@@ -275,7 +275,12 @@ class XmlPart:
         parser.CharacterDataHandler = builder.data
         try:
             parser.Parse(data, True)
-        except (expat.ExpatError, DefusedXmlException, ValueError) as exc:
+        except DefusedXmlException:
+            raise self.fail(
+                "declares an XML document type or entities, which workbooks "
+                "never hold; refused for safety"
+            ) from None
+        except (expat.ExpatError, ValueError) as exc:
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise self.fail(f"damaged XML ({message})") from None
         if not found:
