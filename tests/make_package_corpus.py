@@ -745,6 +745,31 @@ def template_with_fonts(template: Path, out: Path, total: int) -> Path:
     return out
 
 
+def template_with_number_formats(template: Path, out: Path, total: int) -> Path:
+    """The template with ``total`` custom number formats, each its own code."""
+    with zipfile.ZipFile(template) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    styles = parts["xl/styles.xml"].decode()
+    block = re.search(r'<numFmts count="(\d+)">(.*?)</numFmts>', styles, re.S)
+    assert block is not None
+    formats = re.findall(r"<numFmt [^>]*/>", block[2])
+    first = 164 + len(formats) + 100
+    formats += [
+        f'<numFmt numFmtId="{first + i}" formatCode="0.0&quot; u{i}&quot;"/>'
+        for i in range(total - len(formats))
+    ]
+    styles = (
+        styles[: block.start()]
+        + f'<numFmts count="{len(formats)}">'
+        + "".join(formats)
+        + "</numFmts>"
+        + styles[block.end() :]
+    )
+    parts["xl/styles.xml"] = styles.encode()
+    _write_zip(out, parts)
+    return out
+
+
 def main(argv: list[str]) -> int:
     """Write the whole corpus into the directory given on the command line.
 
@@ -779,6 +804,7 @@ def main(argv: list[str]) -> int:
     template_outside_xl(template, out / "template-outside-xl.xlsx")
     template_with_cell_formats(template, out / "template-64000-formats.xlsx", 64_000)
     template_with_fonts(template, out / "template-512-fonts.xlsx", 512)
+    template_with_number_formats(template, out / "template-200-formats.xlsx", 200)
     return 0
 
 

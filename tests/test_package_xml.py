@@ -283,7 +283,11 @@ def _count(data: bytes, local: str) -> int:
 
 @pytest.mark.parametrize(
     ("case", "what"),
-    [("cellXfs", "cell formats"), ("fonts", "fonts")],
+    [
+        ("cellXfs", "cell formats"),
+        ("fonts", "fonts"),
+        ("numFmts", "custom number formats"),
+    ],
 )
 def test_styles_at_excels_limit_are_refused_cleanly(
     template: Path, folder: Path, case: str, what: str
@@ -291,8 +295,10 @@ def test_styles_at_excels_limit_are_refused_cleanly(
     path = folder / f"limit-{case}.xlsx"
     if case == "cellXfs":
         corpus.template_with_cell_formats(template, path, 64_000)
-    else:
+    elif case == "fonts":
         corpus.template_with_fonts(template, path, 512)
+    else:
+        corpus.template_with_number_formats(template, path, 200)
     before = path.read_bytes()
     run = _cli("compute", str(path), "--no-export")
     assert run.returncode == 2, run.stdout + run.stderr
