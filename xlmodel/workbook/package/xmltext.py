@@ -515,13 +515,12 @@ def xml_text(data: bytes, where: str) -> Xml:
     Only for parts xlmodel's writer produced (its sheets and shared strings),
     whose layout is known; the user's parts are read with :class:`XmlPart`.
     """
-    if data.startswith(codecs.BOM_UTF8):
-        text, encoding = data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    else:
-        try:
-            text, encoding = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError as exc:
-            raise PackageError(f"{where}: cannot decode the XML text ({exc})") from None
+    bom = data.startswith(codecs.BOM_UTF8)
+    try:
+        text = (data[3:] if bom else data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackageError(f"{where}: cannot decode the XML text ({exc})") from None
+    encoding = "utf-8-sig" if bom else "utf-8"
     root = ROOT_RE.search(text)
     if not root:
         raise PackageError(f"{where}: no XML root element")
