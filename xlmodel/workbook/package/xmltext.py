@@ -15,10 +15,10 @@ are all read as XML reads them. Edits (:meth:`XmlPart.remove`,
 boundaries, written with the prefix in scope where they land; every byte outside
 the edited elements stays as it was, in the part's own encoding.
 
-Also the one-shot checked parse (:func:`parse`), escaping, and the start-tag
-helpers the copy of the results' own sheets uses (:func:`tag_attrs`,
-:func:`set_attr`, :func:`start_tag_re`, :func:`xml_text`): those parts are
-written by xlmodel's writer, not by the user.
+Also the one-shot checked parse (:func:`parse`), escaping, and the text helpers
+the copy of the results' own sheets uses (:func:`tag_attrs`, :func:`set_attr`,
+:func:`start_tag_re`, :func:`xml_text`, :func:`find_element`, ...): those parts
+are written by xlmodel's writer, whose layout is known, not by the user.
 """
 
 from __future__ import annotations
@@ -489,8 +489,77 @@ def start_tag_re(prefix: str, local: str) -> re.Pattern[str]:
 
 
 @dataclass
+class Span:
+    """Where an element sits in a text: start tag, content and end."""
+
+    start: int
+    tag_end: int
+    inner_end: int
+    end: int
+    tag: str
+
+    @property
+    def empty(self) -> bool:
+        return self.tag.endswith("/>")
+
+
+def find_element(
+    text: str, prefix: str, local: str, start: int = 0, end: int | None = None
+) -> Span | None:
+    """First element of that name in ``text[start:end]``, or None.
+
+    A text search: only for parts xlmodel's writer produced, and for elements
+    that do not nest inside themselves. The user's parts are read with
+    :class:`XmlPart`.
+    """
+    match = start_tag_re(prefix, local).search(
+        text, start, len(text) if end is None else end
+    )
+    if not match:
+        return None
+    tag = match.group(0)
+    if tag.endswith("/>"):
+        return Span(match.start(), match.end(), match.end(), match.end(), tag)
+    qname = (prefix + ":" if prefix else "") + local
+    close = re.compile("</" + re.escape(qname) + r"\s*>").search(text, match.end())
+    if not close:
+        return None
+    return Span(match.start(), match.end(), close.start(), close.end(), tag)
+
+
+def iter_elements(
+    text: str, prefix: str, local: str, start: int, end: int
+) -> list[Span]:
+    """Every element of that name in ``text[start:end]``, in order."""
+    spans = []
+    pos = start
+    while True:
+        span = find_element(text, prefix, local, pos, end)
+        if span is None or span.end > end:
+            return spans
+        spans.append(span)
+        pos = span.end
+
+
+def insert_point(text: str, prefix: str, earlier: Iterable[str]) -> int:
+    """Offset just after the last of the given top-level elements present.
+
+    Falls back to just after the root start tag. Only element names that
+    occur nowhere but at the top level may be given.
+    """
+    root = ROOT_RE.search(text)
+    assert root is not None
+    best = root.end()
+    for local in earlier:
+        span = find_element(text, prefix, local, root.end())
+        if span is not None:
+            best = max(best, span.end)
+    return best
+
+
+@dataclass
 class Xml:
-    """A part written by xlmodel's own writer, as text, to edit start tags in."""
+    """A part as text plus what is needed to edit it and write it back."""
 
     text: str
     encoding: str
@@ -509,18 +578,28 @@ class Xml:
         return None
 
 
-def xml_text(data: bytes, where: str) -> Xml:
-    """A part of the results workbook as text, with its root prefix and namespaces.
-
-    Only for parts xlmodel's writer produced (its sheets and shared strings),
-    whose layout is known; the user's parts are read with :class:`XmlPart`.
-    """
-    bom = data.startswith(codecs.BOM_UTF8)
+def _decode(data: bytes, where: str) -> tuple[str, str]:
+    """Text of an XML part and the encoding to write it back with."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
+    declared = re.match(rb"""<\?xml[^>]*encoding\s*=\s*["']([\w.-]+)["']""", data)
+    encoding = declared.group(1).decode("ascii").lower() if declared else "utf-8"
     try:
-        text = (data[3:] if bom else data).decode("utf-8")
-    except UnicodeDecodeError as exc:
+        return data.decode(encoding), encoding
+    except (LookupError, UnicodeDecodeError) as exc:
         raise PackageError(f"{where}: cannot decode the XML text ({exc})") from None
-    encoding = "utf-8-sig" if bom else "utf-8"
+
+
+def xml_text(data: bytes, where: str) -> Xml:
+    """A part as text, with its root prefix and namespaces, to edit start tags in.
+
+    For parts xlmodel's writer produced (the results' sheets and shared
+    strings), whose layout is known. The user's parts are read with
+    :class:`XmlPart`; code that still edits one of them as text should move to it.
+    """
+    text, encoding = _decode(data, where)
     root = ROOT_RE.search(text)
     if not root:
         raise PackageError(f"{where}: no XML root element")
@@ -537,12 +616,16 @@ __all__ = [
     "ATTRS",
     "ROOT_RE",
     "Node",
+    "Span",
     "Xml",
     "XmlPart",
     "as_int",
     "del_attr",
     "esc_attr",
     "esc_text",
+    "find_element",
+    "insert_point",
+    "iter_elements",
     "parse",
     "qualified",
     "read_part",
