@@ -8,10 +8,15 @@ sheet-local defined names, a user chart, an image and a hidden sheet.
 
 from __future__ import annotations
 
+import io
+import re
 import struct
 import sys
+import zipfile
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
 import xlsxwriter
 
@@ -355,6 +360,422 @@ def make_results_workbook(path: Path, names: dict[str, str] | None = None) -> Pa
     return path
 
 
+# ---------------------------------------------------------------------------
+# The template, its edited parts written in the other legal ways XML allows
+# ---------------------------------------------------------------------------
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+EXT_PROPS = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+
+#: Per part of the template that a compute edits: the elements it may edit (their
+#: start tag or content). Everything else of the part must come back as it was.
+EDITABLE = {
+    "[Content_Types].xml": {"Types"},
+    "xl/workbook.xml": {
+        "workbook",
+        "bookViews",
+        "workbookView",
+        "sheets",
+        "definedNames",
+        "calcPr",
+    },
+    "xl/_rels/workbook.xml.rels": {"Relationships"},
+    "xl/styles.xml": {
+        "styleSheet",
+        "numFmts",
+        "fonts",
+        "fills",
+        "borders",
+        "cellXfs",
+        "dxfs",
+    },
+    "docProps/app.xml": {
+        "Properties",
+        "HeadingPairs",
+        "TitlesOfParts",
+        "vector",
+        "variant",
+        "lpstr",
+        "i4",
+    },
+}
+
+#: Elements written with a default namespace of their own in the "redeclared" case.
+_REDECLARED = {"sheets", "definedNames", "cellXfs", "fonts", "TitlesOfParts"}
+
+
+@dataclass
+class Writing:
+    """How a variant writes XML that means the same."""
+
+    quote: str = '"'
+    reverse: bool = False
+    space: str = " "
+    equals: str = "="
+    before_close: str = ""
+    indent: str = ""
+    comments: bool = False
+    pis: bool = False
+    cdata: bool = False
+    prefixes: dict[str, str] = field(default_factory=dict)
+    redeclare: bool = False
+    encoding: str = "utf-8"
+
+
+#: The variants of the template, by name.
+WRITINGS = {
+    "comments": Writing(comments=True),
+    "pis": Writing(pis=True),
+    "cdata": Writing(cdata=True),
+    "prefixed": Writing(
+        prefixes={MAIN: "x", CT: "ct", PKG_REL: "pr", EXT_PROPS: "ep", VT: "v"}
+    ),
+    "redeclared": Writing(prefixes={MAIN: "x"}, redeclare=True),
+    "single-quoted": Writing(quote="'"),
+    "whitespace": Writing(
+        space="\n\t ", equals=" = ", before_close="\n", indent="\r\n  "
+    ),
+    "reordered": Writing(reverse=True),
+    "utf-16": Writing(encoding="utf-16"),
+    "everything": Writing(
+        quote="'",
+        reverse=True,
+        space="\n  ",
+        equals=" =\t",
+        before_close=" ",
+        indent="\n ",
+        comments=True,
+        pis=True,
+        cdata=True,
+        prefixes={MAIN: "x", CT: "ct", PKG_REL: "pr", EXT_PROPS: "ep", VT: "v"},
+        redeclare=True,
+    ),
+}
+
+#: A comment and a processing instruction that hold markup a text search would take
+#: for elements.
+COMMENT = (
+    '<!-- <sheet name="Ghost" sheetId="99" r:id="rId99"/></sheets><definedNames>'
+    '<Relationship Id="rId99"/><xf numFmtId="0"/></cellXfs> -->'
+)
+PI = '<?xlmodel-test <sheet name="Ghost"/></sheets><cellXfs count="0"/>?>'
+
+
+@dataclass
+class Variant:
+    """A template whose edited parts are written otherwise, and what must stay.
+
+    ``keep`` holds, per edited part, the byte strings of the input (in order)
+    that must come back unchanged in the computed output: everything outside the
+    elements a compute edits, and the untouched children inside them.
+    """
+
+    path: Path
+    keep: dict[str, list[bytes]]
+    writing: Writing
+
+
+def write_variant(template: Path, out: Path, name: str) -> Variant:
+    """The template with its edited parts written the way ``WRITINGS[name]`` says.
+
+    Parameters
+    ----------
+    template : Path
+        A workbook written by ``xlmodel init``.
+    out : Path
+        Where to write the variant.
+    name : str
+        A key of :data:`WRITINGS`.
+
+    Returns
+    -------
+    Variant
+    """
+    writing = WRITINGS[name]
+    with zipfile.ZipFile(template) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    keep: dict[str, list[bytes]] = {}
+    for part, editable in EDITABLE.items():
+        parts[part], keep[part] = _rewrite(parts[part], editable, writing)
+    _write_zip(out, parts)
+    return Variant(out, keep, writing)
+
+
+def _write_zip(out: Path, parts: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for part, data in parts.items():
+            z.writestr(part, data)
+
+
+def _rewrite(
+    data: bytes, editable: set[str], writing: Writing
+) -> tuple[bytes, list[bytes]]:
+    """A part written anew; and the pieces of it that must survive an edit."""
+    prefixes: dict[str, str] = {}
+    for _, (prefix, uri) in ET.iterparse(io.BytesIO(data), events=("start-ns",)):
+        prefixes.setdefault(uri, prefix)
+    prefixes.update({u: p for u, p in writing.prefixes.items() if u in prefixes})
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True, insert_pis=True))
+    root = ET.fromstring(data, parser)
+    writer = _Writer(writing, editable, prefixes)
+    text = writer.document(root)
+    if writing.encoding == "utf-16":
+        return text.encode("utf-16"), [k.encode("utf-16")[2:] for k in writer.keep]
+    return text.encode(writing.encoding), [
+        k.encode(writing.encoding) for k in writer.keep
+    ]
+
+
+#: Editable elements that hold text or nothing: no comment is put inside them.
+_TEXT_ONLY = {"lpstr", "i4", "workbookView", "calcPr"}
+
+
+class _Writer:
+    """Writes an ElementTree (comments and PIs included) the way a Writing says.
+
+    ``keep`` collects, in document order, what an edit must leave as it is: the
+    prolog with the root's start tag, every comment and processing instruction,
+    every element that is not editable (whole) and the root's end tag with what
+    follows it.
+    """
+
+    def __init__(self, writing: Writing, editable: set[str], prefixes: dict[str, str]):
+        self.w = writing
+        self.editable = editable
+        self.prefixes = prefixes
+        self.keep: list[str] = []
+
+    def document(self, root: ET.Element) -> str:
+        encoding = self.w.encoding.upper()
+        head = f'<?xml version="1.0" encoding="{encoding}" standalone="yes"?>\n'
+        lead = head + self.misc()
+        return lead + self.element(root, {}, root=True, lead=lead)
+
+    def misc(self) -> str:
+        out = ""
+        if self.w.comments:
+            out += COMMENT
+        if self.w.pis:
+            out += PI
+        return out
+
+    def _name(self, tag: str, scope: dict[str, str]) -> str:
+        ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+        prefix = scope.get(ns, "")
+        return f"{prefix}:{local}" if prefix else local
+
+    def _attr(self, key: str, value: str, scope: dict[str, str]) -> str:
+        if key.startswith("{"):
+            ns, _, local = key[1:].partition("}")
+            key = ("xml" if ns == XML_NS else scope[ns]) + ":" + local
+        q = self.w.quote
+        value = (
+            value.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(q, "&quot;" if q == '"' else "&apos;")
+        )
+        return f"{self.w.space}{key}{self.w.equals}{q}{value}{q}"
+
+    def _text(self, text: str) -> str:
+        if self.w.cdata and text.strip() and "]]>" not in text:
+            return f"<![CDATA[{text}]]>"
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def element(
+        self,
+        el: ET.Element,
+        scope: dict[str, str],
+        root: bool = False,
+        lead: str = "",
+    ) -> str:
+        """The element as text; editable ones record what inside them must stay."""
+        if el.tag is ET.Comment:
+            return f"<!--{el.text}-->"
+        if el.tag is ET.ProcessingInstruction:
+            return f"<?{el.text}?>"
+        local = el.tag.rpartition("}")[2]
+        ns = el.tag[1:].partition("}")[0] if el.tag.startswith("{") else ""
+        editable = local in self.editable
+        scope = dict(scope)
+        decls = ""
+        if root:
+            for uri, prefix in self.prefixes.items():
+                if uri != XML_NS:
+                    decls += self._attr(
+                        f"xmlns:{prefix}" if prefix else "xmlns", uri, {}
+                    )
+            scope = dict(self.prefixes)
+        elif self.w.redeclare and local in _REDECLARED and scope.get(ns):
+            scope[ns] = ""
+            decls += self._attr("xmlns", ns, {})
+        name = self._name(el.tag, scope)
+        attrs = [self._attr(k, v, scope) for k, v in el.attrib.items()]
+        if self.w.reverse:
+            attrs.reverse()
+        start = f"<{name}{decls}{''.join(attrs)}{self.w.before_close}"
+        children = list(el)
+        inside = editable and local not in _TEXT_ONLY
+        if not children and not el.text and not (inside and self.w.comments):
+            return start + "/>"
+        start += ">"
+        if root:
+            self.keep.append(lead + start)
+        body = []
+        if inside and self.misc():
+            body.append(self.misc())
+            self.keep.append(self.misc())
+        if el.text and el.text.strip():
+            body.append(self._text(el.text))
+        for child in children:
+            if inside:
+                body.append(self.w.indent)
+            text = self.element(child, scope)
+            body.append(text)
+            if editable and (
+                not isinstance(child.tag, str)
+                or child.tag.rpartition("}")[2] not in self.editable
+            ):
+                self.keep.append(text)
+        end = f"</{name}{self.w.before_close}>"
+        if root:
+            tail = self.misc()
+            self.keep.append(end + tail)
+            return start + "".join(body) + end + tail
+        return start + "".join(body) + end
+
+
+def template_without_styles(template: Path, out: Path) -> Path:
+    """The template with no styles part (its relationship and content type gone)."""
+    with zipfile.ZipFile(template) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    del parts["xl/styles.xml"]
+    parts["xl/_rels/workbook.xml.rels"] = re.sub(
+        rb'<Relationship [^>]*Target="styles.xml"/>',
+        b"",
+        parts["xl/_rels/workbook.xml.rels"],
+    )
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b'<Override PartName="/xl/styles.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>',
+        b"",
+    )
+    assert b"styles" not in parts["xl/_rels/workbook.xml.rels"]
+    assert b"styles" not in parts["[Content_Types].xml"]
+    _write_zip(out, parts)
+    return out
+
+
+def template_outside_xl(template: Path, out: Path, folder: str = "book") -> Path:
+    """The template with its workbook and every part under it moved to ``folder``/.
+
+    The package's root relationships point the office document at
+    ``folder/workbook.xml``; the content types name the moved parts.
+    """
+    with zipfile.ZipFile(template) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    moved = {
+        (folder + n[2:] if n.startswith("xl/") else n): data
+        for n, data in parts.items()
+    }
+    moved["[Content_Types].xml"] = moved["[Content_Types].xml"].replace(
+        b'PartName="/xl/', f'PartName="/{folder}/'.encode()
+    )
+    moved["_rels/.rels"] = moved["_rels/.rels"].replace(
+        b'Target="xl/workbook.xml"', f'Target="{folder}/workbook.xml"'.encode()
+    )
+    assert not any(n.startswith("xl/") for n in moved)
+    _write_zip(out, moved)
+    return out
+
+
+def template_with_cell_formats(
+    template: Path, out: Path, total: int, styles_from: Path | None = None
+) -> Path:
+    """The template with its cell formats padded to ``total``.
+
+    The padding copies the template's default cell format. With ``styles_from``
+    (a computed template), the styles part is that one's, which already holds
+    every format the results use: padded in the middle, after the template's own
+    formats and before the results'.
+    """
+    with zipfile.ZipFile(template) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    source = template if styles_from is None else styles_from
+    with zipfile.ZipFile(source) as z:
+        styles = z.read("xl/styles.xml").decode()
+    with zipfile.ZipFile(template) as z:
+        own = int(
+            re.search(r'<cellXfs count="(\d+)"', z.read("xl/styles.xml").decode())[1]
+        )
+    block = re.search(r'<cellXfs count="(\d+)">(.*?)</cellXfs>', styles, re.S)
+    assert block is not None
+    xfs = re.findall(r"<xf [^>]*/>|<xf [^>]*>.*?</xf>", block[2], re.S)
+    assert len(xfs) == int(block[1])
+    padding = [xfs[0]] * (total - len(xfs))
+    new = xfs[:own] + padding + xfs[own:]
+    styles = (
+        styles[: block.start()]
+        + f'<cellXfs count="{len(new)}">'
+        + "".join(new)
+        + "</cellXfs>"
+        + styles[block.end() :]
+    )
+    parts["xl/styles.xml"] = styles.encode()
+    _write_zip(out, parts)
+    return out
+
+
+def template_with_fonts(template: Path, out: Path, total: int) -> Path:
+    """The template with its fonts padded to ``total`` (copies of its first)."""
+    with zipfile.ZipFile(template) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    styles = parts["xl/styles.xml"].decode()
+    block = re.search(r'<fonts count="(\d+)">(.*?)</fonts>', styles, re.S)
+    assert block is not None
+    fonts = re.findall(r"<font>.*?</font>", block[2], re.S)
+    new = fonts + [fonts[0]] * (total - len(fonts))
+    styles = (
+        styles[: block.start()]
+        + f'<fonts count="{len(new)}">'
+        + "".join(new)
+        + "</fonts>"
+        + styles[block.end() :]
+    )
+    parts["xl/styles.xml"] = styles.encode()
+    _write_zip(out, parts)
+    return out
+
+
+def template_with_number_formats(template: Path, out: Path, total: int) -> Path:
+    """The template with ``total`` custom number formats, each its own code."""
+    with zipfile.ZipFile(template) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    styles = parts["xl/styles.xml"].decode()
+    block = re.search(r'<numFmts count="(\d+)">(.*?)</numFmts>', styles, re.S)
+    assert block is not None
+    formats = re.findall(r"<numFmt [^>]*/>", block[2])
+    first = 164 + len(formats) + 100
+    formats += [
+        f'<numFmt numFmtId="{first + i}" formatCode="0.0&quot; u{i}&quot;"/>'
+        for i in range(total - len(formats))
+    ]
+    styles = (
+        styles[: block.start()]
+        + f'<numFmts count="{len(formats)}">'
+        + "".join(formats)
+        + "</numFmts>"
+        + styles[block.end() :]
+    )
+    parts["xl/styles.xml"] = styles.encode()
+    _write_zip(out, parts)
+    return out
+
+
 def main(argv: list[str]) -> int:
     """Write the whole corpus into the directory given on the command line.
 
@@ -379,6 +800,17 @@ def main(argv: list[str]) -> int:
     make_interleaved_workbook(out / "interleaved.xlsx")
     make_openpyxl_workbook(out / "openpyxl.xlsx")
     make_results_workbook(out / "results.xlsx")
+    from xlmodel.workbook.template import write_template
+
+    template = out / "template.xlsx"
+    write_template(template)
+    for name in WRITINGS:
+        write_variant(template, out / f"template-{name}.xlsx", name)
+    template_without_styles(template, out / "template-no-styles.xlsx")
+    template_outside_xl(template, out / "template-outside-xl.xlsx")
+    template_with_cell_formats(template, out / "template-64000-formats.xlsx", 64_000)
+    template_with_fonts(template, out / "template-512-fonts.xlsx", 512)
+    template_with_number_formats(template, out / "template-200-formats.xlsx", 200)
     return 0
 
 

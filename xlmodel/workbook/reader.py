@@ -47,6 +47,7 @@ from .inputs.plausibility import warn_implausible
 from .inputs.record import InputRecord, record
 from .inputs.variants import VariantLayout, read_layout
 from .package import screen_zip
+from .package.parts import workbook_part
 
 #: Refuse workbook files larger than this many bytes (before unpacking).
 MAX_FILE_BYTES = 512 << 20
@@ -290,8 +291,8 @@ def _sniff(path: Path, data: bytes) -> None:
             f"{path}: is a binary Excel workbook (.xlsb): save it as .xlsx "
             "(Excel Workbook) or .xlsm"
         )
-    if "[Content_Types].xml" not in names or not any(
-        n.startswith("xl/") for n in names
+    if "[Content_Types].xml" not in names or not (
+        any(n.startswith("xl/") for n in names) or _workbook_elsewhere(path, data)
     ):
         what = (
             "a Word document"
@@ -305,6 +306,13 @@ def _sniff(path: Path, data: bytes) -> None:
     # unpacks or parses anything.
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         screen_zip(path, zf)
+
+
+def _workbook_elsewhere(path: Path, data: bytes) -> bool:
+    """Whether the root relationships name a workbook part outside ``xl/``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        screen_zip(path, zf)
+        return workbook_part(zf) is not None
 
 
 def _describe_non_zip(path: Path, head: bytes) -> str:

@@ -9,8 +9,6 @@ text, keeping the rest of their bytes.
 
 from __future__ import annotations
 
-from xml.etree.ElementTree import Element
-
 from xlmodel.errors import PackageError
 
 from .draft import Draft
@@ -22,67 +20,49 @@ from .ooxml import (
     RT_EXT_PROPS,
     RT_WORKSHEET,
     fold,
-    q,
 )
 from .ownership import Workbook
-from .xmltext import (
-    ROOT_RE,
-    Xml,
-    as_int,
-    esc_attr,
-    esc_text,
-    find_element,
-    iter_elements,
-    set_attr,
-    tag_attrs,
-    xml_text,
-)
+from .xmltext import Node, XmlPart, as_int, esc_attr, esc_text, qualified, read_part
 
 
 def rewrite_content_types(draft: Draft) -> None:
     """Drop content types of removed parts, add those of new parts."""
-    xml = xml_text(draft.orig.read(CONTENT_TYPES), CONTENT_TYPES)
-    prefix = xml.prefix_for(NS_CT) or ""
-    qual = (prefix + ":") if prefix else ""
-    text = xml.text
-    root = ROOT_RE.search(text)
-    assert root is not None
+    xml = read_part(
+        draft.orig.read(CONTENT_TYPES),
+        f"{draft.orig.path}: {CONTENT_TYPES}",
+        NS_CT,
+        "Types",
+    )
+    root = xml.root
     removed = {fold(name) for name in draft.removed}
     added = {fold(name) for name, _, _ in draft.new_types}
-    pieces, pos = [], 0
-    for span in iter_elements(text, prefix, "Override", root.end(), len(text)):
-        name = fold(tag_attrs(span.tag).get("PartName", "").lstrip("/"))
+    for node in root.findall(NS_CT, "Override"):
+        name = fold((node.get("PartName") or "").lstrip("/"))
         if name in removed or name in added:
-            pieces.append(text[pos : span.start])
-            pos = span.end
-    pieces.append(text[pos:])
-    text = "".join(pieces)
+            xml.remove(node)
 
     defaults, _ = draft.orig.content_types()
     defaults = dict(defaults)
     new_defaults, overrides = [], []
+    default_name, default_ns = qualified(root, NS_CT, "Default")
+    override_name, override_ns = qualified(root, NS_CT, "Override")
     for name, content_type, override in draft.new_types:
         ext = fold(name.rsplit(".", 1)[-1])
         if not override and ext not in defaults:
             defaults[ext] = content_type
             new_defaults.append(
-                f'<{qual}Default Extension="{esc_attr(name.rsplit(".", 1)[-1])}"'
+                f"<{default_name}{default_ns} "
+                f'Extension="{esc_attr(name.rsplit(".", 1)[-1])}"'
                 f' ContentType="{esc_attr(content_type)}"/>'
             )
         elif override or defaults.get(ext) != content_type:
             overrides.append(
-                f'<{qual}Override PartName="/{esc_attr(name)}" '
+                f'<{override_name}{override_ns} PartName="/{esc_attr(name)}" '
                 f'ContentType="{esc_attr(content_type)}"/>'
             )
     if new_defaults:
-        root = ROOT_RE.search(text)
-        assert root is not None
-        text = text[: root.end()] + "".join(new_defaults) + text[root.end() :]
-    close = text.rfind(f"</{qual}Types")
-    if close < 0:
-        raise draft.orig.fail(f"{CONTENT_TYPES} is not laid out as expected")
-    text = text[:close] + "".join(overrides) + text[close:]
-    xml.text = text
+        xml.insert_after(root, NS_CT, (), "".join(new_defaults))
+    xml.append(root, "".join(overrides))
     draft.replaced[CONTENT_TYPES] = xml.encode()
 
 
@@ -95,13 +75,17 @@ def rewrite_app_properties(draft: Draft) -> None:
     if part is None or part in draft.removed:
         return
     try:
-        root = draft.orig.xml(part)
+        xml = read_part(
+            draft.orig.read(part),
+            f"{draft.orig.path}: {part}",
+            NS_EXT_PROPS,
+            "Properties",
+        )
     except PackageError:
         return
-    layout = _title_groups(root, draft.book)
+    layout = _title_groups(xml.root, draft.book)
     if layout is None:
         return
-    names, groups, start, group = layout
     new_sheets = [
         draft.book.sheets[i].name
         for i in draft.kept
@@ -113,102 +97,80 @@ def rewrite_app_properties(draft: Draft) -> None:
         for s in draft.rbook.sheets
         if s.rel is not None and s.rel.type == RT_WORKSHEET
     ]
-
-    xml = xml_text(draft.orig.read(part), part)
-    text = _retitled(xml, names, groups, start, group, new_sheets)
-    if text is None:
-        return
-    xml.text = text
+    _retitle(xml, layout, new_sheets)
     draft.replaced[part] = xml.encode()
 
 
-def _title_groups(
-    root: Element, book: Workbook
-) -> tuple[list[str], list[int], int, int] | None:
-    """The sheet titles, the heading groups' sizes, and the group of worksheets.
+class _Layout:
+    """Where the worksheets' titles and their count lie in the properties."""
 
-    Returns the titles, the number of titles of each group, the index of the
-    first title of the group that lists exactly the workbook's worksheets and
-    that group's index; None when the properties are not laid out so.
+    def __init__(
+        self, titles: Node, items: list[Node], start: int, size: int, count: Node
+    ):
+        self.titles = titles
+        self.items = items
+        self.start = start
+        self.size = size
+        self.count = count
+
+
+def _title_groups(root: Node, book: Workbook) -> _Layout | None:
+    """The group of titles that lists exactly the workbook's worksheets.
+
+    None when the properties are not laid out so (then they are left alone).
     """
-    pairs = root.find(f"{q(NS_EXT_PROPS, 'HeadingPairs')}/{q(NS_VT, 'vector')}")
-    titles = root.find(f"{q(NS_EXT_PROPS, 'TitlesOfParts')}/{q(NS_VT, 'vector')}")
+    heads = root.find(NS_EXT_PROPS, "HeadingPairs")
+    tops = root.find(NS_EXT_PROPS, "TitlesOfParts")
+    if heads is None or tops is None:
+        return None
+    pairs = heads.find(NS_VT, "vector")
+    titles = tops.find(NS_VT, "vector")
     if pairs is None or titles is None:
         return None
-    variants = list(pairs)
-    groups = []
+    variants = pairs.children
+    groups: list[tuple[int, Node]] = []
     for i in range(0, len(variants) - 1, 2):
-        label = variants[i].find(q(NS_VT, "lpstr"))
-        count = variants[i + 1].find(q(NS_VT, "i4"))
+        label = variants[i].find(NS_VT, "lpstr")
+        count = variants[i + 1].find(NS_VT, "i4")
         if label is None or count is None:
             return None
-        groups.append(as_int(count.text))
-    names = [el.text or "" for el in titles]
-    if any(el.tag != q(NS_VT, "lpstr") for el in titles):
+        groups.append((as_int(count.el.text), count))
+    items = titles.children
+    if any(not el.is_(NS_VT, "lpstr") for el in items):
         return None
+    names = [el.el.text or "" for el in items]
     worksheets = [
         s.name for s in book.sheets if s.rel is not None and s.rel.type == RT_WORKSHEET
     ]
     start = 0
-    group = None
-    for g, count in enumerate(groups):
-        if names[start : start + count] == worksheets and count:
-            group = g
-            break
-        start += count
-    if group is None:
-        return None
-    return names, groups, start, group
+    for size, count in groups:
+        if size and names[start : start + size] == worksheets:
+            return _Layout(titles, items, start, size, count)
+        start += size
+    return None
 
 
-def _retitled(
-    xml: Xml,
-    names: list[str],
-    groups: list[int],
-    start: int,
-    group: int,
-    new_sheets: list[str],
-) -> str | None:
-    """The properties' text with the worksheets' group listing ``new_sheets``.
+def _retitle(xml: XmlPart, layout: _Layout, new_sheets: list[str]) -> None:
+    """Have the worksheets' group of titles list ``new_sheets``.
 
-    None when the text is not laid out as the parsed part said.
+    Titles are rewritten one by one (only those that change), extra ones
+    removed and new ones added after the group's last: comments or other
+    markup between them stay where they are.
     """
-    vt = xml.prefix_for(NS_VT)
-    main = xml.prefix_for(NS_EXT_PROPS)
-    if vt is None or main is None:
-        return None
-    vq = (vt + ":") if vt else ""
-    text = xml.text
-    tops = find_element(text, main, "TitlesOfParts")
-    heads = find_element(text, main, "HeadingPairs")
-    if tops is None or heads is None or tops.empty or heads.empty:
-        return None
-    # Titles first (it comes after the heading pairs, so offsets stay valid).
-    vec = find_element(text, vt, "vector", tops.tag_end, tops.inner_end)
-    if vec is None or vec.empty:
-        return None
-    items = iter_elements(text, vt, "lpstr", vec.tag_end, vec.inner_end)
-    if len(items) != len(names):
-        return None
-    first, last = items[start], items[start + groups[group] - 1]
-    body = "".join(f"<{vq}lpstr>{esc_text(n)}</{vq}lpstr>" for n in new_sheets)
-    size = len(names) - groups[group] + len(new_sheets)
-    vec_tag = set_attr(vec.tag, "size", str(size))
-    text = (
-        text[: vec.start]
-        + vec_tag
-        + text[vec.tag_end : first.start]
-        + body
-        + text[last.end :]
-    )
-    if tops.start < heads.start:
-        return None
-    vec = find_element(text, vt, "vector", heads.tag_end, heads.inner_end)
-    if vec is None:
-        return None
-    counts = iter_elements(text, vt, "i4", vec.tag_end, vec.inner_end)
-    if len(counts) != len(groups):
-        return None
-    target = counts[group]
-    text = text[: target.tag_end] + str(len(new_sheets)) + text[target.inner_end :]
-    return text
+    titles = layout.titles
+    group = layout.items[layout.start : layout.start + layout.size]
+    for item, name in zip(group, new_sheets):
+        if (item.el.text or "") != name:
+            xml.set_text(item, name)
+    for item in group[len(new_sheets) :]:
+        xml.remove(item)
+    extra = new_sheets[len(group) :]
+    if extra:
+        qual, xmlns = qualified(titles, NS_VT, "lpstr")
+        body = "".join(f"<{qual}{xmlns}>{esc_text(n)}</{qual}>" for n in extra)
+        xml.insert(group[-1].end, body)
+    size = len(layout.items) - layout.size + len(new_sheets)
+    if as_int(titles.get("size"), -1) != size:
+        xml.set_attr(titles, "size", str(size))
+    if as_int(layout.count.el.text, -1) != len(new_sheets):
+        xml.set_text(layout.count, str(len(new_sheets)))

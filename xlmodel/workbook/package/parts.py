@@ -70,6 +70,50 @@ def resolve(source: str, target: str) -> str | None:
     return path
 
 
+def workbook_part(archive: zipfile.ZipFile) -> str | None:
+    """The spreadsheet workbook part a zip package's root relationships name.
+
+    Follows the ``officeDocument`` relationship of ``_rels/.rels`` wherever it
+    points (``xl/workbook.xml`` or any other folder); None when there is none,
+    or when the part it names is missing or has no spreadsheet content type
+    (a Word or PowerPoint package, say). The archive should have been screened
+    (:func:`~.screen.screen_zip`) first.
+    """
+    by_fold = {fold(n): n for n in archive.namelist() if not n.endswith("/")}
+    rels_part = by_fold.get(fold(ROOT_RELS))
+    types_part = by_fold.get(fold(CONTENT_TYPES))
+    if rels_part is None or types_part is None:
+        return None
+    try:
+        rels = parse(archive.read(rels_part), rels_part)
+        types = parse(archive.read(types_part), types_part)
+    except (PackageError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        return None
+    for el in rels.iter(q(NS_PKG_REL, "Relationship")):
+        if not el.get("Type", "").endswith("/officeDocument"):
+            continue
+        if el.get("TargetMode", "Internal") == "External":
+            continue
+        name = resolve("", el.get("Target", ""))
+        found = by_fold.get(fold(name)) if name else None
+        if found is None and name and "%" in name:
+            found = by_fold.get(fold(unquote(name)))
+        if found is None:
+            continue
+        content_type = ""
+        for override in types.iter(q(NS_CT, "Override")):
+            if fold(override.get("PartName", "").lstrip("/")) == fold(found):
+                content_type = override.get("ContentType", "")
+        if not content_type and "." in posixpath.basename(found):
+            ext = fold(found.rsplit(".", 1)[-1])
+            for default in types.iter(q(NS_CT, "Default")):
+                if fold(default.get("Extension", "")) == ext:
+                    content_type = default.get("ContentType", "")
+        if "spreadsheetml" in content_type or "ms-excel" in content_type:
+            return found
+    return None
+
+
 def relative(source: str, target: str) -> str:
     """Target of a relationship from ``source`` to ``target``."""
     return posixpath.relpath("/" + target, "/" + (posixpath.dirname(source) or ""))

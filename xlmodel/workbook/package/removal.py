@@ -12,7 +12,7 @@ from .draft import Draft
 from .ooxml import NS_MAIN, RT_CALC_CHAIN
 from .ownership import Workbook
 from .parts import reach, rels_name
-from .xmltext import ROOT_RE, as_int, iter_elements, tag_attrs, xml_text
+from .xmltext import XmlPart, as_int
 
 
 def plan_removal(draft: Draft, owned: set[int]) -> None:
@@ -55,28 +55,19 @@ def _rewrite_calc_chain(draft: Draft, removed_sheet_ids: set[int]) -> str | None
     part = _calc_chain_part(draft.book)
     if part is None or not removed_sheet_ids:
         return None
-    xml = xml_text(draft.orig.read(part), part)
-    draft.orig.xml(part)
-    root_match = ROOT_RE.search(xml.text)
-    assert root_match is not None
-    prefix = xml.prefix_for(NS_MAIN)
-    if prefix is None:
+    xml = XmlPart(draft.orig.read(part), f"{draft.orig.path}: {part}")
+    if not xml.root.is_(NS_MAIN, "calcChain"):
         return None
-    spans = iter_elements(xml.text, prefix, "c", root_match.end(), len(xml.text))
     # An entry without i= belongs to the sheet of the entry before it, so
     # it is dropped or kept together with that one: kept entries need no edit.
-    pieces = []
-    pos = 0
     current = 0
     kept = 0
     changed = False
-    for span in spans:
-        attrs = tag_attrs(span.tag)
-        if "i" in attrs:
-            current = as_int(attrs["i"])
+    for node in xml.root.findall(NS_MAIN, "c"):
+        if node.get("i") is not None:
+            current = as_int(node.get("i"))
         if current in removed_sheet_ids:
-            pieces.append(xml.text[pos : span.start])
-            pos = span.end
+            xml.remove(node)
             changed = True
         else:
             kept += 1
@@ -84,7 +75,5 @@ def _rewrite_calc_chain(draft: Draft, removed_sheet_ids: set[int]) -> str | None
         return None
     if kept == 0:
         return "remove"
-    pieces.append(xml.text[pos:])
-    xml.text = "".join(pieces)
     draft.replaced[part] = xml.encode()
     return "rewritten"

@@ -10,6 +10,7 @@ conditional formats made its own; a copied table gets an id no kept table has.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import uuid
 
@@ -21,7 +22,7 @@ from .ownership import Workbook
 from .parts import Package, relative, rels_name, resolve
 from .xmltext import (
     ATTRS,
-    ROOT_RE,
+    XmlPart,
     as_int,
     del_attr,
     set_attr,
@@ -77,7 +78,7 @@ def copy_result_parts(
     res = draft.res
     order, sheet_parts = _copy_order(res, draft.rbook)
     has_formulas = False
-    part_map = {part: draft.free_name(part) for part in order}
+    part_map = {part: draft.free_name(_rebased(draft, part)) for part in order}
     table_ids = _table_ids(draft)
     for part in order:
         data = res.read(part)
@@ -114,6 +115,19 @@ def copy_result_parts(
             )
             draft.new_types.append((new_rels, CT_RELS, False))
     return part_map, has_formulas
+
+
+def _rebased(draft: Draft, part: str) -> str:
+    """Where a part of the results goes: at the same place relative to the
+    user's workbook part as it has relative to the results' one."""
+    res_folder = posixpath.dirname(draft.rbook.part)
+    book_folder = posixpath.dirname(draft.book.part)
+    if res_folder == book_folder:
+        return part
+    inside = posixpath.relpath(part, res_folder or ".")
+    if inside.startswith("../"):
+        return part
+    return posixpath.normpath(posixpath.join(book_folder, inside))
 
 
 def _copy_order(res: Package, rbook: Workbook) -> tuple[list[str], list[str | None]]:
@@ -217,15 +231,11 @@ def _rewrite_result_sheet(
 
 def _renumber_table(data: bytes, part: str, used: set[int]) -> tuple[bytes, set[int]]:
     """Give a copied table part an id no other table uses."""
-    xml = xml_text(data, part)
-    root = ROOT_RE.search(xml.text)
-    assert root is not None
-    attrs = tag_attrs(root.group(0))
-    table_id = as_int(attrs.get("id"))
+    xml = XmlPart(data, part)
+    table_id = as_int(xml.root.get("id"))
     if table_id in used:
         table_id = max(used) + 1
-        tag = set_attr(root.group(0), "id", str(table_id))
-        xml.text = xml.text[: root.start()] + tag + xml.text[root.end() :]
+        xml.set_attr(xml.root, "id", str(table_id))
     return xml.encode(), used | {table_id}
 
 
@@ -233,18 +243,12 @@ def _retarget_rels(
     data: bytes, rels_part: str, source: str, new_source: str, part_map: dict[str, str]
 ) -> bytes:
     """Point the relationships of a copied part at the copied targets."""
-    xml = xml_text(data, rels_part)
-    prefix = xml.prefix_for(NS_PKG_REL) or ""
-
-    def fix(match: re.Match[str]) -> str:
-        tag = match.group(0)
-        attrs = tag_attrs(tag)
-        if attrs.get("TargetMode") == "External":
-            return tag
-        target = resolve(source, attrs.get("Target", ""))
+    xml = XmlPart(data, rels_part)
+    for node in xml.root.findall(NS_PKG_REL, "Relationship"):
+        if node.get("TargetMode") == "External":
+            continue
+        target = resolve(source, node.get("Target") or "")
         if target is None or target not in part_map:
-            return tag
-        return set_attr(tag, "Target", relative(new_source, part_map[target]))
-
-    xml.text = start_tag_re(prefix, "Relationship").sub(fix, xml.text)
+            continue
+        xml.set_attr(node, "Target", relative(new_source, part_map[target]))
     return xml.encode()

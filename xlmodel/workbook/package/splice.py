@@ -25,14 +25,7 @@ from .result_parts import copy_result_parts, result_strings
 from .styles import merge_styles
 from .workbook_xml import active_tabs, rewrite_workbook, rewrite_workbook_rels
 from .write import Merged, refuse_if_locked, write_atomically
-from .xmltext import (
-    ROOT_RE,
-    iter_elements,
-    parse,
-    set_attr,
-    tag_attrs,
-    xml_text,
-)
+from .xmltext import parse, read_part
 
 #: Main-part content types by (macro-enabled, template), and the extension
 #: Excel opens each kind under.
@@ -189,17 +182,11 @@ def _retype_main_part(draft: Draft, content_type: str) -> None:
     """Give the main part ``content_type`` in the (rewritten) content types."""
     name = "[Content_Types].xml"
     data = draft.replaced.get(name, draft.orig.data.get(name, b""))
-    xml = xml_text(data, name)
-    prefix = xml.prefix_for(NS_CT) or ""
-    text = xml.text
-    root = ROOT_RE.search(text)
-    assert root is not None
-    target = "/" + draft.book.part
-    for span in iter_elements(text, prefix, "Override", root.end(), len(text)):
-        attrs = tag_attrs(span.tag)
-        if fold(attrs.get("PartName", "")) == fold(target):
-            tag = set_attr(span.tag, "ContentType", content_type)
-            xml.text = text[: span.start] + tag + text[span.tag_end :]
+    xml = read_part(data, f"{draft.orig.path}: {name}", NS_CT, "Types")
+    target = fold("/" + draft.book.part)
+    for node in xml.root.findall(NS_CT, "Override"):
+        if fold(node.get("PartName") or "") == target:
+            xml.set_attr(node, "ContentType", content_type)
             draft.replaced[name] = xml.encode()
             return
     raise draft.orig.fail(f"{name} has no content type for {draft.book.part}")

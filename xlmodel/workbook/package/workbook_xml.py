@@ -6,7 +6,8 @@ part's) added; the owned ``<sheet>`` entries removed and the new ones appended;
 sheet-local defined names moved with their sheets, the results' copied and the
 ownership marker (:data:`OWNED_NAME`) set on every new sheet; the book views'
 active and first tabs; and recalculation on load when the new sheets hold
-formulas. Every edit is made in the text, so the rest of the part keeps its bytes.
+formulas. Both parts are parsed (:class:`~.xmltext.XmlPart`) and edited at the
+edges of the elements that change, so the rest of each keeps its bytes.
 """
 
 from __future__ import annotations
@@ -19,17 +20,13 @@ from .ooxml import NS_DOC_REL, NS_MAIN, NS_PKG_REL, RT_STYLES, fold, q
 from .ownership import OWNED_NAME, marker_value
 from .parts import relative, rels_name
 from .xmltext import (
-    ROOT_RE,
-    Xml,
+    Node,
+    XmlPart,
     as_int,
     esc_attr,
     esc_text,
-    find_element,
-    insert_point,
-    iter_elements,
-    set_attr,
-    tag_attrs,
-    xml_text,
+    qualified,
+    read_part,
 )
 
 # Children of <workbook> that precede <definedNames>, in schema order.
@@ -39,15 +36,21 @@ _BEFORE_DEFINED_NAMES = ("sheets", "functionGroups", "externalReferences")
 def rewrite_workbook_rels(draft: Draft, part_map: dict[str, str]) -> list[str]:
     """Drop relationships of removed parts, add the new sheets'.
 
-    Returns the relationship ids of the new sheets, in order.
+    Returns the relationship ids of the new sheets, in order. A new styles
+    part's relationship is numbered before the sheets': on the next run it is
+    one of the user's, and the sheets' are numbered after it as they were.
     """
     book = draft.book
     rels_part = draft.orig.find(rels_name(book.part))
     if rels_part is None:
         raise draft.orig.fail(f"{book.part} has no relationships part")
-    xml = xml_text(draft.orig.read(rels_part), rels_part)
-    prefix = xml.prefix_for(NS_PKG_REL) or ""
-    text = xml.text
+    xml = read_part(
+        draft.orig.read(rels_part),
+        f"{draft.orig.path}: {rels_part}",
+        NS_PKG_REL,
+        "Relationships",
+    )
+    root = xml.root
     drop = {
         rel.rid
         for rel in book.rels
@@ -56,29 +59,24 @@ def rewrite_workbook_rels(draft: Draft, part_map: dict[str, str]) -> list[str]:
     # Ids of dropped relationships are free again: a re-run numbers the new
     # sheets' relationships as the previous run did.
     existing = {rel.rid for rel in book.rels if rel.rid not in drop}
-    pieces, pos = [], 0
-    root = ROOT_RE.search(text)
-    assert root is not None
-    for span in iter_elements(text, prefix, "Relationship", root.end(), len(text)):
-        if tag_attrs(span.tag).get("Id") in drop:
-            pieces.append(text[pos : span.start])
-            pos = span.end
-    pieces.append(text[pos:])
-    text = "".join(pieces)
+    for node in root.findall(NS_PKG_REL, "Relationship"):
+        if node.get("Id") in drop:
+            xml.remove(node)
 
     numbers = [
         int(m.group(1)) for rid in existing if (m := re.fullmatch(r"rId(\d+)", rid))
     ]
     counter = max(numbers, default=0)
-    qual = (prefix + ":") if prefix else ""
-    added, new_rids = [], []
-    targets = [
+    qname, xmlns = qualified(root, NS_PKG_REL, "Relationship")
+    targets = []
+    if draft.new_styles_part is not None:
+        targets.append((draft.new_styles_part, RT_STYLES))
+    targets += [
         (part_map[s.rel.part], s.rel.type)
         for s in draft.rbook.sheets
         if s.rel is not None and s.rel.part is not None
     ]
-    if draft.new_styles_part is not None:
-        targets.append((draft.new_styles_part, RT_STYLES))
+    added, new_rids = [], []
     for target, rel_type in targets:
         counter += 1
         while f"rId{counter}" in existing:
@@ -87,15 +85,13 @@ def rewrite_workbook_rels(draft: Draft, part_map: dict[str, str]) -> list[str]:
         existing.add(rid)
         new_rids.append(rid)
         added.append(
-            f'<{qual}Relationship Id="{rid}" Type="{esc_attr(rel_type)}" '
+            f'<{qname}{xmlns} Id="{rid}" Type="{esc_attr(rel_type)}" '
             f'Target="{esc_attr(relative(book.part, target))}"/>'
         )
-    close = text.rfind(f"</{qual}Relationships")
-    if close < 0:
-        raise draft.orig.fail(f"{rels_part} is not laid out as expected")
-    text = text[:close] + "".join(added) + text[close:]
-    xml.text = text
+    xml.append(root, "".join(added))
     draft.replaced[rels_part] = xml.encode()
+    if draft.new_styles_part is not None:
+        new_rids = new_rids[1:]
     return new_rids[: len(draft.rbook.sheets)]
 
 
@@ -153,64 +149,50 @@ def rewrite_workbook(
     """
     book = draft.book
     part = book.part
-    xml = xml_text(draft.orig.read(part), part)
-    prefix = xml.prefix_for(NS_MAIN)
-    if prefix is None:
-        raise draft.orig.fail(f"{part} does not declare the spreadsheet namespace")
-    qual = (prefix + ":") if prefix else ""
-    text = xml.text
+    xml = read_part(
+        draft.orig.read(part), f"{draft.orig.path}: {part}", NS_MAIN, "workbook"
+    )
     position = {old: new for new, old in enumerate(draft.kept)}
     offset = len(draft.kept)
-    text = _edit_book_views(text, prefix, views)
-    text = _edit_sheets(draft, xml, text, owned, new_rids)
-    new_names = _new_defined_names(draft, qual, offset)
-    text = _edit_defined_names(text, prefix, owned, position, new_names)
+    _edit_book_views(xml, views)
+    _edit_sheets(draft, xml, owned, new_rids)
+    parent = xml.root.find(NS_MAIN, "definedNames") or xml.root
+    qual, xmlns = qualified(parent, NS_MAIN, "definedName")
+    new_names = _new_defined_names(draft, qual + xmlns, qual, offset)
+    _edit_defined_names(xml, owned, position, new_names)
     # Formulas of the new sheets are not in the calculation chain: have
     # spreadsheet applications recalculate when they open the file.
     if has_formulas:
-        text = _full_calc_on_load(text, prefix)
-    xml.text = text
+        _full_calc_on_load(xml)
     draft.replaced[part] = xml.encode()
 
 
-def _edit_book_views(text: str, prefix: str, views: list[tuple[int, int]]) -> str:
+def _edit_book_views(xml: XmlPart, views: list[tuple[int, int]]) -> None:
     """Set the new activeTab and firstSheet of each book view."""
-    span = find_element(text, prefix, "bookViews")
-    if span is not None and not span.empty:
-        elements = iter_elements(
-            text, prefix, "workbookView", span.tag_end, span.inner_end
-        )
-        pieces, pos = [], 0
-        for view, (active, first) in zip(elements, views):
-            tag = view.tag
-            attrs = tag_attrs(tag)
-            if as_int(attrs.get("activeTab")) != active:
-                tag = set_attr(tag, "activeTab", str(active))
-            if as_int(attrs.get("firstSheet")) != first:
-                tag = set_attr(tag, "firstSheet", str(first))
-            pieces.append(text[pos : view.start] + tag)
-            pos = view.tag_end
-        pieces.append(text[pos:])
-        text = "".join(pieces)
-    return text
+    span = xml.root.find(NS_MAIN, "bookViews")
+    if span is None:
+        return
+    for view, (active, first) in zip(span.findall(NS_MAIN, "workbookView"), views):
+        if as_int(view.get("activeTab")) != active:
+            xml.set_attr(view, "activeTab", str(active))
+        if as_int(view.get("firstSheet")) != first:
+            xml.set_attr(view, "firstSheet", str(first))
 
 
 def _edit_sheets(
-    draft: Draft, xml: Xml, text: str, owned: set[int], new_rids: list[str]
-) -> str:
+    draft: Draft, xml: XmlPart, owned: set[int], new_rids: list[str]
+) -> None:
     """Remove the owned <sheet> entries and append the new sheets'."""
     book = draft.book
     part = book.part
-    prefix = xml.prefix_for(NS_MAIN)
-    assert prefix is not None
-    qual = (prefix + ":") if prefix else ""
-    span = find_element(text, prefix, "sheets")
-    if span is None or span.empty:
+    span = xml.root.find(NS_MAIN, "sheets")
+    if span is None:
         raise draft.orig.fail(f"{part} has no <sheets>")
-    entries = iter_elements(text, prefix, "sheet", span.tag_end, span.inner_end)
+    entries = span.findall(NS_MAIN, "sheet")
     if len(entries) != len(book.sheets):
-        raise draft.orig.fail(f"{part} is not laid out as expected")
-    r_prefix = xml.prefix_for(NS_DOC_REL)
+        raise draft.orig.fail(f"{part} holds more than one list of sheets")
+    qual, xmlns = qualified(span, NS_MAIN, "sheet")
+    r_prefix = span.prefix_for(NS_DOC_REL)
     # Ids of removed sheets are free again (their calcChain entries are gone):
     # a re-run numbers the new sheets as the previous run did.
     next_id = max(
@@ -227,21 +209,20 @@ def _edit_sheets(
             attrs += f' {r_prefix}:id="{rid}"'
         else:
             attrs += f' xmlns:r="{NS_DOC_REL}" r:id="{rid}"'
-        added.append(f"<{qual}sheet {attrs}/>")
-    pieces, pos = [], span.tag_end
-    pieces.append(text[: span.tag_end])
+        added.append(f"<{qual}{xmlns} {attrs}/>")
     for index, entry in enumerate(entries):
         if index in owned:
-            pieces.append(text[pos : entry.start])
-            pos = entry.end
-    pieces.append(text[pos : span.inner_end] + "".join(added))
-    pieces.append(text[span.inner_end :])
-    return "".join(pieces)
+            xml.remove(entry)
+    xml.append(span, "".join(added))
 
 
-def _new_defined_names(draft: Draft, qual: str, offset: int) -> list[str]:
+def _new_defined_names(
+    draft: Draft, open_name: str, qual: str, offset: int
+) -> list[str]:
     """The results' sheet-local defined names, and the marker of every new sheet.
 
+    ``open_name`` is what a new name's start tag opens with (its qualified name,
+    and a namespace declaration if it needs one), ``qual`` its qualified name.
     The marker records the name the sheet is written under (:func:`marker_value`),
     whatever the results workbook said, so ownership follows that name. The
     names are sorted by name, then sheet, as Excel writes them: LibreOffice
@@ -261,97 +242,86 @@ def _new_defined_names(draft: Draft, qual: str, offset: int) -> list[str]:
         if fold(name) == fold(OWNED_NAME):
             continue
         new_names.append(
-            ((fold(name), offset + index), _defined_name(qual, el, offset + index))
+            (
+                (fold(name), offset + index),
+                _defined_name(open_name, qual, el, offset + index),
+            )
         )
     for index, sheet in enumerate(draft.rbook.sheets):
         new_names.append(
             (
                 (fold(OWNED_NAME), offset + index),
-                f'<{qual}definedName name="{OWNED_NAME}" '
+                f'<{open_name} name="{OWNED_NAME}" '
                 f'localSheetId="{offset + index}">'
-                f"{esc_text(marker_value(sheet.name))}</{qual}definedName>",
+                f"{esc_text(marker_value(sheet.name))}</{qual}>",
             )
         )
     return [text for _, text in sorted(new_names)]
 
 
 def _edit_defined_names(
-    text: str,
-    prefix: str,
+    xml: XmlPart,
     owned: set[int],
     position: dict[int, int],
     new_names: list[str],
-) -> str:
+) -> None:
     """Drop the owned sheets' names, move the kept ones', add ``new_names``."""
-    qual = (prefix + ":") if prefix else ""
-    span = find_element(text, prefix, "definedNames")
-    if span is not None:
-        pieces: list[str] = []
-        pos = 0
-        names = (
-            []
-            if span.empty
-            else iter_elements(
-                text, prefix, "definedName", span.tag_end, span.inner_end
-            )
-        )
-        remaining = 0
-        for name in names:
-            local = tag_attrs(name.tag).get("localSheetId")
-            index = as_int(local, -1)
-            if local is not None and index in owned:
-                pieces.append(text[pos : name.start])
-                pos = name.end
-                continue
-            remaining += 1
-            if local is not None and index in position and position[index] != index:
-                pieces.append(
-                    text[pos : name.start]
-                    + set_attr(name.tag, "localSheetId", str(position[index]))
-                )
-                pos = name.tag_end
-        if remaining == 0 and not new_names:
-            pieces = [text[: span.start]]
-            pos = span.end
-        elif span.empty:
-            pieces.append(
-                text[pos : span.start]
-                + span.tag[:-2].rstrip()
-                + ">"
-                + "".join(new_names)
-                + f"</{qual}definedNames>"
-            )
-            pos = span.end
+    root = xml.root
+    span = root.find(NS_MAIN, "definedNames")
+    if span is None:
+        if new_names:
+            qual, xmlns = qualified(root, NS_MAIN, "definedNames")
+            block = f"<{qual}{xmlns}>" + "".join(new_names) + f"</{qual}>"
+            xml.insert_after(root, NS_MAIN, _BEFORE_DEFINED_NAMES, block)
+        return
+    remaining = 0
+    edits: list[tuple[Node, str | None]] = []
+    for name in span.findall(NS_MAIN, "definedName"):
+        local = name.get("localSheetId")
+        index = as_int(local, -1)
+        if local is not None and index in owned:
+            edits.append((name, None))
+            continue
+        remaining += 1
+        if local is not None and index in position and position[index] != index:
+            edits.append((name, str(position[index])))
+    if remaining == 0 and not new_names and not _other_content(xml, span):
+        xml.remove(span)
+        return
+    for name, value in edits:
+        if value is None:
+            xml.remove(name)
         else:
-            pieces.append(text[pos : span.inner_end] + "".join(new_names))
-            pos = span.inner_end
-        pieces.append(text[pos:])
-        text = "".join(pieces)
-    elif new_names:
-        at = insert_point(text, prefix, _BEFORE_DEFINED_NAMES)
-        block = f"<{qual}definedNames>" + "".join(new_names) + f"</{qual}definedNames>"
-        text = text[:at] + block + text[at:]
-    return text
+            xml.set_attr(name, "localSheetId", value)
+    xml.append(span, "".join(new_names))
 
 
-def _full_calc_on_load(text: str, prefix: str) -> str:
+def _other_content(xml: XmlPart, span: Node) -> bool:
+    """Whether an element holds anything but its own definedName children."""
+    return any(not c.is_(NS_MAIN, "definedName") for c in span.children)
+
+
+def _full_calc_on_load(xml: XmlPart) -> None:
     """Set fullCalcOnLoad on calcPr, adding the element if there is none."""
-    qual = (prefix + ":") if prefix else ""
-    span = find_element(text, prefix, "calcPr")
+    span = xml.root.find(NS_MAIN, "calcPr")
     if span is not None:
-        tag = set_attr(span.tag, "fullCalcOnLoad", "1")
-        text = text[: span.start] + tag + text[span.tag_end :]
-    else:
-        at = insert_point(text, prefix, (*_BEFORE_DEFINED_NAMES, "definedNames"))
-        text = text[:at] + f'<{qual}calcPr fullCalcOnLoad="1"/>' + text[at:]
-    return text
+        if span.get("fullCalcOnLoad") not in ("1", "true"):
+            xml.set_attr(span, "fullCalcOnLoad", "1")
+        return
+    qual, xmlns = qualified(xml.root, NS_MAIN, "calcPr")
+    xml.insert_after(
+        xml.root,
+        NS_MAIN,
+        (*_BEFORE_DEFINED_NAMES, "definedNames"),
+        f'<{qual}{xmlns} fullCalcOnLoad="1"/>',
+    )
 
 
-def _defined_name(qual: str, el: Element, local_id: int) -> str:
+def _defined_name(open_name: str, qual: str, el: Element, local_id: int) -> str:
     """A sheet-local defined name of the results, moved to ``local_id``."""
     attrs = [f'name="{esc_attr(el.get("name", ""))}"', f'localSheetId="{local_id}"']
     for key, value in el.attrib.items():
         if key not in ("name", "localSheetId") and not key.startswith("{"):
             attrs.append(f'{key}="{esc_attr(value)}"')
     text = esc_text(el.text or "")
-    return f"<{qual}definedName {' '.join(attrs)}>{text}</{qual}definedName>"
+    return f"<{open_name} {' '.join(attrs)}>{text}</{qual}>"
