@@ -23,11 +23,13 @@ resistance, cooling, UCIe energy and the share of memory traffic crossing dies.
 The fit minimises relative errors (P_i - TDP_i) / TDP_i with a Huber loss (errors
 beyond ``HUBER_DELTA`` count linearly) plus a Gaussian prior per coefficient from
 public energy figures (a ridge toward the priors): sixteen board limits cannot pin
-seven coefficients alone, and TDP is a limit, not a measurement. A PCIe or NVL
-board quotes its peaks at a boost clock it cannot hold at its TDP, so the model,
-which evaluates power at the quoted clock, sits above those boards; the Huber loss
-keeps them from dragging the shared coefficients while their errors are reported
-in full. Leave-one-out errors refit everything without the chip, so they are the
+seven coefficients alone, and TDP is a limit, not a measurement. A board whose
+``tdp_kind`` is "limit" (the same compute at the same clock ships at a higher TDP:
+:func:`xlmodel.studies.reference.tdp_kinds`) cannot hold its quoted clock at its
+TDP, so its power at that clock is at least the TDP: the fit counts only a
+shortfall there (``_Chips.misfit``) and reports the clock at which the model draws
+the TDP; its error against TDP is reported in full. The Huber loss keeps the
+remaining outliers from dragging the shared coefficients. Leave-one-out errors refit everything without the chip, so they are the
 honest measure of what the preset predicts for a chip it has not seen.
 
 Every prediction is the engine's own: the fit evaluates the reference chips through
