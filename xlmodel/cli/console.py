@@ -180,25 +180,43 @@ def format_fit(fit, priors, source) -> str:
         f"{FIXED['d2d_remote_share']:g}",
         f"    voltage at 1.8 GHz: {volts}",
         "",
-        f"{'chip':<18} {'TDP W':>7} {'model W':>8} {'error':>7} "
-        f"{'leave-one-out':>14} {'Tj °C':>6} {'leak W':>7}",
+        f"{'chip':<18} {'TDP W':>7} {'kind':<5} {'weight':>6} {'model W':>8} "
+        f"{'error':>7} {'leave-one-out':>14} {'Tj °C':>6} {'leak W':>7} "
+        f"{'clock at TDP':>12}",
     ]
-    for chip, r in fit.per_chip.iterrows():
+    per = fit.per_chip
+    for chip, r in per.iterrows():
         loo = r["loo_error_percent"]
         loo_text = f"{loo:>+13.1f}%" if math.isfinite(loo) else f"{'n/a':>14}"
+        clock = r.get("sustained_clock_mhz", math.nan)
+        clock_text = f"{clock:>8.0f} MHz" if math.isfinite(clock) else f"{'':>12}"
         lines.append(
-            f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {r['predicted_w']:>8.0f} "
+            f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {r.get('tdp_kind', 'draw'):<5} "
+            f"{r.get('fit_weight', 1.0):>6.2f} {r['predicted_w']:>8.0f} "
             f"{r['error_percent']:>+6.1f}% {loo_text} "
-            f"{r['junction_temp_c']:>6.1f} {r['leakage_w']:>7.0f}"
+            f"{r['junction_temp_c']:>6.1f} {r['leakage_w']:>7.0f} {clock_text}"
         )
+    draws = int((per.get("tdp_kind", "draw") == "draw").sum()) if len(per) else 0
     lines += [
         "",
         f"median absolute error {fit.median_abs_error_percent:.1f} %, "
         f"leave-one-out {fit.loo_median_abs_error_percent:.1f} % "
-        f"({len(fit.per_chip)} chips)",
-        "TDP is a board power limit, not a measurement: errors are reported, "
-        "not tuned away.",
+        f"({len(per)} chips)",
     ]
+    if draws < len(per):
+        lines += [
+            f"over the {draws} boards whose TDP is a draw: "
+            f"{fit.draw_median_abs_error_percent:.1f} %, leave-one-out "
+            f"{fit.draw_loo_median_abs_error_percent:.1f} %",
+            "limit: the same compute at the same clock ships at a higher TDP, so "
+            "this board throttles; the fit asks only that its power at the quoted "
+            "clock be at least its TDP, and 'clock at TDP' is the clock the model "
+            "gives it there.",
+        ]
+    lines.append(
+        "TDP is a board power limit, not a measurement: errors are reported, "
+        "not tuned away."
+    )
     return "\n".join(lines)
 
 

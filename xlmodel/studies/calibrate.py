@@ -23,11 +23,13 @@ resistance, cooling, UCIe energy and the share of memory traffic crossing dies.
 The fit minimises relative errors (P_i - TDP_i) / TDP_i with a Huber loss (errors
 beyond ``HUBER_DELTA`` count linearly) plus a Gaussian prior per coefficient from
 public energy figures (a ridge toward the priors): sixteen board limits cannot pin
-seven coefficients alone, and TDP is a limit, not a measurement. A PCIe or NVL
-board quotes its peaks at a boost clock it cannot hold at its TDP, so the model,
-which evaluates power at the quoted clock, sits above those boards; the Huber loss
-keeps them from dragging the shared coefficients while their errors are reported
-in full. Leave-one-out errors refit everything without the chip, so they are the
+seven coefficients alone, and TDP is a limit, not a measurement. A board whose
+``tdp_kind`` is "limit" (the same compute at the same clock ships at a higher TDP:
+:func:`xlmodel.studies.reference.tdp_kinds`) cannot hold its quoted clock at its
+TDP, so its power at that clock is at least the TDP: the fit counts only a
+shortfall there (``_Chips.misfit``) and reports the clock at which the model draws
+the TDP; its error against TDP is reported in full. The Huber loss keeps the
+remaining outliers from dragging the shared coefficients. Leave-one-out errors refit everything without the chip, so they are the
 honest measure of what the preset predicts for a chip it has not seen.
 
 Every prediction is the engine's own: the fit evaluates the reference chips through
@@ -117,6 +119,19 @@ FIXED = {
 }
 # Errors beyond this share of TDP count linearly in the fit (Huber loss).
 HUBER_DELTA = 0.10
+# Weight of a chip's error in the fit by its row's source confidence, when asked
+# for (reference.power_features(weigh_by_confidence=True)): a vendor datasheet or
+# whitepaper (high) counts twice a figure reported by third parties (medium). Off
+# by default: a row's confidence rates all of its sourcing (die area, stack count),
+# not its TDP, and on the shipped table it worsens the leave-one-out median (16.7 %
+# against 14.9 %; docs/physical-preset.md).
+CONFIDENCE_WEIGHT = {"high": 1.0, "medium": 0.5, "low": 0.25}
+# What a chip's TDP is: the board's draw at its quoted clock under full tensor load
+# ("draw"), or a limit below it ("limit": the board cannot hold its quoted clock at
+# that power, so its power at the quoted clock is at least the TDP).
+TDP_KINDS = ("draw", "limit")
+# Columns of the fit's input that describe the TDP, not the chip's parameters.
+TDP_COLUMNS = ("tdp_w", "tdp_kind", "fit_weight")
 # Relative error per unit of log excess past the runaway threshold, for a chip the
 # fit's trial coefficients send into thermal runaway.
 RUNAWAY_SLOPE = 1.0
@@ -214,6 +229,8 @@ class Fit:
     median_abs_error_percent: float
     loo_median_abs_error_percent: float
     priors: pd.DataFrame
+    draw_median_abs_error_percent: float = np.nan
+    draw_loo_median_abs_error_percent: float = np.nan
 
 
 class _Chips:
@@ -224,8 +241,17 @@ class _Chips:
     """
 
     def __init__(self, features: pd.DataFrame):
-        rows = features.drop(columns=["tdp_w"])
+        rows = features.drop(columns=list(TDP_COLUMNS), errors="ignore")
         self.tdp = features["tdp_w"].to_numpy(float)
+        n = len(self.tdp)
+        kind = features["tdp_kind"] if "tdp_kind" in features else ["draw"] * n
+        self.limit = np.asarray(kind, dtype=object) == "limit"
+        self.weight = (
+            features["fit_weight"].to_numpy(float)
+            if "fit_weight" in features
+            else np.ones(n)
+        )
+        self.rows = rows
         for name, col in preset_columns(rows, PRIORS["mean"].to_dict()).items():
             rows[name] = col
         self.x = prepare(rows)
@@ -303,6 +329,33 @@ class _Chips:
     def fit_error(self, coefficients: dict) -> np.ndarray:
         return self.fit_errors([coefficients])[0]
 
+    def misfit(self, rel: np.ndarray) -> np.ndarray:
+        """What the fit counts of relative errors ``rel`` (... x chips): the error
+        itself for a draw, only a shortfall for a limit (a board that cannot hold
+        its quoted clock at its TDP draws at least its TDP at that clock)."""
+        return np.where(self.limit, np.minimum(rel, 0.0), rel)
+
+    def clock_at_power(self, coefficients: dict, power_w, low_mhz: float) -> np.ndarray:
+        """Clock (MHz) at which each chip's power equals ``power_w`` under
+        ``coefficients``, by bisection between ``low_mhz`` and its quoted clock
+        (power rises with clock); NaN where the quoted clock already draws less."""
+        high = self.x["clock_mhz"].astype(float)
+        low = np.minimum(np.full_like(high, low_mhz), high)
+
+        def power(clock):
+            x = {**self._inputs(1), "clock_mhz": clock}
+            with np.errstate(all="ignore"):
+                p = self.evaluate_many([coefficients], x)["power_total_w"]
+            return np.where(np.isfinite(p), p, np.inf)
+
+        above = power(high) > power_w
+        lo, hi = low.copy(), high.copy()
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            over = power(mid) > power_w
+            hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
+        return np.where(above, 0.5 * (lo + hi), np.nan)
+
 
 def _theta(s: np.ndarray) -> dict:
     """Coefficients from scaled values s = (theta - mean) / sd (never negative)."""
@@ -319,17 +372,21 @@ def _solve(chips: _Chips, keep: np.ndarray, prior_weight: float, delta: float):
     """
     k = len(PRIORS)
 
+    conf = chips.weight[keep]
+
     def residuals(s):
-        return chips.fit_error(_theta(s))[keep]
+        return chips.misfit(chips.fit_error(_theta(s)))[keep]
 
     def huber_weights(rel):
         a = np.abs(rel)
-        return np.where(a <= delta, 1.0, np.sqrt(delta / np.maximum(a, 1e-300)))
+        return np.sqrt(conf) * np.where(
+            a <= delta, 1.0, np.sqrt(delta / np.maximum(a, 1e-300))
+        )
 
     def objective(rel, s):
         a = np.abs(rel)
         loss = np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta))
-        return float(np.sum(loss) + 0.5 * prior_weight**2 * np.sum(s * s))
+        return float(np.sum(conf * loss) + 0.5 * prior_weight**2 * np.sum(s * s))
 
     s = np.zeros(k)
     rel = residuals(s)
@@ -338,7 +395,7 @@ def _solve(chips: _Chips, keep: np.ndarray, prior_weight: float, delta: float):
     for _ in range(200):
         w = huber_weights(rel)
         h = 1e-5
-        shifted = chips.fit_errors([_theta(s + h * e) for e in np.eye(k)])
+        shifted = chips.misfit(chips.fit_errors([_theta(s + h * e) for e in np.eye(k)]))
         jac = ((shifted[:, keep] - rel) / h).T
         a = np.vstack([w[:, None] * jac, prior_weight * np.eye(k)])
         r = np.concatenate([w * rel, prior_weight * s])
@@ -390,15 +447,25 @@ def fit_power(
             keep[i] = False
             th = _theta(_solve(chips, keep, prior_weight, huber_delta))
             loo_pred[i] = chips.power(th)[i]
+    from ..schema import BY_NAME
+
+    sustained = np.where(
+        chips.limit,
+        chips.clock_at_power(coefficients, tdp, float(BY_NAME["clock_mhz"].minimum)),
+        np.nan,
+    )
     per_chip = pd.DataFrame(
         {
             "tdp_w": tdp,
+            "tdp_kind": np.where(chips.limit, "limit", "draw"),
+            "fit_weight": chips.weight,
             "predicted_w": pred,
             "error_percent": 100 * (pred - tdp) / tdp,
             "loo_predicted_w": loo_pred,
             "loo_error_percent": 100 * (loo_pred - tdp) / tdp,
             "junction_temp_c": at_fit["junction_temp_c"],
             "leakage_w": at_fit["power_static_w"],
+            "sustained_clock_mhz": sustained,
         },
         index=features.index,
     )
@@ -407,10 +474,17 @@ def fit_power(
     priors["in_range"] = (priors["fitted"] >= priors["low"]) & (
         priors["fitted"] <= priors["high"]
     )
+    draws = per_chip[~chips.limit]
+
+    def median_abs(col):
+        return float(np.median(np.abs(col))) if len(col) else np.nan
+
     return Fit(
         coefficients,
         per_chip,
-        float(np.median(np.abs(per_chip["error_percent"]))),
-        float(np.median(np.abs(per_chip["loo_error_percent"]))),
+        median_abs(per_chip["error_percent"]),
+        median_abs(per_chip["loo_error_percent"]),
         priors,
+        median_abs(draws["error_percent"]),
+        median_abs(draws["loo_error_percent"]),
     )

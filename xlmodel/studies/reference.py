@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..engine.area import NODE_AREA_SCALE, typical_chiplet_area_mm2
 from ..schema import BY_NAME, DEFAULTS
-from .calibrate import fit_power, node_class, preset_columns
+from .calibrate import CONFIDENCE_WEIGHT, fit_power, node_class, preset_columns
 
 __all__ = [
     "PEAK_COLUMNS",
@@ -30,6 +30,7 @@ __all__ = [
     "physical_coefficients",
     "physical_fit",
     "power_features",
+    "tdp_kinds",
     "to_variants",
     "with_physical_preset",
 ]
@@ -78,6 +79,14 @@ REFERENCE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
         False,
         "Cooling at that board power: air or liquid (blank: air)",
     ),
+    (
+        "tdp_kind",
+        "text",
+        False,
+        "draw: the board's power at its quoted clock; limit: a cap it throttles "
+        "under (blank: limit where the same compute at the same clock ships at a "
+        "higher TDP)",
+    ),
     ("l2_mb", "number", False, "L2 cache, MB"),
     ("confidence", "text", False, "How solid the row is"),
     ("notes", "text", False, "Derivation and caveats"),
@@ -92,6 +101,17 @@ REQUIRED = (
     "hbm_stacks",
     "hbm_bw_tbps",
 )
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """A text column stripped and lower-cased, blank (NaN, None) as ""."""
+    return (
+        column.astype(object)
+        .where(column.notna(), "")
+        .astype(str)
+        .str.strip()
+        .str.lower()
+    )
 
 
 def load_chips(path=None) -> pd.DataFrame:
@@ -130,6 +150,15 @@ def load_chips(path=None) -> pd.DataFrame:
                 f"{chips[c].iloc[i]!r} is not a positive number"
             )
         chips[c] = v
+    if "tdp_kind" in chips.columns:
+        kind = _text(chips["tdp_kind"])
+        bad = ~kind.isin(["", "draw", "limit"])
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            raise ValueError(
+                f"reference CSV row {chips['chip'].iloc[i]!r} tdp_kind: "
+                f"{chips['tdp_kind'].iloc[i]!r} is not draw, limit or blank"
+            )
     return chips.set_index("chip")
 
 
@@ -204,16 +233,75 @@ def fill_unknown_areas(rows: pd.DataFrame) -> pd.DataFrame:
 # --- the physical power preset, fitted on reference chips ---------------------------
 
 
-def power_features(chips: pd.DataFrame) -> pd.DataFrame:
+# Columns that identify a chip's compute: rows equal in all of them are the same
+# silicon configured alike (the clock is compared separately).
+SAME_COMPUTE = (
+    "process_node",
+    "compute_dies",
+    "sms_or_cus",
+    "tensor_cores_per_sm",
+)
+# Quoted clocks this close (relative) are the same clock.
+SAME_CLOCK = 0.005
+
+
+def tdp_kinds(chips: pd.DataFrame) -> pd.Series:
+    """ "draw" or "limit" per chip: the row's ``tdp_kind`` where it says one, else
+    "limit" where another row has the same compute (``SAME_COMPUTE``), quotes its
+    peaks at the same clock and has a higher TDP (the same silicon at the same
+    clock draws the same power, bar memory, so this board's TDP caps it below its
+    quoted clock), else "draw".
+
+    The rule reads only published specifications, never the model's errors.
+    """
+    tdp = pd.to_numeric(chips.get("tdp_w"), errors="coerce")
+    given = (
+        _text(chips["tdp_kind"])
+        if "tdp_kind" in chips
+        else pd.Series("", index=chips.index)
+    )
+    out = {}
+    for chip in chips.index:
+        if given[chip] in ("draw", "limit"):
+            out[chip] = given[chip]
+            continue
+        row = chips.loc[chip]
+        same = np.ones(len(chips), dtype=bool)
+        for col in SAME_COMPUTE:
+            if col in chips:
+                same &= (chips[col].astype(str) == str(row[col])).to_numpy()
+        clock = chips["clock_mhz"].to_numpy(float)
+        higher = (
+            same
+            & (np.abs(clock / float(row["clock_mhz"]) - 1.0) <= SAME_CLOCK)
+            & (tdp.to_numpy(float) > float(tdp[chip]))
+        )
+        out[chip] = "limit" if higher.any() else "draw"
+    return pd.Series(out, name="tdp_kind")
+
+
+def power_features(
+    chips: pd.DataFrame, weigh_by_confidence: bool = False
+) -> pd.DataFrame:
     """The chips with a TDP as full model rows (every schema parameter at its
-    default but the chip's own, unpublished die areas from the area model) and a
-    ``tdp_w`` column: the input of :func:`xlmodel.studies.calibrate.fit_power`."""
+    default but the chip's own, unpublished die areas from the area model), a
+    ``tdp_w`` column, ``tdp_kind`` (:func:`tdp_kinds`) and ``fit_weight``: 1, or
+    with ``weigh_by_confidence`` the row's confidence (``CONFIDENCE_WEIGHT``;
+    blank: medium). The input of :func:`xlmodel.studies.calibrate.fit_power`."""
     c = chips[pd.to_numeric(chips.get("tdp_w"), errors="coerce") > 0]
     params = fill_unknown_areas(to_variants(c))
     rows = pd.DataFrame({k: [v] * len(c) for k, v in DEFAULTS.items()}, index=c.index)
     for name in params.columns:
         rows[name] = params[name]
     rows["tdp_w"] = pd.to_numeric(c["tdp_w"]).astype(float)
+    rows["tdp_kind"] = tdp_kinds(c)
+    conf = _text(c["confidence"]) if "confidence" in c else pd.Series("", index=c.index)
+    rows["fit_weight"] = [
+        CONFIDENCE_WEIGHT.get(v, CONFIDENCE_WEIGHT["medium"])
+        if weigh_by_confidence
+        else 1.0
+        for v in conf
+    ]
     return rows
 
 
