@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..studies.changes import Changes
+if TYPE_CHECKING:  # the studies (and pandas) only when the command runs
+    from ..studies.changes import Changes
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
