@@ -37,9 +37,13 @@ from . import __version__
 from .errors import PackageError
 from .workbook import reader
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # bound at run time by _load() (below)
+    from .export import export
     from .studies import changes
-    from .studies.run import Results
+    from .studies.design_space import require_exploration
+    from .studies.run import Results, run
+    from .workbook import package, report
+    from .workbook.results import state
 
 # What only a compute needs (the studies, the writer, the splice, the export) is
 # imported on its first use, so that ``validate`` starts without it: ``_LAZY``
