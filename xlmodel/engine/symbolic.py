@@ -502,3 +502,43 @@ def trace(
             r = None
         out[name] = r
     return out
+
+
+def trace_each(
+    inputs: Mapping,
+    names: Iterable[str],
+    utilization=1.0,
+    known: Mapping[str, Expr] | None = None,
+) -> dict:
+    """Each metric of ``names`` traced over the others of ``known``.
+
+    The same as ``trace(inputs, [name], utilization, known=others)[name]`` for
+    each name, ``others`` being ``known`` without ``name``, formula for formula;
+    the intermediates one name's trace computes serve the next names. That is
+    exact: whatever a metric's trace computes is something the metric depends
+    on, hence depends neither on the metric itself nor on any metric whose trace
+    asks for it (the rules form no cycle), so it is the same formula in every
+    trace that uses it.
+
+    Returns
+    -------
+    dict of str to Expr, float, bool or None
+        As :func:`trace`.
+    """
+    known = dict(known or {})
+    shared: dict = {}
+    out: dict = {}
+    for name in names:
+        if name not in METRIC_UNITS:
+            raise KeyError(f"{name!r} is not a metric")
+        others = {m: e for m, e in known.items() if m != name}
+        ev = _Tracing(inputs, utilization)
+        ev._done.update(shared)
+        ev._done.update(others)
+        try:
+            r = _operand(ev[name])
+        except (Untraceable, TypeError, ValueError, IndexError):
+            r = None
+        out[name] = r
+        shared.update((k, v) for k, v in ev._done.items() if k not in others)
+    return out
