@@ -182,13 +182,10 @@ def monte_carlo(
     used = list(dict.fromkeys([*quantities, *TARGET_CHECKS]))
     pct = np.array(CDF_PERCENTILES)
     spread = {sp.name for sp in spec.spreads}
+    repeated = _Repeated(inputs, n, spread)
     for s in range(0, v, per_chunk):
         group = range(s, min(s + per_chunk, v))
-        # each variant's value n times; the spread parameters are all drawn
-        x = {
-            k: _repeat(a[s : group.stop], n, fill=k not in spread)
-            for k, a in inputs.items()
-        }
+        x = repeated.rows(s, group.stop)
         for j, i in enumerate(group):
             rng = np.random.default_rng(variant_seed(spec.seed, names[i]))
             sl = slice(j * n, (j + 1) * n)
@@ -221,13 +218,38 @@ def monte_carlo(
     return UncertaintyResult(spec, summary, cdf)
 
 
-def _repeat(a: np.ndarray, n: int, fill: bool = True) -> np.ndarray:
-    """``np.repeat(a, n)`` of a 1-D array (each value n times, in a new writeable
-    array), by one broadcast copy; ``fill=False``: the same array left unfilled."""
-    out = np.empty(len(a) * n, dtype=a.dtype)
-    if fill:
-        out.reshape(len(a), n)[:] = a[:, None]
-    return out
+class _Repeated:
+    """Each variant's inputs ``n`` times (``np.repeat``), chunk after chunk, in
+    buffers allocated once: an input whose values in a chunk are those already
+    in its buffer (the same bits: a constant, a coefficient) is not copied again,
+    and the drawn (``spread``) ones are left for the draws to fill."""
+
+    def __init__(self, inputs: Inputs, n: int, spread: set[str]):
+        self.inputs, self.n, self.spread = inputs, n, spread
+        self.buffers: dict[str, np.ndarray] = {}
+        self.held: dict[str, np.ndarray] = {}
+
+    def rows(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        g, n = stop - start, self.n
+        x = {}
+        for k, a in self.inputs.items():
+            part = a[start:stop]
+            buf = self.buffers.get(k)
+            if buf is None or buf.dtype != part.dtype or len(buf) < g * n:
+                buf = self.buffers[k] = np.empty(g * n, dtype=part.dtype)
+                self.held.pop(k, None)
+            view = buf[: g * n]
+            if k not in self.spread and not self._holds(k, part):
+                view.reshape(g, n)[:] = part[:, None]
+                self.held[k] = part.copy()
+            x[k] = view
+        return x
+
+    def _holds(self, k: str, part: np.ndarray) -> bool:
+        held = self.held.get(k)
+        if held is None or len(held) != len(part) or part.dtype.kind not in "fiub":
+            return False
+        return bool(np.array_equal(held.view(np.uint8), part.view(np.uint8)))
 
 
 def _percentiles(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
