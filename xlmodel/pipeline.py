@@ -78,6 +78,7 @@ def _load() -> None:
         if name not in globals():
             __getattr__(name)
 
+
 #: Seconds a compute waits for another compute writing the same workbook.
 LOCK_WAIT_S = 120.0
 _LOCK_POLL_S = 0.05
