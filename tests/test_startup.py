@@ -65,6 +65,44 @@ def test_validate_leaves_out_plots_and_dask():
     assert "distributed" not in loaded and "pandas" in loaded  # the reader's
 
 
+def test_validate_leaves_out_the_writer_the_charts_and_the_export():
+    code = (
+        "import sys\n"
+        "from xlmodel.cli import main\n"
+        "try:\n"
+        f"    main(['validate', {str(TEMPLATE)!r}])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('xlmodel'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(json.loads(out.stdout.splitlines()[-1]))
+    assert "xlmodel.workbook.reader" in loaded
+    for name in (
+        "xlmodel.workbook.report",
+        "xlmodel.workbook.charts",
+        "xlmodel.workbook.chart_xml",
+        "xlmodel.export",
+        "xlmodel.plots",
+    ):
+        assert name not in loaded, name
+
+
+def test_the_pipeline_binds_its_lazy_names_on_first_use():
+    from xlmodel import pipeline
+    from xlmodel.studies.run import run
+    from xlmodel.workbook import report
+
+    assert pipeline.report is report and pipeline.run is run
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        pipeline.nope  # noqa: B018
+
+
 def test_the_public_api_resolves_on_first_use():
     import xlmodel
 

@@ -31,14 +31,53 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: computes are not serialised
     fcntl = None  # type: ignore[assignment]
 
+from typing import TYPE_CHECKING
+
 from . import __version__
 from .errors import PackageError
-from .export import export
-from .studies import changes
-from .studies.design_space import require_exploration
-from .studies.run import Results, run
-from .workbook import package, reader, report
-from .workbook.results import state
+from .workbook import reader
+
+if TYPE_CHECKING:  # bound at run time by _load() (below)
+    from .export import export
+    from .studies import changes
+    from .studies.design_space import require_exploration
+    from .studies.run import Results, run
+    from .workbook import package, report
+    from .workbook.results import state
+
+# What only a compute needs (the studies, the writer, the splice, the export) is
+# imported on its first use, so that ``validate`` starts without it: ``_LAZY``
+# names -> their module and attribute (None: the module itself).
+_LAZY = {
+    "export": ("xlmodel.export", "export"),
+    "changes": ("xlmodel.studies.changes", None),
+    "require_exploration": ("xlmodel.studies.design_space", "require_exploration"),
+    "Results": ("xlmodel.studies.run", "Results"),
+    "run": ("xlmodel.studies.run", "run"),
+    "package": ("xlmodel.workbook.package", None),
+    "report": ("xlmodel.workbook.report", None),
+    "state": ("xlmodel.workbook.results.state", None),
+}
+
+
+def __getattr__(name: str):
+    spec = _LAZY.get(name)
+    if spec is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(spec[0])
+    value = module if spec[1] is None else getattr(module, spec[1])
+    globals()[name] = value  # later uses, and a test's replacement, are plain
+    return value
+
+
+def _load() -> None:
+    """Bind every lazily imported name (one already bound is kept)."""
+    for name in _LAZY:
+        if name not in globals():
+            __getattr__(name)
+
 
 #: Seconds a compute waits for another compute writing the same workbook.
 LOCK_WAIT_S = 120.0
@@ -89,6 +128,7 @@ def compute(
     -------
     Results
     """
+    _load()
     path = Path(path)
     out = Path(out) if out is not None else path
     reader.check_not_open(path)
@@ -164,6 +204,7 @@ def diff(old, new) -> changes.Changes:
     InputProblems, PackageError
         Either workbook cannot be read, or its inputs have problems.
     """
+    _load()
     snaps = []
     for path in (Path(old), Path(new)):
         study, record = reader.read_recorded(path)

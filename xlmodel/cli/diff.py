@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:  # the command group imports nothing heavy
+if TYPE_CHECKING:  # the studies (and pandas) only when the command runs
     from ..studies.changes import Changes
 
 

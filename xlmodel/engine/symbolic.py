@@ -27,6 +27,7 @@ cell keeps a plain value.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable, Mapping
 
@@ -45,6 +46,9 @@ _ATOM, _POW, _MUL, _ADD, _CMP = 9, 7, 5, 4, 2
 
 # a guard frame per rule being traced (see _Tracing.__getitem__)
 _FRAMES: list[list[str]] = []
+# non-empty while trace() runs under np.errstate(all="ignore"): an operation
+# then need not set it again (the engine's own errstate blocks only ignore more)
+_QUIET: list[bool] = []
 
 
 def number_text(v) -> str:
@@ -218,8 +222,11 @@ class Expr:
         if rule is None:
             raise Untraceable(f"numpy {ufunc.__name__}")
         args = [_operand(a) for a in inputs]
-        with np.errstate(all="ignore"):
+        if _QUIET:  # inside trace(): numpy's floating-point errors already ignored
             value = ufunc(*(_value(a) for a in args))
+        else:
+            with np.errstate(all="ignore"):
+                value = ufunc(*(_value(a) for a in args))
         return rule(value, *args)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -237,6 +244,11 @@ def _operand(a):
     if isinstance(a, Expr):
         if a.f is None:
             raise Untraceable(a.why or "an opaque operand")
+        return a
+    kind = type(a)
+    if kind is float or kind is np.float64 or kind is int:
+        return np.float64(a)  # what the array path below makes of them
+    if kind is bool:
         return a
     arr = np.asarray(a)
     if arr.size != 1:
@@ -493,12 +505,65 @@ def trace(
     ev = _Tracing(inputs, utilization)
     ev._done.update(known or {})
     out: dict = {}
-    for name in names:
-        if name not in METRIC_UNITS:
-            raise KeyError(f"{name!r} is not a metric")
+    with _quiet():
+        for name in names:
+            if name not in METRIC_UNITS:
+                raise KeyError(f"{name!r} is not a metric")
+            try:
+                r = _operand(ev[name])
+            except (Untraceable, TypeError, ValueError, IndexError):
+                r = None
+            out[name] = r
+    return out
+
+
+@contextlib.contextmanager
+def _quiet():
+    """numpy's floating-point errors ignored, once for a whole trace."""
+    with np.errstate(all="ignore"):
+        _QUIET.append(True)
         try:
-            r = _operand(ev[name])
-        except (Untraceable, TypeError, ValueError, IndexError):
-            r = None
-        out[name] = r
+            yield
+        finally:
+            _QUIET.pop()
+
+
+def trace_each(
+    inputs: Mapping,
+    names: Iterable[str],
+    utilization=1.0,
+    known: Mapping[str, Expr] | None = None,
+) -> dict:
+    """Each metric of ``names`` traced over the others of ``known``.
+
+    The same as ``trace(inputs, [name], utilization, known=others)[name]`` for
+    each name, ``others`` being ``known`` without ``name``, formula for formula;
+    the intermediates one name's trace computes serve the next names. That is
+    exact: whatever a metric's trace computes is something the metric depends
+    on, hence depends neither on the metric itself nor on any metric whose trace
+    asks for it (the rules form no cycle), so it is the same formula in every
+    trace that uses it.
+
+    Returns
+    -------
+    dict of str to Expr, float, bool or None
+        As :func:`trace`.
+    """
+    known = dict(known or {})
+    shared: dict = {}
+    out: dict = {}
+    with _quiet():
+        for name in names:
+            if name not in METRIC_UNITS:
+                raise KeyError(f"{name!r} is not a metric")
+            others = {m: e for m, e in known.items() if m != name}
+            ev = _Tracing(inputs, utilization)
+            ev._done.update(shared)
+            ev._done.update(others)
+            try:
+                r = _operand(ev[name])
+            except (Untraceable, TypeError, ValueError, IndexError):
+                r = None
+            out[name] = r
+            shared.update((k, v) for k, v in ev._done.items() if k not in others)
     return out

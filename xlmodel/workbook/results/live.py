@@ -31,7 +31,7 @@ import numpy as np
 
 from ...engine import prepare
 from ...engine.nodes import fill_process_nodes
-from ...engine.symbolic import Expr, trace
+from ...engine.symbolic import Expr, trace, trace_each
 from ...schema import PARAMETERS
 from ...studies.reference import apply_power_preset
 from .context import Context
@@ -127,15 +127,14 @@ class Live:
             e = plain.get(m)
             if isinstance(e, Expr):
                 known[m] = Expr(ref, e.value, guards=e.guards, fallible=e.fallible)
-        out = {}
-        for name in names:
-            e = plain[name]
-            if not isinstance(e, Expr) or not known:
-                out[name] = e
-                continue
-            others = {m: leaf for m, leaf in known.items() if m != name}
-            out[name] = trace(x, [name], utilization, known=others)[name]
-        return out
+        if not known:
+            return {name: plain[name] for name in names}
+        # each formula over the other metrics' cells (one trace per metric, the
+        # intermediates shared between them)
+        again = trace_each(
+            x, [n for n in names if isinstance(plain[n], Expr)], utilization, known
+        )
+        return {name: again.get(name, plain[name]) for name in names}
 
 
 class Cached(float):

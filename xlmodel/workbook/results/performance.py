@@ -87,6 +87,7 @@ def _live(ctx: Context, sh: Sheet, frame, tables: list[tuple[Table, list[Col]]])
     if len(frame) > live.ROW_LIMIT:
         return
     lv = live.Live(ctx)
+    column = {k: frame[k].to_numpy() for k in frame.columns}  # cell by cell below
     for i, variant in enumerate(frame["variant"]):
         places: dict[str, tuple[int, int, str]] = {}
         for t, cols in tables:
@@ -96,7 +97,7 @@ def _live(ctx: Context, sh: Sheet, frame, tables: list[tuple[Table, list[Col]]])
         cells = {k: live.cell(r, c) for k, (r, c, _) in places.items()}
         formulas = lv.formulas(variant, list(places), cells)
         for key, (r, c, fmt) in places.items():
-            live.write(ctx, sh.ws, r, c, formulas[key], frame[key].iloc[i], fmt)
+            live.write(ctx, sh.ws, r, c, formulas[key], column[key][i], fmt)
 
 
 SHEET = ResultSheet("Performance", write)

@@ -90,6 +90,7 @@ def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
     lv = live.Live(ctx)
     fmt = {c.key: c.fmt for c in cols}
     ucol = t.cols["utilization"]
+    column = {k: pw[k].to_numpy() for k in pw.columns}  # cell by cell below
     for i, (variant, u) in enumerate(zip(pw["variant"], pw["utilization"])):
         r = t.first_row + i
         refs = lv.sources.get(variant, {})
@@ -102,7 +103,7 @@ def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
                     c,
                     "=" + refs[param],
                     ctx.fmt(num_format=fmt[key], **live.BORDER),
-                    live.Cached(pw[key].iloc[i]),
+                    live.Cached(column[key][i]),
                 )
             shown[param] = live.cell(r, c)
         cells = {
@@ -114,7 +115,7 @@ def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
         formulas = lv.formulas(variant, list(_METRIC_OF.values()), cells, util, shown)
         for key, metric in _METRIC_OF.items():
             live.write(
-                ctx, sh.ws, r, t.cols[key], formulas[metric], pw[key].iloc[i], fmt[key]
+                ctx, sh.ws, r, t.cols[key], formulas[metric], column[key][i], fmt[key]
             )
 
 

@@ -10,6 +10,7 @@ exposes to the orchestrator.
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from collections.abc import Callable
@@ -222,6 +223,7 @@ class Sheet:
         ctx, ws = self.ctx, self.ws
         border = {"bottom": 1, "bottom_color": "#E0E0E0"}
         widest = 0
+        formats: dict = {}
         for i, v in enumerate(values):
             r = first + i
             props = dict(border)
@@ -244,8 +246,34 @@ class Sheet:
                     self.wrapped.append((r, cc, text, 1, 1.45))
                 widest = max(widest, _chars(len(text)) + text_col)
             else:
-                widest = max(widest, self.value(r, cc, v, c.fmt, **props))
+                widest = max(widest, self._number(r, cc, v, c.fmt, props, formats))
         return widest
+
+    def _number(self, row, col, v, num_format, props, formats) -> int:
+        """:meth:`value` of a table cell, its formats looked up once per column
+        (``formats``: (kind, highlighted) -> format, filled in the order
+        :meth:`value` would first ask for them, so the workbook's formats keep
+        their order)."""
+        hl = "bold" in props
+        if v is None or isinstance(v, (bool, np.bool_)):
+            return self.value(row, col, v, num_format, **props)
+        try:
+            x = float(v)
+        except (TypeError, ValueError):  # pandas NA and other non-numbers
+            x = math.nan
+        if not math.isfinite(x):
+            f = formats.get(("n/a", hl))
+            if f is None:
+                f = formats[("n/a", hl)] = self.ctx.fmt(
+                    align="right", font_color="#7F7F7F", **props
+                )
+            self.ws.write_string(row, col, "n/a", f)
+            return 3
+        f = formats.get(("number", hl))
+        if f is None:
+            f = formats[("number", hl)] = self.ctx.fmt(num_format=num_format, **props)
+        self.ws.write_number(row, col, x, f)
+        return _shown_len(x, num_format)
 
     def pass_fail(self, table: Table, keys: list[str]) -> None:
         """Green PASS / red FAIL conditional formats on the given columns."""
@@ -471,13 +499,22 @@ def _missing(v) -> bool:
 
 
 def _shown_len(x: float, num_format: str) -> int:
+    spec, extra, percent = _shown_format(num_format)
+    if percent:
+        x *= 100
+    return len(format(x, spec)) + extra
+
+
+@functools.lru_cache(maxsize=256)
+def _shown_format(num_format: str) -> tuple[str, int, bool]:
+    """(format spec, characters added, percent?) of how ``num_format`` shows a
+    number, for :func:`_shown_len`."""
     decimals = 0
     if "." in num_format:
         decimals = len(num_format.split(".")[1].split('"')[0].rstrip("%E+"))
     suffix = num_format.split('"')[1] if '"' in num_format else ""
-    if "%" in num_format:
-        x *= 100
-    return len(f"{x:,.{min(decimals, 6)}f}") + len(suffix) + ("%" in num_format)
+    percent = "%" in num_format
+    return f",.{min(decimals, 6)}f", len(suffix) + percent, percent
 
 
 def _integer_ops(ws, precision: str, ops: str) -> None:

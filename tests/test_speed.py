@@ -1,0 +1,152 @@
+"""The faster paths give what the plain ones gave, bit for bit and byte for byte.
+
+Percentiles from one sort against ``np.percentile``; the Monte Carlo's chunked,
+buffered inputs against ``np.repeat`` and one evaluation of every draw; each
+live formula traced with shared intermediates against one trace per metric;
+xlsxwriter's formula preparation with and without the shortcut.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from xlsxwriter.worksheet import Worksheet
+
+from xlmodel.engine import prepare
+from xlmodel.engine.model import METRIC_NAMES, evaluate_arrays
+from xlmodel.engine.symbolic import Expr, trace, trace_each
+from xlmodel.schema import SEED_VARIANTS
+from xlmodel.studies import uncertainty as unc
+from xlmodel.workbook.report import _Worksheet
+
+WANTED = np.concatenate([unc.PERCENTILES, unc.CDF_PERCENTILES])
+
+
+def bits(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64).view(np.uint64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_percentiles_from_one_sort_are_numpys(seed):
+    rng = np.random.default_rng(seed)
+    for n in (2, 3, 7, 50, 101, 10_000):
+        values = rng.lognormal(size=(4, n)) * 10 ** rng.uniform(-6, 6)
+        if seed % 2:
+            values = np.round(values, 2) + 0.5  # ties, no zeros
+        values[0] = values[0, 0]  # a constant row
+        got = unc._percentiles(values, WANTED)
+        assert np.array_equal(bits(got), bits(np.percentile(values, WANTED, axis=1)))
+
+
+def test_percentiles_with_zeros_and_infinities_take_numpys_path():
+    v = np.array([[0.0, -0.0, 1.0, 2.0], [1.0, 2.0, np.inf, np.inf]])
+    got = unc._percentiles(v, WANTED)
+    zeros = np.percentile(v[:1], WANTED, axis=1)[:, 0]
+    assert np.array_equal(bits(got[:, 0]), bits(zeros))
+    p0 = WANTED.tolist().index(0.0)
+    assert got[-1, 1] == np.inf and got[p0, 1] == 1.0  # P100 of a runaway; P0
+
+
+def test_the_repeated_inputs_are_numpys_repeat_chunk_after_chunk():
+    x = {
+        "a": np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
+        "c": np.array([7.0, 7.0, 7.0, 7.0, 7.0]),  # the same in every chunk
+        "z": np.array([0.0, -0.0, 0.0, -0.0, 0.0]),  # equal, not the same bits
+        "k": np.array([1, 1, 2, 2, 2]),
+        "s": np.array(["x", "y", "x", "y", "x"], dtype=object),
+    }
+    rep = unc._Repeated(x, 3, {"a"})
+    for start, stop in ((0, 2), (2, 4), (4, 5)):
+        got = rep.rows(start, stop)
+        for k in ("c", "z", "k", "s"):
+            want = np.repeat(x[k][start:stop], 3)
+            assert got[k].dtype == want.dtype and got[k].flags.writeable
+            if want.dtype.kind == "f":
+                assert np.array_equal(bits(got[k]), bits(want)), k
+            else:
+                assert list(got[k]) == list(want), k
+        assert len(got["a"]) == 3 * (stop - start)  # left for the draws
+
+
+def test_monte_carlo_equals_one_evaluation_of_every_draw():
+    variants = {k: dict(v) for k, v in list(SEED_VARIANTS.items())[:3]}
+    import pandas as pd
+
+    frame = pd.DataFrame(variants).T
+    inputs = prepare(frame)
+    spec = unc.Uncertainty(
+        (
+            unc.Spread("clock_mhz", "normal", 5.0),
+            unc.Spread("sm_power_w", "uniform", 10.0),
+        ),
+        samples=50,
+        seed=3,
+    )
+    old_chunk = unc.CHUNK_ROWS
+    try:
+        unc.CHUNK_ROWS = 100  # two variants a chunk, then one: buffers reused
+        res = unc.monte_carlo(inputs, list(frame.index), spec)
+    finally:
+        unc.CHUNK_ROWS = old_chunk
+    # by hand: every variant's draws, every metric, numpy's percentiles
+    for i, name in enumerate(frame.index):
+        x = {k: np.repeat(a[i : i + 1], 50) for k, a in inputs.items()}
+        rng = np.random.default_rng(unc.variant_seed(3, name))
+        for sp in spec.spreads:
+            x[sp.name] = sp.draw(float(inputs[sp.name][i]), rng, 50)
+        out = evaluate_arrays(x, 1.0)
+        for q in spec.quantities:
+            p10, p50, p90 = np.percentile(out[q], unc.PERCENTILES)
+            row = res.summary.loc[name]
+            assert bits(
+                [row[f"{q}_p10"], row[f"{q}_p50"], row[f"{q}_p90"]]
+            ).tolist() == (bits([p10, p50, p90]).tolist())
+            cdf = np.percentile(out[q], unc.CDF_PERCENTILES)
+            assert np.array_equal(bits(res.cdf[q][name].to_numpy()), bits(cdf))
+        for c in unc.TARGET_CHECKS:
+            assert res.summary.loc[name, f"p_{c}"] == out[c].mean()
+
+
+def test_trace_each_is_one_trace_per_metric():
+    inputs = prepare(dict(SEED_VARIANTS["Baseline"]))
+    x = {
+        k: Expr.leaf(f"'Variants'!$D${i + 3}", a[0]) if a.dtype.kind == "f" else a
+        for i, (k, a) in enumerate(inputs.items())
+    }
+    util = Expr.leaf("$B$5", 0.7)
+    names = [m for m in METRIC_NAMES if not m.startswith("meets_")][:30]
+    plain = trace(x, names, util)
+    known = {
+        m: Expr(f"$Z${j + 1}", e.value, guards=e.guards, fallible=e.fallible)
+        for j, (m, e) in enumerate(plain.items())
+        if isinstance(e, Expr)
+    }
+    wanted = [*known, "meets_power_budget", "meets_tj_max"]
+    each = trace_each(x, wanted, util, known)
+    for m in wanted:
+        others = {k: v for k, v in known.items() if k != m}
+        one = trace(x, [m], util, known=others)[m]
+        assert type(each[m]) is type(one)
+        if isinstance(one, Expr):
+            assert each[m].cell_formula() == one.cell_formula(), m
+            assert bits(each[m].value) == bits(one.value)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "=1+2",
+        "=IF($A$1>0,EXP(2),NA())",
+        "{=SUM(A1:A3)}",
+        "='x SORT(1)'!$A$1*2",
+        "=_xlfn.FOO(1)",
+        "=ASINGLE(1)",
+        "=XOR(1)",
+        "=IFERROR(1/'Variants'!$D$5,\"n/a\")",
+        *(f"=1+{n}(A1)" for n in ("FILTER", "UNIQUE", "LAMBDA", "SEQUENCE", "MAP")),
+    ],
+)
+def test_formula_preparation_is_xlsxwriters(formula):
+    assert _Worksheet()._prepare_formula(formula) == Worksheet()._prepare_formula(
+        formula
+    )
