@@ -91,6 +91,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     sh.page(table.header_row, freeze_col=3)
 
     right = width + 1
+    sh.band_cols.append(right - 1)  # on paper the charts go on pages of their own
     n = len(ctx.plotted)
     bar_h = 360 + legend_px(n, per_row=4)
     line_h = 400 + legend_px(n, per_row=4)

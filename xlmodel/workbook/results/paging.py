@@ -69,6 +69,7 @@ def print_layout(
     keep_cols: list[tuple[int, int]] = (),
     prefer_cols: list[int] = (),
     repeat_row: int | None = None,
+    name_tables: list[tuple[int, int]] = (),
 ) -> PrintLayout:
     """The print layout of an area with these column widths and row heights.
 
@@ -84,12 +85,29 @@ def print_layout(
         Columns where a band should begin when the area needs more than one.
     repeat_row : int or None
         The header row printed at the top of every page.
+    name_tables : list of (int, int)
+        Column spans (first, last) of the tables whose first column names their
+        rows: a band that begins inside one repeats that column (column 0).
 
     Returns
     -------
     PrintLayout
     """
-    breaks, repeat = column_bands(col_px, keep_cols, prefer_cols)
+    breaks, repeat, scale = column_layout(col_px, keep_cols, prefer_cols, name_tables)
+    percent = max(10, math.floor(scale * 100))
+    page_h = PAGE_H_PX / (percent / 100)
+    rows = row_breaks(row_px, blocks, page_h, repeat_row)
+    return PrintLayout(percent, tuple(breaks), tuple(rows), repeat)
+
+
+def column_layout(
+    col_px: list[int], keep_cols=(), prefer_cols=(), name_tables=()
+) -> tuple[list[int], int, float]:
+    """Bands of columns as printed: :func:`column_bands`, unless the bands
+    would print hardly larger than one band or one would be a sliver; returns
+    the breaks, the columns repeated and the scale (a fraction) that fits the
+    widest band on the page width."""
+    breaks, repeat = column_bands(col_px, keep_cols, prefer_cols, name_tables)
     scale = _band_scale(col_px, breaks, repeat)
     edges = [0, *breaks, len(col_px)]
     widths = [sum(col_px[a:z]) for a, z in zip(edges, edges[1:])]
@@ -97,12 +115,8 @@ def print_layout(
         scale < _band_scale(col_px, [], 0) * _WORTH_SPLITTING
         or min(widths) < _MIN_BAND_SHARE * max(widths)
     ):
-        breaks, repeat = [], 0  # bands hardly larger, or a sliver: one band
-        scale = _band_scale(col_px, [], 0)
-    percent = max(10, math.floor(scale * 100))
-    page_h = PAGE_H_PX / (percent / 100)
-    rows = row_breaks(row_px, blocks, page_h, repeat_row)
-    return PrintLayout(percent, tuple(breaks), tuple(rows), repeat)
+        return [], 0, _band_scale(col_px, [], 0)  # hardly larger, or a sliver
+    return breaks, repeat, scale
 
 
 def _band_scale(col_px: list[int], breaks: list[int], repeat: int) -> float:
@@ -116,7 +130,7 @@ def _band_scale(col_px: list[int], breaks: list[int], repeat: int) -> float:
 
 
 def column_bands(
-    col_px: list[int], keep_cols=(), prefer_cols=()
+    col_px: list[int], keep_cols=(), prefer_cols=(), name_tables=()
 ) -> tuple[list[int], int]:
     """Bands of columns: the first column of each band after the first, and how
     many columns are repeated at the left of the later bands (0 or 1).
@@ -154,7 +168,8 @@ def column_bands(
             if near is not None and near not in cuts:
                 cuts.append(near)
     breaks = sorted(set(breaks) | set(cuts))
-    return breaks, int(bool(cuts))
+    named = any(c0 == 0 and c0 < b <= c1 for b in breaks for c0, c1 in name_tables)
+    return breaks, int(bool(cuts) or named)
 
 
 def row_breaks(

@@ -23,7 +23,7 @@ from ...studies.run import Results
 from ..charts import Layout, Span
 from .context import Context
 from .formats import BEST_FILL, FAIL, GENERAL, HEAD_FILL, PASS, TITLE_COLOR
-from .paging import MARGIN_LR_IN, MARGIN_TB_IN, Block, print_layout
+from .paging import MARGIN_LR_IN, MARGIN_TB_IN, Block, column_layout, print_layout
 
 
 def _always(results: Results) -> bool:
@@ -102,6 +102,10 @@ class Sheet:
         self.print_limit: tuple[int, int] | None = None
         self.tables: list[Table] = []
         self.text_rows: set[int] = set()  # rows of headings and notes
+        # notes merged over columns, merged by finish within a band: row, col,
+        # columns, text, format
+        self._merges: list[tuple[int, int, int, str, object]] = []
+        self._subtitle: tuple[int, str] | None = None
         # single-cell text that may run over the cells to its right: col, chars
         self.overflow: list[tuple[int, float]] = []
         self.band_cols: list[int] = []  # where a band of printed pages may begin
@@ -121,8 +125,8 @@ class Sheet:
         self.ws.set_row(row, 24)
         self.heights[row] = 24
         self.overflow.append((0, len(text) * 15 / 11))
-        if subtitle:
-            self.ws.write_string(row + 1, 0, subtitle, self.ctx.fmt(italic=True))
+        if subtitle:  # written by finish: wrapped in the first band if cut
+            self._subtitle = (row + 1, subtitle)
             self.overflow.append((0, len(subtitle)))
 
     def heading(self, row: int, col: int, text: str) -> None:
@@ -132,12 +136,15 @@ class Sheet:
         self.overflow.append((col, len(text)))
 
     def note(self, row: int, col: int, text: str, width: int = 0, **props) -> None:
-        """Text, wrapped over ``width`` columns (merged) when ``width`` > 1."""
+        """Text, wrapped over ``width`` columns (merged) when ``width`` > 1.
+
+        The merge is written by :meth:`finish`, ending where the printed band of
+        columns of ``col`` ends if that is sooner: a note is never cut by a page.
+        """
         f = self.ctx.fmt(text_wrap=width > 1, **props)
         self.text_rows.add(row)
         if width > 1:
-            self.ws.merge_range(row, col, row, col + width - 1, text, f)
-            self.wrapped.append((row, col, text, width, 1.45))
+            self._merges.append((row, col, width, text, f))
         else:
             self.ws.write_string(row, col, text, f)
             self.overflow.append((col, len(text)))
@@ -327,6 +334,25 @@ class Sheet:
     def finish(self) -> None:
         for c, w in self.widths.items():
             self.ws.set_column(c, c, round(w, 1))
+        hidden = bool(self.ws.hidden)
+        area_col = self._area_col() if self.paged and not hidden else None
+        breaks = []
+        if area_col is not None:
+            breaks = self._bands(area_col)[0]
+        if self._subtitle is not None:
+            row, text = self._subtitle
+            if breaks:  # over the first band, wrapped: no page cuts it
+                f = self.ctx.fmt(italic=True, text_wrap=True, valign="top")
+                self._merges.append((row, 0, breaks[0], text, f))
+            else:
+                self.ws.write_string(row, 0, text, self.ctx.fmt(italic=True))
+        for row, col, width, text, f in self._merges:
+            end = min([col + width, *(b for b in breaks if b > col)])
+            if end - col > 1:
+                self.ws.merge_range(row, col, row, end - 1, text, f)
+            else:
+                self.ws.write_string(row, col, text, f)
+            self.wrapped.append((row, col, text, end - col, 1.45))
         heights: dict[int, int] = {}
         for row, col, text, span, per_unit in self.wrapped:
             width = sum(self.widths.get(col + k, 8.43) for k in range(span))
@@ -337,9 +363,60 @@ class Sheet:
                 self.ws.set_row(row, 13.5 * lines + 3)
                 self.heights[row] = 13.5 * lines + 3
         self._insert_charts()
-        last_row, last_col = self._print_area()
+        if hidden:  # a reader prints a hidden sheet that has a print area
+            return
+        last_row, last_col = self._print_area(area_col)
         if self.paged:
             self._paginate(last_row, last_col)
+
+    def _area_col(self) -> int:
+        """The print area's last column, from the cells, the merged notes as
+        asked for, the charts and the text that runs over empty cells."""
+        last_col = max(
+            [self.ws.dim_colmax or 0, *(c + w - 1 for _, c, w, _, _ in self._merges)]
+        )
+        if self.print_limit is not None:  # cells beyond it are chart data
+            last_col = min(last_col, self.print_limit[1])
+        for *_, c1 in self._chart_cols():
+            last_col = max(last_col, c1)
+        return max(last_col, self._text_col(last_col))
+
+    def _text_col(self, last_col: int) -> int:
+        text_col = last_col
+        for col, chars in self.overflow:
+            if col > last_col:
+                continue  # chart data beyond the print area
+            end, room = col, self.widths.get(col, 8.43)
+            while room < chars and end < MIN_TEXT_COLUMNS - 1:
+                end += 1
+                room += self.widths.get(end, 8.43)
+            text_col = max(text_col, end)
+        return text_col
+
+    def _chart_cols(self) -> list[tuple[int, int, int, int]]:
+        """(0, 0, first column, last column) of every chart, placed or pending."""
+        out = []
+        for _, _, col, x, _, w, _ in self._pending:
+            out.append(
+                (0, 0, self.col_after(col, x + 1) - 1, self.col_after(col, x + w) - 1)
+            )
+        return out
+
+    def _name_tables(self, last_col: int) -> list[tuple[int, int]]:
+        return [
+            (min(t.cols.values()), max(t.cols.values()))
+            for t in self.tables
+            if t.cols and min(t.cols.values()) <= last_col
+        ]
+
+    def _bands(self, last_col: int) -> tuple[list[int], int, float]:
+        """Column bands of the print area up to ``last_col`` (:func:`.paging.column_layout`)."""
+        return column_layout(
+            [self._col_px(c) for c in range(last_col + 1)],
+            keep_cols=[(c0, c1) for _, _, c0, c1 in self._chart_cols()],
+            prefer_cols=self.band_cols,
+            name_tables=self._name_tables(last_col),
+        )
 
     def _insert_charts(self) -> None:
         """Insert the charts, each at a row boundary, in the order of their tops."""
@@ -394,7 +471,7 @@ class Sheet:
             out.append((row, bottom - 1, first_col, right - 1))
         return out
 
-    def _print_area(self) -> tuple[int, int]:
+    def _print_area(self, area_col: int | None = None) -> tuple[int, int]:
         """Print area over the cells and every chart; returns its last row, column.
 
         Text that runs over the empty cells to its right widens a narrow area
@@ -408,14 +485,9 @@ class Sheet:
             last_col = min(last_col, self.print_limit[1])
         for _, r1, _, c1 in self._chart_cells():
             last_row, last_col = max(last_row, r1), max(last_col, c1)
-        text_col = last_col
-        for col, chars in self.overflow:
-            end, room = col, self.widths.get(col, 8.43)
-            while room < chars and end < MIN_TEXT_COLUMNS - 1:
-                end += 1
-                room += self.widths.get(end, 8.43)
-            text_col = max(text_col, end)
-        last_col = max(last_col, text_col)
+        last_col = max(last_col, self._text_col(last_col))
+        if area_col is not None:  # as wide as the bands were cut for
+            last_col = max(last_col, area_col)
         valued = max(
             (
                 col
@@ -448,6 +520,7 @@ class Sheet:
             keep_cols=[(c0, c1) for _, _, c0, c1 in charts],
             prefer_cols=self.band_cols,
             repeat_row=self.repeat_row,
+            name_tables=self._name_tables(last_col),
         )
         ws = self.ws
         ws.set_print_scale(layout.scale)

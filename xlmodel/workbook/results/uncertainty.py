@@ -24,6 +24,7 @@ from .banner import stale_banner
 from .context import Context
 from .formats import GENERAL, at_precision, unit_format
 from .geometry import GAP_PX, axis_format
+from .paging import MIN_SCALE, PAGE_W_PX
 from .sheet import Col, ResultSheet, Sheet
 
 # The quantities charted when they are among the outputs, in chart order.
@@ -124,7 +125,11 @@ def _columns(heads: dict[str, tuple[str, str]]) -> list[Col]:
 
 
 def _charts(ctx: Context, sh: Sheet, heads: dict, charts_row: int, table_cols: int):
-    """The CDF charts side by side at ``charts_row``, as wide as the table above.
+    """The CDF charts at ``charts_row``, side by side in a grid as wide as the
+    table above, or, when the table is too wide to print legibly on one page
+    width, in a grid of two a row as wide as the half of the table the first
+    band of printed pages shows (the table is cut into bands of columns there,
+    the charts are not).
 
     Their data, not printed, lie right of the charts and of the table: a column
     per charted variant, a row per percentile, one block per quantity below the
@@ -133,13 +138,25 @@ def _charts(ctx: Context, sh: Sheet, heads: dict, charts_row: int, table_cols: i
     table_px = sum(sh.col_px(c) for c in range(table_cols))
     charted = [q for q in _CHARTED if q in heads]
     n = max(len(charted), 1)
-    width = int(max(_CHART_MIN_W, min(_CHART_W, (table_px - (n - 1) * GAP_PX) / n)))
-    data_col = max(table_cols, sh.col_after(0, n * width + (n - 1) * GAP_PX)) + 1
+    per_row = n
+    if table_px * MIN_SCALE > PAGE_W_PX and n > 2:
+        per_row, table_px = 2, table_px / 2
+    width = int(
+        max(_CHART_MIN_W, min(_CHART_W, (table_px - (per_row - 1) * GAP_PX) / per_row))
+    )
+    grid_px = per_row * width + (per_row - 1) * GAP_PX
+    data_col = max(table_cols, sh.col_after(0, grid_px)) + 1
     data_row = 3
-    for k, q in enumerate(charted):
+    layouts = []
+    for q in charted:
         data_row, layout = _cdf(ctx, sh, heads[q], q, data_row, data_col, width)
-        x = k * (width + GAP_PX)
-        sh.chart(ch.add_curve_chart, layout, charts_row, 0, x, 0)
+        layouts.append(layout)
+    y = 0
+    for k in range(0, len(layouts), per_row):
+        row = layouts[k : k + per_row]
+        for j, layout in enumerate(row):
+            sh.chart(ch.add_curve_chart, layout, charts_row, 0, j * (width + GAP_PX), y)
+        y += max(lay.height for lay in row) + GAP_PX
 
 
 def _cdf(
