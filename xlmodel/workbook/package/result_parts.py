@@ -35,8 +35,19 @@ _FORMULA_RE = re.compile(rb"<f[\s/>]")
 _GUID_ID_RE = re.compile(
     r"<(?:[\w.-]+:)?id>\s*(\{[0-9A-Fa-f-]{36}\})\s*</(?:[\w.-]+:)?id>"
 )
-_CELL_RE = re.compile(r"<c(?=[\s/>])(" + ATTRS + r")>(?:(?<=/>)|(.*?)</c\s*>)", re.S)
-_V_RE = re.compile(r"<v(?:\s[^>]*)?>\s*([0-9]+)\s*</v\s*>")
+# A cell of a result sheet as the writer lays it out: the reference, the style
+# index, then either a shared string (t="s" and its index in <v>, nothing else)
+# or the rest of a start tag whose attributes are all known. Every <c> of the
+# part must be one whole match (checked: the splice refuses the part otherwise),
+# so a cell laid out in any other way cannot slip through unchanged.
+_CELL_RE = re.compile(
+    r'(<c r="[A-Z]{1,3}[0-9]{1,7}")(?: s="([0-9]{1,9})")?'
+    r'(?: t="s"><v>([0-9]{1,9})</v></c>'
+    r'|((?: cm="[0-9]{1,9}")?(?: t="(?:b|e|n|d|str|inlineStr)")?'
+    r'(?: vm="[0-9]{1,9}")?/?>))'
+)
+_ROW_RE = start_tag_re("", "row")
+_S_ATTR_RE = re.compile(r"\ss\s*=")
 
 
 def result_strings(draft: Draft) -> list[str]:
@@ -195,21 +206,13 @@ def _rewrite_result_sheet(
             raise PackageError(f"result sheet {part} uses unknown style {value}")
         return set_attr(tag, attr, str(table[index]))
 
-    def cell(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        tag_end = len("<c") + len(match.group(1)) + 1
-        tag = remap(whole[:tag_end], "s", xf_map)
-        body = match.group(2)
-        if tag_attrs(tag).get("t") == "s" and body is not None:
-            found = _V_RE.search(body)
-            if not found or int(found.group(1)) >= len(strings):
-                raise PackageError(f"result sheet {part} has a bad shared string")
-            tag = set_attr(tag, "t", "inlineStr")
-            return f"{tag}<is>{strings[int(found.group(1))]}</is></c>"
-        return tag + whole[tag_end:]
-
-    text = _CELL_RE.sub(cell, text)
-    text = start_tag_re("", "row").sub(lambda m: remap(m.group(0), "s", xf_map), text)
+    text = _rewrite_cells(text, part, xf_map, strings)
+    text = _ROW_RE.sub(
+            lambda m: remap(m.group(0), "s", xf_map)
+        if _S_ATTR_RE.search(m.group(0))
+        else m.group(0),
+        text,
+    )
     text = start_tag_re("", "col").sub(
         lambda m: remap(m.group(0), "style", xf_map), text
     )
@@ -227,6 +230,52 @@ def _rewrite_result_sheet(
         text = text.replace(old, "{" + str(new).upper() + "}")
     xml.text = text
     return xml.encode()
+
+
+def _rewrite_cells(
+    text: str, part: str, xf_map: dict[int, int], strings: list[str]
+) -> str:
+    """Every cell of a result sheet with its style index remapped to the merged
+    styles and its shared string made an inline string, in one pass.
+
+    A cell ``<c r="A1" s="3" t="s"><v>7</v></c>`` becomes ``<c r="A1" s="M"
+    t="inlineStr"><is>STRING</is></c>`` (M: ``xf_map[3]``, STRING: the inner XML
+    of shared string 7); any other cell keeps every byte but its style index.
+    With an empty ``xf_map`` the style indices stay as they are.
+    """
+    styles = {str(old): f' s="{new}"' for old, new in xf_map.items()}
+    count = len(strings)
+
+    def style(value: str) -> str:
+        """The style attribute a value not in ``styles`` is written with."""
+        if not xf_map:
+            return f' s="{value}"'
+        if int(value) in xf_map:  # written with leading zeros
+            return f' s="{xf_map[int(value)]}"'
+        raise PackageError(f"result sheet {part} uses unknown style {value}")
+
+    def cell(match: re.Match[str]) -> str:
+        head, s, shared, rest = match.groups()
+        if s is not None:
+            try:
+                head += styles[s]
+            except KeyError:
+                head += style(s)
+        if shared is None:
+            return head + rest
+        index = int(shared)
+        if index >= count:
+            raise PackageError(f"result sheet {part} has a bad shared string")
+        return head + ' t="inlineStr"><is>' + strings[index] + "</is></c>"
+
+    text_out, cells = _CELL_RE.subn(cell, text)
+    written = sum(text.count("<c" + end) for end in " \t\r\n/>")
+    if written != cells:
+        raise PackageError(
+            f"result sheet {part} has {written - cells} of its {written} cells "
+            "not laid out as the splice expects"
+        )
+    return text_out
 
 
 def _renumber_table(data: bytes, part: str, used: set[int]) -> tuple[bytes, set[int]]:

@@ -1,0 +1,130 @@
+"""The splice alone, and a part-by-part digest of what compute writes.
+
+Run: python benchmarks/bench_splice.py DIR [VARIANTS ...] (default 200 1000).
+
+For the template and for each size, a workbook is built once into DIR (kept
+there, so that runs of different code read the very same input files), then
+
+(a) ``compute`` writes it with the time fixed (``now=``), and the SHA-256 of
+    every part of the output is recorded in DIR/digest-<label>.json: the same
+    inputs under different code must give the same digest, part for part
+    (``--against OTHER.json`` compares and exits 1 on a difference);
+(b) the splice's own inputs from that compute (the user's workbook and the
+    results workbook) are kept, and ``splice_results`` alone is timed on them,
+    best of 3, beside openpyxl's load and save of the same user workbook.
+
+The template case and 200 variants are digested; larger sizes are timed only
+(``--digest-all`` digests them too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench_workbook import TEMPLATE, best_of, build
+from openpyxl import load_workbook
+
+from xlmodel import pipeline
+from xlmodel.pipeline import compute
+
+FIXED_NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _inputs(folder: Path, label: str, variants: int | None) -> Path:
+    """The input workbook of a case, built once and kept."""
+    src = folder / f"input-{label}.xlsx"
+    if not src.exists():
+        if variants is None:
+            shutil.copy(TEMPLATE, src)
+        else:
+            build(src, variants)
+    return src
+
+
+def _capture(src: Path, folder: Path, label: str) -> tuple[Path, Path, dict]:
+    """Compute ``src`` with the time fixed; keep the splice's inputs; digest."""
+    pipeline._load()
+    package = pipeline.package
+    kept = folder / f"results-{label}.xlsx"
+    real = package.splice_results
+
+    def keeping(original, results, out, legacy=()):
+        shutil.copy(results, kept)
+        return real(original, results, out, legacy)
+
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d) / "work.xlsx"
+        out = Path(d) / "out.xlsx"
+        shutil.copy(src, work)
+        package.splice_results = keeping
+        try:
+            compute(work, out, export_dir=None, now=FIXED_NOW)
+        finally:
+            package.splice_results = real
+        with zipfile.ZipFile(out) as z:
+            digest = {n: hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist()}
+    return src, kept, digest
+
+
+def _time_splice(original: Path, results: Path) -> tuple[float, float]:
+    """Seconds of the splice alone (best of 3), and of openpyxl load + save."""
+    from xlmodel.workbook.package import splice_results
+    from xlmodel.workbook.report import SHEETS
+
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "out.xlsx"
+        splice = best_of(lambda: splice_results(original, results, out, SHEETS))
+        base = best_of(lambda: load_workbook(original).save(out))
+    return splice, base
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("sizes", type=int, nargs="*")
+    ap.add_argument("--against", type=Path, help="a digest folder to compare with")
+    ap.add_argument("--digest-all", action="store_true")
+    a = ap.parse_args()
+    a.folder.mkdir(parents=True, exist_ok=True)
+    cases: list[tuple[str, int | None]] = [("template", None)]
+    cases += [(f"{n}-variants", n) for n in a.sizes or [200, 1000]]
+    bad = 0
+    for label, variants in cases:
+        src = _inputs(a.folder, label, variants)
+        t0 = time.perf_counter()
+        original, results, digest = _capture(src, a.folder, label)
+        total = time.perf_counter() - t0
+        splice, base = _time_splice(original, results)
+        print(
+            f"{label}: compute {total:.2f} s; splice alone {splice:.3f} s "
+            f"(best of 3); openpyxl load+save {base:.3f} s; "
+            f"splice / load+save = {splice / base:.1f}x; compute / load+save = "
+            f"{total / base:.1f}x"
+        )
+        if not (variants is None or variants <= 200 or a.digest_all):
+            continue
+        name = f"digest-{label}.json"
+        (a.folder / name).write_text(json.dumps(digest, indent=1, sort_keys=True))
+        if a.against is not None:
+            before = json.loads((a.against / name).read_text())
+            differ = sorted(
+                p for p in set(before) | set(digest) if before.get(p) != digest.get(p)
+            )
+            for part in differ:
+                print(f"  {label}: {part} differs")
+            print(f"  {label}: {len(digest)} parts compared, {len(differ)} differ")
+            bad += len(differ)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
