@@ -8,16 +8,18 @@ there, so that runs of different code read the very same input files), then
 (a) ``compute`` writes it with the time fixed (``now=``), and the SHA-256 of
     every part of the output is recorded in DIR/digest-<label>.json: the same
     inputs under different code must give the same digest, part for part
-    (``--against OTHER.json`` compares and exits 1 on a difference);
-(b) the splice's own inputs from that compute (the user's workbook and the
-    results workbook) are kept, and ``splice_results`` alone is timed on them,
-    best of 3, beside openpyxl's load and save of the same user workbook.
+    (``--against OTHER_DIR`` compares with the digests another run wrote
+    there, and exits 1 on a difference);
+(b) the results workbook that compute spliced is kept, and ``splice_results``
+    alone is timed on it and the input workbook, best of 3, beside the splice
+    with the previous rewrite of the result sheets (``previous_splice.py``; best
+    of 3, of 1 above 200 variants), whose output must be the same bytes, and
+    beside openpyxl's load and save of the input workbook.
 
 The template's output is also computed again in place and digested (its
 Changes sheet then compares two computes; its Run sheet, which records the hash
-of the file read, is masked). The template case and 200 variants
-are digested; larger sizes are timed only
-(``--digest-all`` digests them too).
+of the file read, is masked). The template case and 200 variants are
+digested; larger sizes are timed only (``--digest-all`` digests them too).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 
 from bench_workbook import TEMPLATE, best_of, build
 from openpyxl import load_workbook
+from previous_splice import previous_rewrite
 
 from xlmodel import pipeline
 from xlmodel.pipeline import compute
@@ -87,8 +90,11 @@ def _run_sheet_part(z: zipfile.ZipFile) -> str:
 
 def _capture(
     src: Path, folder: Path, label: str, again: bool
-) -> tuple[Path, Path, dict]:
-    """Compute ``src`` with the time fixed; keep the splice's inputs; digest.
+) -> tuple[Path, dict, float]:
+    """Compute ``src`` with the time fixed; keep the results workbook; digest.
+
+    Returns the results workbook the splice read, the digest and the seconds
+    of the (first) compute.
 
     With ``again``, the output is computed once more in place (its Changes
     against the first compute's state) and digested too.
@@ -107,27 +113,42 @@ def _capture(
         out = Path(d) / "out.xlsx"
         shutil.copy(src, work)
         package.splice_results = keeping
+        t0 = time.perf_counter()
         try:
             compute(work, out, export_dir=None, now=FIXED_NOW)
         finally:
             package.splice_results = real
+        seconds = time.perf_counter() - t0
         digest = _digest(out)
         if again:
             compute(out, export_dir=None, now=FIXED_NOW)
             digest.update(_digest(out, "computed again in place: ", mask_run=True))
-    return src, kept, digest
+    return kept, digest, seconds
 
 
-def _time_splice(original: Path, results: Path) -> tuple[float, float]:
-    """Seconds of the splice alone (best of 3), and of openpyxl load + save."""
+def _time_splice(
+    original: Path, results: Path, repeat_previous: int
+) -> tuple[float, float, float]:
+    """Seconds of the splice alone (best of 3), of the splice with the previous
+    rewrite (best of ``repeat_previous``), and of openpyxl load + save (best of
+    3); the two splices must write the same parts, byte for byte."""
     from xlmodel.workbook.package import splice_results
     from xlmodel.workbook.report import SHEETS
 
     with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "out.xlsx"
+        out, old = Path(d) / "out.xlsx", Path(d) / "previous.xlsx"
         splice = best_of(lambda: splice_results(original, results, out, SHEETS))
+        with previous_rewrite():
+            previous = best_of(
+                lambda: splice_results(original, results, old, SHEETS),
+                repeat_previous,
+            )
+        new_parts, old_parts = _digest(out), _digest(old)
+        if new_parts != old_parts:
+            differ = sorted(set(new_parts.items()) ^ set(old_parts.items()))
+            raise SystemExit(f"the two splices differ: {differ}")
         base = best_of(lambda: load_workbook(original).save(out))
-    return splice, base
+    return splice, previous, base
 
 
 def main() -> int:
@@ -143,15 +164,15 @@ def main() -> int:
     bad = 0
     for label, variants in cases:
         src = _inputs(a.folder, label, variants)
-        t0 = time.perf_counter()
-        original, results, digest = _capture(src, a.folder, label, variants is None)
-        total = time.perf_counter() - t0
-        splice, base = _time_splice(original, results)
+        results, digest, total = _capture(src, a.folder, label, variants is None)
+        repeat = 3 if variants is None or variants <= 200 else 1
+        splice, previous, base = _time_splice(src, results, repeat)
         print(
-            f"{label}: compute {total:.2f} s; splice alone {splice:.3f} s "
-            f"(best of 3); openpyxl load+save {base:.3f} s; "
-            f"splice / load+save = {splice / base:.1f}x; compute / load+save = "
-            f"{total / base:.1f}x"
+            f"{label}: openpyxl load+save {base:.3f} s; splice alone {splice:.3f} s "
+            f"({splice / base:.1f}x load+save), with the previous rewrite of the "
+            f"sheets {previous:.3f} s ({previous / base:.1f}x; best of {repeat}), "
+            f"the same bytes; compute (one run) {total:.2f} s "
+            f"({total / base:.1f}x)"
         )
         if not (variants is None or variants <= 200 or a.digest_all):
             continue
