@@ -6,6 +6,10 @@ relationships pointed at the copied targets; a result sheet has its style indice
 remapped to the merged styles, its shared strings made inline (the user's
 shared-strings part is not touched), its tab selection set and the GUIDs of its
 conditional formats made its own; a copied table gets an id no kept table has.
+
+The result sheets are the writer's own output, so their cells are rewritten in
+one pass that relies on the writer's layout (:data:`_CELL_RE`); that every cell
+is laid out so is checked, and a sheet with any other cell is refused.
 """
 
 from __future__ import annotations
