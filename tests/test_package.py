@@ -1011,3 +1011,80 @@ def test_libreoffice_converts_spliced_output(lo_converted: dict[str, Path]) -> N
         charts = [v for n, v in data.items() if n.startswith("xl/charts/chart")]
         assert any(b"Summary" in v and b"$D$3:$D$6" in v for v in charts)
         assert any(b"Roofline" in v for v in charts)
+
+
+# ---------------------------------------------------------------------------
+# The one-pass rewrite of the results' cells
+# ---------------------------------------------------------------------------
+
+
+def test_cells_rewritten_in_one_pass_exactly() -> None:
+    from xlmodel.workbook.package.result_parts import _inline_strings, _rewrite_cells
+
+    text = (
+        '<row r="1" spans="1:4"><c r="A1" s="3" t="s"><v>1</v></c>'
+        '<c r="B1" s="0"><v>2.5</v></c><c r="C1" s="3"/><c r="D1" t="s"><v>0</v></c>'
+        '<c r="E1" s="0" t="str"><f>"x"&amp;"y"</f><v>xy</v></c>'
+        '<c r="F1" s="03"><v>1</v></c></row>'
+    )
+    inline = _inline_strings(
+        ["<t>a</t>", '<r><rPr><b/></rPr><t xml:space="preserve"> b</t></r>']
+    )
+    out = _rewrite_cells(text, "sheet1.xml", {0: 10, 3: 13}, inline)
+    assert out == (
+        '<row r="1" spans="1:4"><c r="A1" s="13" t="inlineStr"><is><r><rPr><b/>'
+        '</rPr><t xml:space="preserve"> b</t></r></is></c>'
+        '<c r="B1" s="10"><v>2.5</v></c><c r="C1" s="13"/>'
+        '<c r="D1" t="inlineStr"><is><t>a</t></is></c>'
+        '<c r="E1" s="10" t="str"><f>"x"&amp;"y"</f><v>xy</v></c>'
+        '<c r="F1" s="13"><v>1</v></c></row>'
+    )
+    # no style map: the indices stay as written
+    kept = _rewrite_cells('<c r="A1" s="7"/>', "sheet1.xml", {}, inline)
+    assert kept == '<c r="A1" s="7"/>'
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ('<c r="A1" s="9"><v>1</v></c>', "uses unknown style 9"),
+        ('<c r="A1" t="s"><v>5</v></c>', "has a bad shared string"),
+        # laid out otherwise than the writer does: refused, not passed through
+        ('<c r="A1" t="s" s="0"><v>0</v></c>', "has 1 of its 1 cells not laid out"),
+        ('<c r="A1" s="0" t="s"><f>A2</f><v>0</v></c>', "has 1 of its 1 cells"),
+        (
+            '<c r="A1"/><c  r="B1"/><c\nr="C1"/>',
+            "has 2 of its 3 cells not laid out .* the first: '<c  r=\"B1\"/>'$",
+        ),
+    ],
+)
+def test_cells_not_as_the_writer_lays_them_out_are_refused(
+    cells: str, message: str
+) -> None:
+    from xlmodel.workbook.package.result_parts import _inline_strings, _rewrite_cells
+
+    with pytest.raises(PackageError, match=f"result sheet sheet1.xml {message}"):
+        _rewrite_cells(cells, "sheet1.xml", {0: 4}, _inline_strings(["<t>a</t>"]))
+
+
+def test_splice_refuses_result_sheet_with_unexpected_cells(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    original = tmp_path / "user.xlsx"
+    shutil.copy(corpus["xlsxwriter"], original)
+    before = original.read_bytes()
+    plan = plan_sheet_names(inspect_package(original), RESULT_SHEETS)
+    results = corpus_lib.make_results_workbook(tmp_path / "results.xlsx", plan)
+    with zipfile.ZipFile(results) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    assert b' t="s"><v>' in sheet
+    odd = sheet.replace(b' t="s"><v>', b' t="s" ph="1"><v>', 1)
+    bad = _zip_with(results, tmp_path / "odd.xlsx", {"xl/worksheets/sheet1.xml": odd})
+    with pytest.raises(PackageError, match="not laid out as the splice expects"):
+        splice_results(original, bad, original)
+    assert original.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "odd.xlsx",
+        "results.xlsx",
+        "user.xlsx",
+    ]

@@ -6,6 +6,10 @@ relationships pointed at the copied targets; a result sheet has its style indice
 remapped to the merged styles, its shared strings made inline (the user's
 shared-strings part is not touched), its tab selection set and the GUIDs of its
 conditional formats made its own; a copied table gets an id no kept table has.
+
+The result sheets are the writer's own output, so their cells are rewritten in
+one pass that relies on the writer's layout (:data:`_CELL_RE`); that every cell
+is laid out so is checked, and a sheet with any other cell is refused.
 """
 
 from __future__ import annotations
@@ -35,8 +39,21 @@ _FORMULA_RE = re.compile(rb"<f[\s/>]")
 _GUID_ID_RE = re.compile(
     r"<(?:[\w.-]+:)?id>\s*(\{[0-9A-Fa-f-]{36}\})\s*</(?:[\w.-]+:)?id>"
 )
-_CELL_RE = re.compile(r"<c(?=[\s/>])(" + ATTRS + r")>(?:(?<=/>)|(.*?)</c\s*>)", re.S)
-_V_RE = re.compile(r"<v(?:\s[^>]*)?>\s*([0-9]+)\s*</v\s*>")
+# A cell of a result sheet as the writer lays it out: the reference, the style
+# index, then either a shared string (t="s" and its index in <v>, nothing else)
+# or the rest of a start tag whose attributes are all known. Every <c> of the
+# part must be one whole match (checked: the splice refuses the part otherwise),
+# so a cell laid out in any other way cannot slip through unchanged.
+_CELL_RE = re.compile(
+    r'(<c r="[A-Z]{1,3}[0-9]{1,7}")(?: s="([0-9]{1,9})")?'
+    r'(?: t="s"><v>([0-9]{1,9})</v></c>'
+    r'|((?: cm="[0-9]{1,9}")?(?: t="(?:b|e|n|d|str|inlineStr)")?'
+    r'(?: vm="[0-9]{1,9}")?/?>))'
+)
+# Every start tag of a <c> element, however written.
+_ANY_CELL_RE = re.compile(r"<c[\s/>]")
+_ROW_RE = start_tag_re("", "row")
+_S_ATTR_RE = re.compile(r"\ss\s*=")
 
 
 def result_strings(draft: Draft) -> list[str]:
@@ -80,6 +97,7 @@ def copy_result_parts(
     has_formulas = False
     part_map = {part: draft.free_name(_rebased(draft, part)) for part in order}
     table_ids = _table_ids(draft)
+    inline = _inline_strings(strings)
     for part in order:
         data = res.read(part)
         if part in sheet_parts:
@@ -88,7 +106,7 @@ def copy_result_parts(
                 part,
                 xf_map,
                 dxf_map,
-                strings,
+                inline,
                 selected=active_new is not None
                 and sheet_parts.index(part) == active_new,
                 salt=part_map[part],
@@ -171,11 +189,13 @@ def _rewrite_result_sheet(
     part: str,
     xf_map: dict[int, int],
     dxf_map: dict[int, int],
-    strings: list[str],
+    inline: dict[str | None, str],
     selected: bool,
     salt: str,
 ) -> bytes:
     """Remap style ids, inline shared strings and fix tab selection of a sheet.
+
+    ``inline``: the shared strings of the results, from :func:`_inline_strings`.
 
     The GUIDs that tie a conditional format to its x14 extension are replaced
     by ones derived from ``salt`` (the new part name): the writer derives them
@@ -195,21 +215,15 @@ def _rewrite_result_sheet(
             raise PackageError(f"result sheet {part} uses unknown style {value}")
         return set_attr(tag, attr, str(table[index]))
 
-    def cell(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        tag_end = len("<c") + len(match.group(1)) + 1
-        tag = remap(whole[:tag_end], "s", xf_map)
-        body = match.group(2)
-        if tag_attrs(tag).get("t") == "s" and body is not None:
-            found = _V_RE.search(body)
-            if not found or int(found.group(1)) >= len(strings):
-                raise PackageError(f"result sheet {part} has a bad shared string")
-            tag = set_attr(tag, "t", "inlineStr")
-            return f"{tag}<is>{strings[int(found.group(1))]}</is></c>"
-        return tag + whole[tag_end:]
-
-    text = _CELL_RE.sub(cell, text)
-    text = start_tag_re("", "row").sub(lambda m: remap(m.group(0), "s", xf_map), text)
+    text = _rewrite_cells(text, part, xf_map, inline)
+    text = _ROW_RE.sub(
+        lambda m: (
+            remap(m.group(0), "s", xf_map)
+            if _S_ATTR_RE.search(m.group(0))
+            else m.group(0)
+        ),
+        text,
+    )
     text = start_tag_re("", "col").sub(
         lambda m: remap(m.group(0), "style", xf_map), text
     )
@@ -222,11 +236,98 @@ def _rewrite_result_sheet(
         return set_attr(tag, "tabSelected", "1") if selected else tag
 
     text = start_tag_re("", "sheetView").sub(view, text)
-    for old in sorted(set(_GUID_ID_RE.findall(text))):
+    for old in sorted(_guids(text)):
         new = uuid.uuid5(uuid.NAMESPACE_URL, f"xlmodel:{salt}:{old.upper()}")
         text = text.replace(old, "{" + str(new).upper() + "}")
     xml.text = text
     return xml.encode()
+
+
+def _guids(text: str) -> set[str]:
+    """The GUIDs in ``<id>`` elements of a result sheet (the x14 extensions').
+
+    The cells are not searched when they hold no ``id>`` at all, which the
+    writer's never do (a search of them is most of the time of a search).
+    """
+    start = text.find("<sheetData")
+    end = text.rfind("</sheetData>")
+    if start < 0 or end < start or text.find("id>", start, end) >= 0:
+        return set(_GUID_ID_RE.findall(text))
+    return set(_GUID_ID_RE.findall(text, 0, start)) | set(
+        _GUID_ID_RE.findall(text, end)
+    )
+
+
+def _inline_strings(strings: list[str]) -> dict[str | None, str]:
+    """What ends a shared-string cell once inline, by its index as written."""
+    inline: dict[str | None, str] = {
+        str(index): ' t="inlineStr"><is>' + xml + "</is></c>"
+        for index, xml in enumerate(strings)
+    }
+    inline[None] = ""  # a cell that holds no shared string
+    return inline
+
+
+def _rewrite_cells(
+    text: str, part: str, xf_map: dict[int, int], inline: dict[str | None, str]
+) -> str:
+    """Every cell of a result sheet with its style index remapped to the merged
+    styles and its shared string made an inline string, in one pass.
+
+    A cell ``<c r="A1" s="3" t="s"><v>7</v></c>`` becomes ``<c r="A1" s="M"
+    t="inlineStr"><is>STRING</is></c>`` (M: ``xf_map[3]``, STRING: the inner XML
+    of shared string 7, ``inline`` from :func:`_inline_strings`); any other cell
+    keeps every byte but its style index. With an empty ``xf_map`` the style
+    indices stay as they are.
+    """
+    # text, then per cell: reference, style index, shared string index, rest
+    pieces = _CELL_RE.split(text)
+    cells = len(pieces) // 5
+    written = len(_ANY_CELL_RE.findall(text))
+    if cells != written:
+        first = next(
+            m.start()
+            for m in _ANY_CELL_RE.finditer(text)
+            if not _CELL_RE.match(text, m.start())
+        )
+        tag = text[first : text.find(">", first, first + 200) + 1 or first + 200]
+        raise PackageError(
+            f"result sheet {part} has {written - cells} of its {written} cells "
+            f"not laid out as the splice expects, the first: {tag!r}"
+        )
+    styles: dict[str | None, str] = {
+        str(old): f' s="{new}"' for old, new in xf_map.items()
+    }
+    styles[None] = ""
+
+    def style(value: str | None) -> str:
+        if value in styles:
+            return styles[value]
+        assert value is not None
+        if not xf_map:
+            return f' s="{value}"'
+        if int(value) in xf_map:  # written with leading zeros
+            return f' s="{xf_map[int(value)]}"'
+        raise PackageError(f"result sheet {part} uses unknown style {value}")
+
+    def shared(value: str | None) -> str:
+        if value in inline:
+            return inline[value]
+        assert value is not None
+        if str(int(value)) in inline:  # written with leading zeros
+            return inline[str(int(value))]
+        raise PackageError(f"result sheet {part} has a bad shared string")
+
+    try:
+        pieces[2::5] = map(styles.__getitem__, pieces[2::5])
+    except KeyError:
+        pieces[2::5] = map(style, pieces[2::5])
+    try:
+        pieces[3::5] = map(inline.__getitem__, pieces[3::5])
+    except KeyError:
+        pieces[3::5] = map(shared, pieces[3::5])
+    pieces[4::5] = ["" if rest is None else rest for rest in pieces[4::5]]
+    return "".join(pieces)
 
 
 def _renumber_table(data: bytes, part: str, used: set[int]) -> tuple[bytes, set[int]]:
