@@ -229,7 +229,7 @@ class Expr:
             raise Untraceable(f"numpy {ufunc.__name__}")
         args = [_operand(a, opaque=True) for a in inputs]
         for a in args:
-            if _is_expr(a) and a.f is None:
+            if _is_expr(a) and a.f is None and ufunc.__name__ != "isnan":
                 # an opaque operand makes the result opaque: the metrics that use
                 # it keep values, the others of the same rule stay formulas
                 if _QUIET:
@@ -390,7 +390,8 @@ def _expm1(value, a):
 def _isnan(value, a):
     # A NaN is a spreadsheet error, which the cell's error branch shows as n/a:
     # whether a formula is NaN is today's answer where it is not (a plain False).
-    if _is_expr(a) and bool(value):
+    # (An opaque operand's answer is today's too: what uses it keeps a value.)
+    if _is_expr(a) and a.f is not None and bool(value):
         raise Untraceable("a NaN operand")
     return np.bool_(value)
 

@@ -103,10 +103,8 @@ SHEET = ResultSheet("Cost", write, present)
 
 #: The line saying which cells follow the inputs.
 LIVE_NOTE = (
-    "Live: the breakdown table's figures are formulas over the input cells (a "
-    "value where a node-table fill or the reticle limit decides); the "
-    "chiplet-count table, the chart data and the notes are values of the last "
-    "compute."
+    "Live (formulas over the input cells): this table, except figures resting on "
+    "a process-node-table fill; the rest of the sheet are values."
 )
 VALUES_NOTE = "Every figure on this sheet is a value of the last compute."
 

@@ -53,10 +53,8 @@ SHEET = ResultSheet("Summary", write)
 
 #: The line saying which cells follow the inputs.
 LIVE_NOTE = (
-    "Live: peak, density, power, TFLOPS/W, unit cost, TFLOPS per USD, Tj, area, "
-    "the targets, margins and every PASS/FAIL are formulas over the input cells; "
-    "the workload mix, the other preset's power, serving, shortfall, rank and "
-    "recommendation are values of the last compute."
+    "Live (formulas over the input cells): peak, density, power, TFLOPS/W, unit "
+    "cost, TFLOPS per USD, Tj, area, targets, margins, PASS/FAIL; the rest are values."
 )
 VALUES_NOTE = "Every figure on this sheet is a value of the last compute."
 
@@ -137,9 +135,8 @@ def _live(ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], t: Tabl
         formulas = lv.formulas(variant, metrics, cells, 1.0, shown)
         if variant in cost_row:
             ref = cost.breakdown_cell(cost_row[variant], "unit_cost_usd", "Cost")
-            formulas["unit_cost_usd"] = Expr(
-                ref, np.float64(column["unit_cost"][i]), fallible=True
-            )
+            # as it is: its n/a or #N/A shows through
+            formulas["unit_cost_usd"] = Expr(ref, np.float64(column["unit_cost"][i]))
         out = {k: formulas.get(m) for k, m in _METRIC_OF.items() if k in t.cols}
         mine = {k: _at(live.cell(r, t.cols[k]), e) for k, e in out.items()}
         mine = {k: e for k, e in mine.items() if e is not None}
