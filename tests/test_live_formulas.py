@@ -267,7 +267,10 @@ def test_formulas_use_portable_functions_and_point_at_input_cells(computed):
     check = ws[f"{col['Within power budget']}{first}"].value
     power = f"${col['Power at 100 % (W)']}${first}"
     budget = ws[f"{col['Power budget (W)']}{first}"].value
-    assert power in check and budget == f"='Targets'!$B${targets.rows()['power_budget_w'] + 1}"
+    assert (
+        power in check
+        and budget == f"='Targets'!$B${targets.rows()['power_budget_w'] + 1}"
+    )
     assert ws[f"{col['Rank']}{first}"].data_type == "n"  # a value
     # node-table fills (the template leaves wafer price, D0 and mask set blank):
     # the die's area and dies per wafer follow the inputs, its yield is a value
@@ -331,6 +334,33 @@ def test_power_budget_on_targets_flips_the_checks(computed, tmp_path):
         passes += want == "PASS"
         fails += want == "FAIL"
     assert passes and fails
+    # the Summary's checks flip with the same budget (its power at 100 %)
+    ws = wb["Summary"]
+    head = _header_row(ws, "Within power budget")
+    scol = {c.value: c.column - 1 for c in ws[head]}
+    cells = {(r, c): (v, text) for r, c, _, v, text, err in flipped["Summary"]}
+    rows = []
+    for row in ws.iter_rows(min_row=head + 1):  # the table: up to its first blank
+        if not row[0].value:
+            break
+        rows.append(row)
+    assert len(rows) == 5
+    flips = set()
+    for row in rows:
+        r = row[0].row - 1
+        power = row[scol["Power at 100 % (W)"]].value
+        was = row[scol["Within power budget"]].value
+        want = "PASS" if power <= budget else "FAIL"
+        assert cells[(r, scol["Within power budget"])][1] == want, row[0].value
+        assert cells[(r, scol["Power budget (W)"])][0] == budget
+        ratio = cells[(r, scol["Power vs budget (% of budget)"])][0]
+        assert close(ratio, power / budget)
+        density_ok = row[scol["Density target met"]].value == "PASS"
+        tj_ok = row[scol["Tj within max"]].value == "PASS"
+        all_ok = "PASS" if density_ok and tj_ok and want == "PASS" else "FAIL"
+        assert cells[(r, scol["All targets met"])][1] == all_ok
+        flips.add(was != want)
+    assert flips == {True, False}  # some flipped, some did not
     # leakage feedback switched on: the thermal cells say #N/A until a compute
     after = {(r, c): err for r, c, _, v, text, err in guarded["Power"]}
     assert after[(4, col["Tj (°C)"])] != 0
@@ -340,13 +370,15 @@ def test_power_budget_on_targets_flips_the_checks(computed, tmp_path):
 # --- live: inputs typed in afterwards ---------------------------------------------
 
 VARIANTS_DRAWN = [
-    p
-    for p in BY_NAME.values()
-    if p.section == "variant"
-    and p.numeric
-    and p.used
-    and p.name not in ("wafer_price_usd", "defect_density_per_cm2", "mask_set_usd")
+    p for p in BY_NAME.values() if p.section == "variant" and p.numeric and p.used
 ]
+#: Node parameters given for every variant (blank, the node table's values would
+#: keep the cost figures values)
+NODE_GIVEN = {
+    "wafer_price_usd": 20000.0,
+    "defect_density_per_cm2": 0.1,
+    "mask_set_usd": 2.5e7,
+}
 COEFFICIENTS_DRAWN = [
     "sm_power_w",
     "sm_power_ref_clock_mhz",
@@ -461,7 +493,101 @@ def _layout(book: Path):
                     pmap[h],
                     float(row[1].value),
                 )
+    _summary_layout(wb["Summary"], where)
+    _cost_layout(wb["Cost"], where)
     return where
+
+
+# Summary column -> what it shows: a metric, an input, or the sheet's equation
+SUMMARY_SHOWS = {
+    "peak": "target_peak_tflops",
+    "density": "target_density_tflops_per_mm2",
+    "density_target": ("input", "density_target_tflops_per_mm2"),
+    "density_ratio": "density_margin",
+    "density_ok": "meets_density_target",
+    "power": "power_total_w",
+    "budget": ("input", "power_budget_w"),
+    "power_ratio": ("ratio", "power_total_w", "power_budget_w"),
+    "power_ok": "meets_power_budget",
+    "tflops_per_w": "tflops_per_w",
+    "unit_cost": "unit_cost_usd",
+    "tflops_per_usd": ("ratio", "target_peak_tflops", "unit_cost_usd"),
+    "tj": "junction_temp_c",
+    "tj_max": ("input", "tj_max_c"),
+    "tj_headroom": ("minus", "tj_max_c", "junction_temp_c"),
+    "tj_ok": "meets_tj_max",
+    "all_ok": "meets_all_targets",
+    "area": "total_area_mm2",
+}
+# the columns resting on the cost rule's decision (the monolithic die within the
+# reticle or not): #N/A or n/a once that decision changes
+COST_DECIDED = {"unit_cost", "tflops_per_usd"}
+
+
+def _summary_layout(ws, where: dict) -> None:
+    from xlmodel.workbook.results.summary import _columns
+
+    head = _header_row(ws, "Within power budget")
+    by_header = {c.header: c.key for c in _columns("FP16", "TFLOPS")}
+    keys = {c.column - 1: by_header.get(c.value) for c in ws[head]}
+    for row in ws.iter_rows(min_row=head + 1):
+        if not row[0].value:
+            break
+        for i, key in keys.items():
+            if key in SUMMARY_SHOWS:
+                shows = SUMMARY_SHOWS[key]
+                decided = key in COST_DECIDED
+                where[("Summary", row[0].row - 1, i)] = (
+                    str(row[0].value),
+                    shows,
+                    1.0,
+                    decided,
+                )
+
+
+def _cost_layout(ws, where: dict) -> None:
+    by_header = {c.header: c.key for c in cost_sheet._breakdown_columns("FP16")}
+    keys = {c.column - 1: by_header.get(c.value) for c in ws[4]}
+    inputs = {"num_chiplets", "hbm_stacks", "wafer_price_usd", "defect_density_per_cm2"}
+    for row in ws.iter_rows(min_row=5):
+        if not row[0].value:
+            break
+        for i, key in keys.items():
+            if key is None or key in ("variant", "process_node", "package_type"):
+                continue
+            if key in inputs:
+                shows = ("input", key)
+            elif key == "tflops_per_usd":
+                shows = ("ratio", "target_peak_tflops", "unit_cost_usd")
+            else:
+                shows = key
+            decided = key not in inputs and key != "target_peak_tflops"
+            where[("Cost", row[0].row - 1, i)] = (
+                str(row[0].value),
+                shows,
+                1.0,
+                decided,
+            )
+
+
+def _expected(shows, metrics: pd.Series, inputs: pd.Series):
+    """The engine's number (or truth value) for what a cell shows."""
+
+    def one(name):
+        return inputs[name] if name in inputs.index else metrics[name]
+
+    if isinstance(shows, str):
+        return metrics[shows]
+    kind, *names = shows
+    if kind == "input":
+        return float(inputs[names[0]])
+    a, b = (float(one(n)) for n in names)
+    if not math.isfinite(b):
+        # a spreadsheet has no infinity: an infinite cost (a package nobody can
+        # build) is n/a, and so is a figure over it (the engine's 0 per USD)
+        return np.nan
+    with np.errstate(all="ignore"):
+        return np.float64(a) / b if kind == "ratio" else np.float64(a) - b
 
 
 @needs_lo
@@ -470,7 +596,7 @@ def test_inputs_typed_afterwards_recalculate_to_the_engine(tmp_path):
     n_columns, batches = 50, 4  # 200 variants
     book = tmp_path / "many.xlsx"
     wb = xlsxwriter.Workbook(str(book))
-    fill_workbook(wb, {f"V{j:02d}": {} for j in range(n_columns)})
+    fill_workbook(wb, {f"V{j:02d}": dict(NODE_GIVEN) for j in range(n_columns)})
     wb.close()
     compute(book)
     where = _layout(book)
@@ -488,18 +614,40 @@ def test_inputs_typed_afterwards_recalculate_to_the_engine(tmp_path):
         runs.append({"set": cells})
         frames.append(pd.DataFrame.from_dict(table, orient="index"))
     results = recalc(tmp_path, book, runs)
-    checked = 0
+    reticle = DEFAULTS["reticle_limit_mm2"]
+    fits_then = DEFAULTS["num_chiplets"] * DEFAULTS["chiplet_area_mm2"] <= reticle
+    checked = guarded = 0
+    seen = set()
     for frame, result in zip(frames, results):
         expected = {}
-        for (sheet, _, _), (_, _, u) in where.items():
-            if (sheet, u) not in expected:
-                expected[(sheet, u)] = evaluate(frame, utilization=u)
+        for _key, (_, _, u, *_) in where.items():
+            if u not in expected:
+                expected[u] = evaluate(frame, utilization=u)
         for sheet in SHEETS:
             for r, c, _f, v, text, err in result[sheet]:
                 if (sheet, r, c) not in where:
                     continue
-                variant, metric, u = where[(sheet, r, c)]
-                want = expected[(sheet, u)].loc[variant, metric]
+                variant, metric, u, *decided = where[(sheet, r, c)]
+                row = frame.loc[variant]
+                if decided and decided[0]:
+                    fits = row["num_chiplets"] * row["chiplet_area_mm2"] <= reticle
+                    if bool(fits) != fits_then:
+                        # the cost rule's decision changed: no number until a compute
+                        assert err != 0 or text == "n/a", (sheet, r, c, text)
+                        guarded += 1
+                        continue
+                metrics = expected[u].loc[variant]
+                want = _expected(metric, metrics, row)
+                seen.add(sheet)
+                if sheet == "Cost" and not np.isfinite(
+                    metrics["cost_per_good_package_usd"]
+                ):
+                    # a package nobody can build (its cost beyond the float
+                    # range): the spreadsheet has no infinity, the figures
+                    # over it are n/a (the engine's 0 x inf = 0 parts too)
+                    assert err == 0 and (text == "n/a" or close(v, float(want)))
+                    checked += 1
+                    continue
                 if isinstance(want, (bool, np.bool_)):
                     assert text == ("PASS" if want else "FAIL"), (sheet, r, c)
                 elif not np.isfinite(want):
@@ -508,4 +656,5 @@ def test_inputs_typed_afterwards_recalculate_to_the_engine(tmp_path):
                     assert err == 0 and v is not None, (sheet, r, c, metric, text)
                     assert close(v, float(want)), (sheet, r, c, metric, v, want)
                 checked += 1
-    assert checked >= batches * n_columns * 20
+    assert checked >= batches * n_columns * 40
+    assert seen == set(SHEETS) and guarded > 0

@@ -233,7 +233,9 @@ def write_input(
 
 # a function call at the start of a formula text
 _CALL = re.compile(r"[A-Z][A-Z0-9.]*\(")
-_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._$")
+_NAME_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._$"
+)
 
 
 def _closes_at_end(text: str, start: int) -> bool:
