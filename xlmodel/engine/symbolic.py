@@ -20,9 +20,23 @@ Python ``if`` over today's values) is traced with today's value and becomes a
 guard: the formula reads ``IF(guard, formula, NA())``, so a change that would need
 another equation shows ``#N/A`` until the next compute instead of a wrong number.
 What cannot be traced at all (the iterative Lambert-W solution of the leakage
-loop, a table look-up by a counted quantity, an operand marked opaque) raises
-:class:`Untraceable`; :func:`trace` then returns None for that metric and its
-cell keeps a plain value.
+loop, a table look-up by a counted quantity) raises :class:`Untraceable`;
+:func:`trace` then returns None for that metric and its cell keeps a plain value.
+An operand marked opaque makes what is computed from it opaque, so that only the
+metrics that use it keep values (a rule computing many metrics at once, the cost
+rule, keeps formulas for the others).
+
+The cost equations (:mod:`xlmodel.engine.cost`) convert operands with
+``np.asarray(..., dtype=np.float64)`` and fill ``np.full`` arrays, which numpy
+cannot do for a symbolic operand; while a trace runs they see numpy through
+:class:`_EngineNumpy`, which passes an :class:`Expr` through both. ``log1p`` is
+written ``LN(1+x)`` and ``expm1`` ``(EXP(x)-1)`` (a few units of the last place
+apart for the arguments the yields meet); ``isnan`` of a formula is today's
+answer, False, since a NaN is a spreadsheet error that the cell's error branch
+shows as ``n/a``; an operation with a NaN constant that is NaN for every other
+operand is that NaN, not a formula. The traced cost figures are the engine's
+within a few units of the last place (the engine's array path computes in place,
+in another order), not bit for bit as the other metrics.
 """
 
 from __future__ import annotations
