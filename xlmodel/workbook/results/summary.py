@@ -130,13 +130,14 @@ def _live(ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], t: Tabl
             if not m.startswith("meets_") and k in t.cols
         }
         metrics = [m for k, m in _METRIC_OF.items() if k in t.cols]
-        if variant in cost_row:
-            metrics.remove("unit_cost_usd")  # the Cost sheet's cell, below
         formulas = lv.formulas(variant, metrics, cells, 1.0, shown)
-        if variant in cost_row:
+        unit = formulas.get("unit_cost_usd")
+        if variant in cost_row and isinstance(unit, Expr):
+            # the Cost sheet's cell holds the same formula: refer to it, as it
+            # is (its n/a or #N/A shows through); a unit cost that stays a value
+            # there (a node-table fill) stays one here, and so does TFLOPS per USD
             ref = cost.breakdown_cell(cost_row[variant], "unit_cost_usd", "Cost")
-            # as it is: its n/a or #N/A shows through
-            formulas["unit_cost_usd"] = Expr(ref, np.float64(column["unit_cost"][i]))
+            formulas["unit_cost_usd"] = Expr(ref, unit.value)
         out = {k: formulas.get(m) for k, m in _METRIC_OF.items() if k in t.cols}
         mine = {k: _at(live.cell(r, t.cols[k]), e) for k, e in out.items()}
         mine = {k: e for k, e in mine.items() if e is not None}
