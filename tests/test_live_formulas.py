@@ -206,6 +206,34 @@ def test_sub_formulas_are_replaced_only_where_they_are_whole_operands():
     assert out["f"].f == "($Z$1)*3+XEXP($A$3)"
 
 
+class _Cells:
+    """A worksheet that records the formulas written to it."""
+
+    def __init__(self):
+        self.cells = {}
+
+    def write_formula(self, row, col, formula, fmt, value):
+        self.cells[(row, col)] = (formula, value)
+
+
+class _Formats:
+    def fmt(self, **props):
+        return props
+
+
+def test_a_formula_too_long_for_excel_keeps_its_value():
+    ws = _Cells()
+    short = Expr("$A$1*2", np.float64(4.0))
+    long = Expr("+".join(["$A$1"] * 2000), np.float64(4.0))  # 9,999 characters
+    assert live.write(_Formats(), ws, 0, 0, short, 4.0, "0.0")
+    assert not live.write(_Formats(), ws, 1, 0, long, 4.0, "0.0")
+    assert ws.cells == {(0, 0): ("=$A$1*2", 4.0)}
+    # an input shown on a result sheet refers to its cell; without one, a value
+    assert live.write_input(_Formats(), ws, 2, 0, "'Targets'!$B$6", 500.0, "0")
+    assert not live.write_input(_Formats(), ws, 3, 0, None, 500.0, "0")
+    assert ws.cells[(2, 0)] == ("='Targets'!$B$6", 500.0)
+
+
 # --- the computed template ---------------------------------------------------------
 
 
