@@ -547,9 +547,6 @@ SUMMARY_SHOWS = {
     "all_ok": "meets_all_targets",
     "area": "total_area_mm2",
 }
-# the columns resting on the cost rule's decision (the monolithic die within the
-# reticle or not): #N/A or n/a once that decision changes
-COST_DECIDED = {"unit_cost", "tflops_per_usd"}
 
 
 def _summary_layout(ws, where: dict) -> None:
@@ -563,13 +560,10 @@ def _summary_layout(ws, where: dict) -> None:
             break
         for i, key in keys.items():
             if key in SUMMARY_SHOWS:
-                shows = SUMMARY_SHOWS[key]
-                decided = key in COST_DECIDED
                 where[("Summary", row[0].row - 1, i)] = (
                     str(row[0].value),
-                    shows,
+                    SUMMARY_SHOWS[key],
                     1.0,
-                    decided,
                 )
 
 
@@ -589,7 +583,9 @@ def _cost_layout(ws, where: dict) -> None:
                 shows = ("ratio", "target_peak_tflops", "unit_cost_usd")
             else:
                 shows = key
-            decided = key not in inputs and key != "target_peak_tflops"
+            # the monolithic figures rest on the decision whether the one die
+            # fits the reticle: #N/A once that decision changes
+            decided = key in cost_sheet._MONOLITHIC
             where[("Cost", row[0].row - 1, i)] = (
                 str(row[0].value),
                 shows,
@@ -624,7 +620,15 @@ def test_inputs_typed_afterwards_recalculate_to_the_engine(tmp_path):
     n_columns, batches = 50, 4  # 200 variants
     book = tmp_path / "many.xlsx"
     wb = xlsxwriter.Workbook(str(book))
-    fill_workbook(wb, {f"V{j:02d}": dict(NODE_GIVEN) for j in range(n_columns)})
+    # half the variants fit one die within the reticle at compute time (the
+    # monolithic figures formulas), half do not
+    initial = {
+        f"V{j:02d}": {**NODE_GIVEN, "num_chiplets": 2, "chiplet_area_mm2": 300.0}
+        if j % 2 == 0
+        else dict(NODE_GIVEN)
+        for j in range(n_columns)
+    }
+    fill_workbook(wb, initial)
     wb.close()
     compute(book)
     where = _layout(book)
@@ -643,7 +647,12 @@ def test_inputs_typed_afterwards_recalculate_to_the_engine(tmp_path):
         frames.append(pd.DataFrame.from_dict(table, orient="index"))
     results = recalc(tmp_path, book, runs)
     reticle = DEFAULTS["reticle_limit_mm2"]
-    fits_then = DEFAULTS["num_chiplets"] * DEFAULTS["chiplet_area_mm2"] <= reticle
+    fits_then = {
+        name: {**DEFAULTS, **given}["num_chiplets"]
+        * {**DEFAULTS, **given}["chiplet_area_mm2"]
+        <= reticle
+        for name, given in initial.items()
+    }
     checked = guarded = 0
     seen = set()
     for frame, result in zip(frames, results):
@@ -659,7 +668,7 @@ def test_inputs_typed_afterwards_recalculate_to_the_engine(tmp_path):
                 row = frame.loc[variant]
                 if decided and decided[0]:
                     fits = row["num_chiplets"] * row["chiplet_area_mm2"] <= reticle
-                    if bool(fits) != fits_then:
+                    if bool(fits) != fits_then[variant]:
                         # the cost rule's decision changed: no number until a compute
                         assert err != 0 or text == "n/a", (sheet, r, c, text)
                         guarded += 1

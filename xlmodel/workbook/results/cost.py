@@ -18,7 +18,7 @@ import pandas as pd
 
 from ...engine.model import METRIC_UNITS
 from ...engine.nodes import node_table
-from ...engine.symbolic import Expr
+from ...engine.symbolic import Expr, number_text
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series
@@ -162,7 +162,9 @@ def _live(ctx: Context, sh: Sheet, bd: pd.DataFrame, cols: list[Col], t: Table):
             if live.write_input(ctx, sh.ws, r, c, ref, column[key][i], fmt[key]):
                 shown[key] = live.cell(r, c)
         cells = {m: live.cell(r, t.cols[m]) for m in metrics}
-        formulas = lv.formulas(variant, metrics, None, 1.0, shown)
+        formulas = _reticle_free(
+            lv, variant, lv.formulas(variant, metrics, None, 1.0, shown)
+        )
         peak, unit = formulas.get("target_peak_tflops"), formulas.get("unit_cost_usd")
         if isinstance(peak, Expr) and isinstance(unit, Expr):
             formulas["tflops_per_usd"] = per_usd(
@@ -174,6 +176,41 @@ def _live(ctx: Context, sh: Sheet, bd: pd.DataFrame, cols: list[Col], t: Table):
         for key, e in formulas.items():
             wrote |= live.write(ctx, sh.ws, r, t.cols[key], e, column[key][i], fmt[key])
     return wrote
+
+
+#: The figures that the decision whether the monolithic die fits the reticle
+#: gives; :func:`xlmodel.engine.cost.cost_metrics` computes every other cost
+#: figure before that decision (tests/test_live_formulas.py checks the figures
+#: after it changes).
+_MONOLITHIC = frozenset(
+    {
+        "monolithic_die_yield",
+        "monolithic_cost_per_good_package_usd",
+        "chiplet_saving_usd",
+        "chiplet_cost_ratio",
+    }
+)
+
+
+def _reticle_free(lv: live.Live, variant: str, formulas: dict) -> dict:
+    """``formulas`` with the reticle decision's guard only on the monolithic
+    figures: the cost rule decides for all its figures at once, but only those
+    depend on it, so crossing the reticle limit blanks only them."""
+    area = formulas.get("monolithic_area_mm2")
+    if not isinstance(area, Expr):
+        return formulas
+    reticle = lv.leaves(variant)["reticle_limit_mm2"]
+    limit = reticle.f if isinstance(reticle, Expr) else number_text(reticle[0])
+    if limit is None:
+        return formulas
+    fits = f"{area.f}<={limit}"
+    decided = {fits, f"NOT({fits})"}
+    out = {}
+    for key, e in formulas.items():
+        if isinstance(e, Expr) and key not in _MONOLITHIC and e.guards & decided:
+            e = Expr(e.f, e.value, e.prec, e.guards - decided, e.fallible)
+        out[key] = e
+    return out
 
 
 def _at(ref: str, e: Expr) -> Expr:
