@@ -20,9 +20,23 @@ Python ``if`` over today's values) is traced with today's value and becomes a
 guard: the formula reads ``IF(guard, formula, NA())``, so a change that would need
 another equation shows ``#N/A`` until the next compute instead of a wrong number.
 What cannot be traced at all (the iterative Lambert-W solution of the leakage
-loop, a table look-up by a counted quantity, an operand marked opaque) raises
-:class:`Untraceable`; :func:`trace` then returns None for that metric and its
-cell keeps a plain value.
+loop, a table look-up by a counted quantity) raises :class:`Untraceable`;
+:func:`trace` then returns None for that metric and its cell keeps a plain value.
+An operand marked opaque makes what is computed from it opaque, so that only the
+metrics that use it keep values (a rule computing many metrics at once, the cost
+rule, keeps formulas for the others).
+
+The cost equations (:mod:`xlmodel.engine.cost`) convert operands with
+``np.asarray(..., dtype=np.float64)`` and fill ``np.full`` arrays, which numpy
+cannot do for a symbolic operand; while a trace runs they see numpy through
+:class:`_EngineNumpy`, which passes an :class:`Expr` through both. ``log1p`` is
+written ``LN(1+x)`` and ``expm1`` ``(EXP(x)-1)`` (a few units of the last place
+apart for the arguments the yields meet); ``isnan`` of a formula is today's
+answer, False, since a NaN is a spreadsheet error that the cell's error branch
+shows as ``n/a``; an operation with a NaN constant that is NaN for every other
+operand is that NaN, not a formula. The traced cost figures are the engine's
+within a few units of the last place (the engine's array path computes in place,
+in another order), not bit for bit as the other metrics.
 """
 
 from __future__ import annotations
@@ -213,6 +227,12 @@ class Expr:
     def shape(self) -> tuple[int, ...]:
         return (1,)
 
+    # one value: no axes of its own (the engine's scalar branches), length one
+    ndim = 0
+
+    def __len__(self) -> int:
+        return 1
+
     # -- numpy protocols ---------------------------------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -221,7 +241,23 @@ class Expr:
         rule = _UFUNCS.get(ufunc.__name__)
         if rule is None:
             raise Untraceable(f"numpy {ufunc.__name__}")
-        args = [_operand(a) for a in inputs]
+        args = [_operand(a, opaque=True) for a in inputs]
+        for a in args:
+            if _is_expr(a) and a.f is None and ufunc.__name__ != "isnan":
+                # an opaque operand makes the result opaque: the metrics that use
+                # it keep values, the others of the same rule stay formulas
+                if _QUIET:
+                    value = ufunc(*(_value(b) for b in args))
+                else:
+                    with np.errstate(all="ignore"):
+                        value = ufunc(*(_value(b) for b in args))
+                return Expr.opaque(value, a.why)
+        if ufunc.__name__ in _NAN_PROPAGATING and any(
+            not _is_expr(a) and not isinstance(a, bool) and np.isnan(a) for a in args
+        ):
+            # NaN whatever the other operands: the number, as numpy has it
+            with np.errstate(all="ignore"):
+                return ufunc(*(_value(a) for a in args))
         if _QUIET:  # inside trace(): numpy's floating-point errors already ignored
             value = ufunc(*(_value(a) for a in args))
         else:
@@ -239,10 +275,11 @@ class Expr:
 # --- operands ----------------------------------------------------------------------
 
 
-def _operand(a):
-    """An Expr, or a plain number (one-element arrays unwrapped)."""
+def _operand(a, opaque: bool = False):
+    """An Expr, or a plain number (one-element arrays unwrapped); an opaque Expr
+    raises :class:`Untraceable` unless ``opaque``."""
     if isinstance(a, Expr):
-        if a.f is None:
+        if a.f is None and not opaque:
             raise Untraceable(a.why or "an opaque operand")
         return a
     kind = type(a)
@@ -255,7 +292,7 @@ def _operand(a):
         raise Untraceable(f"an array of {arr.size} values")
     item = arr.reshape(()).item() if arr.dtype != object else arr.reshape(())[()]
     if isinstance(item, Expr):
-        return _operand(item)
+        return _operand(item, opaque)
     if isinstance(item, (bool, np.bool_)):
         return bool(item)
     if isinstance(item, (int, float, np.number)):
@@ -353,6 +390,26 @@ def _negative(value, a):
     return Expr("-" + _text(a, _POW, strict=True), value, _ADD, guards, fallible)
 
 
+def _log1p(value, a):
+    # LN(1+x): exact to a few units of the last place for the x the yields meet
+    guards, fallible = _meta(a)
+    return Expr(f"LN(1+{_text(a, _ADD)})", value, _ATOM, guards, True)
+
+
+def _expm1(value, a):
+    guards, fallible = _meta(a)
+    return Expr(f"(EXP({_text(a, 0)})-1)", value, _ATOM, guards, True)
+
+
+def _isnan(value, a):
+    # A NaN is a spreadsheet error, which the cell's error branch shows as n/a:
+    # whether a formula is NaN is today's answer where it is not (a plain False).
+    # (An opaque operand's answer is today's too: what uses it keeps a value.)
+    if _is_expr(a) and a.f is not None and bool(value):
+        raise Untraceable("a NaN operand")
+    return np.bool_(value)
+
+
 _UFUNCS = {
     "add": _binary("+", _ADD, True),
     "subtract": _binary("-", _ADD, False),
@@ -379,6 +436,9 @@ _UFUNCS = {
     "less_equal": _binary("<=", _CMP, False),
     "equal": _binary("=", _CMP, False),
     "not_equal": _binary("<>", _CMP, False),
+    "log1p": _log1p,
+    "expm1": _expm1,
+    "isnan": _isnan,
     "logical_and": _function("AND"),
     "logical_or": _function("OR"),
     "logical_not": _function("NOT"),
@@ -386,6 +446,14 @@ _UFUNCS = {
     "bitwise_or": _function("OR"),
     "invert": _function("NOT"),
 }
+
+
+# operations whose result is NaN whenever a plain operand is (np.nan - x is NaN
+# for every x): no formula needed
+_NAN_PROPAGATING = frozenset(
+    "add subtract multiply divide true_divide negative minimum maximum sqrt exp "
+    "log log1p expm1 absolute".split()
+)
 
 
 # --- numpy functions ---------------------------------------------------------------
@@ -424,7 +492,9 @@ _FUNCTIONS = {
     "broadcast_to": _same,
     "shape": lambda a: (1,),
     "size": lambda a, axis=None: 1,
-    "ndim": lambda a: 1,
+    "ndim": lambda a: 0,
+    "repeat": _same,
+    "clip": lambda a, lo, hi, **kw: np.minimum(np.maximum(a, lo), hi),
     "any": _same,
     "all": _same,
 }
@@ -517,14 +587,49 @@ def trace(
     return out
 
 
+class _EngineNumpy:
+    """numpy as the cost equations see it while they are traced.
+
+    :mod:`xlmodel.engine.cost` converts its operands with ``np.asarray(a,
+    dtype=np.float64)`` and fills the monolithic figures into ``np.full``
+    arrays; numpy cannot hand a symbolic operand through either (it would ask
+    for a plain number). Here an :class:`Expr` passes ``asarray`` as it is and
+    ``full`` makes an array of objects; everything else is numpy's own.
+    """
+
+    def __getattr__(self, name: str):
+        return getattr(np, name)
+
+    @staticmethod
+    def asarray(a, dtype=None, **kwargs):
+        if isinstance(a, Expr):
+            return a
+        if isinstance(a, np.ndarray) and a.dtype == object:
+            return a
+        return np.asarray(a, dtype=dtype, **kwargs)
+
+    @staticmethod
+    def full(shape, fill_value, dtype=None, **kwargs):
+        return np.full(shape, fill_value, dtype=object)
+
+
+_NUMPY_SHIM = _EngineNumpy()
+
+
 @contextlib.contextmanager
 def _quiet():
-    """numpy's floating-point errors ignored, once for a whole trace."""
+    """numpy's floating-point errors ignored, once for a whole trace; the cost
+    equations see numpy through :class:`_EngineNumpy`."""
+    from . import cost
+
     with np.errstate(all="ignore"):
         _QUIET.append(True)
+        plain = cost.np
+        cost.np = _NUMPY_SHIM
         try:
             yield
         finally:
+            cost.np = plain
             _QUIET.pop()
 
 

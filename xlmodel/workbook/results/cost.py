@@ -16,10 +16,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from ...engine.model import METRIC_UNITS
 from ...engine.nodes import node_table
+from ...engine.symbolic import Expr, number_text
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series
+from . import live
 from .context import Context
 from .formats import unit_format
 from .geometry import GAP_PX, chart_rows, legend_px
@@ -52,7 +55,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     bd = r.cost.breakdown.reset_index()
     bd["variant"] = bd["variant"].astype(str)
     with np.errstate(divide="ignore", invalid="ignore"):
-        bd["tflops_per_usd"] = bd["target_peak_tflops"] / bd["unit_cost_usd"]
+        bd["tflops_per_usd"] = per_usd(bd["target_peak_tflops"], bd["unit_cost_usd"])
     sh.title(
         0,
         "Cost per good package, and why chiplets",
@@ -61,9 +64,12 @@ def write(ctx: Context, sh: Sheet) -> None:
         "equivalent is the same silicon as one die (n/a beyond the reticle).",
     )
     cols = _breakdown_columns(p)
-    table = sh.table(3, 0, bd, cols, cap_width=16)
+    table = sh.table(_HEADER_ROW, 0, bd, cols, cap_width=16)
+    live_cells = _live(ctx, sh, bd, cols, table)
     sh.page(table.header_row, repeat=False)
     row = table.last_row + 2
+    sh.note(row, 0, LIVE_NOTE if live_cells else VALUES_NOTE, 12, italic=True)
+    row += 1
     reticle = float(r.study.variants["reticle_limit_mm2"].iloc[0])
     beyond = bd[~np.isfinite(bd["monolithic_cost_per_good_package_usd"])]
     if len(beyond):
@@ -94,6 +100,122 @@ def write(ctx: Context, sh: Sheet) -> None:
 
 
 SHEET = ResultSheet("Cost", write, present)
+
+#: The line saying which cells follow the inputs.
+LIVE_NOTE = (
+    "Live (formulas over the input cells): this table, except figures resting on "
+    "a process-node-table fill; the rest of the sheet are values."
+)
+VALUES_NOTE = "Every figure on this sheet is a value of the last compute."
+
+#: Inputs the breakdown table shows; they refer to their input cells.
+_SHOWN_INPUTS = (
+    "num_chiplets",
+    "hbm_stacks",
+    "wafer_price_usd",
+    "defect_density_per_cm2",
+)
+
+
+def per_usd(peak, unit):
+    """Target-precision TFLOPS per USD of unit cost."""
+    return peak / unit
+
+
+def breakdown_cell(row: int, key: str, sheet: str | None = None) -> str:
+    """Reference of the breakdown table's cell of ``key`` in variant row ``row``
+    (zero-based, in the table's variant order)."""
+    keys = [c.key for c in _breakdown_columns("")]
+    return live.cell(_FIRST_ROW + row, keys.index(key), sheet)
+
+
+# the breakdown table's header row, and its first variant's row
+_HEADER_ROW = 3
+_FIRST_ROW = _HEADER_ROW + 1
+
+
+def live_breakdown(ctx: Context) -> bool:
+    """Whether the breakdown table carries live formulas."""
+    return present(ctx.results) and len(ctx.results.cost.breakdown) <= live.ROW_LIMIT
+
+
+def _live(ctx: Context, sh: Sheet, bd: pd.DataFrame, cols: list[Col], t: Table):
+    """The breakdown's figures as formulas over the input cells, the engine's
+    values cached; a figure shown in the row stands in for its formula in the
+    others (the yields in every cost). Returns whether any cell went live."""
+    if not live_breakdown(ctx):
+        return False
+    lv = live.Live(ctx)
+    fmt = {c.key: c.fmt for c in cols}
+    metrics = [c.key for c in cols if c.key in METRIC_UNITS and c.key in t.cols]
+    metrics = [m for m in metrics if m not in _SHOWN_INPUTS]
+    column = {k: bd[k].to_numpy() for k in bd.columns}  # cell by cell below
+    wrote = False
+    for i, variant in enumerate(bd["variant"]):
+        r = t.first_row + i
+        refs = lv.sources.get(variant, {})
+        filled = lv.node_filled.get(variant, set())
+        shown = {}
+        for key in _SHOWN_INPUTS:
+            c = t.cols[key]
+            ref = refs.get(key) if key not in filled else None
+            if live.write_input(ctx, sh.ws, r, c, ref, column[key][i], fmt[key]):
+                shown[key] = live.cell(r, c)
+        cells = {m: live.cell(r, t.cols[m]) for m in metrics}
+        formulas = _reticle_free(
+            lv, variant, lv.formulas(variant, metrics, None, 1.0, shown)
+        )
+        peak, unit = formulas.get("target_peak_tflops"), formulas.get("unit_cost_usd")
+        if isinstance(peak, Expr) and isinstance(unit, Expr):
+            formulas["tflops_per_usd"] = per_usd(
+                _at(cells["target_peak_tflops"], peak),
+                _at(cells["unit_cost_usd"], unit),
+            )
+            cells["tflops_per_usd"] = live.cell(r, t.cols["tflops_per_usd"])
+        formulas = live.shorten(formulas, cells)
+        for key, e in formulas.items():
+            wrote |= live.write(ctx, sh.ws, r, t.cols[key], e, column[key][i], fmt[key])
+    return wrote
+
+
+#: The figures that the decision whether the monolithic die fits the reticle
+#: gives; :func:`xlmodel.engine.cost.cost_metrics` computes every other cost
+#: figure before that decision (tests/test_live_formulas.py checks the figures
+#: after it changes).
+_MONOLITHIC = frozenset(
+    {
+        "monolithic_die_yield",
+        "monolithic_cost_per_good_package_usd",
+        "chiplet_saving_usd",
+        "chiplet_cost_ratio",
+    }
+)
+
+
+def _reticle_free(lv: live.Live, variant: str, formulas: dict) -> dict:
+    """``formulas`` with the reticle decision's guard only on the monolithic
+    figures: the cost rule decides for all its figures at once, but only those
+    depend on it, so crossing the reticle limit blanks only them."""
+    area = formulas.get("monolithic_area_mm2")
+    if not isinstance(area, Expr):
+        return formulas
+    reticle = lv.leaves(variant)["reticle_limit_mm2"]
+    limit = reticle.f if isinstance(reticle, Expr) else number_text(reticle[0])
+    if limit is None:
+        return formulas
+    fits = f"{area.f}<={limit}"
+    decided = {fits, f"NOT({fits})"}
+    out = {}
+    for key, e in formulas.items():
+        if isinstance(e, Expr) and key not in _MONOLITHIC and e.guards & decided:
+            e = Expr(e.f, e.value, e.prec, e.guards - decided, e.fallible)
+        out[key] = e
+    return out
+
+
+def _at(ref: str, e: Expr) -> Expr:
+    """The cell ``ref`` showing ``e``: its value, guards and error branch."""
+    return Expr(ref, e.value, guards=e.guards, fallible=e.fallible)
 
 
 def _breakdown_columns(p: str) -> list[Col]:

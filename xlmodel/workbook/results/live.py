@@ -9,9 +9,12 @@ its default, a blank wafer price filled from the process node table, a number
 typed as text) the formula holds the number used, inline.
 
 What stays a plain value: a metric that cannot be traced (the leakage-temperature
-feedback, solved iteratively), and every power figure of a variant on the
-physical power preset (its coefficients are fitted from the variant's own inputs,
-not read from cells); and every cell of a table longer than ``ROW_LIMIT`` rows.
+feedback, solved iteratively), every power figure of a variant on the physical
+power preset (its coefficients are fitted from the variant's own inputs, not read
+from cells), every cost figure that rests on a wafer price, defect density or
+mask set the process node table filled in (a change of node would not follow),
+a formula longer than Excel's ``FORMULA_LIMIT`` characters, and every cell of a
+table longer than ``ROW_LIMIT`` rows.
 A formula that would need another equation after an input
 change (leakage feedback switched on) shows ``#N/A`` until the next compute; a
 choice (target precision, topology, cooling, preset) is the one read at compute
@@ -25,6 +28,7 @@ cell, in the format the table gave it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -39,6 +43,12 @@ from .context import Context
 #: Tables of more rows than this keep plain values: tracing costs about 5 ms a
 #: row, and a sheet of thousands of variants would take minutes to write.
 ROW_LIMIT = 2000
+
+#: Longest formula Excel takes (characters, the leading ``=`` included).
+FORMULA_LIMIT = 8192
+
+#: Inputs the process node table fills when a variant leaves them blank.
+NODE_FILLED = ("wafer_price_usd", "defect_density_per_cm2", "mask_set_usd")
 
 #: The border every table cell carries (:class:`.sheet.Sheet` tables).
 BORDER = {"bottom": 1, "bottom_color": "#E0E0E0"}
@@ -67,6 +77,11 @@ class Live:
         self.inputs = prepare(v, check=False)
         self.row = {str(name): i for i, name in enumerate(v.index)}
         self.sources = {str(k): dict(s) for k, s in study.sources.items()}
+        # a node parameter without a cell of its own took the node table's value
+        self.node_filled = {
+            name: {k for k in NODE_FILLED if k not in self.sources.get(name, {})}
+            for name in self.row
+        }
         preset = v["power_preset"] if "power_preset" in v else None
         self.physical = {
             str(name)
@@ -80,6 +95,7 @@ class Live:
         i = self.row[variant]
         refs = self.sources.get(variant, {})
         physical = variant in self.physical
+        filled = self.node_filled.get(variant, set())
         out = {}
         for name, arr in self.inputs.items():
             a = np.asarray(arr)[i : i + 1]
@@ -87,6 +103,8 @@ class Live:
                 out[name] = np.array(a)  # text, choices, codes: read at compute time
             elif physical and name in _COEFFICIENTS:
                 out[name] = Expr.opaque(a[0], "a coefficient of the physical preset")
+            elif name in filled:
+                out[name] = Expr.opaque(a[0], "a value of the process node table")
             elif name in refs:
                 out[name] = Expr.leaf(refs[name], a[0])
             else:
@@ -148,33 +166,161 @@ class Cached(float):
     __repr__ = __str__
 
 
-def write(ctx: Context, ws, row: int, col: int, e, cached, num_format: str) -> bool:
+def write(
+    ctx: Context,
+    ws,
+    row: int,
+    col: int,
+    e,
+    cached,
+    num_format: str,
+    props: Mapping | None = None,
+) -> bool:
     """A formula cell with its cached value, in its table format; False (nothing
-    written) when ``e`` is not a formula.
+    written) when ``e`` is not a formula or its formula is too long for Excel.
 
     ``cached`` is the engine's value: a number (``n/a`` text when not finite,
     as the formula's error branch says), or a truth value written as PASS/FAIL
-    when ``num_format`` is ``"pass"``.
+    when ``num_format`` is ``"pass"``. ``props`` are format properties beyond
+    the table's border (a highlighted row's bold and fill).
     """
     if not isinstance(e, Expr):
         return False
+    props = {**BORDER, **(props or {})}
     if num_format == "pass":
         # an error in the comparison is a failed check, as numpy's NaN compares
         body = e.cell_formula(on_error="FALSE")[1:]
-        fmt = ctx.fmt(align="center", **BORDER)
-        ws.write_formula(
-            row,
-            col,
-            f'=IF({body},"PASS","FAIL")',
-            fmt,
-            "PASS" if bool(cached) else "FAIL",
-        )
+        formula = f'=IF({body},"PASS","FAIL")'
+        if len(formula) > FORMULA_LIMIT:
+            return False
+        fmt = ctx.fmt(align="center", **props)
+        ws.write_formula(row, col, formula, fmt, "PASS" if bool(cached) else "FAIL")
         return True
+    formula = e.cell_formula()
+    if len(formula) > FORMULA_LIMIT:
+        return False
     x = float(cached)
     if math.isfinite(x):
-        fmt = ctx.fmt(num_format=num_format, **BORDER)
-        ws.write_formula(row, col, e.cell_formula(), fmt, Cached(x))
+        fmt = ctx.fmt(num_format=num_format, **props)
+        ws.write_formula(row, col, formula, fmt, Cached(x))
     else:
-        fmt = ctx.fmt(align="right", font_color="#7F7F7F", **BORDER)
-        ws.write_formula(row, col, e.cell_formula(), fmt, "n/a")
+        fmt = ctx.fmt(align="right", font_color="#7F7F7F", **props)
+        ws.write_formula(row, col, formula, fmt, "n/a")
     return True
+
+
+def write_input(
+    ctx: Context,
+    ws,
+    row: int,
+    col: int,
+    ref: str | None,
+    cached,
+    num_format: str,
+    props: Mapping | None = None,
+) -> bool:
+    """An input shown on a result sheet as a formula ``=ref`` of its input cell,
+    its value cached; False (nothing written) without a cell or a finite value."""
+    if ref is None:
+        return False
+    x = float(cached)
+    if not math.isfinite(x):
+        return False
+    fmt = ctx.fmt(num_format=num_format, **{**BORDER, **(props or {})})
+    ws.write_formula(row, col, "=" + ref, fmt, Cached(x))
+    return True
+
+
+# a function call at the start of a formula text
+_CALL = re.compile(r"[A-Z][A-Z0-9.]*\(")
+_NAME_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._$"
+)
+
+
+def _closes_at_end(text: str, start: int) -> bool:
+    """Whether the parenthesis at ``start`` closes at the end of ``text``."""
+    depth = 0
+    quoted = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch in "\"'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+    return False
+
+
+def _replace_whole(f: str, text: str, ref: str) -> str:
+    """``f`` with every occurrence of the formula ``text`` that is a whole operand
+    (a function call or parenthesised group anywhere, anything else only as a
+    whole argument or group: after ``(`` or ``,`` and before ``)`` or ``,``)
+    replaced by ``ref``. Such an occurrence parses to the same expression as
+    ``text`` alone, so the replacement keeps the formula's value."""
+    m = _CALL.match(text)
+    atom = (m is not None and _closes_at_end(text, m.end() - 1)) or (
+        text.startswith("(") and _closes_at_end(text, 0)
+    )
+    out = []
+    i = 0
+    while True:
+        j = f.find(text, i)
+        if j < 0:
+            break
+        k = j + len(text)
+        before = f[j - 1] if j else ""
+        after = f[k] if k < len(f) else ""
+        if atom:
+            whole = before not in _NAME_CHARS
+        else:
+            whole = before in ("", "(", ",") and after in ("", ")", ",")
+        if whole:
+            out.append(f[i:j])
+            out.append(ref)
+            i = k
+        else:
+            out.append(f[i : j + 1])
+            i = j + 1
+    out.append(f[i:])
+    return "".join(out)
+
+
+def shorten(formulas: Mapping[str, object], cells: Mapping[str, str]) -> dict:
+    """Each formula with the formulas of the other metrics shown in ``cells``
+    (metric -> cell) replaced by their cells, wherever one is a whole operand.
+
+    The traces write an intermediate out in full in every formula that uses it
+    (the yields in every cost); a cell that shows it stands in for it, which
+    keeps the cost formulas within Excel's length and readable. Longer formulas
+    are replaced first; a formula is never replaced in itself or by an equal
+    one (no cell refers to itself, directly or not: a replaced text is always
+    shorter than the formula it is replaced in).
+    """
+    subs = []
+    seen = set()
+    for m, ref in cells.items():
+        e = formulas.get(m)
+        if not isinstance(e, Expr) or e.f in seen or len(e.f) <= len(ref):
+            continue
+        if not any(ch in e.f for ch in "()+-*/^<>=,"):
+            continue  # a bare reference: nothing to gain
+        seen.add(e.f)
+        subs.append((e.f, ref))
+    subs.sort(key=lambda t: -len(t[0]))
+    out = {}
+    for name, e in formulas.items():
+        if not isinstance(e, Expr):
+            out[name] = e
+            continue
+        f = e.f
+        for text, ref in subs:
+            if len(text) < len(e.f) and text in f:
+                f = _replace_whole(f, text, ref)
+        out[name] = e if f == e.f else Expr(f, e.value, e.prec, e.guards, e.fallible)
+    return out

@@ -17,14 +17,15 @@ import math
 import numpy as np
 import pandas as pd
 
+from ...engine.symbolic import Expr
 from ...studies.advice import figure_words
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series, Span
-from . import advice
+from . import advice, cost, live
 from .banner import stale_banner
 from .context import Context
-from .formats import unit_format
+from .formats import BEST_FILL, unit_format
 from .geometry import GAP_PX, chart_rows, chart_width, padded_bounds
 from .sheet import Col, ResultSheet, Sheet, Table
 
@@ -38,14 +39,131 @@ def write(ctx: Context, sh: Sheet) -> None:
     row = _headline(ctx, sh, len(cols))
     stale_banner(ctx, sh)
     table = _table(ctx, sh, frame, cols, row + 1)
+    live_cells = _live(ctx, sh, frame, cols, table)
     advice.mark_implausible(ctx, sh, table, frame)
-    row = advice.cost_note(ctx, sh, table.last_row + 2, len(cols))
+    note = LIVE_NOTE if live_cells else VALUES_NOTE
+    sh.note(table.last_row + 2, 0, note, len(cols), italic=True)
+    row = advice.cost_note(ctx, sh, table.last_row + 3, len(cols))
     row = advice.table_note(ctx, sh, row, len(cols))
     row = advice.reach_table(ctx, sh, row + 1)
     _charts(ctx, sh, frame, cols, table, row)
 
 
 SHEET = ResultSheet("Summary", write)
+
+#: The line saying which cells follow the inputs.
+LIVE_NOTE = (
+    "Live (formulas over the input cells): peak, density, power, TFLOPS/W, unit "
+    "cost, TFLOPS per USD, Tj, area, targets, margins, PASS/FAIL; the rest are values."
+)
+VALUES_NOTE = "Every figure on this sheet is a value of the last compute."
+
+# table column -> the metric it shows (at 100 % utilisation)
+_METRIC_OF = {
+    "peak": "target_peak_tflops",
+    "density": "target_density_tflops_per_mm2",
+    "density_ratio": "density_margin",
+    "density_ok": "meets_density_target",
+    "power": "power_total_w",
+    "power_ok": "meets_power_budget",
+    "tflops_per_w": "tflops_per_w",
+    "unit_cost": "unit_cost_usd",
+    "tj": "junction_temp_c",
+    "tj_ok": "meets_tj_max",
+    "all_ok": "meets_all_targets",
+    "area": "total_area_mm2",
+}
+# table column -> the input parameter it shows
+_INPUT_OF = {
+    "density_target": "density_target_tflops_per_mm2",
+    "budget": "power_budget_w",
+    "tj_max": "tj_max_c",
+}
+
+
+def _power_ratio(power, budget):
+    """Total power as a share of the power budget (1 = at the budget)."""
+    return power / budget
+
+
+def _tj_headroom(tj_max, tj):
+    """Tj max minus Tj (°C)."""
+    return tj_max - tj
+
+
+def _live(ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], t: Table):
+    """The figures closed-form in the inputs as formulas over the input cells,
+    the engine's values cached; returns whether any cell went live.
+
+    A figure shown in the row stands in for its equation in the others (the
+    checks compare the row's density, power and Tj with its targets); the unit
+    cost refers to the Cost sheet's cell when that sheet is live. The ratios,
+    the Tj headroom and TFLOPS per USD are the sheet's own equations over the
+    row's cells.
+    """
+    if len(frame) > live.ROW_LIMIT:
+        return False
+    lv = live.Live(ctx)
+    fmt = {c.key: c.fmt for c in cols}
+    best = advice.subject_rows(ctx, frame)
+    column = {k: frame[k].to_numpy() for k in frame.columns}  # cell by cell below
+    on_cost = cost.live_breakdown(ctx)
+    cost_row = {}
+    if on_cost:
+        order = [str(v) for v in ctx.results.cost.breakdown.index]
+        cost_row = {name: i for i, name in enumerate(order)}
+    wrote = False
+    for i, variant in enumerate(frame["variant"]):
+        r = t.first_row + i
+        props = {"bold": True, "bg_color": BEST_FILL} if i in best else {}
+        refs = lv.sources.get(variant, {})
+        shown = {}
+        for key, param in _INPUT_OF.items():
+            c = t.cols[key]
+            live.write_input(
+                ctx, sh.ws, r, c, refs.get(param), column[key][i], fmt[key], props
+            )
+            shown[param] = live.cell(r, c)  # a formula or the value used
+        cells = {
+            m: live.cell(r, t.cols[k])
+            for k, m in _METRIC_OF.items()
+            if not m.startswith("meets_") and k in t.cols
+        }
+        metrics = [m for k, m in _METRIC_OF.items() if k in t.cols]
+        formulas = lv.formulas(variant, metrics, cells, 1.0, shown)
+        unit = formulas.get("unit_cost_usd")
+        if variant in cost_row and isinstance(unit, Expr):
+            # the Cost sheet's cell holds the same formula: refer to it, as it
+            # is (its n/a or #N/A shows through); a unit cost that stays a value
+            # there (a node-table fill) stays one here, and so does TFLOPS per USD
+            ref = cost.breakdown_cell(cost_row[variant], "unit_cost_usd", "Cost")
+            formulas["unit_cost_usd"] = Expr(ref, unit.value)
+        out = {k: formulas.get(m) for k, m in _METRIC_OF.items() if k in t.cols}
+        mine = {k: _at(live.cell(r, t.cols[k]), e) for k, e in out.items()}
+        mine = {k: e for k, e in mine.items() if e is not None}
+        for key, param in _INPUT_OF.items():
+            mine[key] = Expr.leaf(shown[param], column[key][i])
+        if "power" in mine and "budget" in mine:
+            out["power_ratio"] = _power_ratio(mine["power"], mine["budget"])
+        if "tj" in mine and "tj_max" in mine:
+            out["tj_headroom"] = _tj_headroom(mine["tj_max"], mine["tj"])
+        if "peak" in mine and "unit_cost" in mine and "tflops_per_usd" in t.cols:
+            # the scores' equation where the unit cost is positive (always: a
+            # cost of 0 is n/a both ways)
+            out["tflops_per_usd"] = cost.per_usd(mine["peak"], mine["unit_cost"])
+        for key, e in out.items():
+            wrote |= live.write(
+                ctx, sh.ws, r, t.cols[key], e, column[key][i], fmt[key], props
+            )
+    return wrote
+
+
+def _at(ref: str, e) -> Expr | None:
+    """The cell ``ref`` showing ``e`` (its value, guards and error branch);
+    None when ``e`` is not a formula."""
+    if not isinstance(e, Expr):
+        return None
+    return Expr(ref, e.value, guards=e.guards, fallible=e.fallible)
 
 
 def _frame(r: Results) -> pd.DataFrame:
@@ -62,7 +180,7 @@ def _frame(r: Results) -> pd.DataFrame:
         d_ratio = np.where(
             dtarget > 0, density / np.where(dtarget > 0, dtarget, 1), np.nan
         )
-        p_ratio = power / budget
+        p_ratio = _power_ratio(power, budget)
     return pd.DataFrame(
         {
             "variant": [str(x) for x in t.index],
@@ -78,7 +196,9 @@ def _frame(r: Results) -> pd.DataFrame:
             "tflops_per_w": t["tflops_per_w"].to_numpy(dtype=float),
             "tj": t["junction_temp_c"].to_numpy(dtype=float),
             "tj_max": tjmax,
-            "tj_headroom": tjmax - t["junction_temp_c"].to_numpy(dtype=float),
+            "tj_headroom": _tj_headroom(
+                tjmax, t["junction_temp_c"].to_numpy(dtype=float)
+            ),
             "tj_ok": t["meets_tj_max"].to_numpy(),
             "all_ok": t["meets_all_targets"].to_numpy(),
             "area": m["total_area_mm2"].to_numpy(dtype=float),
