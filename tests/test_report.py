@@ -204,16 +204,20 @@ def test_every_sheet_carries_the_owned_name(book):
     assert OWNED_NAME not in book.defined_names  # sheet-scoped only
 
 
+LIVE_SHEETS = ("Performance", "Power", "Summary", "Cost")
+
+
 def test_values_are_numbers_never_errors_formulas_only_where_live(book, written):
-    # Performance and Power hold live formulas (tests/test_live_formulas.py);
-    # every other cell is a number or a string, and every formula has its value
+    # Performance, Power, Summary and Cost hold live formulas
+    # (tests/test_live_formulas.py); every other cell is a number or a string, and
+    # every formula has its value
     cached = openpyxl.load_workbook(written, data_only=True)
     for ws in book.worksheets:
         for row in ws.iter_rows():
             for cell in row:
                 assert cell.data_type != "e", (ws.title, cell.coordinate)
                 if cell.data_type == "f":
-                    assert ws.title in ("Performance", "Power"), cell.coordinate
+                    assert ws.title in LIVE_SHEETS, (ws.title, cell.coordinate)
                     value = cached[ws.title][cell.coordinate].value
                     assert value is not None, (ws.title, cell.coordinate)
                 elif isinstance(cell.value, str):
