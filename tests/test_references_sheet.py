@@ -157,3 +157,28 @@ def test_reference_outside_model_ranges_is_left_out_with_a_warning(template, tmp
         "Slow part cannot be expressed" in w and "clock_mhz: 50" in w
         for w in res.study.warnings
     )
+
+
+def test_tdp_kind_takes_draw_limit_or_blank(template, tmp_path):
+    chip = {
+        "chip": "My board",
+        "process_node": "N5",
+        "compute_dies": 1,
+        "sms_or_cus": 100,
+        "tensor_cores_per_sm": 4,
+        "clock_mhz": 1500,
+        "fp16_dense_tflops": 400,
+        "hbm_stacks": 4,
+        "hbm_bw_tbps": 3,
+    }
+    bad = _edit(template, tmp_path / "bad.xlsx", [{**chip, "tdp_kind": "cap"}])
+    with pytest.raises(InputProblems) as e:
+        read_study(bad)
+    lines = [str(p) for p in e.value.problems]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("References!") and "My board tdp_kind" in lines[0]
+    assert "'cap' is not draw, limit or blank" in lines[0]
+    good = _edit(template, tmp_path / "good.xlsx", [{**chip, "tdp_kind": "Limit"}])
+    chips = read_study(good).references
+    chips = chips.reset_index() if "chip" not in chips.columns else chips
+    assert chips.set_index("chip").loc["My board", "tdp_kind"] == "limit"

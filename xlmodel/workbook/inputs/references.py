@@ -22,6 +22,16 @@ from .context import INVALID, Context, Where
 from .formats import Formats, header, write_title
 from .layout import SPARE_ROWS, Block
 
+#: Text columns that take one of a few words: column -> (words, what is expected).
+CHOICES = {
+    "tdp_kind": (
+        ("draw", "limit"),
+        "is not draw, limit or blank (draw: the board draws its TDP at the quoted "
+        "clock; limit: the TDP caps it below that clock; blank: decided from the "
+        "table)",
+    ),
+}
+
 BLOCK = Block(
     "references",
     "xlmodel_references",
@@ -167,6 +177,12 @@ def _chip(ctx: Context, grid: Grid, r: int, columns: dict, spec: dict, seen: dic
             if required and not row[name]:
                 ctx.problem(where, "", "is blank: required text")
                 ok = False
+            elif name in CHOICES and row[name]:
+                value = str(row[name]).casefold()
+                if value not in CHOICES[name][0]:
+                    ctx.problem(where, row[name], CHOICES[name][1])
+                    ok = False
+                row[name] = value
             continue
         value = _number(ctx, grid, r, c, where, kind, required)
         if value is INVALID:
