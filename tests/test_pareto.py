@@ -121,3 +121,11 @@ def test_one_point_dominates_the_rest():
 
 def test_explore_uses_this_front():
     assert explore_pareto_mask is pareto_mask
+
+
+def test_scores_whose_range_is_subnormal():
+    # a range below the smallest normal float once overflowed 1 / range
+    s = np.zeros((max(pareto._PIVOT_MIN_ROWS, 2) * 2, 2))
+    s[0, 0] = 2.22507386e-313
+    assert (pareto_mask(s) == brute_front(s)).all()
+    assert pareto_mask(s)[0] and not pareto_mask(s)[1:].any()

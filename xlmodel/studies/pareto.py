@@ -161,7 +161,9 @@ def _not_dominated_by_pivots(s: np.ndarray) -> np.ndarray:
     cols = [np.ascontiguousarray(s[:, j]) for j in range(m)]
     lo = np.array([c.min() for c in cols])
     hi = np.array([c.max() for c in cols])
-    scale = 1.0 / np.where(hi > lo, hi - lo, 1.0)
+    # a range below the smallest normal number (subnormal scores) would overflow
+    # 1 / range: any positive finite weight keeps the pivots on the front
+    scale = 1.0 / np.where(hi > lo, np.maximum(hi - lo, np.finfo(np.float64).tiny), 1.0)
     with np.errstate(invalid="ignore", over="ignore"):
         for i, w in enumerate(_pivot_weights(m).T):
             total = (cols[0] - lo[0]) * (scale[0] * w[0])
