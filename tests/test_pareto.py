@@ -129,3 +129,13 @@ def test_scores_whose_range_is_subnormal():
     s[0, 0] = 2.22507386e-313
     assert (pareto_mask(s) == brute_front(s)).all()
     assert pareto_mask(s)[0] and not pareto_mask(s)[1:].any()
+
+
+def test_subnormal_ranges_through_every_fallback(monkeypatch):
+    # the grid and pivot filters on a handful of rows, one range subnormal
+    for name, value in (("_PIVOT_MIN_ROWS", 2), ("_GRID_MIN_ROWS", 2)):
+        monkeypatch.setattr(pareto, name, value)
+    monkeypatch.setattr(pareto, "_GRID_CELLS", 4**4)
+    s = np.zeros((2, 4))
+    s[0, 0], s[1, 1] = 1.0, 2.22507386e-309
+    assert (pareto_mask(s) == brute_front(s)).all()

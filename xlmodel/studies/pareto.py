@@ -111,8 +111,9 @@ def _not_dominated_by_cells(s: np.ndarray) -> np.ndarray:
     flat = np.zeros(n, dtype=np.int64)
     for j in range(m):
         # floor((x - lo) / width * G) never decreases as x grows: a higher cell
-        # means a larger score
-        cell = np.floor((s[:, j] - lo[j]) * (per_axis / width[j])).astype(np.int64)
+        # means a larger score; divided first, so a subnormal width cannot
+        # overflow G / width
+        cell = np.floor((s[:, j] - lo[j]) / width[j] * per_axis).astype(np.int64)
         np.clip(cell, 0, per_axis - 1, out=cell)
         flat *= per_axis
         flat += cell
