@@ -242,6 +242,20 @@ def test_markers_of_older_versions(computed, tmp_path):
 # --- copies and renames by LibreOffice itself ---------------------------------------
 
 
+def _libreoffice_edit(source: Path, target: Path, ops: list) -> Path:
+    """``source`` edited by LibreOffice (tests/lo_uno.py), recalculated, saved."""
+    ops_file = target.with_suffix(".ops.json")
+    ops_file.write_text(json.dumps(ops))
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, str(ROOT / "tests" / "lo_uno.py"), source, target, ops_file],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return target
+
+
 @pytest.mark.libreoffice
 @pytest.mark.skipif(not _has_uno(), reason="LibreOffice's Python UNO bridge is missing")
 def test_libreoffice_copy_rename_and_a_formula_reading_results(
@@ -281,16 +295,7 @@ def test_libreoffice_copy_rename_and_a_formula_reading_results(
         ["value", "Variants", f"G{clock_row}", 3000],
         ["value", "Variants", f"H{clock_row}", 3000],
     ]
-    ops_file = tmp_path / "ops.json"
-    ops_file.write_text(json.dumps(ops))
-    saved = tmp_path / "saved.xlsx"
-    proc = subprocess.run(
-        [SYSTEM_PYTHON, str(ROOT / "tests" / "lo_uno.py"), book, saved, ops_file],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    saved = _libreoffice_edit(book, tmp_path / "saved.xlsx", ops)
     before = _parts(saved)
     before_sheets = _sheet_parts(before)
     assert 'fullCalcOnLoad="1"' not in before["xl/workbook.xml"].decode()
@@ -318,15 +323,7 @@ def test_libreoffice_copy_rename_and_a_formula_reading_results(
     assert readers.split(", ") == ["Summary (2)", "Notes"]
     # LibreOffice, recalculating (it does not on load unless its options say
     # so), finds the reference intact on the new sheet and the new number.
-    again = tmp_path / "recalculated.xlsx"
-    ops_file.write_text("[]")
-    proc = subprocess.run(
-        [SYSTEM_PYTHON, str(ROOT / "tests" / "lo_uno.py"), saved, again, ops_file],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    again = _libreoffice_edit(saved, tmp_path / "recalculated.xlsx", [])
     wb = openpyxl.load_workbook(again, read_only=True, data_only=True)
     assert float(wb["Notes"]["A1"].value) == pytest.approx(new_value, rel=1e-9)
     wb.close()
