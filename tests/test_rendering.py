@@ -1101,3 +1101,44 @@ def test_every_result_sheet_prints_on_a4_and_letter(producers):
                 sheet,
                 page,
             )
+
+
+@pytest.mark.libreoffice
+def test_later_bands_print_their_table_not_the_notes_cut(producers):
+    """A wide sheet's later bands of columns print from their table's header:
+    the repeated first column does not show the title and notes above it, cut
+    to its width (they print once, whole, in the first band)."""
+    if producers["printed"] is None:
+        pytest.skip("no font with Calibri's metrics (Carlito) for LibreOffice")
+    a4, _ = producers["printed"]
+    pages = _pages_by_sheet(a4, producers["sheets"])
+    book = openpyxl.load_workbook(producers["computed"]["shipped"])
+    checked = []
+    for sheet in producers["sheets"]:
+        ws = book[sheet]
+        areas = (ws.print_area or "").split(",")
+        if len(areas) < 2 or not ws.print_title_cols:
+            continue
+        firsts = [int(re.search(r"\$(\d+):", a).group(1)) for a in areas]
+        assert firsts[0] == 1, (sheet, areas)  # the first band: the whole height
+        if min(firsts[1:]) <= 2:
+            continue  # a band that holds a chart keeps the whole height
+        # the subtitle under the title, merged over the first band
+        title = str(ws.cell(2, 1).value or ws.cell(1, 1).value)
+        words = r"\s+".join(map(re.escape, title.split()[:3]))
+        on = [
+            p
+            for p in pages[sheet]
+            if re.search(
+                rf"^\s*{words}",
+                subprocess.run(
+                    [PDFTOTEXT, "-layout", "-f", str(p), "-l", str(p), str(a4), "-"],
+                    capture_output=True,
+                    text=True,
+                ).stdout,
+                re.M,
+            )
+        ]
+        assert len(on) == 1, (sheet, title, on)  # once, on the first page
+        checked.append(sheet)
+    assert {"Summary", "Cost"} <= set(checked), checked

@@ -111,6 +111,7 @@ class Sheet:
         self.band_cols: list[int] = []  # where a band of printed pages may begin
         self.repeat_row: int | None = None
         self.paged = False
+        self._marker_col: int | None = None  # the print area's end marker
         ws.hide_gridlines(2)
         if ctx.ops != "TFLOPS" and name != "Reality check":  # FP16 throughout there
             _integer_ops(ws, ctx.precision, ctx.ops)
@@ -499,6 +500,7 @@ class Sheet:
         )
         if valued < last_col and last_col not in self.ws.table.get(0, {}):
             self.ws.write_string(0, last_col, " ")
+            self._marker_col = last_col
         self.ws.print_area(0, 0, last_row, last_col)
         return last_row, last_col
 
@@ -537,7 +539,46 @@ class Sheet:
             ws.set_v_pagebreaks(list(layout.col_breaks))
         if layout.repeat_cols:
             ws.repeat_columns(0, layout.repeat_cols - 1)
+            self._band_areas(last_row, last_col, layout.col_breaks)
         self.printed = layout
+
+    def _band_areas(self, last_row: int, last_col: int, breaks) -> None:
+        """One print area per band, the later ones over their own rows only.
+
+        The first column repeats at the left of every later band. Over the rows
+        of the title and of the notes above a wide table (merged over the first
+        band) it would print them cut to its width: so a later band's area runs
+        from the first to the last row that holds something in its columns.
+        Excel and LibreOffice print the areas in order, each from a new page. A
+        band holding a chart keeps the whole height.
+        """
+        charts = self._chart_cells()
+        starts, ends = [0, *breaks], [*(b - 1 for b in breaks), last_col]
+        areas = [(0, 0, last_row, ends[0])]
+        for c0, c1 in zip(starts[1:], ends[1:]):
+            rows = {
+                r
+                for r, cells in self.ws.table.items()
+                if r <= last_row
+                and any(
+                    c0 <= c <= c1
+                    and (r, c) != (0, self._marker_col)  # the area's end marker
+                    and type(cell).__name__ != "Blank"
+                    for c, cell in cells.items()
+                )
+            }
+            if any(k0 <= c1 and c0 <= k1 for _, _, k0, k1 in charts):
+                # LibreOffice misplaces charts in an area that does not begin
+                # at the sheet's top (measured: a legend drawn past the page)
+                rows = {0, last_row}
+            if rows:
+                areas.append((min(rows), c0, max(rows), c1))
+        ranges = []
+        for area in areas:
+            self.ws.print_area(*area)
+            ranges.append(self.ws.print_area_range)
+        # the writer takes one range; the defined name takes a list of them
+        self.ws.print_area_range = ",".join(ranges)
 
     def col_after(self, col: int, px: float) -> int:
         """The first column right of ``px`` pixels that start at column ``col``."""
