@@ -404,3 +404,58 @@ def test_lock_beside_the_real_file_of_a_link(lock, runner, tmp_path):
     lines = [ln for ln in result.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lock in lines[0], result.output
     assert real.read_bytes() == TEMPLATE.read_bytes()
+
+
+# --- opening on the Summary, when asked -------------------------------------------
+
+
+def _selected(parts: dict[str, bytes]) -> list[str]:
+    return [
+        name
+        for name, part in _sheet_parts(parts).items()
+        if re.search(rb"<sheetView\b[^>]*\btabSelected=\"1\"", parts[part])
+    ]
+
+
+def test_open_on_summary_deselects_the_users_sheets_and_nothing_else(runner, tmp_path):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(TEMPLATE, book)
+    before = _parts(book)
+    (user_selected,) = _selected(before)  # the template opens on its Guide
+    result = _compute(book, runner, "--open-on-summary")
+    assert result.exit_code == 0, result.output
+    after = _parts(book)
+    assert _selected(after) == ["Summary"]  # one selected sheet: no group
+    names = list(_sheet_parts(after))
+    view = re.search(rb"<workbookView\b[^>]*>", after["xl/workbook.xml"]).group(0)
+    assert int(re.search(rb'activeTab="(\d+)"', view).group(1)) == names.index(
+        "Summary"
+    )
+    assert openpyxl.load_workbook(book).active.title == "Summary"
+    old_parts, new_parts = _sheet_parts(before), _sheet_parts(after)
+    for name, part in old_parts.items():
+        old, new = before[part], after[new_parts[name]]
+        if name == user_selected:  # the flag is the one change
+            assert new != old
+            assert new == old.replace(b' tabSelected="1"', b"", 1)
+        else:
+            assert new == old, name
+    # computed again without the option, it stays on the Summary, and the
+    # user's sheets come back byte-identical
+    again = _compute(book, runner)
+    assert again.exit_code == 0, again.output
+    third = _parts(book)
+    assert _selected(third) == ["Summary"]
+    assert openpyxl.load_workbook(book).active.title == "Summary"
+    for name in old_parts:
+        assert third[_sheet_parts(third)[name]] == after[new_parts[name]], name
+
+
+def test_without_the_option_the_workbook_opens_where_it_was_left(runner, tmp_path):
+    book = tmp_path / "book.xlsx"
+    shutil.copy(TEMPLATE, book)
+    (user_selected,) = _selected(_parts(book))
+    result = _compute(book, runner)
+    assert result.exit_code == 0, result.output
+    assert _selected(_parts(book)) == [user_selected]
+    assert openpyxl.load_workbook(book).active.title == user_selected

@@ -105,6 +105,7 @@ def compute(
     now: datetime | None = None,
     progress=None,
     explore: bool = False,
+    open_on_summary: bool = False,
 ) -> Results:
     """Compute every result of the workbook at ``path`` and write them back.
 
@@ -123,6 +124,11 @@ def compute(
         and the Monte Carlo (see :func:`xlmodel.studies.run.run`).
     explore : bool
         Refuse a workbook whose Exploration setup asks for no exploration.
+    open_on_summary : bool
+        Make the workbook open on the Summary: the user's sheets lose their
+        selection flag (``tabSelected``), the one change made to their parts.
+        Otherwise the workbook opens where it was left (on the new sheet of
+        the same name when it was left on a result sheet).
 
     Returns
     -------
@@ -185,7 +191,13 @@ def compute(
         os.close(fd)
         try:
             _write_results(results, tmp, names, run_info)
-            package.splice_results(path, tmp, out, report.SHEETS)
+            package.splice_results(
+                path,
+                tmp,
+                out,
+                report.SHEETS,
+                open_on=names.get("Summary") if open_on_summary else None,
+            )
         finally:
             Path(tmp).unlink(missing_ok=True)
     if export_dir is not None:

@@ -42,14 +42,30 @@ def validate(path: Path):
 
 @click.command()
 @output_options
-def compute(path: Path, output: Path | None, export_dir: Path | None, no_export: bool):
+@click.option(
+    "--open-on-summary",
+    is_flag=True,
+    help="Make the workbook open on the Summary. Your sheets are deselected "
+    "(Excel would group them with it): the one change to them.",
+)
+def compute(
+    path: Path,
+    output: Path | None,
+    export_dir: Path | None,
+    no_export: bool,
+    open_on_summary: bool,
+):
     """Compute every variant of PATH and write result sheets and charts into it."""
     from ..export import default_export_dir
     from ..pipeline import compute as run_compute
 
     export_dir = export_dir or default_export_dir(output or path)
     results = run_compute(
-        path, output, None if no_export else export_dir, progress=Progress()
+        path,
+        output,
+        None if no_export else export_dir,
+        progress=Progress(),
+        open_on_summary=open_on_summary,
     )
     warn(results.study.warnings)
     click.echo(format_comparison(results))

@@ -23,7 +23,12 @@ from .parts import Package
 from .removal import plan_removal
 from .result_parts import copy_result_parts, result_strings
 from .styles import merge_styles
-from .workbook_xml import active_tabs, rewrite_workbook, rewrite_workbook_rels
+from .workbook_xml import (
+    active_tabs,
+    clear_user_selection,
+    rewrite_workbook,
+    rewrite_workbook_rels,
+)
 from .write import Merged, refuse_if_locked, write_atomically
 from .xmltext import parse, read_part
 
@@ -50,6 +55,7 @@ def splice_results(
     results_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     legacy_names: Collection[str] = (),
+    open_on: str | None = None,
 ) -> None:
     """Write the original workbook with its result sheets replaced by new ones.
 
@@ -83,6 +89,10 @@ def splice_results(
         ``.xlsx``, a plain one as ``.xlsm``), the target is open in Excel or
         LibreOffice (its lock file lies beside it or beside the file a link
         points to), or the output cannot be written.
+
+    ``open_on`` names a new sheet the workbook opens on. The user's sheets are
+    then deselected (their sheet views lose ``tabSelected``, the one change to
+    their parts), else Excel would group them with it.
     """
     with Package.open(original_path, "workbook") as original:
         original.read_all()
@@ -91,13 +101,17 @@ def splice_results(
     book = Workbook.read(original, legacy_names)
     main_type = _main_type_for(book, out_path)
     refuse_if_locked(out_path)
-    merged = _merge(original, book, results, main_type)
+    merged = _merge(original, book, results, main_type, open_on)
     mode = stat.S_IMODE(os.stat(original_path).st_mode)
     write_atomically(out_path, merged, mode)
 
 
 def _merge(
-    original: Package, book: Workbook, results: Package, main_type: str | None
+    original: Package,
+    book: Workbook,
+    results: Package,
+    main_type: str | None,
+    open_on: str | None = None,
 ) -> Merged:
     """Compute every part of the output package; ``main_type``: a new main type."""
     draft = Draft(original, book, results, Workbook.read(results))
@@ -107,7 +121,9 @@ def _merge(
     draft.taken = {fold(n) for n in draft.orig.names if n not in draft.removed}
     xf_map, dxf_map = merge_styles(draft)
     strings = result_strings(draft)
-    views, active_new = active_tabs(draft, owned)
+    views, active_new = active_tabs(draft, owned, open_on)
+    if open_on is not None and active_new is not None:
+        clear_user_selection(draft)
     part_map, has_formulas = copy_result_parts(
         draft, xf_map, dxf_map, strings, active_new
     )

@@ -96,9 +96,14 @@ def rewrite_workbook_rels(draft: Draft, part_map: dict[str, str]) -> list[str]:
 
 
 def active_tabs(
-    draft: Draft, owned: set[int]
+    draft: Draft, owned: set[int], open_on: str | None = None
 ) -> tuple[list[tuple[int, int]], int | None]:
-    """New (activeTab, firstSheet) per book view, and the active new sheet."""
+    """New (activeTab, firstSheet) per book view, and the active new sheet.
+
+    ``open_on``: the name of a new sheet every view opens on (when it is
+    visible); otherwise a view stays on the user's sheet it was on, or on the
+    new sheet of the name it was on.
+    """
     book = draft.book
     sheets = [book.sheets[i] for i in draft.kept] + draft.rbook.sheets
     position = {old: new for new, old in enumerate(draft.kept)}
@@ -108,10 +113,22 @@ def active_tabs(
     )
     result = []
     active_new = None
+    chosen = next(
+        (
+            offset + j
+            for j, sheet in enumerate(draft.rbook.sheets)
+            if open_on is not None
+            and fold(sheet.name) == fold(open_on)
+            and sheet.visible
+        ),
+        None,
+    )
     for view in views:
         active = as_int(view.get("activeTab"))
         first = as_int(view.get("firstSheet"))
-        if active in position and sheets[position[active]].visible:
+        if chosen is not None:
+            new_active = chosen
+        elif active in position and sheets[position[active]].visible:
             new_active = position[active]
         else:
             new_active = None
@@ -325,3 +342,33 @@ def _defined_name(open_name: str, qual: str, el: Element, local_id: int) -> str:
             attrs.append(f'{key}="{esc_attr(value)}"')
     text = esc_text(el.text or "")
     return f"<{open_name} {' '.join(attrs)}>{text}</{qual}>"
+
+
+_SHEET_VIEW_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetView\b[^>]*>")
+_TAB_SELECTED_RE = re.compile(rb"""\s+tabSelected\s*=\s*(?:"[^"]*"|'[^']*')""")
+_SHEET_DATA_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b")
+
+
+def clear_user_selection(draft: Draft) -> list[str]:
+    """Take the selection off the user's sheets (``tabSelected``); returns
+    the names of the sheets whose part changed.
+
+    Only when the workbook is made to open on a new sheet: a sheet selected
+    beside the active one is grouped with it in Excel, and what is typed then
+    goes into both. The attribute is removed from the sheet views (before the
+    cells, where the schema puts them); every other byte stays.
+    """
+    changed = []
+    for index in draft.kept:
+        sheet = draft.book.sheets[index]
+        part = sheet.rel.part if sheet.rel is not None else None
+        if part is None or part not in draft.orig.data:
+            continue
+        data = draft.orig.read(part)
+        end = _SHEET_DATA_RE.search(data)
+        head = data[: end.start()] if end else data
+        new = _SHEET_VIEW_RE.sub(lambda m: _TAB_SELECTED_RE.sub(b"", m.group(0)), head)
+        if new != head:
+            draft.replaced[part] = new + data[len(head) :]
+            changed.append(sheet.name)
+    return changed
