@@ -13,7 +13,8 @@ recalculated and stored as an Excel 2007-365 workbook:
 - ``["formula", "Notes", "B2", "=$Summary.B5"]``: set a cell's formula, in
   LibreOffice's own syntax (English function names, ``$Sheet.A1`` references),
   creating the sheet at the end when it does not exist;
-- ``["value", "Variants", "C5", 1234.5]``: set a cell's number.
+- ``["value", "Variants", "C5", 1234.5]``: set a cell's number;
+- ``["text", "Targets", "B3", "FP8"]``: set a cell's text.
 
 Exit status 0 on success; any failure prints one line and exits 1. The
 LibreOffice profile is a fresh temporary folder, so runs do not share state.
@@ -69,6 +70,9 @@ def _apply(doc, ops) -> None:
         elif kind == "rename":
             _, source, target = op
             sheets.getByName(source).Name = target
+        elif kind == "text":
+            _, name, cell, content = op
+            sheets.getByName(name).getCellRangeByName(cell).String = str(content)
         elif kind in ("formula", "value"):
             _, name, cell, content = op
             if not sheets.hasByName(name):

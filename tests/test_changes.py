@@ -406,3 +406,77 @@ def test_banner_turns_on_after_an_edit_and_off_after_compute(computed, tmp_path)
     wb = _recalculated(second, tmp_path / "c", profile)
     assert wb["xlmodel state"]["B2"].value == 0
     assert all(wb[s]["A3"].value in (None, "") for s in sheets)
+
+
+# --- the live sheets' banner: what their formulas do not follow ---------------------
+
+_SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+_LIVE_SHEETS = ("Performance", "Power", "Cost")
+
+
+def _uno_edit(source: Path, target: Path, ops: list) -> openpyxl.Workbook:
+    """``source`` edited by LibreOffice (tests/lo_uno.py), recalculated and
+    saved; its cached values read back."""
+    import json
+
+    ops_file = target.with_suffix(".ops.json")
+    ops_file.write_text(json.dumps(ops))
+    proc = subprocess.run(
+        [
+            _SYSTEM_PYTHON,
+            str(Path(__file__).parent / "lo_uno.py"),
+            source,
+            target,
+            ops_file,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return openpyxl.load_workbook(target, data_only=True)
+
+
+def _has_uno() -> bool:
+    if not (shutil.which("soffice") and _SYSTEM_PYTHON):
+        return False
+    probe = subprocess.run([_SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
+    return probe.returncode == 0
+
+
+def test_unfollowed_inputs_are_the_choices_defaults_and_node_table(computed):
+    first, _, _ = computed
+    wb = openpyxl.load_workbook(first)
+    ws = wb["xlmodel state"]
+    assert ws["E2"].value.startswith("=SUM($E$5:")
+    checks = [
+        ws.cell(r, 5).value
+        for r in range(5, ws.max_row + 1)
+        if isinstance(ws.cell(r, 5).value, str)
+    ]
+    text = " ".join(checks)
+    precision = f"'Targets'!$B${targets.rows()['target_precision'] + 1}"
+    assert precision in text  # a choice: the formulas were traced for it
+    assert f"'Variants'!${CLOCK[0]}${CLOCK[1:]}" not in text  # followed
+    assert "'Cost setup'!" in text  # the node table fills blank cost inputs
+    for sheet in _LIVE_SHEETS:
+        assert wb[sheet]["A3"].value == banner.formula("xlmodel state", live=True)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(not _has_uno(), reason="LibreOffice's Python UNO bridge is missing")
+def test_live_sheets_flag_a_changed_choice_not_a_followed_number(computed, tmp_path):
+    first, _, _ = computed
+    precision = f"B{targets.rows()['target_precision'] + 1}"
+    wb = _uno_edit(
+        first, tmp_path / "number.xlsx", [["value", "Variants", CLOCK, 1500]]
+    )
+    assert wb["xlmodel state"]["B2"].value == 1
+    assert wb["xlmodel state"]["E2"].value == 0  # the live formulas follow it
+    assert wb["Summary"]["A3"].value == banner.BANNER_TEXT
+    assert all(wb[s]["A3"].value in (None, "") for s in _LIVE_SHEETS)
+    wb = _uno_edit(
+        first, tmp_path / "choice.xlsx", [["text", "Targets", precision, "FP8"]]
+    )
+    assert wb["xlmodel state"]["E2"].value == 1
+    assert all(wb[s]["A3"].value == banner.LIVE_BANNER_TEXT for s in _LIVE_SHEETS)

@@ -15,10 +15,16 @@ from __future__ import annotations
 from ..grid import column_letter
 from .context import Context
 from .sheet import Sheet
-from .state import COUNT_CELL, quoted
+from .state import COUNT_CELL, UNFOLLOWED_CELL, quoted
 
 BANNER_TEXT = (
     "inputs changed since the last xlmodel compute: run it again to refresh this sheet"
+)
+#: The banner of a sheet of live formulas: what they do not follow changed.
+LIVE_BANNER_TEXT = (
+    "an input these formulas do not follow changed since the last xlmodel compute "
+    "(a choice such as the precision, cooling, preset or process node, a blank "
+    "left to its default, the process node table): run it again to refresh this sheet"
 )
 #: Dark red text; the light red fill is the conditional format's (Excel's own pair).
 _TEXT = {"bold": True, "font_color": "#9C0006"}
@@ -26,20 +32,31 @@ _FILL_COLUMNS = 8
 _FILL = {"bg_color": "#FFC7CE", "font_color": "#9C0006", "bold": True}
 
 
-def formula(state_sheet: str, note: str = "") -> str:
-    """The banner's formula, reading the state sheet's count of changed cells;
+def formula(state_sheet: str, note: str = "", live: bool = False) -> str:
+    """The banner's formula, reading the state sheet's count of changed cells
+    (``live``: of the changed cells the live formulas do not follow);
     ``note`` (a sheet's own line in that cell) follows the banner."""
-    count = f"{quoted(state_sheet)}!{COUNT_CELL}"
+    count = f"{quoted(state_sheet)}!{UNFOLLOWED_CELL if live else COUNT_CELL}"
+    banner = _chunks(LIVE_BANNER_TEXT if live else BANNER_TEXT)
     if not note:
-        return f'=IF({count}>0,"{BANNER_TEXT}","")'
-    # a text constant of a formula holds at most 255 characters
-    text = note.replace('"', '""')
-    chunks = "&".join(f'"{text[k : k + 200]}"' for k in range(0, len(text), 200))
-    return f'=IF({count}>0,"{BANNER_TEXT} · ","")&{chunks}'
+        return f'=IF({count}>0,{banner},"")'
+    return f'=IF({count}>0,{banner}&" · ","")&{_chunks(note)}'
+
+
+def _chunks(text: str) -> str:
+    """``text`` as formula text constants joined by ``&``: a constant holds at
+    most 255 characters."""
+    text = text.replace('"', '""')
+    return "&".join(f'"{text[k : k + 200]}"' for k in range(0, len(text), 200))
 
 
 def stale_banner(
-    ctx: Context, sh: Sheet, row: int = 2, col: int = 0, note: str = ""
+    ctx: Context,
+    sh: Sheet,
+    row: int = 2,
+    col: int = 0,
+    note: str = "",
+    live: bool = False,
 ) -> None:
     """Write the banner at (``row``, ``col``) of ``sh`` (zero-based; default A3).
 
@@ -53,9 +70,12 @@ def stale_banner(
             sh.note(row, col, note, 1, italic=True)
         return
     style = dict(_TEXT, italic=True) if note else _TEXT
-    sh.ws.write_formula(row, col, formula(state_sheet, note), ctx.fmt(**style), note)
+    text = formula(state_sheet, note, live)
+    sh.ws.write_formula(row, col, text, ctx.fmt(**style), note)
     cell = f"${column_letter(col + 1)}${row + 1}"
-    test = f'=LEFT({cell},{len(BANNER_TEXT)})="{BANNER_TEXT}"'
+    # the banner's start (a constant of a formula holds at most 255 characters)
+    start = LIVE_BANNER_TEXT[:60] if live else BANNER_TEXT
+    test = f'=LEFT({cell},{len(start)})="{start}"'
     # the fill spans the cells the text runs over (empty ones on these sheets)
     rule = {"type": "formula", "criteria": test, "format": ctx.fmt(**_FILL)}
     sh.ws.conditional_format(row, col, row, col + _FILL_COLUMNS - 1, rule)

@@ -23,6 +23,7 @@ from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Layout, Series
 from . import live
+from .banner import stale_banner
 from .context import Context
 from .formats import unit_format
 from .geometry import GAP_PX, chart_rows, legend_px
@@ -63,6 +64,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         "it), NRE per unit, unit cost and USD per TFLOPS; the monolithic "
         "equivalent is the same silicon as one die (n/a beyond the reticle).",
     )
+    stale_banner(ctx, sh, live=True)  # what the live formulas do not follow
     cols = _breakdown_columns(p)
     table = sh.table(_HEADER_ROW, 0, bd, cols, cap_width=16)
     live_cells = _live(ctx, sh, bd, cols, table)

@@ -18,7 +18,8 @@ table longer than ``ROW_LIMIT`` rows.
 A formula that would need another equation after an input
 change (leakage feedback switched on) shows ``#N/A`` until the next compute; a
 choice (target precision, topology, cooling, preset) is the one read at compute
-time.
+time: the sheet's banner (:mod:`.banner`, ``live=True``) turns red when such an
+input changes.
 
 Used by the result sheet modules: :class:`Live` traces one variant's metrics in
 the cells of a table row, :func:`write` puts a formula and its cached value in a

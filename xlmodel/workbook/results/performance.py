@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...schema import PRECISIONS
 from . import live
+from .banner import stale_banner
 from .context import Context
 from .formats import at_precision, unit_format
 from .sheet import Col, ResultSheet, Sheet, Table
@@ -55,6 +56,7 @@ def write(ctx: Context, sh: Sheet) -> None:
             unit_format("byte/FLOP"),
         ),
     ]
+    stale_banner(ctx, sh, live=True)  # what the live formulas do not follow
     sh.heading(3, 0, f"Per variant, at the target precision {p}")
     table = sh.table(4, 0, frame, cols, cap_width=30)
     tables = [(table, cols)]

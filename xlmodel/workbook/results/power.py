@@ -16,6 +16,7 @@ from ...engine.symbolic import Expr
 from .. import charts as ch
 from ..charts import Layout, Series
 from . import live
+from .banner import stale_banner
 from .context import Context
 from .formats import unit_format
 from .geometry import chart_rows
@@ -60,6 +61,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         "Power breakdown per variant and utilisation",
         "Package power in W by component; Tj = ambient + power x theta_ja (°C).",
     )
+    stale_banner(ctx, sh, live=True)  # what the live formulas do not follow
     table = sh.table(3, 0, pw, cols, cap_width=30)
     _live(ctx, sh, pw, cols, table)
     sh.pass_fail(table, ["within_budget", "meets_tj_max"])

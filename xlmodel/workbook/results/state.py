@@ -40,6 +40,10 @@ NAME = "xlmodel state"
 STATE_NAME = "_xlmodel_state"
 #: The cell holding the number of input cells changed since the compute.
 COUNT_CELL = "$B$2"
+#: The cell holding how many of them the live formulas do not follow.
+UNFOLLOWED_CELL = "$E$2"
+#: Zero-based column of the per-cell checks that cell sums.
+_UNFOLLOWED_COLUMN = 4
 #: Label above the snapshot's JSON parts in column A.
 SNAPSHOT_LABEL = "snapshot (JSON, in parts)"
 #: Zero-based column from which the copies of the input ranges lie.
@@ -103,6 +107,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         ws.write_formula(1, 1, f"=SUM($D${first}:$D${last})", None, 0)
     else:
         ws.write_number(1, 1, 0)
+    _write_unfollowed(ws, ranges, unfollowed_cells(ctx, record))
     row = _HEADER_ROW + 2 + len(ranges)
     ws.write_string(row, 0, SNAPSHOT_LABEL)
     current: Snapshot | None = ctx.info.get("snapshot")
@@ -114,6 +119,109 @@ def write(ctx: Context, sh: Sheet) -> None:
     ctx.workbook.define_name(
         f"{quoted(sh.name)}!{STATE_NAME}", f"={quoted(sh.name)}!$A$1"
     )
+
+
+def unfollowed_cells(ctx: Context, record: InputRecord | None) -> list[tuple[str, str]]:
+    """(sheet, cell) of every input the live formulas do not follow.
+
+    The live formulas (:mod:`.live`) refer to the cells the engine's numeric
+    inputs came from (``Study.sources``); every other cell read on the sheets
+    those come from, or on the process node table, is fixed at compute time: a
+    choice (precision, cooling, preset, topology, process node, figure of
+    merit), a blank that took its default, a number of the node table, every
+    input of a variant on the physical preset. Labels (variant names) are not
+    inputs of a figure.
+    """
+    if record is None:
+        return []
+    study = ctx.results.study
+    preset = study.variants.get("power_preset")
+    physical = {
+        str(n)
+        for n, p in (preset.items() if preset is not None else ())
+        if p == "physical"
+    }
+    followed: set[tuple[str, str]] = set()
+    for variant, refs in study.sources.items():
+        if str(variant) in physical:
+            continue
+        for name, ref in refs.items():
+            if name in _NODE_FILLED:
+                continue  # its cost figures stay values where a node fills it
+            followed.add(_split_ref(ref))
+    feeding = {sheet for sheet, _ in followed}
+    feeding |= {c.sheet for c in record.cells if c.parameter in _NODE_FILLED and c.item}
+    return [
+        (c.sheet, c.cell)
+        for c in record.cells
+        if c.sheet in feeding
+        and c.parameter
+        and (c.sheet, c.cell.replace("$", "")) not in followed
+    ]
+
+
+_NODE_FILLED = ("wafer_price_usd", "defect_density_per_cm2", "mask_set_usd")
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    """``'Variants'!$D$5`` -> ("Variants", "D5")."""
+    sheet, _, cell = ref.rpartition("!")
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    return sheet, cell.replace("$", "")
+
+
+def _write_unfollowed(ws, ranges: list[InputRange], cells) -> None:
+    """One check per unfollowed input cell (1 when it no longer matches its
+    copy), in column E from the first range's row; their sum in
+    :data:`UNFOLLOWED_CELL`."""
+    ws.write_string(1, _UNFOLLOWED_COLUMN - 1, "of them, not followed by live formulas")
+    where: dict[str, tuple[InputRange, int]] = {}
+    top = 0
+    for source in ranges:
+        where.setdefault(source.sheet, (source, top))
+        top += source.height + 1
+    row = _HEADER_ROW + 1
+    first = row
+    for sheet, name in cells:
+        found = where.get(sheet)
+        if found is None:
+            continue
+        source, top = found
+        r, c = _cell_index(name)
+        i, j = r - source.row, c - source.col
+        if not (0 <= i < source.height and 0 <= j < source.width):
+            continue
+        a = f"{quoted(sheet)}!{absolute(source.row + i, source.col + j, 1, 1).split(':')[0]}"
+        b = absolute(top + i, COPY_COLUMN + j, 1, 1).split(":")[0]
+        ws.write_formula(
+            row,
+            _UNFOLLOWED_COLUMN,
+            f"=IFERROR(({a}<>{b})+(ISBLANK({a})<>ISBLANK({b})),1)",
+            None,
+            0,
+        )
+        row += 1
+    letter = chr(ord("A") + _UNFOLLOWED_COLUMN)
+    if row > first:
+        ws.write_formula(
+            1,
+            _UNFOLLOWED_COLUMN,
+            f"=SUM(${letter}${first + 1}:${letter}${row})",
+            None,
+            0,
+        )
+    else:
+        ws.write_number(1, _UNFOLLOWED_COLUMN, 0)
+
+
+def _cell_index(name: str) -> tuple[int, int]:
+    """``D5`` -> (4, 3), zero-based."""
+    letters = name.rstrip("0123456789")
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ord(ch) - 64
+    return int(name[len(letters) :]) - 1, col - 1
 
 
 def _copy(ws, source: InputRange, top: int) -> None:
