@@ -30,18 +30,33 @@ def test_fit_explains_references_and_reports_leave_one_out(full_fit):
     chips = load_chips()
     assert set(fit.per_chip.index) == set(chips.index[chips["tdp_w"] > 0])
     assert len(fit.per_chip) >= 10
-    # Regression bounds of this model on the shipped table, not the 10 % /
-    # 12 % target, which it does not reach (docs/physical-preset.md: boards whose
-    # TDP is drawn below their quoted clock by an amount no datasheet gives).
-    assert fit.median_abs_error_percent <= 14.5
-    assert fit.loo_median_abs_error_percent <= 15.5
-    draws = fit.per_chip[fit.per_chip["tdp_kind"] == "draw"]
+    # Regression bounds of this model on the shipped table (14.9 % and 16.3 % when
+    # written), not the 10 % / 12 % target, which it does not reach
+    # (docs/physical-preset.md: the measured dense-GEMM clocks of MI300X and MI325X
+    # show the model optimistic for them by a third or more).
+    assert fit.median_abs_error_percent <= 15.5
+    assert fit.loo_median_abs_error_percent <= 17.0
+    # the medians are over what the table says: every chip, and the draws (at
+    # the quoted clock or at a measured one)
+    assert fit.median_abs_error_percent == pytest.approx(
+        np.median(np.abs(fit.per_chip["error_percent"]))
+    )
+    assert fit.loo_median_abs_error_percent == pytest.approx(
+        np.median(np.abs(fit.per_chip["loo_error_percent"]))
+    )
+    draws = fit.per_chip[fit.per_chip["rule"] != "limit"]
     assert len(draws) >= 10
-    assert fit.draw_median_abs_error_percent <= 13.5
-    assert fit.draw_loo_median_abs_error_percent <= 15.0
+    assert fit.draw_median_abs_error_percent <= 15.5
+    assert fit.draw_loo_median_abs_error_percent <= 17.0
     assert fit.draw_median_abs_error_percent == pytest.approx(
         np.median(np.abs(draws["error_percent"]))
     )
+    assert fit.draw_loo_median_abs_error_percent == pytest.approx(
+        np.median(np.abs(draws["loo_error_percent"]))
+    )
+    # leave-one-out is never better than in-sample, as a median either
+    assert fit.loo_median_abs_error_percent >= fit.median_abs_error_percent
+    assert fit.draw_loo_median_abs_error_percent >= fit.draw_median_abs_error_percent
     # leave-one-out refits everything without the chip: never much better
     assert (
         fit.per_chip["loo_error_percent"].abs()
@@ -74,9 +89,12 @@ def test_fit_recovers_known_coefficients_from_synthetic_chips():
     }
     assert set(truth) == set(PRIORS.index)
     feats = power_features(load_chips())
-    made = evaluate(
-        with_physical_preset(feats.drop(columns=list(TDP_COLUMNS)), _fit(truth))
-    )
+    # a chip with a measured dense-GEMM clock draws its TDP at that clock: the
+    # fit gets the truth back only if it evaluates the chip there
+    rows = feats.drop(columns=list(TDP_COLUMNS))
+    rows["clock_mhz"] = feats["dense_clock_mhz"].fillna(feats["clock_mhz"])
+    assert (rows["clock_mhz"] != feats["clock_mhz"]).sum() == 2
+    made = evaluate(with_physical_preset(rows, _fit(truth)))
     feats["tdp_w"] = made["power_total_w"].to_numpy()
     feats["tdp_kind"] = "draw"
     fit = fit_power(feats, prior_weight=1e-6, loo=False)
@@ -94,18 +112,25 @@ def _fit(coefficients):
 
 def test_engine_under_physical_preset_reproduces_fit_predictions(full_fit):
     feats = power_features(load_chips())
-    r = evaluate(with_physical_preset(feats.drop(columns=list(TDP_COLUMNS)), full_fit))
-    assert_allclose(r["power_total_w"], full_fit.per_chip["predicted_w"], rtol=1e-12)
-    assert_allclose(
-        r["junction_temp_c"], full_fit.per_chip["junction_temp_c"], rtol=1e-12
-    )
-    # and the Reality check shows each reference at exactly that power
+    per = full_fit.per_chip
+    rows = feats.drop(columns=list(TDP_COLUMNS))
+    rows["clock_mhz"] = per["fit_clock_mhz"]  # the measured clock where there is one
+    r = evaluate(with_physical_preset(rows, full_fit))
+    assert_allclose(r["power_total_w"], per["predicted_w"], rtol=1e-12)
+    assert_allclose(r["junction_temp_c"], per["junction_temp_c"], rtol=1e-12)
+    # and the Reality check, at the quoted clocks, shows each reference at exactly
+    # that power, or more where the fit took a lower measured clock
     real = reality_table(seed_study().variants, load_chips())
+    quoted = per["rule"] != "measured"
     assert_allclose(
-        real.loc[full_fit.per_chip.index, "power_physical_w"],
-        full_fit.per_chip["predicted_w"],
+        real.loc[per.index[quoted], "power_physical_w"],
+        per.loc[quoted, "predicted_w"],
         rtol=1e-12,
     )
+    assert (
+        real.loc[per.index[~quoted], "power_physical_w"]
+        > per.loc[~quoted, "predicted_w"]
+    ).all()
 
 
 def test_seed_preset_unchanged_and_physical_differs():
@@ -114,7 +139,11 @@ def test_seed_preset_unchanged_and_physical_differs():
     assert round(res.metrics.loc["Baseline", "density_fp16_tflops_per_mm2"], 3) == 0.041
     real = res.reality
     assert real.loc["Baseline", "power_w"] == pytest.approx(267.2)
-    assert real.loc["Baseline", "power_physical_w"] != pytest.approx(267.2, rel=0.05)
+    # the physical preset is another model: near the seed's figure for the
+    # Baseline (within 3 % after the refit on measured clocks), far from it for
+    # the Aggressive design (460 W under the seed)
+    assert real.loc["Baseline", "power_physical_w"] != pytest.approx(267.2, rel=1e-3)
+    assert real.loc["Aggressive Optimized", "power_physical_w"] > 1.2 * 459.6
     # H100 is the yardstick
     assert real.loc["H100 SXM5", "density_x_h100"] == pytest.approx(1.0)
     assert real.loc["Aggressive Optimized", "peak_x_h100"] == pytest.approx(
@@ -249,11 +278,11 @@ def test_limit_board_counts_only_when_the_model_falls_short_of_its_tdp(full_fit)
     assert high.coefficients["e_flop_pj_n7"] > without.coefficients["e_flop_pj_n7"]
     # every limit board's model power at its quoted clock meets its cap, and the
     # engine at the clock the fit reports draws exactly the TDP
-    lim = full_fit.per_chip[full_fit.per_chip["tdp_kind"] == "limit"]
+    lim = full_fit.per_chip[full_fit.per_chip["rule"] == "limit"]
     assert (lim["predicted_w"] >= lim["tdp_w"]).all()
     assert (
         full_fit.per_chip.loc[
-            full_fit.per_chip["tdp_kind"] == "draw", "sustained_clock_mhz"
+            full_fit.per_chip["rule"] == "draw", "sustained_clock_mhz"
         ]
         .isna()
         .all()
@@ -289,3 +318,149 @@ def test_bad_tdp_kind_is_one_line(tmp_path):
     assert str(err.value) == (
         "reference CSV row 'H100 SXM5' tdp_kind: 'cap' is not draw, limit or blank"
     )
+
+
+# --- measured dense-GEMM clocks -----------------------------------------------------
+
+
+def test_measured_dense_clock_is_read_and_checked(tmp_path):
+    chips = load_chips()
+    # AMD's max-achievable-FLOPs measurements (BF16, at the default power limit)
+    assert chips.loc["MI300X", "dense_clock_mhz"] == 1207
+    assert chips.loc["MI325X", "dense_clock_mhz"] == 1447
+    assert (chips.loc[["MI300X", "MI325X"], "dense_clock_precision"] == "bf16").all()
+    assert "Max-Achievable FLOPs" in chips.loc["MI300X", "notes"]
+    assert chips["dense_clock_mhz"].notna().sum() == 2
+    feats = power_features(chips)
+    assert feats.loc["MI300X", "dense_clock_mhz"] == 1207.0
+    assert np.isnan(feats.loc["H100 SXM5", "dense_clock_mhz"])
+    # bad values: one line naming the row, the column, the value and what is wanted
+    base = chips.reset_index()
+    for column, value, expected in [
+        ("dense_clock_mhz", "fast", "is not a clock of 100-6000 MHz or blank"),
+        ("dense_clock_mhz", 50, "is not a clock of 100-6000 MHz or blank"),
+        ("dense_clock_precision", "fp12", "is not bf16, fp16, fp8, int8, fp32, fp4"),
+    ]:
+        p = tmp_path / "chips.csv"
+        bad = base.copy()
+        bad[column] = bad[column].astype(object)
+        bad.loc[bad["chip"] == "MI210", column] = value
+        bad.to_csv(p, index=False)
+        with pytest.raises(ValueError) as err:
+            load_chips(p)
+        line = str(err.value)
+        assert "\n" not in line
+        assert line.startswith(f"reference CSV row 'MI210' {column}: {value!r} ")
+        assert expected in line
+    # a table without the columns is read as before: no chip measured
+    p = tmp_path / "old.csv"
+    base.drop(columns=["dense_clock_mhz", "dense_clock_precision"]).to_csv(
+        p, index=False
+    )
+    old = power_features(load_chips(p))
+    assert old["dense_clock_mhz"].isna().all()
+    assert set(fit_power(old, loo=False).per_chip["rule"]) == {"draw", "limit"}
+
+
+def test_measured_chip_is_a_draw_at_its_measured_clock_by_hand(full_fit):
+    per = full_fit.per_chip
+    # the rule per chip reads the table only: measured overrides the kind
+    assert per.loc["MI300X", "tdp_kind"] == "limit"  # MI325X: same compute, more W
+    assert list(per.loc[["MI300X", "MI325X"], "rule"]) == ["measured", "measured"]
+    assert set(per.loc[per["dense_clock_mhz"].isna(), "rule"]) == {"draw", "limit"}
+    assert (per["rule"] == "limit").sum() == 3
+    assert_allclose(per.loc[["MI300X", "MI325X"], "fit_clock_mhz"], [1207, 1447])
+    other = per["rule"] != "measured"
+    feats = power_features(load_chips())
+    assert_allclose(per.loc[other, "fit_clock_mhz"], feats.loc[other, "clock_mhz"])
+
+    # MI300X at 1207 MHz, by hand: N5-class node, 304 CUs of 2048 FP16 FLOP/clk
+    k = full_fit.coefficients
+    slope = k["vf_slope_v_per_ghz"]
+    v = max(0.65, 0.80 + slope * (1.207 - 1.8))  # V-f curve, V at 1.8 GHz 0.80
+    # SM power is stated per SM of 4096 FP16 FLOP/clk at 1.8 GHz and scales
+    # linearly with the clock, as (2048 / 4096)^b with the CU's FLOP per clock
+    sm_w = (
+        k["e_flop_pj_n5"]
+        * 1e-12
+        * (304 * 4096 * 1207e6)
+        * 0.5 ** k["throughput_exponent"]
+        * (v / 0.80) ** 2
+    )
+    hbm_w = k["hbm_pj_per_bit"] * 5300 * 8e-3  # 5.3 TB/s
+    rows = feats.loc[["MI300X"]].drop(columns=list(TDP_COLUMNS))
+    rows["clock_mhz"] = 1207.0
+    r = evaluate(with_physical_preset(rows, full_fit)).iloc[0]
+    assert r["core_voltage_v"] == pytest.approx(v, rel=1e-12)
+    assert r["power_sm_w"] == pytest.approx(sm_w, rel=1e-9)
+    assert r["power_hbm_w"] == pytest.approx(hbm_w, rel=1e-9)
+    assert r["power_io_w"] == pytest.approx(k["io_w"], rel=1e-12)
+    leak_w = (
+        k["leak_w_per_mm2"]  # per mm² of N5-class die: density 1
+        * r["total_area_mm2"]
+        * (v / 0.80)
+        * np.exp(0.023 * (r["junction_temp_c"] - 25.0))
+    )
+    assert r["power_static_w"] == pytest.approx(leak_w, rel=1e-9)
+    total = sm_w + hbm_w + k["io_w"] + leak_w + r["power_l2_w"] + r["power_d2d_w"]
+    assert per.loc["MI300X", "predicted_w"] == pytest.approx(total, rel=1e-9)
+    assert per.loc["MI300X", "error_percent"] == pytest.approx(
+        100 * (total - 750) / 750, rel=1e-9
+    )
+    # at its quoted 2100 MHz the same chip draws far more: the rule changed the
+    # point of comparison, not the chip
+    rows["clock_mhz"] = 2100.0
+    at_boost = evaluate(with_physical_preset(rows, full_fit)).iloc[0]
+    assert at_boost["power_total_w"] > 1.5 * total
+    # 'clock at TDP' is where the fitted model draws the TDP (below the quoted
+    # clock, and above the measured one: the model is optimistic for this chip)
+    f = per.loc["MI300X", "sustained_clock_mhz"]
+    assert 1207 < f < 2100
+    rows["clock_mhz"] = f
+    assert evaluate(with_physical_preset(rows, full_fit)).iloc[0][
+        "power_total_w"
+    ] == pytest.approx(750, rel=1e-9)
+
+
+def test_leave_one_out_of_a_measured_chip_is_its_power_at_its_measured_clock(
+    full_fit,
+):
+    # honest: the held-out chip's measured clock is an input, its TDP is what
+    # is predicted, by coefficients fitted without it
+    feats = power_features(load_chips())
+    without = fit_power(feats.drop(index="MI325X"), loo=False)
+    rows = feats.loc[["MI325X"]].drop(columns=list(TDP_COLUMNS))
+    rows["clock_mhz"] = 1447.0
+    p = evaluate(with_physical_preset(rows, without))["power_total_w"].iloc[0]
+    assert full_fit.per_chip.loc["MI325X", "loo_predicted_w"] == pytest.approx(
+        p, rel=1e-6
+    )
+    # and its TDP moves neither that prediction nor the coefficients it is
+    # predicted by (the TDP is not an input of its own leave-one-out)
+    other = feats.assign(tdp_w=feats["tdp_w"].where(feats.index != "MI325X", 5000.0))
+    again = fit_power(other.drop(index="MI325X"), loo=False)
+    assert again.coefficients == pytest.approx(without.coefficients, rel=1e-12)
+
+
+def test_calibrate_prints_the_measured_clock_and_the_fit_figures(runner, full_fit):
+    r = runner.invoke(main, ["calibrate"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    head = next(line for line in lines if line.startswith("chip "))
+    assert "rule" in head and "GEMM MHz" in head
+    (mi300x,) = [line for line in lines if line.startswith("MI300X ")]
+    assert " measured " in mi300x and " 1207 " in mi300x
+    fit = full_fit
+    assert (
+        f"median absolute error {fit.median_abs_error_percent:.1f} %, "
+        f"leave-one-out {fit.loo_median_abs_error_percent:.1f} % (16 chips)"
+    ) in r.output
+    assert (
+        "over the 13 boards whose TDP is a draw (2 at a measured clock): "
+        f"{fit.draw_median_abs_error_percent:.1f} %, leave-one-out "
+        f"{fit.draw_loo_median_abs_error_percent:.1f} %"
+    ) in r.output
+    for chip, row in fit.per_chip.iterrows():
+        (line,) = [x for x in lines if x.startswith(f"{chip[:18]:<18} ")]
+        assert f"{row['error_percent']:+.1f}%" in line
+        assert f"{row['loo_error_percent']:+.1f}%" in line

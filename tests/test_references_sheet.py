@@ -182,3 +182,37 @@ def test_tdp_kind_takes_draw_limit_or_blank(template, tmp_path):
     chips = read_study(good).references
     chips = chips.reset_index() if "chip" not in chips.columns else chips
     assert chips.set_index("chip").loc["My board", "tdp_kind"] == "limit"
+
+
+def test_measured_dense_clock_on_the_sheet(template, tmp_path):
+    # the shipped measurements are on the template and read back
+    refs = read_study(template).references
+    assert refs.loc["MI300X", "dense_clock_mhz"] == 1207
+    assert refs.loc["MI325X", "dense_clock_precision"] == "bf16"
+    chip = {
+        "chip": "My board",
+        "process_node": "N5",
+        "compute_dies": 1,
+        "sms_or_cus": 100,
+        "tensor_cores_per_sm": 4,
+        "clock_mhz": 1500,
+        "fp16_dense_tflops": 400,
+        "hbm_stacks": 4,
+        "hbm_bw_tbps": 3,
+        "dense_clock_mhz": 1200,
+    }
+    bad = _edit(
+        template, tmp_path / "bad.xlsx", [{**chip, "dense_clock_precision": "fp12"}]
+    )
+    with pytest.raises(InputProblems) as e:
+        read_study(bad)
+    lines = [str(p) for p in e.value.problems]
+    assert len(lines) == 1, lines
+    assert "My board dense_clock_precision" in lines[0]
+    assert "'fp12' is not bf16, fp16, fp8, int8, fp32, fp4 or blank" in lines[0]
+    good = _edit(
+        template, tmp_path / "good.xlsx", [{**chip, "dense_clock_precision": "BF16"}]
+    )
+    mine = read_study(good).references.loc["My board"]
+    assert mine["dense_clock_mhz"] == 1200
+    assert mine["dense_clock_precision"] == "bf16"

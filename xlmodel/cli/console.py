@@ -180,39 +180,61 @@ def format_fit(fit, priors, source) -> str:
         f"{FIXED['d2d_remote_share']:g}",
         f"    voltage at 1.8 GHz: {volts}",
         "",
-        f"{'chip':<18} {'TDP W':>7} {'kind':<5} {'weight':>6} {'model W':>8} "
-        f"{'error':>7} {'leave-one-out':>14} {'Tj °C':>6} {'leak W':>7} "
-        f"{'clock at TDP':>12}",
+        f"{'chip':<18} {'TDP W':>7} {'rule':<8} {'GEMM MHz':>8} {'weight':>6} "
+        f"{'model W':>8} {'error':>7} {'leave-one-out':>14} {'Tj °C':>6} "
+        f"{'leak W':>7} {'clock at TDP':>12}",
     ]
     per = fit.per_chip
+
+    def finite(r, key):
+        v = r.get(key, math.nan)
+        return v if isinstance(v, (int, float)) and math.isfinite(v) else None
+
     for chip, r in per.iterrows():
-        loo = r["loo_error_percent"]
-        loo_text = f"{loo:>+13.1f}%" if math.isfinite(loo) else f"{'n/a':>14}"
-        clock = r.get("sustained_clock_mhz", math.nan)
-        clock_text = f"{clock:>8.0f} MHz" if math.isfinite(clock) else f"{'':>12}"
+        loo = finite(r, "loo_error_percent")
+        loo_text = f"{loo:>+13.1f}%" if loo is not None else f"{'n/a':>14}"
+        clock = finite(r, "sustained_clock_mhz")
+        clock_text = f"{clock:>8.0f} MHz" if clock is not None else f"{'':>12}"
+        gemm = finite(r, "dense_clock_mhz")
+        gemm_text = f"{gemm:>8.0f}" if gemm is not None else f"{'':>8}"
+        rule = r.get("rule", r.get("tdp_kind", "draw"))
         lines.append(
-            f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {r.get('tdp_kind', 'draw'):<5} "
+            f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {rule:<8} {gemm_text} "
             f"{r.get('fit_weight', 1.0):>6.2f} {r['predicted_w']:>8.0f} "
             f"{r['error_percent']:>+6.1f}% {loo_text} "
             f"{r['junction_temp_c']:>6.1f} {r['leakage_w']:>7.0f} {clock_text}"
         )
-    draws = int((per.get("tdp_kind", "draw") == "draw").sum()) if len(per) else 0
+    key = "rule" if "rule" in per else "tdp_kind" if "tdp_kind" in per else None
+    rules = list(per[key]) if key else ["draw"] * len(per)
+    n_limit, n_measured = rules.count("limit"), rules.count("measured")
+    draws = len(per) - n_limit
     lines += [
         "",
         f"median absolute error {fit.median_abs_error_percent:.1f} %, "
         f"leave-one-out {fit.loo_median_abs_error_percent:.1f} % "
         f"({len(per)} chips)",
     ]
-    if draws < len(per):
-        lines += [
-            f"over the {draws} boards whose TDP is a draw: "
-            f"{fit.draw_median_abs_error_percent:.1f} %, leave-one-out "
-            f"{fit.draw_loo_median_abs_error_percent:.1f} %",
+    if n_limit or n_measured:
+        lines.append(
+            f"over the {draws} boards whose TDP is a draw"
+            + (f" ({n_measured} at a measured clock)" if n_measured else "")
+            + f": {fit.draw_median_abs_error_percent:.1f} %, leave-one-out "
+            f"{fit.draw_loo_median_abs_error_percent:.1f} %"
+        )
+    if n_measured:
+        lines.append(
+            "measured: the TDP is the draw at the clock measured under dense "
+            "tensor GEMM at that TDP (GEMM MHz, chips.csv dense_clock_mhz); the "
+            "model is evaluated there, and 'clock at TDP' is the clock at which "
+            "the model itself draws the TDP."
+        )
+    if n_limit:
+        lines.append(
             "limit: the same compute at the same clock ships at a higher TDP, so "
             "this board throttles; the fit asks only that its power at the quoted "
             "clock be at least its TDP, and 'clock at TDP' is the clock the model "
-            "gives it there.",
-        ]
+            "gives it there."
+        )
     lines.append(
         "TDP is a board power limit, not a measurement: errors are reported, "
         "not tuned away."

@@ -28,7 +28,14 @@ seven coefficients alone, and TDP is a limit, not a measurement. A board whose
 :func:`xlmodel.studies.reference.tdp_kinds`) cannot hold its quoted clock at its
 TDP, so its power at that clock is at least the TDP: the fit counts only a
 shortfall there (``_Chips.misfit``) and reports the clock at which the model draws
-the TDP; its error against TDP is reported in full. The Huber loss keeps the
+the TDP; its error against TDP is reported in full. A board with a measured
+dense-GEMM clock (``dense_clock_mhz``: the clock it sustains under dense tensor GEMM
+at its TDP, e.g. AMD's max-achievable-FLOPs measurements) is a draw at that clock
+whatever its ``tdp_kind``: the fit evaluates it there (SM power at the FLOP/s that
+clock gives, voltage from the V-f curve at it, leakage at that voltage and the
+resulting Tj; memory and I/O as at full load) and counts its full error. The rule
+per chip (``measured``, ``draw`` or ``limit``) is in ``Fit.per_chip["rule"]``; it
+reads only the table, never the errors. The Huber loss keeps the
 remaining outliers from dragging the shared coefficients. Leave-one-out errors refit everything without the chip, so they are the
 honest measure of what the preset predicts for a chip it has not seen.
 
@@ -130,8 +137,12 @@ CONFIDENCE_WEIGHT = {"high": 1.0, "medium": 0.5, "low": 0.25}
 # ("draw"), or a limit below it ("limit": the board cannot hold its quoted clock at
 # that power, so its power at the quoted clock is at least the TDP).
 TDP_KINDS = ("draw", "limit")
+# How the fit reads each chip's TDP (Fit.per_chip["rule"]): "measured" a draw at
+# the measured dense-GEMM clock (overrides the kind), "draw" a draw at the quoted
+# clock, "limit" a floor on the power at the quoted clock.
+FIT_RULES = ("measured", "draw", "limit")
 # Columns of the fit's input that describe the TDP, not the chip's parameters.
-TDP_COLUMNS = ("tdp_w", "tdp_kind", "fit_weight")
+TDP_COLUMNS = ("tdp_w", "tdp_kind", "fit_weight", "dense_clock_mhz")
 # Relative error per unit of log excess past the runaway threshold, for a chip the
 # fit's trial coefficients send into thermal runaway.
 RUNAWAY_SLOPE = 1.0
@@ -215,10 +226,17 @@ class Fit:
     coefficients : dict
         The fitted values, keyed as ``PRIORS.index`` (units in ``PRIORS``).
     per_chip : pandas.DataFrame
-        Index chip; ``tdp_w``, ``predicted_w``, ``error_percent``,
+        Index chip; ``tdp_w``, ``tdp_kind`` (the table's), ``rule`` (how the fit
+        read the TDP: ``FIT_RULES``), ``dense_clock_mhz`` (measured, NaN if not),
+        ``fit_clock_mhz`` (the clock the TDP is compared at: the measured one, else
+        the quoted one), ``predicted_w`` (at that clock), ``error_percent``,
         ``loo_predicted_w``, ``loo_error_percent`` (fitted without that chip; NaN
         when the fit was asked for no leave-one-out), ``junction_temp_c`` and
-        ``leakage_w`` at the fitted point.
+        ``leakage_w`` at the fitted point, ``sustained_clock_mhz`` (for limit and
+        measured chips: the clock at which the fitted model draws the TDP, NaN
+        where it draws less at the quoted clock).
+    draw_median_abs_error_percent, draw_loo_median_abs_error_percent : float
+        The medians over the chips whose TDP is a draw (rule measured or draw).
     median_abs_error_percent, loo_median_abs_error_percent : float
     priors : pandas.DataFrame
         ``PRIORS`` with a ``fitted`` column and ``in_range`` (within low-high).
@@ -245,7 +263,22 @@ class _Chips:
         self.tdp = features["tdp_w"].to_numpy(float)
         n = len(self.tdp)
         kind = features["tdp_kind"] if "tdp_kind" in features else ["draw"] * n
-        self.limit = np.asarray(kind, dtype=object) == "limit"
+        measured = (
+            features["dense_clock_mhz"].to_numpy(float)
+            if "dense_clock_mhz" in features
+            else np.full(n, np.nan)
+        )
+        self.measured_clock = measured
+        self.measured = np.isfinite(measured)
+        self.limit = (np.asarray(kind, dtype=object) == "limit") & ~self.measured
+        self.rule = np.where(
+            self.measured, "measured", np.where(self.limit, "limit", "draw")
+        )
+        self.quoted_clock = rows["clock_mhz"].to_numpy(float)
+        # the clock each TDP is compared at: a measured chip's power is its draw
+        # at the measured clock, the throughput and voltage following it
+        rows["clock_mhz"] = np.where(self.measured, measured, self.quoted_clock)
+        self.fit_clock = rows["clock_mhz"].to_numpy(float)
         self.weight = (
             features["fit_weight"].to_numpy(float)
             if "fit_weight" in features
@@ -339,7 +372,7 @@ class _Chips:
         """Clock (MHz) at which each chip's power equals ``power_w`` under
         ``coefficients``, by bisection between ``low_mhz`` and its quoted clock
         (power rises with clock); NaN where the quoted clock already draws less."""
-        high = self.x["clock_mhz"].astype(float)
+        high = self.quoted_clock.copy()
         low = np.minimum(np.full_like(high, low_mhz), high)
 
         def power(clock):
@@ -450,14 +483,23 @@ def fit_power(
     from ..schema import BY_NAME
 
     sustained = np.where(
-        chips.limit,
+        chips.limit | chips.measured,
         chips.clock_at_power(coefficients, tdp, float(BY_NAME["clock_mhz"].minimum)),
         np.nan,
     )
+    kind = np.where(
+        np.asarray(features.get("tdp_kind", "draw"), dtype=object) == "limit",
+        "limit",
+        "draw",
+    )
+    kind = np.broadcast_to(kind, tdp.shape)
     per_chip = pd.DataFrame(
         {
             "tdp_w": tdp,
-            "tdp_kind": np.where(chips.limit, "limit", "draw"),
+            "tdp_kind": kind,
+            "rule": chips.rule,
+            "dense_clock_mhz": chips.measured_clock,
+            "fit_clock_mhz": chips.fit_clock,
             "fit_weight": chips.weight,
             "predicted_w": pred,
             "error_percent": 100 * (pred - tdp) / tdp,

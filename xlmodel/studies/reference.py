@@ -87,6 +87,20 @@ REFERENCE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
         "under (blank: limit where the same compute at the same clock ships at a "
         "higher TDP)",
     ),
+    (
+        "dense_clock_mhz",
+        "number",
+        False,
+        "Clock measured under dense tensor GEMM at the board's TDP, MHz (blank: "
+        "not measured); where given, the fit takes the TDP as the draw at it",
+    ),
+    (
+        "dense_clock_precision",
+        "text",
+        False,
+        "Precision of that GEMM: fp16, bf16, fp8, int8, fp32 or fp4 (blank: not "
+        "stated)",
+    ),
     ("l2_mb", "number", False, "L2 cache, MB"),
     ("confidence", "text", False, "How solid the row is"),
     ("notes", "text", False, "Derivation and caveats"),
@@ -159,7 +173,43 @@ def load_chips(path=None) -> pd.DataFrame:
                 f"reference CSV row {chips['chip'].iloc[i]!r} tdp_kind: "
                 f"{chips['tdp_kind'].iloc[i]!r} is not draw, limit or blank"
             )
+    _check_dense_clock(chips)
     return chips.set_index("chip")
+
+
+# Precisions a measured dense-GEMM clock may be stated in (chips.csv words).
+DENSE_CLOCK_PRECISIONS = tuple(dict.fromkeys(["bf16", *PEAK_COLUMNS.values()]))
+
+
+def _check_dense_clock(chips: pd.DataFrame) -> None:
+    """The measured dense-GEMM clock: blank or a clock the model takes (MHz, within
+    the schema's clock range); its precision blank or one of
+    ``DENSE_CLOCK_PRECISIONS``. Converts the clock column to numbers in place."""
+    if "dense_clock_mhz" in chips.columns:
+        raw = chips["dense_clock_mhz"]
+        v = pd.to_numeric(raw, errors="coerce")
+        p = BY_NAME["clock_mhz"]
+        given = raw.notna() & (raw.astype(str).str.strip() != "")
+        bad = given & ~((v >= p.minimum) & (v <= p.maximum))
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            cell = raw.iloc[i]
+            shown = f"{cell:g}" if isinstance(cell, (int, float)) else repr(str(cell))
+            raise ValueError(
+                f"reference CSV row {chips['chip'].iloc[i]!r} dense_clock_mhz: "
+                f"{shown} is not a clock of {p.minimum:g}-{p.maximum:g} MHz or blank"
+            )
+        chips["dense_clock_mhz"] = v
+    if "dense_clock_precision" in chips.columns:
+        words = _text(chips["dense_clock_precision"])
+        bad = ~words.isin(["", *DENSE_CLOCK_PRECISIONS])
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            raise ValueError(
+                f"reference CSV row {chips['chip'].iloc[i]!r} dense_clock_precision: "
+                f"{chips['dense_clock_precision'].iloc[i]!r} is not "
+                f"{', '.join(DENSE_CLOCK_PRECISIONS)} or blank"
+            )
 
 
 def to_variants(chips: pd.DataFrame) -> pd.DataFrame:
@@ -285,9 +335,11 @@ def power_features(
 ) -> pd.DataFrame:
     """The chips with a TDP as full model rows (every schema parameter at its
     default but the chip's own, unpublished die areas from the area model), a
-    ``tdp_w`` column, ``tdp_kind`` (:func:`tdp_kinds`) and ``fit_weight``: 1, or
-    with ``weigh_by_confidence`` the row's confidence (``CONFIDENCE_WEIGHT``;
-    blank: medium). The input of :func:`xlmodel.studies.calibrate.fit_power`."""
+    ``tdp_w`` column, ``tdp_kind`` (:func:`tdp_kinds`), ``dense_clock_mhz`` (the
+    clock measured under dense tensor GEMM at the TDP, MHz; NaN when not measured)
+    and ``fit_weight``: 1, or with ``weigh_by_confidence`` the row's confidence
+    (``CONFIDENCE_WEIGHT``; blank: medium). The input of
+    :func:`xlmodel.studies.calibrate.fit_power`."""
     c = chips[pd.to_numeric(chips.get("tdp_w"), errors="coerce") > 0]
     params = fill_unknown_areas(to_variants(c))
     rows = pd.DataFrame({k: [v] * len(c) for k, v in DEFAULTS.items()}, index=c.index)
@@ -295,6 +347,11 @@ def power_features(
         rows[name] = params[name]
     rows["tdp_w"] = pd.to_numeric(c["tdp_w"]).astype(float)
     rows["tdp_kind"] = tdp_kinds(c)
+    rows["dense_clock_mhz"] = (
+        pd.to_numeric(c["dense_clock_mhz"], errors="coerce").astype(float)
+        if "dense_clock_mhz" in c
+        else np.nan
+    )
     conf = _text(c["confidence"]) if "confidence" in c else pd.Series("", index=c.index)
     rows["fit_weight"] = [
         CONFIDENCE_WEIGHT.get(v, CONFIDENCE_WEIGHT["medium"])

@@ -15,7 +15,11 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from ...errors import quoted
-from ...studies.reference import REFERENCE_COLUMNS, load_chips
+from ...studies.reference import (
+    DENSE_CLOCK_PRECISIONS,
+    REFERENCE_COLUMNS,
+    load_chips,
+)
 from ..grid import Grid, cell_name
 from ..values import CellError, blank, folded, number_from_text, shown
 from .context import INVALID, Context, Where
@@ -29,6 +33,11 @@ CHOICES = {
         "is not draw, limit or blank (draw: the board draws its TDP at the quoted "
         "clock; limit: the TDP caps it below that clock; blank: decided from the "
         "table)",
+    ),
+    "dense_clock_precision": (
+        DENSE_CLOCK_PRECISIONS,
+        f"is not {', '.join(DENSE_CLOCK_PRECISIONS)} or blank (the precision of the "
+        "dense GEMM the clock was measured under)",
     ),
 }
 
