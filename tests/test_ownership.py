@@ -318,9 +318,9 @@ def test_libreoffice_copy_rename_and_a_formula_reading_results(
     assert new_value == pytest.approx(old_value * 3000 / 2000)
     items = _run_items(saved)
     readers = items["Your formulas reading results"].split(": Excel recalc")[0]
-    # Notes reads Performance; the copy of the Summary keeps its stale banner,
-    # which reads the state xlmodel keeps
-    assert readers.split(", ") == ["Summary (2)", "Notes"]
+    # Notes reads Performance; the copy of the Summary and the renamed Cost keep
+    # their stale banners, which read the state xlmodel keeps
+    assert readers.split(", ") == ["Summary (2)", "Cost Q3", "Notes"]
     # LibreOffice, recalculating (it does not on load unless its options say
     # so), finds the reference intact on the new sheet and the new number.
     again = _libreoffice_edit(saved, tmp_path / "recalculated.xlsx", [])
