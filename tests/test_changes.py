@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from xlmodel import pipeline
 from xlmodel.cli.app import main
 from xlmodel.engine import evaluate
+from xlmodel.errors import InputProblems as InputProblemsError
 from xlmodel.studies import changes
 from xlmodel.studies.changes import InputCell, attribute, compare, snapshot
 from xlmodel.studies.run import seed_study
@@ -480,3 +481,58 @@ def test_live_sheets_flag_a_changed_choice_not_a_followed_number(computed, tmp_p
     )
     assert wb["xlmodel state"]["E2"].value == 1
     assert all(wb[s]["A3"].value == banner.LIVE_BANNER_TEXT for s in _LIVE_SHEETS)
+
+
+# --- saved formula results, trusted from compute to compute -------------------------
+
+L2 = f"D{variant_rows()['l2_cache_mb'] + 1}"  # Baseline's L2
+
+
+def test_a_trusted_saved_zero_stays_trusted_after_computes(tmp_path):
+    """An input formula whose saved result is 0, in a file that does not ask for
+    a recalculation, is trusted; xlmodel's compute then asks for one on
+    opening (its results hold formulas), and the next compute still trusts
+    the 0: it is the result the formula had, not a script's placeholder. The
+    formula uses a function xlmodel does not evaluate, so an untrusted 0 is
+    refused."""
+    src = tmp_path / "src.xlsx"
+    write_template(src)
+    book = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(book, "w") as zout:
+        part = _sheet_part(zin, "Variants")
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == part:
+                text, n = re.subn(
+                    rf'(<c r="{L2}"[^>]*>)<v>[^<]*</v>',
+                    r"\g<1><f>INT(0.4)</f><v>0</v>",
+                    data.decode(),
+                )
+                assert n == 1
+                data = text.encode()
+            if item.filename == "xl/workbook.xml":  # as Excel saves it
+                data = data.replace(b' fullCalcOnLoad="1"', b"")
+            zout.writestr(item, data)
+    assert reader.read_study(book).variants.loc["Baseline", "l2_cache_mb"] == 0
+    pipeline.compute(book)
+    with zipfile.ZipFile(book) as z:
+        assert b'fullCalcOnLoad="1"' in z.read("xl/workbook.xml")
+    assert openpyxl.load_workbook(book)["xlmodel state"]["B3"].value is True
+    pipeline.compute(book)  # refused without the state's word
+    assert reader.read_study(book).variants.loc["Baseline", "l2_cache_mb"] == 0
+    # a workbook that asked for a recalculation itself keeps its 0 untrusted
+    state = openpyxl.load_workbook(book)["xlmodel state"]
+    assert state["A3"].value == "saved results of input formulas trusted"
+    untrusted = tmp_path / "untrusted.xlsx"
+    with zipfile.ZipFile(book) as zin, zipfile.ZipFile(untrusted, "w") as zout:
+        state_part = _sheet_part(zin, "xlmodel state")
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == state_part:
+                data, n = re.subn(
+                    rb'(<c r="B3"[^>]*t="b"[^>]*>)<v>1</v>', rb"\g<1><v>0</v>", data
+                )
+                assert n == 1
+            zout.writestr(item, data)
+    with pytest.raises(InputProblemsError, match="INT"):
+        reader.read_study(untrusted)

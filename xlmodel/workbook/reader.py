@@ -44,7 +44,7 @@ from .inputs import (
 )
 from .inputs.context import Context
 from .inputs.plausibility import warn_implausible
-from .inputs.record import InputRecord, record
+from .inputs.record import InputRecord, record, trusted_by_last_compute
 from .inputs.variants import VariantLayout, read_layout
 from .package import screen_zip
 from .package.parts import workbook_part
@@ -117,6 +117,7 @@ def read_study(path: str | Path) -> Study:
     path = Path(path)
     data = _load_bytes(path)
     with Book(path, data) as book:
+        _trust(book)
         return _read(book)
 
 
@@ -132,6 +133,7 @@ def read_recorded(path: str | Path) -> tuple[Study, InputRecord]:
     path = Path(path)
     data = _load_bytes(path)
     with Book(path, data) as book:
+        _trust(book)
         ctx = Context(book)
         study = _read(book, ctx)
         return study, record(ctx)
@@ -156,8 +158,16 @@ def read_for_adopt(path: str | Path) -> tuple[Study, Designs, VariantLayout]:
     path = Path(path)
     data = _load_bytes(path)
     with Book(path, data) as book:
+        _trust(book)
         study = _read(book)
         return study, read_designs(path, book), read_layout(path, book)
+
+
+def _trust(book: Book) -> None:
+    """Trust saved formula results where only xlmodel's own compute asked for
+    a recalculation (:func:`.inputs.record.trusted_by_last_compute`)."""
+    if book.recalc and trusted_by_last_compute(book):
+        book.recalc = False
 
 
 # --- the sheets, in order -------------------------------------------------------------

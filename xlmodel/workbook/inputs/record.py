@@ -19,6 +19,13 @@ from ...studies.changes import InputCell
 from ..grid import cell_name, column_letter
 from .context import Context
 
+#: Sheet-scoped defined name at the state sheet's A1 (results/state.py writes it).
+STATE_NAME = "_xlmodel_state"
+#: The state sheet's cell (zero-based row, column) saying whether the compute
+#: trusted the saved results of the input formulas, and its label beside it.
+TRUSTED_CELL = (2, 1)
+TRUSTED_LABEL = "saved results of input formulas trusted"
+
 #: Rows below the last cell read that a range includes (rows added to a table).
 ROWS_BELOW = 20
 #: Columns right of the last cell read that a range includes (variants added).
@@ -59,6 +66,9 @@ class InputRecord:
 
     cells: list[InputCell] = field(default_factory=list)
     ranges: list[InputRange] = field(default_factory=list)
+    #: Whether the saved results of formulas were trusted (the file did not
+    #: ask for a recalculation, or the last compute had trusted them).
+    trusted: bool = True
 
 
 def absolute(row: int, col: int, height: int, width: int) -> str:
@@ -70,7 +80,7 @@ def absolute(row: int, col: int, height: int, width: int) -> str:
 
 def record(ctx: Context) -> InputRecord:
     """What ``ctx`` read: the cells in reading order and a range per sheet."""
-    out = InputRecord()
+    out = InputRecord(trusted=not ctx.book.recalc)
     by_sheet: dict[str, list[tuple[int, int]]] = {}
     for (title, r, c), (where, value) in ctx.read.items():
         out.cells.append(
@@ -100,3 +110,24 @@ def record(ctx: Context) -> InputRecord:
             rows.append(tuple(row))
         out.ranges.append(InputRange(title, r0, c0, tuple(rows)))
     return out
+
+
+def trusted_by_last_compute(book) -> bool:
+    """Whether the state sheet of the last compute says it trusted the saved
+    results of the input formulas.
+
+    xlmodel asks for a recalculation on opening (``fullCalcOnLoad``) whenever
+    its result sheets hold formulas, and keeps every other part as it was: a
+    file that asks for one only since then still holds the results its
+    formulas had when they were trusted, and a formula's saved 0 is no
+    placeholder. A workbook that asked for a recalculation before (a script's
+    placeholders) stays untrusted, compute after compute.
+    """
+    found = book.sheet_name_ref(STATE_NAME)
+    if found is None:
+        return False
+    grid = book.sheet(found[0])
+    if grid is None:
+        return False
+    r, c = TRUSTED_CELL
+    return grid.raw(r, c - 1) == TRUSTED_LABEL and grid.raw(r, c) is True

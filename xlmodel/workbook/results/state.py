@@ -31,13 +31,18 @@ from ...errors import PackageError
 from ...schema import BY_NAME
 from ...studies.changes import InputCell, Snapshot
 from ..grid import Book, cell_name
-from ..inputs.record import InputRange, InputRecord, absolute
+from ..inputs.record import (
+    STATE_NAME,
+    TRUSTED_CELL,
+    TRUSTED_LABEL,
+    InputRange,
+    InputRecord,
+    absolute,
+)
 from .context import Context
 from .sheet import ResultSheet, Sheet
 
 NAME = "xlmodel state"
-#: Sheet-scoped defined name at the state sheet's A1, by which it is found again.
-STATE_NAME = "_xlmodel_state"
 #: The cell holding the number of input cells changed since the compute.
 COUNT_CELL = "$B$2"
 #: The cell holding how many of them the live formulas do not follow.
@@ -87,6 +92,9 @@ def write(ctx: Context, sh: Sheet) -> None:
     ranges = list(record.ranges) if record is not None else []
     ws.write_string(0, 0, "xlmodel state: what the last compute read; do not edit")
     ws.write_string(1, 0, "input cells changed since that compute")
+    r, c = TRUSTED_CELL
+    ws.write_string(r, c - 1, TRUSTED_LABEL)
+    ws.write_boolean(r, c, record is not None and record.trusted)
     ws.write_string(_HEADER_ROW, 0, "sheet")
     ws.write_string(_HEADER_ROW, 1, "range")
     ws.write_string(_HEADER_ROW, 2, "copy")
