@@ -129,33 +129,53 @@ class Expr:
     # -- Python operators --------------------------------------------------------
 
     def __add__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.add, "__call__", self, o)
         return np.add(self, o)
 
     def __radd__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.add, "__call__", o, self)
         return np.add(o, self)
 
     def __sub__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.subtract, "__call__", self, o)
         return np.subtract(self, o)
 
     def __rsub__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.subtract, "__call__", o, self)
         return np.subtract(o, self)
 
     def __mul__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.multiply, "__call__", self, o)
         return np.multiply(self, o)
 
     def __rmul__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.multiply, "__call__", o, self)
         return np.multiply(o, self)
 
     def __truediv__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.true_divide, "__call__", self, o)
         return np.true_divide(self, o)
 
     def __rtruediv__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.true_divide, "__call__", o, self)
         return np.true_divide(o, self)
 
     def __pow__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.power, "__call__", self, o)
         return np.power(self, o)
 
     def __rpow__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.power, "__call__", o, self)
         return np.power(o, self)
 
     def __neg__(self):
@@ -168,15 +188,23 @@ class Expr:
         return np.absolute(self)
 
     def __lt__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.less, "__call__", self, o)
         return np.less(self, o)
 
     def __le__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.less_equal, "__call__", self, o)
         return np.less_equal(self, o)
 
     def __gt__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.greater, "__call__", self, o)
         return np.greater(self, o)
 
     def __ge__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.greater_equal, "__call__", self, o)
         return np.greater_equal(self, o)
 
     def __eq__(self, o):  # noqa: D105 - a formula, not an identity test
@@ -238,31 +266,46 @@ class Expr:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs.get("out") is not None:
             raise Untraceable(f"numpy {ufunc.__name__}.{method}")
-        rule = _UFUNCS.get(ufunc.__name__)
+        name = ufunc.__name__
+        rule = _UFUNCS.get(name)
         if rule is None:
-            raise Untraceable(f"numpy {ufunc.__name__}")
-        args = [_operand(a, opaque=True) for a in inputs]
-        for a in args:
-            if _is_expr(a) and a.f is None and ufunc.__name__ != "isnan":
-                # an opaque operand makes the result opaque: the metrics that use
-                # it keep values, the others of the same rule stay formulas
-                if _QUIET:
-                    value = ufunc(*(_value(b) for b in args))
-                else:
-                    with np.errstate(all="ignore"):
-                        value = ufunc(*(_value(b) for b in args))
-                return Expr.opaque(value, a.why)
-        if ufunc.__name__ in _NAN_PROPAGATING and any(
-            not _is_expr(a) and not isinstance(a, bool) and np.isnan(a) for a in args
-        ):
+            raise Untraceable(f"numpy {name}")
+        # one pass over the operands: each as an Expr or a plain number, its
+        # value, the first opaque one, and whether a plain one is NaN
+        args = []
+        values = []
+        opaque = None
+        nan = False
+        for a in inputs:
+            if type(a) is not Expr:
+                a = _operand(a, opaque=True)
+            if type(a) is Expr:
+                if a.f is None and opaque is None:
+                    opaque = a
+                values.append(a.value)
+            else:
+                if a is not True and a is not False and a != a:
+                    nan = True  # a NaN constant (a float64: NaN is not itself)
+                values.append(a)
+            args.append(a)
+        if opaque is not None and name != "isnan":
+            # an opaque operand makes the result opaque: the metrics that use
+            # it keep values, the others of the same rule stay formulas
+            if _QUIET:
+                value = ufunc(*values)
+            else:
+                with np.errstate(all="ignore"):
+                    value = ufunc(*values)
+            return Expr.opaque(value, opaque.why)
+        if nan and name in _NAN_PROPAGATING:
             # NaN whatever the other operands: the number, as numpy has it
             with np.errstate(all="ignore"):
-                return ufunc(*(_value(a) for a in args))
+                return ufunc(*values)
         if _QUIET:  # inside trace(): numpy's floating-point errors already ignored
-            value = ufunc(*(_value(a) for a in args))
+            value = ufunc(*values)
         else:
             with np.errstate(all="ignore"):
-                value = ufunc(*(_value(a) for a in args))
+                value = ufunc(*values)
         return rule(value, *args)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -273,6 +316,11 @@ class Expr:
 
 
 # --- operands ----------------------------------------------------------------------
+
+
+# Operand kinds a Python operator hands straight to Expr.__array_ufunc__ (numpy
+# would call it with the same inputs: none of them overrides a ufunc)
+_DIRECT = frozenset({Expr, float, int, bool, np.float64, np.bool_, np.ndarray})
 
 
 def _operand(a, opaque: bool = False):
