@@ -332,9 +332,7 @@ def explicit_entries(
     return out
 
 
-def write_entries(
-    target, entries, compression: int | None = None
-) -> None:
+def write_entries(target, entries, compression: int | None = None) -> None:
     """Write the entries of :func:`explicit_entries` (the new bytes where there
     are some) as a zip file at ``target``, in their order, with their names and
     dates; each with its own compression, or ``compression`` for every one."""
