@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -302,7 +303,17 @@ class Expr:
             with np.errstate(all="ignore"):
                 return ufunc(*values)
         if _QUIET:  # inside trace(): numpy's floating-point errors already ignored
-            value = ufunc(*values)
+            op = _SCALAR_MATH.get(name)
+            if (
+                op is not None
+                and type(values[0]) is np.float64
+                and type(values[1]) is np.float64
+            ):
+                # numpy's scalar arithmetic: the same IEEE operation as the
+                # ufunc's, without the ufunc's dispatch
+                value = op(values[0], values[1])
+            else:
+                value = ufunc(*values)
         else:
             with np.errstate(all="ignore"):
                 value = ufunc(*values)
@@ -348,36 +359,58 @@ def _operand(a, opaque: bool = False):
     raise Untraceable(f"the operand {item!r}")
 
 
+# ufuncs of two float64 operands that numpy's scalar operators compute alike
+_SCALAR_MATH = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+}
+
+
 def _value(a):
     return a.value if isinstance(a, Expr) else a
 
 
 def _text(a, need: int, strict: bool = False) -> str:
     """Formula text of ``a`` inside an operator of precedence ``need``."""
-    if isinstance(a, Expr):
+    if type(a) is Expr:
         f, prec = a.f, a.prec
     elif isinstance(a, bool):
         f, prec = ("TRUE" if a else "FALSE"), _ATOM
     else:
-        f = number_text(a)
-        prec = _ATOM if float(a) >= 0 else _ADD
+        known = _NUMBERS.get(a)
+        if known is None:
+            known = _NUMBERS[a] = (number_text(a), _ATOM if float(a) >= 0 else _ADD)
+            if len(_NUMBERS) > 4096:  # constants of the equations, and inputs
+                _NUMBERS.clear()
+        f, prec = known
     if prec < need or (strict and prec == need):
         return f"({f})"
     return f
 
 
+# text and precedence of the plain numbers met (a float64's text, computed once;
+# 0.0 and -0.0, which are equal keys, have the same text "0" and precedence)
+_NUMBERS: dict = {}
+
+
+_NO_GUARDS: frozenset = frozenset()
+
+
 def _meta(*args) -> tuple[frozenset, bool]:
-    guards: frozenset = frozenset()
+    guards: frozenset = _NO_GUARDS
     fallible = False
     for a in args:
-        if isinstance(a, Expr):
-            guards |= a.guards
+        if type(a) is Expr:
+            if a.guards:
+                guards = a.guards if not guards else guards | a.guards
             fallible |= a.fallible
     return guards, fallible
 
 
 def _is_expr(a) -> bool:
-    return isinstance(a, Expr)
+    return type(a) is Expr
 
 
 def _binary(symbol: str, prec: int, associative: bool):
