@@ -30,12 +30,15 @@ written as the text ``n/a`` in tables and as blanks in chart cells.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import re
+import threading
 import zipfile
 
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.exceptions import XlsxFileError
 from xlsxwriter.worksheet import Worksheet
 
@@ -123,6 +126,27 @@ _REWRITTEN = re.compile(
     r"LAMBDA|MAKEARRAY|MAP|RANDARRAY|REDUCE|SCAN|INGLE|SEQUENCE|SORT|SORTBY|"
     r"SWITCH|TAKE|TEXTSPLIT|TOCOL|TOROW|UNIQUE|VSTACK|WRAPCOLS|WRAPROWS|XLOOKUP)\("
 )
+
+
+_STORING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _stored_entries():
+    """xlsxwriter's package entries uncompressed while it closes a workbook.
+
+    xlsxwriter always deflates; the results workbook is finished in memory and
+    written once more (:func:`write_results`), so that first compression would
+    be undone at once. Its packager reads the module's ``ZIP_DEFLATED`` when it
+    opens the zip: stored in its place for the close, one close at a time.
+    """
+    with _STORING:
+        deflated = xlsxwriter.workbook.ZIP_DEFLATED
+        xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_STORED
+        try:
+            yield
+        finally:
+            xlsxwriter.workbook.ZIP_DEFLATED = deflated
 
 
 class _Worksheet(Worksheet):
@@ -221,11 +245,13 @@ def write_results(
             raise ValueError(f"sheet {name!r}: cannot carry the result marker")
     workbook.worksheets()[0].activate()
     try:
-        workbook.close()
+        with _stored_entries():
+            workbook.close()
         # every chart property written out, so no reader fills in its own
         with zipfile.ZipFile(buffer) as package:
             entries = explicit_entries(package)
-        write_entries(path, entries, zipfile.ZIP_STORED if stored else None)
+        packing = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        write_entries(path, entries, packing)
     except (XlsxFileError, OSError) as exc:
         raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
 
