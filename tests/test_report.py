@@ -462,6 +462,19 @@ def test_deterministic_without_run_time(results, tmp_path):
     assert created == dt.datetime(2000, 1, 1)
 
 
+def test_stored_results_hold_the_same_parts_uncompressed(results, tmp_path):
+    packed, stored = tmp_path / "packed.xlsx", tmp_path / "stored.xlsx"
+    write_results(results, packed)
+    write_results(results, stored, stored=True)
+    with zipfile.ZipFile(packed) as a, zipfile.ZipFile(stored) as b:
+        assert a.namelist() == b.namelist()
+        assert {i.compress_type for i in a.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert {i.compress_type for i in b.infolist()} == {zipfile.ZIP_STORED}
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
+    assert stored.stat().st_size > 2 * packed.stat().st_size
+
+
 def test_created_property_follows_run_time(book):
     assert book.properties.created == dt.datetime(2024, 5, 1, 10, 0, 0)
 

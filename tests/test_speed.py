@@ -150,3 +150,79 @@ def test_formula_preparation_is_xlsxwriters(formula):
     assert _Worksheet()._prepare_formula(formula) == Worksheet()._prepare_formula(
         formula
     )
+
+
+_OPERANDS = [
+    Expr("'Variants'!$D$5", np.float64(1.7)),
+    Expr("'Variants'!$E$5", np.float64(-0.0)),
+    Expr("'Variants'!$F$5", np.float64(3e-300)),
+    np.float64(0.1),
+    np.float64(-2.5),
+    np.float64(0.0),
+    np.float64(np.nan),
+    2,
+    1.0,
+    True,
+    np.array([7.25]),
+]
+_OPERATORS = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.true_divide,
+    "**": np.power,
+    "<": np.less,
+    ">=": np.greater_equal,
+}
+
+
+@pytest.mark.parametrize("symbol", list(_OPERATORS))
+def test_operators_and_scalar_arithmetic_give_what_numpy_dispatch_gives(symbol):
+    # a Python operator calls the ufunc protocol directly, and in a trace two
+    # float64 values are combined with numpy's scalar arithmetic: the same
+    # formula, the same value bit for bit, as the ufunc through numpy
+    from xlmodel.engine import symbolic
+
+    ufunc = _OPERATORS[symbol]
+    op = {
+        "+": lambda a, b: a + b,
+        "-": lambda a, b: a - b,
+        "*": lambda a, b: a * b,
+        "/": lambda a, b: a / b,
+        "**": lambda a, b: a**b,
+        "<": lambda a, b: a < b,
+        ">=": lambda a, b: a >= b,
+    }[symbol]
+    pairs = [
+        (a, b)
+        for a in _OPERANDS
+        for b in _OPERANDS
+        if isinstance(a, Expr) or (isinstance(b, Expr) and symbol not in "<>=")
+    ]  # (a plain number before a comparison is Python's reflected comparison)
+    for quiet in (False, True):
+        for a, b in pairs:
+            with np.errstate(all="ignore"):
+                if quiet:
+                    symbolic._QUIET.append(True)
+                try:
+                    got, want = _outcome(op, a, b), _outcome(ufunc, a, b)
+                finally:
+                    if quiet:
+                        symbolic._QUIET.pop()
+            assert type(got) is type(want), (a, symbol, b)
+            if isinstance(want, Exception):  # a NaN constant in a comparison
+                assert str(got) == str(want)
+                continue
+            if isinstance(want, Expr):
+                assert got.f == want.f and got.prec == want.prec
+                assert (got.guards, got.fallible) == (want.guards, want.fallible)
+                got, want = got.value, want.value
+            g, w = np.asarray(got), np.asarray(want)
+            assert g.dtype == w.dtype and g.tobytes() == w.tobytes(), (a, symbol, b)
+
+
+def _outcome(fn, a, b):
+    try:
+        return fn(a, b)
+    except Exception as exc:  # the same refusal either way
+        return exc

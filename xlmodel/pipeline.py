@@ -238,7 +238,8 @@ def diff(old, new) -> changes.Changes:
 def _write_results(results: Results, tmp: str, names, run_info: dict) -> None:
     """Write the results workbook; a failed write (a full disk) is a PackageError."""
     try:
-        report.write_results(results, tmp, names, run_info)
+        # only the splice reads it: its entries uncompressed
+        report.write_results(results, tmp, names, run_info, stored=True)
     except Exception as exc:
         # The writer may wrap the OSError of a failed write in an error of its own.
         cause = exc if isinstance(exc, OSError) else None

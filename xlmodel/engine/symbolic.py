@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -129,33 +130,53 @@ class Expr:
     # -- Python operators --------------------------------------------------------
 
     def __add__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.add, "__call__", self, o)
         return np.add(self, o)
 
     def __radd__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.add, "__call__", o, self)
         return np.add(o, self)
 
     def __sub__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.subtract, "__call__", self, o)
         return np.subtract(self, o)
 
     def __rsub__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.subtract, "__call__", o, self)
         return np.subtract(o, self)
 
     def __mul__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.multiply, "__call__", self, o)
         return np.multiply(self, o)
 
     def __rmul__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.multiply, "__call__", o, self)
         return np.multiply(o, self)
 
     def __truediv__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.true_divide, "__call__", self, o)
         return np.true_divide(self, o)
 
     def __rtruediv__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.true_divide, "__call__", o, self)
         return np.true_divide(o, self)
 
     def __pow__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.power, "__call__", self, o)
         return np.power(self, o)
 
     def __rpow__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.power, "__call__", o, self)
         return np.power(o, self)
 
     def __neg__(self):
@@ -168,15 +189,23 @@ class Expr:
         return np.absolute(self)
 
     def __lt__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.less, "__call__", self, o)
         return np.less(self, o)
 
     def __le__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.less_equal, "__call__", self, o)
         return np.less_equal(self, o)
 
     def __gt__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.greater, "__call__", self, o)
         return np.greater(self, o)
 
     def __ge__(self, o):
+        if type(o) in _DIRECT:
+            return self.__array_ufunc__(np.greater_equal, "__call__", self, o)
         return np.greater_equal(self, o)
 
     def __eq__(self, o):  # noqa: D105 - a formula, not an identity test
@@ -238,31 +267,56 @@ class Expr:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs.get("out") is not None:
             raise Untraceable(f"numpy {ufunc.__name__}.{method}")
-        rule = _UFUNCS.get(ufunc.__name__)
+        name = ufunc.__name__
+        rule = _UFUNCS.get(name)
         if rule is None:
-            raise Untraceable(f"numpy {ufunc.__name__}")
-        args = [_operand(a, opaque=True) for a in inputs]
-        for a in args:
-            if _is_expr(a) and a.f is None and ufunc.__name__ != "isnan":
-                # an opaque operand makes the result opaque: the metrics that use
-                # it keep values, the others of the same rule stay formulas
-                if _QUIET:
-                    value = ufunc(*(_value(b) for b in args))
-                else:
-                    with np.errstate(all="ignore"):
-                        value = ufunc(*(_value(b) for b in args))
-                return Expr.opaque(value, a.why)
-        if ufunc.__name__ in _NAN_PROPAGATING and any(
-            not _is_expr(a) and not isinstance(a, bool) and np.isnan(a) for a in args
-        ):
+            raise Untraceable(f"numpy {name}")
+        # one pass over the operands: each as an Expr or a plain number, its
+        # value, the first opaque one, and whether a plain one is NaN
+        args = []
+        values = []
+        opaque = None
+        nan = False
+        for a in inputs:
+            if type(a) is not Expr:
+                a = _operand(a, opaque=True)
+            if type(a) is Expr:
+                if a.f is None and opaque is None:
+                    opaque = a
+                values.append(a.value)
+            else:
+                if a is not True and a is not False and a != a:
+                    nan = True  # a NaN constant (a float64: NaN is not itself)
+                values.append(a)
+            args.append(a)
+        if opaque is not None and name != "isnan":
+            # an opaque operand makes the result opaque: the metrics that use
+            # it keep values, the others of the same rule stay formulas
+            if _QUIET:
+                value = ufunc(*values)
+            else:
+                with np.errstate(all="ignore"):
+                    value = ufunc(*values)
+            return Expr.opaque(value, opaque.why)
+        if nan and name in _NAN_PROPAGATING:
             # NaN whatever the other operands: the number, as numpy has it
             with np.errstate(all="ignore"):
-                return ufunc(*(_value(a) for a in args))
+                return ufunc(*values)
         if _QUIET:  # inside trace(): numpy's floating-point errors already ignored
-            value = ufunc(*(_value(a) for a in args))
+            op = _SCALAR_MATH.get(name)
+            if (
+                op is not None
+                and type(values[0]) is np.float64
+                and type(values[1]) is np.float64
+            ):
+                # numpy's scalar arithmetic: the same IEEE operation as the
+                # ufunc's, without the ufunc's dispatch
+                value = op(values[0], values[1])
+            else:
+                value = ufunc(*values)
         else:
             with np.errstate(all="ignore"):
-                value = ufunc(*(_value(a) for a in args))
+                value = ufunc(*values)
         return rule(value, *args)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -273,6 +327,11 @@ class Expr:
 
 
 # --- operands ----------------------------------------------------------------------
+
+
+# Operand kinds a Python operator hands straight to Expr.__array_ufunc__ (numpy
+# would call it with the same inputs: none of them overrides a ufunc)
+_DIRECT = frozenset({Expr, float, int, bool, np.float64, np.bool_, np.ndarray})
 
 
 def _operand(a, opaque: bool = False):
@@ -300,36 +359,58 @@ def _operand(a, opaque: bool = False):
     raise Untraceable(f"the operand {item!r}")
 
 
+# ufuncs of two float64 operands that numpy's scalar operators compute alike
+_SCALAR_MATH = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+}
+
+
 def _value(a):
     return a.value if isinstance(a, Expr) else a
 
 
 def _text(a, need: int, strict: bool = False) -> str:
     """Formula text of ``a`` inside an operator of precedence ``need``."""
-    if isinstance(a, Expr):
+    if type(a) is Expr:
         f, prec = a.f, a.prec
     elif isinstance(a, bool):
         f, prec = ("TRUE" if a else "FALSE"), _ATOM
     else:
-        f = number_text(a)
-        prec = _ATOM if float(a) >= 0 else _ADD
+        known = _NUMBERS.get(a)
+        if known is None:
+            known = _NUMBERS[a] = (number_text(a), _ATOM if float(a) >= 0 else _ADD)
+            if len(_NUMBERS) > 4096:  # constants of the equations, and inputs
+                _NUMBERS.clear()
+        f, prec = known
     if prec < need or (strict and prec == need):
         return f"({f})"
     return f
 
 
+# text and precedence of the plain numbers met (a float64's text, computed once;
+# 0.0 and -0.0, which are equal keys, have the same text "0" and precedence)
+_NUMBERS: dict = {}
+
+
+_NO_GUARDS: frozenset = frozenset()
+
+
 def _meta(*args) -> tuple[frozenset, bool]:
-    guards: frozenset = frozenset()
+    guards: frozenset = _NO_GUARDS
     fallible = False
     for a in args:
-        if isinstance(a, Expr):
-            guards |= a.guards
+        if type(a) is Expr:
+            if a.guards:
+                guards = a.guards if not guards else guards | a.guards
             fallible |= a.fallible
     return guards, fallible
 
 
 def _is_expr(a) -> bool:
-    return isinstance(a, Expr)
+    return type(a) is Expr
 
 
 def _binary(symbol: str, prec: int, associative: bool):

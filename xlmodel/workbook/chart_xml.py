@@ -301,27 +301,46 @@ def explicit_package(path) -> int:
     """
     path = Path(path)
     with zipfile.ZipFile(path) as zin:
-        entries = [(info, zin.read(info)) for info in zin.infolist()]
-    changed = 0
-    out = []
-    for info, data in entries:
-        if _CHART_PART.fullmatch(info.filename):
-            new = explicit_chart(data)
-            changed += new != data
-            data = new
-        out.append((info, data))
+        entries = explicit_entries(zin)
+    changed = sum(new is not None for _, _, new in entries)
     if not changed:
         return 0
     tmp = path.with_name(f".{path.name}.charts.tmp")
     try:
-        with zipfile.ZipFile(tmp, "w") as zout:
-            for info, data in out:
-                zout.writestr(info, data)
+        write_entries(tmp, entries)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return changed
+
+
+def explicit_entries(
+    archive: zipfile.ZipFile,
+) -> list[tuple[zipfile.ZipInfo, bytes, bytes | None]]:
+    """Every entry of an open package with its bytes and, for a chart part that
+    :func:`explicit_chart` changes, its new bytes (None for every other entry)."""
+    out = []
+    for info in archive.infolist():
+        data = archive.read(info)
+        new = None
+        if _CHART_PART.fullmatch(info.filename):
+            new = explicit_chart(data)
+            if new == data:
+                new = None
+        out.append((info, data, new))
+    return out
+
+
+def write_entries(target, entries, compression: int | None = None) -> None:
+    """Write the entries of :func:`explicit_entries` (the new bytes where there
+    are some) as a zip file at ``target``, in their order, with their names and
+    dates; each with its own compression, or ``compression`` for every one."""
+    with zipfile.ZipFile(target, "w") as zout:
+        for info, data, new in entries:
+            if compression is not None:
+                info.compress_type = compression
+            zout.writestr(info, data if new is None else new)
 
 
 # ---------------------------------------------------------------------------------

@@ -16,9 +16,10 @@ recognises its own sheets on the next run.
 This module is the orchestrator: it registers the sheet modules of
 :mod:`xlmodel.workbook.results` in order, names the sheets and runs the
 writers. Each sheet's layout and charts are in its own module there. After
-xlsxwriter has closed the file, :func:`xlmodel.workbook.chart_xml.explicit_package`
-writes out every chart property the parts leave implicit, so that every reader
-draws the charts as designed whatever program saved the user's workbook.
+xlsxwriter has closed the package (in memory),
+:func:`xlmodel.workbook.chart_xml.explicit_entries` writes out every chart
+property the parts leave implicit, so that every reader draws the charts as
+designed whatever program saved the user's workbook.
 
 Charts show at most ``CHART_VARIANT_LIMIT`` variants (ranked: all targets met,
 then within the power budget, then by target density); a note on the sheet says
@@ -29,16 +30,21 @@ written as the text ``n/a`` in tables and as blanks in chart cells.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import re
+import threading
+import zipfile
 
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.exceptions import XlsxFileError
 from xlsxwriter.worksheet import Worksheet
 
 from ..errors import PackageError
 from ..studies.run import Results
-from .chart_xml import explicit_package
+from .chart_xml import explicit_entries, write_entries
 from .package import OWNED_NAME, marker_value  # one marker for writer and splice
 from .results import (
     changes,
@@ -122,6 +128,27 @@ _REWRITTEN = re.compile(
 )
 
 
+_STORING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _stored_entries():
+    """xlsxwriter's package entries uncompressed while it closes a workbook.
+
+    xlsxwriter always deflates; the results workbook is finished in memory and
+    written once more (:func:`write_results`), so that first compression would
+    be undone at once. Its packager reads the module's ``ZIP_DEFLATED`` when it
+    opens the zip: stored in its place for the close, one close at a time.
+    """
+    with _STORING:
+        deflated = xlsxwriter.workbook.ZIP_DEFLATED
+        xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_STORED
+        try:
+            yield
+        finally:
+            xlsxwriter.workbook.ZIP_DEFLATED = deflated
+
+
 class _Worksheet(Worksheet):
     """xlsxwriter's worksheet, without the 29 rewriting passes over a formula
     that names none of the functions they rewrite (the live tables write
@@ -148,6 +175,7 @@ def write_results(
     path,
     sheet_names: dict[str, str] | None = None,
     run_info: dict | None = None,
+    stored: bool = False,
 ) -> None:
     """Write the result sheets of ``results`` to a new workbook at ``path``.
 
@@ -173,6 +201,10 @@ def write_results(
         (:class:`~xlmodel.studies.changes.Changes` against the previous run, or
         None) and ``previous_note`` (why there is none). Without it the created property is a fixed date, so the
         same results give the same file.
+    stored : bool
+        Write the zip entries uncompressed (the same part bytes): for a
+        workbook that is only read back, as the compute pipeline's splice
+        reads the results workbook, compressing it would be time lost.
 
     Raises
     ------
@@ -184,9 +216,11 @@ def write_results(
     """
     names = resolve_sheet_names(sheet_names)
     info = dict(run_info or {})
+    buffer = io.BytesIO()  # the package is finished in memory, written once
     workbook = xlsxwriter.Workbook(
-        str(path),
+        buffer,
         {
+            "in_memory": True,
             "nan_inf_to_errors": True,  # safety net; cells avoid inf/NaN anyway
             "strings_to_formulas": False,
             "strings_to_urls": False,
@@ -211,9 +245,13 @@ def write_results(
             raise ValueError(f"sheet {name!r}: cannot carry the result marker")
     workbook.worksheets()[0].activate()
     try:
-        workbook.close()
+        with _stored_entries():
+            workbook.close()
         # every chart property written out, so no reader fills in its own
-        explicit_package(path)
+        with zipfile.ZipFile(buffer) as package:
+            entries = explicit_entries(package)
+        packing = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        write_entries(path, entries, packing)
     except (XlsxFileError, OSError) as exc:
         raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
 
