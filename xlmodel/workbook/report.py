@@ -140,13 +140,17 @@ def _stored_entries():
     be undone at once. Its packager reads the module's ``ZIP_DEFLATED`` when it
     opens the zip: stored in its place for the close, one close at a time.
     """
+    module = xlsxwriter.workbook
+    if getattr(module, "ZIP_DEFLATED", None) != zipfile.ZIP_DEFLATED:
+        yield  # another version of the writer: it deflates, the result is the same
+        return
     with _STORING:
-        deflated = xlsxwriter.workbook.ZIP_DEFLATED
-        xlsxwriter.workbook.ZIP_DEFLATED = zipfile.ZIP_STORED
+        deflated = module.ZIP_DEFLATED
+        module.ZIP_DEFLATED = zipfile.ZIP_STORED
         try:
             yield
         finally:
-            xlsxwriter.workbook.ZIP_DEFLATED = deflated
+            module.ZIP_DEFLATED = deflated
 
 
 class _Worksheet(Worksheet):
