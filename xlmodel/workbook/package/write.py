@@ -10,6 +10,7 @@ fsync, keep the permission bits, rename over the target, fsync the folder.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import tempfile
 import time
@@ -81,7 +82,10 @@ def write_atomically(
         raise error(out_path, f"cannot write here ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as out:
+            # packed in memory, then written: a write that fails (a full disk)
+            # fails outside the zip writer, which never holds a broken file
+            packed = io.BytesIO()
+            with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as out:
                 for info in merged.infos:
                     entry = zipfile.ZipInfo(info.filename, info.date_time)
                     entry.compress_type = zipfile.ZIP_DEFLATED
@@ -93,6 +97,8 @@ def write_atomically(
                     entry.compress_type = zipfile.ZIP_DEFLATED
                     entry.external_attr = 0o644 << 16
                     out.writestr(entry, data)
+            handle.write(packed.getbuffer())
+            del packed
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
