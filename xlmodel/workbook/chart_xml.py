@@ -27,6 +27,7 @@ The element orders are the sequences of ECMA-376 Part 1, ``dml-chart.xsd``.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import zipfile
@@ -336,11 +337,16 @@ def write_entries(target, entries, compression: int | None = None) -> None:
     """Write the entries of :func:`explicit_entries` (the new bytes where there
     are some) as a zip file at ``target``, in their order, with their names and
     dates; each with its own compression, or ``compression`` for every one."""
-    with zipfile.ZipFile(target, "w") as zout:
+    # packed in memory, then written: a write that fails (a full disk) fails
+    # outside the zip writer, which never holds a broken file
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as zout:
         for info, data, new in entries:
             if compression is not None:
                 info.compress_type = compression
             zout.writestr(info, data if new is None else new)
+    with open(target, "wb") as handle:
+        handle.write(packed.getbuffer())
 
 
 # ---------------------------------------------------------------------------------

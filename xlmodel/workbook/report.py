@@ -131,6 +131,19 @@ _REWRITTEN = re.compile(
 _STORING = threading.Lock()
 
 
+class _Buffer(io.BytesIO):
+    """The writer's in-memory package: never closed, only dropped.
+
+    When the writer fails inside its close, its zip file object is left open
+    on this buffer; collected later, it finishes writing there. Closed first
+    (the garbage collector frees the two in either order), the buffer would make
+    that last write fail, and Python would print the error on the way out.
+    """
+
+    def close(self) -> None:
+        pass
+
+
 @contextlib.contextmanager
 def _stored_entries():
     """xlsxwriter's package entries uncompressed while it closes a workbook.
@@ -220,7 +233,7 @@ def write_results(
     """
     names = resolve_sheet_names(sheet_names)
     info = dict(run_info or {})
-    buffer = io.BytesIO()  # the package is finished in memory, written once
+    buffer = _Buffer()  # the package is finished in memory, written once
     workbook = xlsxwriter.Workbook(
         buffer,
         {
