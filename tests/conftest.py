@@ -12,6 +12,38 @@ import pytest
 from click.testing import CliRunner
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+#: The system Python, which has LibreOffice's UNO bridge (tests/lo_uno.py).
+SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+
+
+def has_uno() -> bool:
+    """Whether LibreOffice can be driven through its Python UNO bridge."""
+    if not (SOFFICE and SYSTEM_PYTHON):
+        return False
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
+    return probe.returncode == 0
+
+
+def libreoffice_edit(source: Path, target: Path, ops: list) -> Path:
+    """``source`` edited by LibreOffice (tests/lo_uno.py), recalculated, saved."""
+    import json
+
+    ops_file = target.with_suffix(".ops.json")
+    ops_file.write_text(json.dumps(ops))
+    proc = subprocess.run(
+        [
+            SYSTEM_PYTHON,
+            str(Path(__file__).parent / "lo_uno.py"),
+            source,
+            target,
+            ops_file,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return target
 
 
 def pytest_collection_modifyitems(config, items):

@@ -19,6 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import has_uno, libreoffice_edit
 
 from xlmodel import pipeline
 from xlmodel.cli.app import main
@@ -411,38 +412,12 @@ def test_banner_turns_on_after_an_edit_and_off_after_compute(computed, tmp_path)
 
 # --- the live sheets' banner: what their formulas do not follow ---------------------
 
-_SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin")
 _LIVE_SHEETS = ("Performance", "Power", "Cost")
 
 
 def _uno_edit(source: Path, target: Path, ops: list) -> openpyxl.Workbook:
-    """``source`` edited by LibreOffice (tests/lo_uno.py), recalculated and
-    saved; its cached values read back."""
-    import json
-
-    ops_file = target.with_suffix(".ops.json")
-    ops_file.write_text(json.dumps(ops))
-    proc = subprocess.run(
-        [
-            _SYSTEM_PYTHON,
-            str(Path(__file__).parent / "lo_uno.py"),
-            source,
-            target,
-            ops_file,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return openpyxl.load_workbook(target, data_only=True)
-
-
-def _has_uno() -> bool:
-    if not (shutil.which("soffice") and _SYSTEM_PYTHON):
-        return False
-    probe = subprocess.run([_SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
-    return probe.returncode == 0
+    """``source`` edited by LibreOffice; its cached values read back."""
+    return openpyxl.load_workbook(libreoffice_edit(source, target, ops), data_only=True)
 
 
 def test_unfollowed_inputs_are_the_choices_defaults_and_node_table(computed):
@@ -465,7 +440,7 @@ def test_unfollowed_inputs_are_the_choices_defaults_and_node_table(computed):
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(not _has_uno(), reason="LibreOffice's Python UNO bridge is missing")
+@pytest.mark.skipif(not has_uno(), reason="LibreOffice's Python UNO bridge is missing")
 def test_live_sheets_flag_a_changed_choice_not_a_followed_number(computed, tmp_path):
     first, _, _ = computed
     precision = f"B{targets.rows()['target_precision'] + 1}"
@@ -488,6 +463,21 @@ def test_live_sheets_flag_a_changed_choice_not_a_followed_number(computed, tmp_p
 L2 = f"D{variant_rows()['l2_cache_mb'] + 1}"  # Baseline's L2
 
 
+def _rewrite(src: Path, dst: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """``src`` copied to ``dst``, each part named in ``edits`` with its one
+    match of the pattern replaced."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename in edits:
+                pattern, repl = edits[item.filename]
+                text, n = re.subn(pattern, repl, data.decode())
+                assert n == 1, (item.filename, pattern)
+                data = text.encode()
+            zout.writestr(item, data)
+    return dst
+
+
 def test_a_trusted_saved_zero_stays_trusted_after_computes(tmp_path):
     """An input formula whose saved result is 0, in a file that does not ask for
     a recalculation, is trusted; xlmodel's compute then asks for one on
@@ -497,42 +487,25 @@ def test_a_trusted_saved_zero_stays_trusted_after_computes(tmp_path):
     refused."""
     src = tmp_path / "src.xlsx"
     write_template(src)
-    book = tmp_path / "book.xlsx"
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(book, "w") as zout:
-        part = _sheet_part(zin, "Variants")
-        for item in zin.infolist():
-            data = zin.read(item.filename)
-            if item.filename == part:
-                text, n = re.subn(
-                    rf'(<c r="{L2}"[^>]*>)<v>[^<]*</v>',
-                    r"\g<1><f>INT(0.4)</f><v>0</v>",
-                    data.decode(),
-                )
-                assert n == 1
-                data = text.encode()
-            if item.filename == "xl/workbook.xml":  # as Excel saves it
-                data = data.replace(b' fullCalcOnLoad="1"', b"")
-            zout.writestr(item, data)
+    with zipfile.ZipFile(src) as z:
+        variants = _sheet_part(z, "Variants")
+    zero = (rf'(<c r="{L2}"[^>]*>)<v>[^<]*</v>', r"\g<1><f>INT(0.4)</f><v>0</v>")
+    excel = (r' fullCalcOnLoad="1"', "")  # as Excel saves it
+    book = _rewrite(
+        src, tmp_path / "book.xlsx", {variants: zero, "xl/workbook.xml": excel}
+    )
     assert reader.read_study(book).variants.loc["Baseline", "l2_cache_mb"] == 0
     pipeline.compute(book)
     with zipfile.ZipFile(book) as z:
         assert b'fullCalcOnLoad="1"' in z.read("xl/workbook.xml")
+        state_part = _sheet_part(z, "xlmodel state")
     assert openpyxl.load_workbook(book)["xlmodel state"]["B3"].value is True
     pipeline.compute(book)  # refused without the state's word
     assert reader.read_study(book).variants.loc["Baseline", "l2_cache_mb"] == 0
     # a workbook that asked for a recalculation itself keeps its 0 untrusted
     state = openpyxl.load_workbook(book)["xlmodel state"]
     assert state["A3"].value == "saved results of input formulas trusted"
-    untrusted = tmp_path / "untrusted.xlsx"
-    with zipfile.ZipFile(book) as zin, zipfile.ZipFile(untrusted, "w") as zout:
-        state_part = _sheet_part(zin, "xlmodel state")
-        for item in zin.infolist():
-            data = zin.read(item.filename)
-            if item.filename == state_part:
-                data, n = re.subn(
-                    rb'(<c r="B3"[^>]*t="b"[^>]*>)<v>1</v>', rb"\g<1><v>0</v>", data
-                )
-                assert n == 1
-            zout.writestr(item, data)
+    no = (r'(<c r="B3"[^>]*t="b"[^>]*>)<v>1</v>', r"\g<1><v>0</v>")
+    untrusted = _rewrite(book, tmp_path / "untrusted.xlsx", {state_part: no})
     with pytest.raises(InputProblemsError, match="INT"):
         reader.read_study(untrusted)

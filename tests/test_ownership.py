@@ -13,17 +13,15 @@ through its UNO bridge (``tests/lo_uno.py``, run by the system Python).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import SOFFICE
+from conftest import has_uno, libreoffice_edit
 
 from xlmodel import pipeline
 from xlmodel.cli import main
@@ -32,14 +30,6 @@ from xlmodel.workbook.package.ownership import sheet_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "templates" / "variants.xlsx"
-SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin")
-
-
-def _has_uno() -> bool:
-    if not (SOFFICE and SYSTEM_PYTHON):
-        return False
-    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True)
-    return probe.returncode == 0
 
 
 # --- reading and editing packages -------------------------------------------------
@@ -242,22 +232,8 @@ def test_markers_of_older_versions(computed, tmp_path):
 # --- copies and renames by LibreOffice itself ---------------------------------------
 
 
-def _libreoffice_edit(source: Path, target: Path, ops: list) -> Path:
-    """``source`` edited by LibreOffice (tests/lo_uno.py), recalculated, saved."""
-    ops_file = target.with_suffix(".ops.json")
-    ops_file.write_text(json.dumps(ops))
-    proc = subprocess.run(
-        [SYSTEM_PYTHON, str(ROOT / "tests" / "lo_uno.py"), source, target, ops_file],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return target
-
-
 @pytest.mark.libreoffice
-@pytest.mark.skipif(not _has_uno(), reason="LibreOffice's Python UNO bridge is missing")
+@pytest.mark.skipif(not has_uno(), reason="LibreOffice's Python UNO bridge is missing")
 def test_libreoffice_copy_rename_and_a_formula_reading_results(
     computed, runner, tmp_path
 ):
@@ -295,7 +271,7 @@ def test_libreoffice_copy_rename_and_a_formula_reading_results(
         ["value", "Variants", f"G{clock_row}", 3000],
         ["value", "Variants", f"H{clock_row}", 3000],
     ]
-    saved = _libreoffice_edit(book, tmp_path / "saved.xlsx", ops)
+    saved = libreoffice_edit(book, tmp_path / "saved.xlsx", ops)
     before = _parts(saved)
     before_sheets = _sheet_parts(before)
     assert 'fullCalcOnLoad="1"' not in before["xl/workbook.xml"].decode()
@@ -323,7 +299,7 @@ def test_libreoffice_copy_rename_and_a_formula_reading_results(
     assert readers.split(", ") == ["Summary (2)", "Cost Q3", "Notes"]
     # LibreOffice, recalculating (it does not on load unless its options say
     # so), finds the reference intact on the new sheet and the new number.
-    again = _libreoffice_edit(saved, tmp_path / "recalculated.xlsx", [])
+    again = libreoffice_edit(saved, tmp_path / "recalculated.xlsx", [])
     wb = openpyxl.load_workbook(again, read_only=True, data_only=True)
     assert float(wb["Notes"]["A1"].value) == pytest.approx(new_value, rel=1e-9)
     wb.close()

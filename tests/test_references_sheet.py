@@ -159,18 +159,22 @@ def test_reference_outside_model_ranges_is_left_out_with_a_warning(template, tmp
     )
 
 
+#: A reference chip a user adds, with the columns every row needs.
+_CHIP = {
+    "chip": "My board",
+    "process_node": "N5",
+    "compute_dies": 1,
+    "sms_or_cus": 100,
+    "tensor_cores_per_sm": 4,
+    "clock_mhz": 1500,
+    "fp16_dense_tflops": 400,
+    "hbm_stacks": 4,
+    "hbm_bw_tbps": 3,
+}
+
+
 def test_tdp_kind_takes_draw_limit_or_blank(template, tmp_path):
-    chip = {
-        "chip": "My board",
-        "process_node": "N5",
-        "compute_dies": 1,
-        "sms_or_cus": 100,
-        "tensor_cores_per_sm": 4,
-        "clock_mhz": 1500,
-        "fp16_dense_tflops": 400,
-        "hbm_stacks": 4,
-        "hbm_bw_tbps": 3,
-    }
+    chip = dict(_CHIP)
     bad = _edit(template, tmp_path / "bad.xlsx", [{**chip, "tdp_kind": "cap"}])
     with pytest.raises(InputProblems) as e:
         read_study(bad)
@@ -189,18 +193,7 @@ def test_measured_dense_clock_on_the_sheet(template, tmp_path):
     refs = read_study(template).references
     assert refs.loc["MI300X", "dense_clock_mhz"] == 1207
     assert refs.loc["MI325X", "dense_clock_precision"] == "bf16"
-    chip = {
-        "chip": "My board",
-        "process_node": "N5",
-        "compute_dies": 1,
-        "sms_or_cus": 100,
-        "tensor_cores_per_sm": 4,
-        "clock_mhz": 1500,
-        "fp16_dense_tflops": 400,
-        "hbm_stacks": 4,
-        "hbm_bw_tbps": 3,
-        "dense_clock_mhz": 1200,
-    }
+    chip = {**_CHIP, "dense_clock_mhz": 1200}
     bad = _edit(
         template, tmp_path / "bad.xlsx", [{**chip, "dense_clock_precision": "fp12"}]
     )

@@ -30,7 +30,7 @@ import pandas as pd
 from ...errors import PackageError
 from ...schema import BY_NAME
 from ...studies.changes import InputCell, Snapshot
-from ..grid import Book, cell_name
+from ..grid import Book, cell_name, column_number
 from ..inputs.record import (
     STATE_NAME,
     TRUSTED_CELL,
@@ -40,6 +40,7 @@ from ..inputs.record import (
     absolute,
 )
 from .context import Context
+from .live import NODE_FILLED, cell
 from .sheet import ResultSheet, Sheet
 
 NAME = "xlmodel state"
@@ -154,11 +155,11 @@ def unfollowed_cells(ctx: Context, record: InputRecord | None) -> list[tuple[str
         if str(variant) in physical:
             continue
         for name, ref in refs.items():
-            if name in _NODE_FILLED:
+            if name in NODE_FILLED:
                 continue  # its cost figures stay values where a node fills it
             followed.add(_split_ref(ref))
     feeding = {sheet for sheet, _ in followed}
-    feeding |= {c.sheet for c in record.cells if c.parameter in _NODE_FILLED and c.item}
+    feeding |= {c.sheet for c in record.cells if c.parameter in NODE_FILLED and c.item}
     return [
         (c.sheet, c.cell)
         for c in record.cells
@@ -166,9 +167,6 @@ def unfollowed_cells(ctx: Context, record: InputRecord | None) -> list[tuple[str
         and c.parameter
         and (c.sheet, c.cell.replace("$", "")) not in followed
     ]
-
-
-_NODE_FILLED = ("wafer_price_usd", "defect_density_per_cm2", "mask_set_usd")
 
 
 def _split_ref(ref: str) -> tuple[str, str]:
@@ -200,8 +198,8 @@ def _write_unfollowed(ws, ranges: list[InputRange], cells) -> None:
         i, j = r - source.row, c - source.col
         if not (0 <= i < source.height and 0 <= j < source.width):
             continue
-        a = f"{quoted(sheet)}!{absolute(source.row + i, source.col + j, 1, 1).split(':')[0]}"
-        b = absolute(top + i, COPY_COLUMN + j, 1, 1).split(":")[0]
+        a = cell(source.row + i, source.col + j, sheet)
+        b = cell(top + i, COPY_COLUMN + j)
         ws.write_formula(
             row,
             _UNFOLLOWED_COLUMN,
@@ -226,10 +224,7 @@ def _write_unfollowed(ws, ranges: list[InputRange], cells) -> None:
 def _cell_index(name: str) -> tuple[int, int]:
     """``D5`` -> (4, 3), zero-based."""
     letters = name.rstrip("0123456789")
-    col = 0
-    for ch in letters.upper():
-        col = col * 26 + ord(ch) - 64
-    return int(name[len(letters) :]) - 1, col - 1
+    return int(name[len(letters) :]) - 1, column_number(letters) - 1
 
 
 def _copy(ws, source: InputRange, top: int) -> None:
