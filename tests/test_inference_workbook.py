@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from make_input_corpus import BLANK, modify, write
+from openpyxl.utils.cell import range_boundaries
 from test_hardening import _FUZZ, CELL_VALUES, _compute_checked
 from test_report import chart_parts, formulas
 
@@ -179,7 +180,25 @@ def test_template_computes_an_inference_sheet_after_roofline(computed):
     names = openpyxl.load_workbook(path, read_only=True).sheetnames
     assert "Inference" in SHEETS
     assert names.index("Inference") == names.index("Roofline") + 1
+    assert names.index("Inference charts") == names.index("Inference") + 1
     assert names[names.index("Summary") :] == list(SHEETS)
+
+
+def test_inference_prints_its_naming_columns_on_every_band_and_nothing_beside(
+    computed,
+):
+    """The table is wider than a page: each later band repeats Variant, Model
+    and Scenario, and no chart or side table shares the sheet (they would print
+    beside a column of names that are not theirs)."""
+    ws = openpyxl.load_workbook(computed[0])["Inference"]
+    assert ws.print_title_cols == "$A:$C"
+    assert not ws._charts
+    areas = str(ws.print_area).split(",")
+    assert len(areas) >= 2  # bands of columns
+    last = range_boundaries(areas[-1].split("!")[-1])[2]
+    assert last == len(inference_sheet(computed[0]).columns)  # the table's own
+    charts = openpyxl.load_workbook(computed[0])["Inference charts"]
+    assert len(charts._charts) == 2 and charts.print_title_cols is None
 
 
 def test_one_row_per_variant_model_and_scenario(sheet):
@@ -272,7 +291,7 @@ def test_calibration_is_stated_on_the_sheet(computed):
 
 
 def test_models_table_sets_the_count_beside_the_published_one(computed):
-    ws = openpyxl.load_workbook(computed[0])["Inference"]
+    ws = openpyxl.load_workbook(computed[0])["Inference charts"]
     rows = side_table(
         ws, "Models: parameter count of the definition beside the published one"
     )
@@ -291,7 +310,7 @@ def test_models_table_sets_the_count_beside_the_published_one(computed):
 
 def test_charts_bars_per_model_and_latency_against_throughput(computed):
     path, _ = computed
-    charts = chart_parts(path)["Inference"]
+    charts = chart_parts(path)["Inference charts"]
     assert len(charts) == 2
     bars = next(x for x in charts if "<c:barChart>" in x)
     curve = next(x for x in charts if "<c:scatterChart>" in x)
@@ -300,8 +319,8 @@ def test_charts_bars_per_model_and_latency_against_throughput(computed):
     assert curve.count('<c:logBase val="10"/>') == 2
     assert "Latency vs throughput: llama-3.1-70b, chat" in curve
     for xml in charts:
-        assert all(f.startswith("Inference!$") for f in formulas(xml))
-    ws = openpyxl.load_workbook(path)["Inference"]
+        assert all(f.startswith("'Inference charts'!$") for f in formulas(xml))
+    ws = openpyxl.load_workbook(path)["Inference charts"]
     title = next(
         v
         for row in ws.iter_rows(values_only=True)
@@ -322,7 +341,7 @@ def test_charts_bars_per_model_and_latency_against_throughput(computed):
 
 
 def test_latency_chart_data_is_the_batch_sweep(computed, study):
-    ws = openpyxl.load_workbook(computed[0])["Inference"]
+    ws = openpyxl.load_workbook(computed[0])["Inference charts"]
     title = find_prefix(ws, "Chart data: llama-3.1-70b in scenario chat")
     rows = side_table(ws, title)
     sweep = batch_sweep(study.variants, "llama-3.1-70b", 128, 2048, "FP8")
@@ -411,7 +430,7 @@ def test_a_user_added_model_row_is_served(tmp_path):
         want["output_tokens_per_s"], rel=1e-12
     )
     assert float(got["TTFT (s)"]) == pytest.approx(want["ttft_s"], rel=1e-12)
-    ws = openpyxl.load_workbook(path)["Inference"]
+    ws = openpyxl.load_workbook(path)["Inference charts"]
     rows = side_table(
         ws, "Models: parameter count of the definition beside the published one"
     )
@@ -559,8 +578,10 @@ def test_a_workbook_from_before_the_sheets_computes_as_before(tmp_path, computed
     result = compute(path, "--no-export")
     assert result.exit_code == 0, result.output
     names = openpyxl.load_workbook(path, read_only=True).sheetnames
-    assert "Inference" not in names
-    assert names[names.index("Summary") :] == [s for s in SHEETS if s != "Inference"]
+    assert "Inference" not in names and "Inference charts" not in names
+    assert names[names.index("Summary") :] == [
+        s for s in SHEETS if not s.startswith("Inference")
+    ]
     # every other result as the template's (the Run sheet records the time)
     for title in ("Performance", "Power", "Roofline", "Scaling", "Sensitivity"):
         a = pd.read_excel(path, sheet_name=title, header=None)

@@ -1,6 +1,7 @@
 """The result sheets: one module per sheet, and the small modules they share.
 
-A sheet module (summary, performance, power, roofline, inference, scaling,
+A sheet module (summary, performance, power, roofline, inference,
+inference_charts, scaling,
 sensitivity, global_sensitivity, exploration, uncertainty, reality_check, run) owns that
 sheet's layout and charts and exposes ``SHEET``, a :class:`.sheet.ResultSheet`
 (name, writer, whether the results call for it). Shared: :mod:`.formats` (number

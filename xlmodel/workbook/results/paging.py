@@ -70,6 +70,7 @@ def print_layout(
     prefer_cols: list[int] = (),
     repeat_row: int | None = None,
     name_tables: list[tuple[int, int]] = (),
+    name_cols: int = 1,
 ) -> PrintLayout:
     """The print layout of an area with these column widths and row heights.
 
@@ -88,12 +89,17 @@ def print_layout(
     name_tables : list of (int, int)
         Column spans (first, last) of the tables whose first column names their
         rows: a band that begins inside one repeats that column (column 0).
+    name_cols : int
+        How many columns name the rows (a table keyed by variant, model and
+        scenario: 3): the columns repeated at the left of the later bands.
 
     Returns
     -------
     PrintLayout
     """
-    breaks, repeat, scale = column_layout(col_px, keep_cols, prefer_cols, name_tables)
+    breaks, repeat, scale = column_layout(
+        col_px, keep_cols, prefer_cols, name_tables, name_cols
+    )
     percent = max(10, math.floor(scale * 100))
     page_h = PAGE_H_PX / (percent / 100)
     rows = row_breaks(row_px, blocks, page_h, repeat_row)
@@ -101,13 +107,15 @@ def print_layout(
 
 
 def column_layout(
-    col_px: list[int], keep_cols=(), prefer_cols=(), name_tables=()
+    col_px: list[int], keep_cols=(), prefer_cols=(), name_tables=(), name_cols=1
 ) -> tuple[list[int], int, float]:
     """Bands of columns as printed: :func:`column_bands`, unless the bands
     would print hardly larger than one band or one would be a sliver; returns
     the breaks, the columns repeated and the scale (a fraction) that fits the
     widest band on the page width."""
-    breaks, repeat = column_bands(col_px, keep_cols, prefer_cols, name_tables)
+    breaks, repeat = column_bands(
+        col_px, keep_cols, prefer_cols, name_tables, name_cols
+    )
     scale = _band_scale(col_px, breaks, repeat)
     edges = [0, *breaks, len(col_px)]
     widths = [sum(col_px[a:z]) for a, z in zip(edges, edges[1:])]
@@ -130,16 +138,18 @@ def _band_scale(col_px: list[int], breaks: list[int], repeat: int) -> float:
 
 
 def column_bands(
-    col_px: list[int], keep_cols=(), prefer_cols=(), name_tables=()
+    col_px: list[int], keep_cols=(), prefer_cols=(), name_tables=(), name_cols=1
 ) -> tuple[list[int], int]:
     """Bands of columns: the first column of each band after the first, and how
-    many columns are repeated at the left of the later bands (0 or 1).
+    many columns are repeated at the left of the later bands (0 or
+    ``name_cols``).
 
     One band when the area is legible at ``MIN_SCALE`` on one page width. Else
     the area is cut at the preferred columns (where the charts begin), and each
     part wider than ``PAGE_W_PX / BAND_SCALE`` into as few bands of about equal
     width as fit, at columns that cut no span of ``keep_cols``; a band beginning
-    inside a table repeats the first column (the names) on its left.
+    inside a table repeats its first ``name_cols`` columns (the names) on its
+    left; no band begins between those columns.
     """
     n = len(col_px)
     if sum(col_px) * MIN_SCALE <= PAGE_W_PX or n < 2:
@@ -148,19 +158,25 @@ def column_bands(
     # not inside a chart, nor just left of one: a reader may draw it a few
     # pixels left of its column, onto the band before
     inside = {b for c0, c1 in keep_cols for b in range(c0, c1 + 1)}
+    inside |= set(range(1, name_cols))  # never between the names
     edges = [0, *sorted(b for b in set(prefer_cols) if 0 < b < n and b not in inside)]
     edges.append(n)
     breaks = edges[1:-1]
     cuts: list[int] = []
+    names = sum(col_px[:name_cols])  # printed again left of every later band
     for a, z in zip(edges, edges[1:]):
         width = sum(col_px[a:z])
         parts = math.ceil(width / limit)
         if parts < 2:
             continue
         allowed = [b for b in range(a + 1, z) if b not in inside]
+        # bands of equal printed width: from the sheet's left edge the first
+        # band has no repeated names, each later one has them
+        band = (width + (parts - 1) * names) / parts if a == 0 else width / parts
         for k in range(1, parts):
             ideal = a
-            target, acc = width * k / parts, 0.0
+            target = band + (k - 1) * (band - names) if a == 0 else band * k
+            acc = 0.0
             while ideal < z and acc + col_px[ideal] / 2 < target:
                 acc += col_px[ideal]
                 ideal += 1
@@ -169,7 +185,7 @@ def column_bands(
                 cuts.append(near)
     breaks = sorted(set(breaks) | set(cuts))
     named = any(c0 == 0 and c0 < b <= c1 for b in breaks for c0, c1 in name_tables)
-    return breaks, int(bool(cuts) or named)
+    return breaks, name_cols if (cuts or named) else 0
 
 
 def row_breaks(

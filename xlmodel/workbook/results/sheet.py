@@ -110,6 +110,8 @@ class Sheet:
         self.overflow: list[tuple[int, float]] = []
         self.band_cols: list[int] = []  # where a band of printed pages may begin
         self.repeat_row: int | None = None
+        #: columns that name a wide table's rows, repeated left of its later bands
+        self.name_cols = 1
         self.paged = False
         self._marker_col: int | None = None  # the print area's end marker
         ws.hide_gridlines(2)
@@ -417,6 +419,7 @@ class Sheet:
             keep_cols=[(c0, c1) for _, _, c0, c1 in self._chart_cols()],
             prefer_cols=self.band_cols,
             name_tables=self._name_tables(last_col),
+            name_cols=self.name_cols,
         )
 
     def _insert_charts(self) -> None:
@@ -523,6 +526,7 @@ class Sheet:
             prefer_cols=self.band_cols,
             repeat_row=self.repeat_row,
             name_tables=self._name_tables(last_col),
+            name_cols=self.name_cols,
         )
         ws = self.ws
         ws.set_print_scale(layout.scale)
