@@ -382,7 +382,7 @@ def test_lock_beside_the_real_file_of_a_link(lock, runner, tmp_path):
     assert real.read_bytes() == TEMPLATE.read_bytes()
 
 
-# --- opening on the Summary, when asked -------------------------------------------
+# --- opening on the Summary ----------------------------------------------------------
 
 
 def _selected(parts: dict[str, bytes]) -> list[str]:
@@ -393,11 +393,47 @@ def _selected(parts: dict[str, bytes]) -> list[str]:
     ]
 
 
-def test_open_on_summary_deselects_the_users_sheets_and_nothing_else(runner, tmp_path):
+def _saved_on(tmp_path: Path, sheet: str) -> Path:
+    """The template as a program saves it while ``sheet`` is shown: that sheet
+    active and its view selected."""
+    parts = _parts(TEMPLATE)
+    names = list(_sheet_parts(parts))
+    part = _sheet_parts(parts)[sheet]
+    parts[part] = parts[part].replace(
+        b' workbookViewId="0"', b' tabSelected="1" workbookViewId="0"', 1
+    )
+    view = re.search(rb"<workbookView\b[^>]*?(?=/?>)", parts["xl/workbook.xml"])
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        view.group(0), view.group(0) + b' activeTab="%d"' % names.index(sheet), 1
+    )
+    return _write(tmp_path / "book.xlsx", parts)
+
+
+def test_the_template_opens_on_summary_and_no_sheet_of_the_users_changes(
+    runner, tmp_path
+):
+    """No sheet of the shipped template is selected (it opens on its Guide as
+    the active tab), so its compute opens on the Summary by default with every
+    user sheet byte-identical."""
     book = tmp_path / "book.xlsx"
     shutil.copy(TEMPLATE, book)
     before = _parts(book)
-    (user_selected,) = _selected(before)  # the template opens on its Guide
+    assert _selected(before) == []
+    assert openpyxl.load_workbook(book).active.title == "Guide"
+    result = _compute(book, runner)
+    assert result.exit_code == 0, result.output
+    after = _parts(book)
+    assert _selected(after) == ["Summary"]
+    assert openpyxl.load_workbook(book).active.title == "Summary"
+    old_parts, new_parts = _sheet_parts(before), _sheet_parts(after)
+    for name, part in old_parts.items():
+        assert after[new_parts[name]] == before[part], name
+
+
+def test_open_on_summary_deselects_the_users_sheets_and_nothing_else(runner, tmp_path):
+    book = _saved_on(tmp_path, "Variants")
+    before = _parts(book)
+    assert _selected(before) == ["Variants"]
     result = _compute(book, runner, "--open-on-summary")
     assert result.exit_code == 0, result.output
     after = _parts(book)
@@ -411,7 +447,7 @@ def test_open_on_summary_deselects_the_users_sheets_and_nothing_else(runner, tmp
     old_parts, new_parts = _sheet_parts(before), _sheet_parts(after)
     for name, part in old_parts.items():
         old, new = before[part], after[new_parts[name]]
-        if name == user_selected:  # the flag is the one change
+        if name == "Variants":  # the flag is the one change
             assert new != old
             assert new == old.replace(b' tabSelected="1"', b"", 1)
         else:
@@ -427,11 +463,16 @@ def test_open_on_summary_deselects_the_users_sheets_and_nothing_else(runner, tmp
         assert third[_sheet_parts(third)[name]] == after[new_parts[name]], name
 
 
-def test_without_the_option_the_workbook_opens_where_it_was_left(runner, tmp_path):
-    book = tmp_path / "book.xlsx"
-    shutil.copy(TEMPLATE, book)
-    (user_selected,) = _selected(_parts(book))
+def test_a_workbook_saved_on_a_sheet_of_the_users_opens_there(runner, tmp_path):
+    """Opening elsewhere would group the selected sheet with the Summary in
+    Excel; without the option nothing of the user's is changed to avoid it."""
+    book = _saved_on(tmp_path, "Variants")
+    before = _parts(book)
     result = _compute(book, runner)
     assert result.exit_code == 0, result.output
-    assert _selected(_parts(book)) == [user_selected]
-    assert openpyxl.load_workbook(book).active.title == user_selected
+    after = _parts(book)
+    assert _selected(after) == ["Variants"]
+    assert openpyxl.load_workbook(book).active.title == "Variants"
+    old_parts, new_parts = _sheet_parts(before), _sheet_parts(after)
+    for name, part in old_parts.items():
+        assert after[new_parts[name]] == before[part], name

@@ -125,10 +125,12 @@ def compute(
     explore : bool
         Refuse a workbook whose Exploration setup asks for no exploration.
     open_on_summary : bool
-        Make the workbook open on the Summary: the user's sheets lose their
-        selection flag (``tabSelected``), the one change made to their parts.
-        Otherwise the workbook opens where it was left (on the new sheet of
-        the same name when it was left on a result sheet).
+        Make the workbook open on the Summary even when a sheet of the user's
+        is selected: the user's sheets lose their selection flag
+        (``tabSelected``), the one change made to their parts. Otherwise the
+        workbook opens on the Summary only when none of the user's sheets is
+        selected (the shipped template; a workbook saved on a result sheet),
+        and else where it was left.
 
     Returns
     -------
@@ -196,7 +198,8 @@ def compute(
                 tmp,
                 out,
                 report.SHEETS,
-                open_on=names.get("Summary") if open_on_summary else None,
+                open_on=names.get("Summary"),
+                deselect=open_on_summary,
             )
         finally:
             Path(tmp).unlink(missing_ok=True)

@@ -45,8 +45,10 @@ def validate(path: Path):
 @click.option(
     "--open-on-summary",
     is_flag=True,
-    help="Make the workbook open on the Summary. Your sheets are deselected "
-    "(Excel would group them with it): the one change to them.",
+    help="Make the workbook open on the Summary even when it was saved on a "
+    "sheet of yours (without it, it does only when none of yours is selected). "
+    "Your sheets are deselected (Excel would group them with it): the one "
+    "change to them.",
 )
 def compute(
     path: Path,

@@ -126,8 +126,22 @@ def write_template(path: str | Path) -> None:
     wb = xlsxwriter.Workbook(str(path))
     try:
         fill_workbook(wb)
+        for ws in wb.worksheets():
+            ws.__class__ = _Unselected
     finally:
         wb.close()
+
+
+class _Unselected(Worksheet):
+    """A sheet whose view is never marked selected (``tabSelected``).
+
+    The writer selects the first sheet; the template selects none, and opens
+    on its Guide as the active tab all the same. So a compute of a workbook
+    nobody has saved since can open it on the Summary without changing a
+    byte of the user's sheets (a selected one would be grouped with it).
+    """
+
+    selected = property(lambda self: 0, lambda self, value: None)
 
 
 def fill_workbook(

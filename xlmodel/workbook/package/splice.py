@@ -28,6 +28,7 @@ from .workbook_xml import (
     clear_user_selection,
     rewrite_workbook,
     rewrite_workbook_rels,
+    selected_user_sheets,
 )
 from .write import Merged, refuse_if_locked, write_atomically
 from .xmltext import parse, read_part
@@ -56,6 +57,7 @@ def splice_results(
     out_path: str | os.PathLike[str],
     legacy_names: Collection[str] = (),
     open_on: str | None = None,
+    deselect: bool = False,
 ) -> None:
     """Write the original workbook with its result sheets replaced by new ones.
 
@@ -90,9 +92,12 @@ def splice_results(
         LibreOffice (its lock file lies beside it or beside the file a link
         points to), or the output cannot be written.
 
-    ``open_on`` names a new sheet the workbook opens on. The user's sheets are
-    then deselected (their sheet views lose ``tabSelected``, the one change to
-    their parts), else Excel would group them with it.
+    ``open_on`` names a new sheet the workbook opens on when none of the
+    user's sheets is selected (nothing of theirs changes); a selected one would
+    be grouped with it in Excel, so the workbook then opens where it was left.
+    With ``deselect`` it opens on ``open_on`` always: the user's sheets are
+    deselected (their sheet views lose ``tabSelected``, the one change to
+    their parts).
     """
     with Package.open(original_path, "workbook") as original:
         original.read_all()
@@ -101,7 +106,7 @@ def splice_results(
     book = Workbook.read(original, legacy_names)
     main_type = _main_type_for(book, out_path)
     refuse_if_locked(out_path)
-    merged = _merge(original, book, results, main_type, open_on)
+    merged = _merge(original, book, results, main_type, open_on, deselect)
     mode = stat.S_IMODE(os.stat(original_path).st_mode)
     write_atomically(out_path, merged, mode)
 
@@ -112,6 +117,7 @@ def _merge(
     results: Package,
     main_type: str | None,
     open_on: str | None = None,
+    deselect: bool = False,
 ) -> Merged:
     """Compute every part of the output package; ``main_type``: a new main type."""
     draft = Draft(original, book, results, Workbook.read(results))
@@ -121,8 +127,10 @@ def _merge(
     draft.taken = {fold(n) for n in draft.orig.names if n not in draft.removed}
     xf_map, dxf_map = merge_styles(draft)
     strings = result_strings(draft)
+    if open_on is not None and not deselect and selected_user_sheets(draft):
+        open_on = None  # opening elsewhere would group the user's sheet with it
     views, active_new = active_tabs(draft, owned, open_on)
-    if open_on is not None and active_new is not None:
+    if open_on is not None and active_new is not None and deselect:
         clear_user_selection(draft)
     part_map, has_formulas = copy_result_parts(
         draft, xf_map, dxf_map, strings, active_new

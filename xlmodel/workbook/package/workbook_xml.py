@@ -349,6 +349,36 @@ _TAB_SELECTED_RE = re.compile(rb"""\s+tabSelected\s*=\s*(?:"[^"]*"|'[^']*')""")
 _SHEET_DATA_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b")
 
 
+def _user_sheet_heads(draft: Draft):
+    """(name, part, its bytes, the end of its head) of every user sheet kept:
+    the head runs to the cells, where the schema puts the sheet views."""
+    for index in draft.kept:
+        sheet = draft.book.sheets[index]
+        part = sheet.rel.part if sheet.rel is not None else None
+        if part is None or part not in draft.orig.data:
+            continue
+        data = draft.orig.read(part)
+        end = _SHEET_DATA_RE.search(data)
+        yield sheet.name, part, data, end.start() if end else len(data)
+
+
+_SELECTED_RE = re.compile(
+    rb"""\btabSelected\s*=\s*(?:"\s*(?:1|true)\s*"|'\s*(?:1|true)\s*')"""
+)
+
+
+def selected_user_sheets(draft: Draft) -> list[str]:
+    """The user's sheets whose view is selected (``tabSelected`` true)."""
+    return [
+        name
+        for name, _, data, end in _user_sheet_heads(draft)
+        if any(
+            _SELECTED_RE.search(m.group(0))
+            for m in _SHEET_VIEW_RE.finditer(data, 0, end)
+        )
+    ]
+
+
 def clear_user_selection(draft: Draft) -> list[str]:
     """Take the selection off the user's sheets (``tabSelected``); returns
     the names of the sheets whose part changed.
@@ -359,16 +389,10 @@ def clear_user_selection(draft: Draft) -> list[str]:
     cells, where the schema puts them); every other byte stays.
     """
     changed = []
-    for index in draft.kept:
-        sheet = draft.book.sheets[index]
-        part = sheet.rel.part if sheet.rel is not None else None
-        if part is None or part not in draft.orig.data:
-            continue
-        data = draft.orig.read(part)
-        end = _SHEET_DATA_RE.search(data)
-        head = data[: end.start()] if end else data
+    for name, part, data, end in _user_sheet_heads(draft):
+        head = data[:end]
         new = _SHEET_VIEW_RE.sub(lambda m: _TAB_SELECTED_RE.sub(b"", m.group(0)), head)
         if new != head:
-            draft.replaced[part] = new + data[len(head) :]
-            changed.append(sheet.name)
+            draft.replaced[part] = new + data[end:]
+            changed.append(name)
     return changed
