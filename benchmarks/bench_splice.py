@@ -104,9 +104,9 @@ def _capture(
     kept = folder / f"results-{label}.xlsx"
     real = package.splice_results
 
-    def keeping(original, results, out, legacy=()):
+    def keeping(original, results, out, legacy=(), **options):
         shutil.copy(results, kept)
-        return real(original, results, out, legacy)
+        return real(original, results, out, legacy, **options)
 
     with tempfile.TemporaryDirectory() as d:
         work = Path(d) / "work.xlsx"

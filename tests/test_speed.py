@@ -1,8 +1,8 @@
 """The faster paths give what the plain ones gave, bit for bit and byte for byte.
 
-Percentiles from one sort against ``np.percentile``; the Monte Carlo's chunked,
-buffered inputs against ``np.repeat`` and one evaluation of every draw; each
-live formula traced with shared intermediates against one trace per metric;
+Percentiles from one sort against ``np.percentile``; the Monte Carlo's chunked
+rows of draws (inputs without a spread as columns) against ``np.repeat`` and one
+evaluation of every draw; each live formula traced with shared intermediates against one trace per metric;
 xlsxwriter's formula preparation with and without the shortcut.
 """
 
@@ -47,40 +47,85 @@ def test_percentiles_with_zeros_and_infinities_take_numpys_path():
     assert got[-1, 1] == np.inf and got[p0, 1] == 1.0  # P100 of a runaway; P0
 
 
-def test_the_repeated_inputs_are_numpys_repeat_chunk_after_chunk():
+def test_the_rows_of_draws_broadcast_to_numpys_repeat():
     x = {
         "a": np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
-        "c": np.array([7.0, 7.0, 7.0, 7.0, 7.0]),  # the same in every chunk
-        "z": np.array([0.0, -0.0, 0.0, -0.0, 0.0]),  # equal, not the same bits
+        "c": np.broadcast_to(7.0, (5,)),  # a default: one value, no rows of its own
+        "z": np.array([0.0, -0.0, 0.0, -0.0, 0.0]),
         "k": np.array([1, 1, 2, 2, 2]),
         "s": np.array(["x", "y", "x", "y", "x"], dtype=object),
     }
-    rep = unc._Repeated(x, 3, {"a"})
+    drawn = np.empty((2, 3))
     for start, stop in ((0, 2), (2, 4), (4, 5)):
-        got = rep.rows(start, stop)
+        g = stop - start
+        got = unc._rows(x, start, stop, {"a": drawn[:g]})
+        assert got["a"] is not None and got["a"].shape == (g, 3)  # for the draws
         for k in ("c", "z", "k", "s"):
             want = np.repeat(x[k][start:stop], 3)
-            assert got[k].dtype == want.dtype and got[k].flags.writeable
+            full = np.broadcast_to(got[k], (g, 3)).ravel()
+            assert got[k].shape == (g, 1) and full.dtype == want.dtype
             if want.dtype.kind == "f":
-                assert np.array_equal(bits(got[k]), bits(want)), k
+                assert np.array_equal(bits(full), bits(want)), k
             else:
-                assert list(got[k]) == list(want), k
-        assert len(got["a"]) == 3 * (stop - start)  # left for the draws
+                assert list(full) == list(want), k
 
 
-def test_monte_carlo_equals_one_evaluation_of_every_draw():
+def test_monte_carlo_is_the_same_with_default_inputs_over_chunks():
+    # inputs prepare() fills with defaults are broadcasts of one value
+    inputs = prepare({"clock_mhz": [1500.0, 1700.0, 1900.0]})
+    spec = unc.Uncertainty(
+        (unc.Spread("clock_mhz", "normal", 5.0),),
+        samples=40,
+        seed=1,
+        quantities=("power_total_w", "unit_cost_usd", "chiplet_cost_ratio"),
+    )
+    old_chunk = unc.CHUNK_ROWS
+    try:
+        unc.CHUNK_ROWS = 80  # two variants a chunk, then one
+        chunked = unc.monte_carlo(inputs, ["a", "b", "c"], spec)
+    finally:
+        unc.CHUNK_ROWS = old_chunk
+    whole = unc.monte_carlo(inputs, ["a", "b", "c"], spec)
+    assert np.array_equal(
+        bits(chunked.summary.to_numpy(dtype=float)),
+        bits(whole.summary.to_numpy(dtype=float)),
+    )
+
+
+SPREADS = {
+    "power": (
+        unc.Spread("clock_mhz", "normal", 5.0),
+        unc.Spread("sm_power_w", "uniform", 10.0),
+    ),
+    "cost": (
+        unc.Spread("defect_density_per_cm2", "uniform", 30.0),
+        unc.Spread("bonding_yield_per_die", "uniform", 1.0),
+        unc.Spread("chiplet_area_mm2", "normal", 10.0),
+    ),
+}
+COST_QUANTITIES = (
+    "unit_cost_usd",
+    "package_yield",
+    "monolithic_cost_per_good_package_usd",
+    "chiplet_cost_ratio",
+)
+
+
+@pytest.mark.parametrize("kind", sorted(SPREADS))
+def test_monte_carlo_equals_one_evaluation_of_every_draw(kind):
     variants = {k: dict(v) for k, v in list(SEED_VARIANTS.items())[:3]}
     import pandas as pd
 
     frame = pd.DataFrame(variants).T
+    if kind == "cost":  # one variant's single die fits the reticle, not the others'
+        frame["num_chiplets"] = [1, 4, 2]
+        frame["chiplet_area_mm2"] = [400.0, 600.0, 700.0]
     inputs = prepare(frame)
     spec = unc.Uncertainty(
-        (
-            unc.Spread("clock_mhz", "normal", 5.0),
-            unc.Spread("sm_power_w", "uniform", 10.0),
-        ),
+        SPREADS[kind],
         samples=50,
         seed=3,
+        quantities=unc.QUANTITIES if kind == "power" else COST_QUANTITIES,
     )
     old_chunk = unc.CHUNK_ROWS
     try:

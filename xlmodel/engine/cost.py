@@ -166,7 +166,7 @@ def log_yield(model_code, area_mm2, defect_density_per_cm2, alpha, layers):
             _one_model_log(c, x, alpha, layers) for c in range(len(YIELD_MODEL_CODES))
         ]
         out = np.choose(code, np.broadcast_arrays(*per))
-    return np.minimum(np.broadcast_to(out, np.broadcast(x, code).shape), 0.0)
+    return np.minimum(np.broadcast_to(out, np.broadcast(out, x, code).shape), 0.0)
 
 
 def die_yield(model_code, area_mm2, defect_density_per_cm2, alpha=3.0, layers=10.0):
@@ -192,8 +192,10 @@ def _compact(a):
     a = np.asarray(a)
     if a.ndim == 1 and a.size and a.strides[0] == 0:
         return a[0]
-    if a.ndim == 1 and a.size and a.dtype.kind in "iub" and (a == a[0]).all():
-        return a[0]  # codes: one choice for every row
+    if a.ndim >= 1 and a.size and a.dtype.kind in "iub":
+        flat = a.ravel()  # a Monte Carlo's are a column per variant
+        if (flat == flat[0]).all():
+            return flat[0]  # codes: one choice for every row
     return a
 
 
@@ -205,10 +207,10 @@ def _take(a, rows: np.ndarray) -> np.ndarray:
     return a[rows]
 
 
-def _full(v, n: int) -> np.ndarray:
-    # An output of length n (a scalar becomes a read-only broadcast view)
+def _full(v, shape: tuple) -> np.ndarray:
+    # An output of the rows' shape (a scalar becomes a read-only broadcast view)
     v = np.asarray(v, dtype=np.float64)
-    return np.broadcast_to(v, (n,)) if v.shape != (n,) else v
+    return np.broadcast_to(v, shape) if v.shape != shape else v
 
 
 _PACKAGE_INPUTS = (
@@ -328,6 +330,9 @@ def package_cost(
     ) * carried + (int_cost + bridges * g["bridge_cost_usd"] + g["assembly_cost_usd"])
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         log_pkg = n * log_q
+        if np.ndim(log_pkg) > 1 and np.shape(log_pkg) != size:
+            # a Monte Carlo's column: the sum below takes the draws' shape
+            log_pkg = np.broadcast_to(log_pkg, size).copy()
         log_pkg += (n + h) * np.log(g["bonding_yield_per_die"])
         log_pkg += log_int
         log_pkg += _times(bridges, np.log(g["bridge_yield"]))
@@ -349,7 +354,6 @@ def package_cost(
             "cost_test_usd": mul(tests, inv_pkg),
         }
     total = sum(parts.values())
-    n_rows = size[0] if size else 1
     out = {  # exp of a log-yield <= 0 is in [0, 1]
         "dies_per_wafer": dpw,
         "die_yield": y,
@@ -364,7 +368,7 @@ def package_cost(
     }
     if not size:  # every input a scalar: scalars out
         return {k: np.float64(v) for k, v in out.items()}
-    return {k: _full(v, n_rows) for k, v in out.items()}
+    return {k: _full(v, size) for k, v in out.items()}
 
 
 #: The components of ``cost_per_good_package_usd``, in stacking order.
@@ -414,12 +418,48 @@ def cost_metrics(x: dict, peaks: dict, target_peak) -> dict[str, np.ndarray]:
         x["volume_units"]
     )
     unit = pkg["cost_per_good_package_usd"] + nre
-    out["nre_per_unit_usd"] = _full(nre, len(unit))
+    out["nre_per_unit_usd"] = _full(nre, np.shape(unit))
     out["unit_cost_usd"] = unit
     out["usd_per_tflops"] = unit / target_peak
     for k, peak in peaks.items():
         out[f"usd_per_{k}_tflops"] = unit / peak
 
+    chiplet = pkg["cost_per_good_package_usd"]
+    if np.ndim(unit) > 1:  # a Monte Carlo's variants x draws
+        out.update(_monolithic_draws(x, chiplet, np.shape(unit)))
+    else:
+        out.update(_monolithic(x, chiplet))
+    return out
+
+
+def _monolithic_draws(x: dict, chiplet_cost, shape: tuple) -> dict[str, np.ndarray]:
+    """:func:`_monolithic` over rows of draws (``shape``: variants x draws),
+    each value what the plain path gives the same row."""
+    keys = (*_PACKAGE_INPUTS, "hbm_stacks", "num_chiplets", "chiplet_area_mm2")
+    keys += ("reticle_limit_mm2",)
+    shape = np.broadcast_shapes(shape, *(np.shape(x[k]) for k in keys))
+    mono_area = np.asarray(x["num_chiplets"] * x["chiplet_area_mm2"], np.float64)
+    if (mono_area <= x["reticle_limit_mm2"]).any():  # the plain path, row by row
+        rows = {k: np.broadcast_to(x[k], shape).ravel() for k in keys}
+        cost = np.broadcast_to(chiplet_cost, shape).ravel()
+        return {k: v.reshape(shape) for k, v in _monolithic(rows, cost).items()}
+    # no one die fits the reticle: n/a throughout, as the plain path has it
+    none = np.full(shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "monolithic_area_mm2": np.broadcast_to(mono_area, shape),
+            "monolithic_die_yield": none,
+            "monolithic_cost_per_good_package_usd": none,
+            "chiplet_saving_usd": none - chiplet_cost,
+            "chiplet_cost_ratio": chiplet_cost / none,
+        }
+
+
+def _monolithic(x: dict, chiplet_cost) -> dict[str, np.ndarray]:
+    """The monolithic equivalent's metrics, and its comparison with the
+    chiplets' cost per good package ``chiplet_cost``."""
+    out = {}
+    n = x["num_chiplets"]
     mono_area = np.asarray(n * x["chiplet_area_mm2"], dtype=np.float64)
     fits = mono_area <= x["reticle_limit_mm2"]
     mono_cost = np.full(len(mono_area), np.nan)
@@ -440,6 +480,6 @@ def cost_metrics(x: dict, peaks: dict, target_peak) -> dict[str, np.ndarray]:
     out["monolithic_die_yield"] = mono_yield
     out["monolithic_cost_per_good_package_usd"] = mono_cost
     with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf: NaN
-        out["chiplet_saving_usd"] = mono_cost - pkg["cost_per_good_package_usd"]
-        out["chiplet_cost_ratio"] = pkg["cost_per_good_package_usd"] / mono_cost
+        out["chiplet_saving_usd"] = mono_cost - chiplet_cost
+        out["chiplet_cost_ratio"] = chiplet_cost / mono_cost
     return out

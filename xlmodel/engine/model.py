@@ -438,10 +438,11 @@ _PEAKS = [f"peak_{p.value.lower()}_tflops" for p in PRECISIONS]
 @_rule("target_peak_tflops")
 def _target_peak(ev):
     target = ev.x["target_precision"]
-    if len(target) and (target == target[0]).all():
-        return ev[_PEAKS[_PRECISION_INDEX[target[0]]]]
-    idx = np.array([_PRECISION_INDEX[t] for t in target], dtype=np.int64)
-    return np.choose(idx, [ev[name] for name in _PEAKS])
+    flat = np.ravel(target)  # the Monte Carlo's are a column per variant
+    if len(flat) and (flat == flat[0]).all():
+        return ev[_PEAKS[_PRECISION_INDEX[flat[0]]]]
+    idx = np.array([_PRECISION_INDEX[t] for t in flat], dtype=np.int64)
+    return np.choose(idx.reshape(np.shape(target)), [ev[name] for name in _PEAKS])
 
 
 @_rule("target_density_tflops_per_mm2")
@@ -614,13 +615,18 @@ def _thermal(ev):
         "leakage_temp_coeff_per_c",
         "leakage_ref_temp_c",
     )
-    # rows: inputs an exploration fixes arrive once; the loop takes them per row
-    n = max(np.size(a) for a in (area, p_dyn, die_dyn, vr, *(ev.x[k] for k in names)))
+    # rows: inputs an exploration fixes arrive once, the Monte Carlo's without
+    # a spread once per variant (a column); the loop takes them per row
+    shape = np.broadcast_shapes(
+        (1,),
+        *(np.shape(a) for a in (area, p_dyn, die_dyn, vr)),
+        *(np.shape(ev.x[k]) for k in names),
+    )
 
     def rows(a):
         # np.shape and np.broadcast_to, not np.asarray: symbolic operands
         # (xlmodel.engine.symbolic) pass through them
-        return np.broadcast_to(a, (n,)) if np.shape(a) != (n,) else a
+        return np.broadcast_to(a, shape) if np.shape(a) != shape else a
 
     x = {k: rows(ev.x[k]) for k in names}
     area, p_dyn, die_dyn, vr = rows(area), rows(p_dyn), rows(die_dyn), rows(vr)
@@ -658,8 +664,8 @@ def _thermal(ev):
             x["leakage_ref_temp_c"],
         )
     else:  # no feedback: the closed form is the plain sum (the seed's Tj)
-        p_static, gain = leak_ref, np.zeros(n)
-        runaway = np.zeros(n, dtype=bool)
+        p_static, gain = leak_ref, np.zeros(shape)
+        runaway = np.zeros(shape, dtype=bool)
     total = p_dyn + p_static + x["interconnect_power_w"] + x["io_power_w"]
     p_die = die_dyn + p_static
     with np.errstate(invalid="ignore"):

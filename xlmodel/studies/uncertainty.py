@@ -182,21 +182,20 @@ def monte_carlo(
     used = list(dict.fromkeys([*quantities, *TARGET_CHECKS]))
     pct = np.array(CDF_PERCENTILES)
     spread = {sp.name for sp in spec.spreads}
-    repeated = _Repeated(inputs, n, spread)
+    draws = {k: np.empty((per_chunk, n)) for k in spread}
     for s in range(0, v, per_chunk):
         group = range(s, min(s + per_chunk, v))
-        x = repeated.rows(s, group.stop)
+        g = len(group)
+        x = _rows(inputs, s, group.stop, {k: b[:g] for k, b in draws.items()})
         for j, i in enumerate(group):
             rng = np.random.default_rng(variant_seed(spec.seed, names[i]))
-            sl = slice(j * n, (j + 1) * n)
             for sp in spec.spreads:
-                x[sp.name][sl] = sp.draw(float(inputs[sp.name][i]), rng, n)
+                x[sp.name][j] = sp.draw(float(inputs[sp.name][i]), rng, n)
         out = evaluate_arrays(x, 1.0, used)
-        g = len(group)
         # one percentile call per quantity for the whole group: rows = variants
         wanted = np.concatenate([PERCENTILES, pct])
-        stats = {q: _percentiles(out[q].reshape(g, n), wanted) for q in quantities}
-        shares = {c: out[c].reshape(g, n).mean(axis=1) for c in TARGET_CHECKS}
+        stats = {q: _percentiles(_full(out[q], g, n), wanted) for q in quantities}
+        shares = {c: _full(out[c], g, n).mean(axis=1) for c in TARGET_CHECKS}
         k = len(PERCENTILES)
         for j, i in enumerate(group):
             row: dict = {}
@@ -218,38 +217,23 @@ def monte_carlo(
     return UncertaintyResult(spec, summary, cdf)
 
 
-class _Repeated:
-    """Each variant's inputs ``n`` times (``np.repeat``), chunk after chunk, in
-    buffers allocated once: an input whose values in a chunk are those already
-    in its buffer (the same bits: a constant, a coefficient) is not copied again,
-    and the drawn (``spread``) ones are left for the draws to fill."""
+def _rows(
+    inputs: Inputs, start: int, stop: int, drawn: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The inputs of variants ``start:stop`` as rows of draws: an input without
+    a spread is one column (a view, each variant's value once), which numpy
+    broadcasts over the draws; a drawn one is ``drawn``'s (variants x draws)
+    buffer, left for the draws to fill. Each metric is then computed once per
+    variant where no draw enters it, and its value per draw is the same
+    operation on the same numbers as over every draw repeated."""
+    return {
+        k: drawn[k] if k in drawn else a[start:stop, None] for k, a in inputs.items()
+    }
 
-    def __init__(self, inputs: Inputs, n: int, spread: set[str]):
-        self.inputs, self.n, self.spread = inputs, n, spread
-        self.buffers: dict[str, np.ndarray] = {}
-        self.held: dict[str, np.ndarray] = {}
 
-    def rows(self, start: int, stop: int) -> dict[str, np.ndarray]:
-        g, n = stop - start, self.n
-        x = {}
-        for k, a in self.inputs.items():
-            part = a[start:stop]
-            buf = self.buffers.get(k)
-            if buf is None or buf.dtype != part.dtype or len(buf) < g * n:
-                buf = self.buffers[k] = np.empty(g * n, dtype=part.dtype)
-                self.held.pop(k, None)
-            view = buf[: g * n]
-            if k not in self.spread and not self._holds(k, part):
-                view.reshape(g, n)[:] = part[:, None]
-                self.held[k] = part.copy()
-            x[k] = view
-        return x
-
-    def _holds(self, k: str, part: np.ndarray) -> bool:
-        held = self.held.get(k)
-        if held is None or len(held) != len(part) or part.dtype.kind not in "fiub":
-            return False
-        return bool(np.array_equal(held.view(np.uint8), part.view(np.uint8)))
+def _full(a: np.ndarray, g: int, n: int) -> np.ndarray:
+    """A metric over rows of draws, as variants x draws (a column broadcast)."""
+    return np.broadcast_to(a, (g, n))
 
 
 def _percentiles(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:

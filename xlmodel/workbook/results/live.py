@@ -83,6 +83,7 @@ class Live:
             name: {k for k in NODE_FILLED if k not in self.sources.get(name, {})}
             for name in self.row
         }
+        self._leaves: dict[str, dict] = {}
         preset = v["power_preset"] if "power_preset" in v else None
         self.physical = {
             str(name)
@@ -92,7 +93,17 @@ class Live:
 
     def leaves(self, variant: str) -> dict:
         """One variant's engine inputs: a leaf per numeric input with a cell, the
-        number used otherwise; text and codes as one-element arrays."""
+        number used otherwise; text and codes as one-element arrays.
+
+        Made once per variant (a sheet traces a variant's row at every
+        utilisation); each call returns a dict of its own, the leaves shared
+        (nothing changes a leaf or an input array)."""
+        made = self._leaves.get(variant)
+        if made is None:
+            made = self._leaves[variant] = self._make_leaves(variant)
+        return dict(made)
+
+    def _make_leaves(self, variant: str) -> dict:
         i = self.row[variant]
         refs = self.sources.get(variant, {})
         physical = variant in self.physical
