@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import charts as ch
 from ..charts import Layout, Series, Span
+from .banner import stale_banner
 from .context import Context
 from .formats import unit_format
 from .geometry import padded_bounds
@@ -61,6 +62,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         "with the physical preset fitted on the references' TDP (xlmodel calibrate). "
         "Density n/a where a die area is not published.",
     )
+    stale_banner(ctx, sh)
     sh.heading(3, 0, "Variants and reference chips")
     table = sh.table(4, 0, frame, _COLUMNS, cap_width=30)
     sh.page(table.header_row)
