@@ -32,6 +32,7 @@ Wall times on a shared machine vary with its load: compare figures of one run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import subprocess
 import sys
 import tempfile
@@ -55,8 +56,6 @@ from xlmodel.studies import explore as ex
 from xlmodel.studies.explore import CHUNK_POINTS
 from xlmodel.studies.run import run, seed_study
 from xlmodel.workbook.inputs.exploration_setup import (
-    EXAMPLE_CONSTRAINTS,
-    EXAMPLE_OBJECTIVES,
     EXAMPLE_RANGES,
     EXPLORATION_SETTINGS,
 )
@@ -64,19 +63,16 @@ from xlmodel.workbook.reader import read_study
 from xlmodel.workbook.template import BLOCKS, fill_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "variants.xlsx"
 from baseline import old_chunks  # noqa: E402
 
 
 def template_problem(points: int) -> ex.Problem:
-    """The template's exploration example as a Latin hypercube of ``points``."""
-    return ex.Problem(
-        tuple(ex.Range(k, *v) for k, v in EXAMPLE_RANGES.items()),
-        tuple(ex.Objective(*o) for o in EXAMPLE_OBJECTIVES),
-        tuple(ex.Constraint(*c) for c in EXAMPLE_CONSTRAINTS),
-        "lhs",
-        points,
-        seed=1,
-    )
+    """The template's exploration example as a Latin hypercube of ``points``:
+    its ranges, objectives and constraints as the reader gives them (a blank
+    limit takes the Targets' value)."""
+    problem = read_study(TEMPLATE).exploration.problem
+    return dataclasses.replace(problem, method="lhs", samples=points, seed=1)
 
 
 def baseline_inputs() -> dict:
