@@ -582,6 +582,25 @@ def test_one_band_when_legible_and_bands_at_the_charts_otherwise():
     assert breaks and all(not 6 < b <= 12 for b in breaks)
 
 
+def test_bands_repeat_every_naming_column_and_print_equally_wide():
+    """A table named by three columns (variant, model, scenario) cut in two:
+    the later band repeats all three, so the cut leaves the first band the
+    wider by their width and both print equally wide."""
+    wide = [300, 150, 150] + [90] * 17  # 2,130 px: two bands
+    breaks, repeat = column_bands(wide, name_cols=3)
+    assert repeat == 3 and len(breaks) == 1
+    (b,) = breaks
+    first, later = sum(wide[:b]), sum(wide[:3]) + sum(wide[b:])
+    assert abs(first - later) <= 90  # within one column of equal
+    # with one naming column repeated (300 px) the cut lies further left
+    (one,), _ = column_bands(wide)
+    assert one < b
+    # never a band of names alone, nor one between them
+    assert b > 3
+    breaks, _ = column_bands([400, 400, 400] + [90] * 12, name_cols=3)
+    assert not {1, 2} & set(breaks)
+
+
 def test_page_breaks_cut_no_chart_and_strand_no_row():
     rows = [20] * 100
     page = 30 * 20 + 5  # 30 rows a page
