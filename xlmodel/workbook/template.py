@@ -124,10 +124,9 @@ def write_template(path: str | Path) -> None:
         Destination ``.xlsx`` file; overwritten. Two calls write identical bytes.
     """
     wb = xlsxwriter.Workbook(str(path))
+    wb.worksheet_class = _Unselected  # the writer's hook for its sheets' class
     try:
         fill_workbook(wb)
-        for ws in wb.worksheets():
-            ws.__class__ = _Unselected
     finally:
         wb.close()
 
