@@ -21,8 +21,7 @@ from ...studies.inference_calibration import FITTED
 from ...studies.run import Results
 from .banner import stale_banner
 from .context import Context
-from .formats import FAIL
-from .sheet import Col, ResultSheet, Sheet, Table
+from .sheet import Col, ResultSheet, Sheet
 
 DOES_NOT_FIT = "does not fit"
 _HEADER_ROW = 5
@@ -81,7 +80,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         sh.note(2 + k, 0, line, width, italic=True)
     stale_banner(ctx, sh, row=_HEADER_ROW - 1)
     table = sh.table(_HEADER_ROW, 0, _main_frame(r.inference), _COLUMNS, cap_width=22)
-    mark_cells(ctx, sh, table, "fits_text", DOES_NOT_FIT)
+    sh.mark(table, "fits_text", DOES_NOT_FIT)
     sh.page(table.header_row, freeze_col=3)
     sh.name_cols = 3  # variant, model and scenario name a row on every band
 
@@ -171,22 +170,3 @@ def _main_frame(t: pd.DataFrame) -> pd.DataFrame:
     for key in _IF_FITS:
         f[key] = f[key].where(served)
     return f
-
-
-def mark_cells(ctx: Context, sh: Sheet, table: Table, key: str, word: str) -> None:
-    """Red fill on the cells of column ``key`` that say ``word``."""
-    if table.rows <= 0:
-        return
-    c = table.cols[key]
-    sh.ws.conditional_format(
-        table.first_row,
-        c,
-        table.last_row,
-        c,
-        {
-            "type": "cell",
-            "criteria": "==",
-            "value": f'"{word}"',
-            "format": ctx.fmt(**FAIL),
-        },
-    )

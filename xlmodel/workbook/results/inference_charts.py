@@ -21,7 +21,7 @@ from .banner import stale_banner
 from .context import Context
 from .formats import GENERAL
 from .geometry import GAP_PX, chart_rows, legend_px, positive
-from .inference import DOES_NOT_FIT, mark_cells, present
+from .inference import DOES_NOT_FIT, present
 from .sheet import Col, ResultSheet, Sheet, Table
 
 _CHART_W = 720
@@ -49,7 +49,7 @@ def write(ctx: Context, sh: Sheet) -> None:
         sh.note(row, 0, ctx.cap_note("The charts"), 8, italic=True)
         row += 2
     stable = _scenario_table(sh, serving, row, 0)
-    mtable = _model_table(ctx, sh, r.inference_models, stable.last_row + 2, 0)
+    mtable = _model_table(sh, r.inference_models, stable.last_row + 2, 0)
     row = mtable.last_row + 2
     bars, row = _bar_data(ctx, sh, r.inference, scenario, row, 0)
     sweep, row = _sweep_data(ctx, sh, r.inference_sweep, model, scenario, row, 0)
@@ -105,7 +105,7 @@ def _scenario_table(sh: Sheet, serving, row: int, col: int) -> Table:
     )
 
 
-def _model_table(ctx: Context, sh: Sheet, check: pd.DataFrame, row: int, col: int):
+def _model_table(sh: Sheet, check: pd.DataFrame, row: int, col: int) -> Table:
     frame = check.copy()
     frame.insert(0, "model", [str(x) for x in check.index])
     frame["within"] = [
@@ -132,7 +132,7 @@ def _model_table(ctx: Context, sh: Sheet, check: pd.DataFrame, row: int, col: in
         ],
         cap_width=16,
     )
-    mark_cells(ctx, sh, table, "within", "NO")
+    sh.mark(table, "within", "NO")
     return table
 
 

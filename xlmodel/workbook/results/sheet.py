@@ -287,17 +287,28 @@ class Sheet:
 
     def pass_fail(self, table: Table, keys: list[str]) -> None:
         """Green PASS / red FAIL conditional formats on the given columns."""
+        for k in keys:
+            self.mark(table, k, "PASS", PASS)
+            self.mark(table, k, "FAIL", FAIL)
+
+    def mark(self, table: Table, key: str, word: str, props: dict = FAIL) -> None:
+        """A conditional format (red by default) on the cells of column ``key``
+        of ``table`` that say ``word``."""
         if table.rows <= 0:
             return
-        good = self.ctx.fmt(**PASS)
-        bad = self.ctx.fmt(**FAIL)
-        for k in keys:
-            c = table.cols[k]
-            rng = (table.first_row, c, table.last_row, c)
-            for word, f in (('"PASS"', good), ('"FAIL"', bad)):
-                self.ws.conditional_format(
-                    *rng, {"type": "cell", "criteria": "==", "value": word, "format": f}
-                )
+        c = table.cols[key]
+        self.ws.conditional_format(
+            table.first_row,
+            c,
+            table.last_row,
+            c,
+            {
+                "type": "cell",
+                "criteria": "==",
+                "value": f'"{word}"',
+                "format": self.ctx.fmt(**props),
+            },
+        )
 
     # -- charts ------------------------------------------------------------------
 
