@@ -678,3 +678,30 @@ def test_any_values_in_models_and_serving_compute_or_fail_cleanly(
 )
 def test_extreme_valid_definitions_compute(edits, tmp_path, monkeypatch):
     assert _compute_checked(tmp_path, edits, monkeypatch, fuzz=False) == 0
+
+
+def test_a_blank_batch_reads_as_words_lined_up_with_the_numbers(computed):
+    """The template's scenarios leave the batch blank but one (interactive, 8):
+    "largest that fits" sits right-aligned in the number column like the 8, so
+    it never reads as part of the output tokens beside it."""
+    ws = openpyxl.load_workbook(computed[0])["Inference charts"]
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == "Scenarios":
+                head = cell.row + 1
+    cols = {ws.cell(head, c).value: c for c in range(1, 12)}
+    batch, out = cols["Batch (sequences)"], cols["Output tokens"]
+    words = numbers = 0
+    r = head + 1
+    while ws.cell(r, 1).value is not None:
+        cell = ws.cell(r, batch)
+        if isinstance(cell.value, str):
+            assert cell.value == "largest that fits"
+            assert cell.alignment.horizontal == "right"
+            words += 1
+        else:
+            assert cell.value == int(cell.value) > 0
+            numbers += 1
+        assert isinstance(ws.cell(r, out).value, (int, float))
+        r += 1
+    assert words >= 1 and numbers >= 1

@@ -249,6 +249,10 @@ class Sheet:
                 wrap = c.wrap or _chars(len(text)) > cap_width
                 if c.center:
                     props["align"] = "center"
+                elif c.fmt != "text":
+                    # a word in a column of numbers ("largest that fits") lines
+                    # up with them, not against the number to its left
+                    props["align"] = "right"
                 elif text_col:
                     props["indent"] = 1
                 ws.write_string(r, cc, text, ctx.fmt(text_wrap=wrap, **props))
