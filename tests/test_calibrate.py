@@ -94,13 +94,19 @@ def test_fit_recovers_known_coefficients_from_synthetic_chips():
     rows = feats.drop(columns=list(TDP_COLUMNS))
     rows["clock_mhz"] = feats["dense_clock_mhz"].fillna(feats["clock_mhz"])
     assert (rows["clock_mhz"] != feats["clock_mhz"]).sum() == 2
-    made = evaluate(with_physical_preset(rows, _fit(truth)))
+    # and on its die's curve, which tops out at the die's fastest quoted clock
+    made = evaluate(with_physical_preset(rows, _fit(truth), feats["vf_top_clock_mhz"]))
     feats["tdp_w"] = made["power_total_w"].to_numpy()
     feats["tdp_kind"] = "draw"
     fit = fit_power(feats, prior_weight=1e-6, loo=False)
     for k, v in truth.items():
         assert fit.coefficients[k] == pytest.approx(v, rel=1e-6), k
     assert fit.median_abs_error_percent < 1e-6
+
+
+def _top(feats, rows):
+    """The top of each row's die curve (MHz), as the fit takes it."""
+    return feats.loc[rows.index, "vf_top_clock_mhz"]
 
 
 def _fit(coefficients):
@@ -115,7 +121,7 @@ def test_engine_under_physical_preset_reproduces_fit_predictions(full_fit):
     per = full_fit.per_chip
     rows = feats.drop(columns=list(TDP_COLUMNS))
     rows["clock_mhz"] = per["fit_clock_mhz"]  # the measured clock where there is one
-    r = evaluate(with_physical_preset(rows, full_fit))
+    r = evaluate(with_physical_preset(rows, full_fit, _top(feats, rows)))
     assert_allclose(r["power_total_w"], per["predicted_w"], rtol=1e-12)
     assert_allclose(r["junction_temp_c"], per["junction_temp_c"], rtol=1e-12)
     # and the Reality check, at the quoted clocks, shows each reference at exactly
@@ -290,7 +296,7 @@ def test_limit_board_counts_only_when_the_model_falls_short_of_its_tdp(full_fit)
     rows = feats.loc[lim.index].drop(columns=list(TDP_COLUMNS))
     assert (lim["sustained_clock_mhz"] < rows["clock_mhz"]).all()
     rows["clock_mhz"] = lim["sustained_clock_mhz"]
-    at = evaluate(with_physical_preset(rows, full_fit))
+    at = evaluate(with_physical_preset(rows, full_fit, _top(feats, rows)))
     assert_allclose(at["power_total_w"], lim["tdp_w"], rtol=1e-9)
 
 
@@ -377,8 +383,11 @@ def test_measured_chip_is_a_draw_at_its_measured_clock_by_hand(full_fit):
     # MI300X at 1207 MHz, by hand: N5-class node, 304 CUs of 2048 FP16 FLOP/clk
     k = full_fit.coefficients
     slope = k["vf_slope_v_per_ghz"]
-    v = max(0.65, 0.80 + slope * (1.207 - 1.8))  # V-f curve, V at 1.8 GHz 0.80
-    # SM power is stated per SM of 4096 FP16 FLOP/clk at 1.8 GHz and scales
+    # V-f curve of the MI300 die: 0.80 V (N5 class) at its top, the 2100 MHz
+    # MI300X and MI325X quote
+    assert per.loc["MI300X", "top_clock_mhz"] == 2100
+    v = max(0.65, 0.80 + slope * (1.207 - 2.1))
+    # SM power is stated per SM of 4096 FP16 FLOP/clk at the top clock and scales
     # linearly with the clock, as (2048 / 4096)^b with the CU's FLOP per clock
     sm_w = (
         k["e_flop_pj_n5"]
@@ -390,7 +399,7 @@ def test_measured_chip_is_a_draw_at_its_measured_clock_by_hand(full_fit):
     hbm_w = k["hbm_pj_per_bit"] * 5300 * 8e-3  # 5.3 TB/s
     rows = feats.loc[["MI300X"]].drop(columns=list(TDP_COLUMNS))
     rows["clock_mhz"] = 1207.0
-    r = evaluate(with_physical_preset(rows, full_fit)).iloc[0]
+    r = evaluate(with_physical_preset(rows, full_fit, _top(feats, rows))).iloc[0]
     assert r["core_voltage_v"] == pytest.approx(v, rel=1e-12)
     assert r["power_sm_w"] == pytest.approx(sm_w, rel=1e-9)
     assert r["power_hbm_w"] == pytest.approx(hbm_w, rel=1e-9)
@@ -410,14 +419,14 @@ def test_measured_chip_is_a_draw_at_its_measured_clock_by_hand(full_fit):
     # at its quoted 2100 MHz the same chip draws far more: the rule changed the
     # point of comparison, not the chip
     rows["clock_mhz"] = 2100.0
-    at_boost = evaluate(with_physical_preset(rows, full_fit)).iloc[0]
+    at_boost = evaluate(with_physical_preset(rows, full_fit, _top(feats, rows))).iloc[0]
     assert at_boost["power_total_w"] > 1.5 * total
     # 'clock at TDP' is where the fitted model draws the TDP (below the quoted
     # clock, and above the measured one: the model is optimistic for this chip)
     f = per.loc["MI300X", "sustained_clock_mhz"]
     assert 1207 < f < 2100
     rows["clock_mhz"] = f
-    assert evaluate(with_physical_preset(rows, full_fit)).iloc[0][
+    assert evaluate(with_physical_preset(rows, full_fit, _top(feats, rows))).iloc[0][
         "power_total_w"
     ] == pytest.approx(750, rel=1e-9)
 
@@ -431,7 +440,9 @@ def test_leave_one_out_of_a_measured_chip_is_its_power_at_its_measured_clock(
     without = fit_power(feats.drop(index="MI325X"), loo=False)
     rows = feats.loc[["MI325X"]].drop(columns=list(TDP_COLUMNS))
     rows["clock_mhz"] = 1447.0
-    p = evaluate(with_physical_preset(rows, without))["power_total_w"].iloc[0]
+    p = evaluate(with_physical_preset(rows, without, _top(feats, rows)))[
+        "power_total_w"
+    ].iloc[0]
     assert full_fit.per_chip.loc["MI325X", "loo_predicted_w"] == pytest.approx(
         p, rel=1e-6
     )

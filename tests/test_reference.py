@@ -5,7 +5,16 @@ import pandas as pd
 import pytest
 
 from xlmodel import evaluate
-from xlmodel.studies.reference import PEAK_COLUMNS, load_chips, to_variants
+from xlmodel.studies.calibrate import NODE_VOLTAGE
+from xlmodel.studies.reference import (
+    PEAK_COLUMNS,
+    load_chips,
+    physical_fit,
+    power_features,
+    to_variants,
+    top_clocks,
+    with_physical_preset,
+)
 
 CHIPS = load_chips()
 
@@ -52,3 +61,50 @@ def test_bad_reference_csv(tmp_path):
     )
     with pytest.raises(ValueError, match="clock_mhz: 'fast'"):
         load_chips(p)
+
+
+def test_chips_of_one_die_share_the_top_of_its_curve():
+    chips = load_chips()
+    top = top_clocks(chips)
+    # the fastest quoted clock of any chip of the die: GH100 at H100 SXM's 1830
+    # MHz (PCIe 1620, NVL 1545), the MI350 die at MI355X's 2.4 GHz
+    gh100 = chips.index[chips["silicon"] == "GH100"]
+    assert len(gh100) == 5 and (top[gh100] == 1830).all()
+    assert top["H100 PCIe"] == 1830 and chips.loc["H100 PCIe", "clock_mhz"] == 1620
+    assert top["MI350X"] == top["MI355X"] == 2400
+    assert top["MI210"] == top["MI250X"] == 1700
+    # a die is named once however it is typed; a blank die is the row's own
+    odd = chips.copy()
+    odd.loc["H100 PCIe", "silicon"] = "  gh100 "
+    odd.loc["H100 SXM5", "silicon"] = ""
+    odd_top = top_clocks(odd)
+    assert odd_top["H100 PCIe"] == 1830  # H200 SXM still quotes 1830
+    assert odd_top["H100 SXM5"] == 1830  # its own
+    odd.loc["H200 SXM", "silicon"] = None
+    odd.loc["H100 NVL", "silicon"] = np.nan
+    odd_top = top_clocks(odd)
+    assert odd_top["H100 PCIe"] == 1620  # GH100 rows left: PCIe 1620, H200 NVL 1545
+    assert odd_top["H100 NVL"] == 1545 and odd_top["H200 NVL"] == 1620
+    # a table without the column: every chip is its own die
+    assert (top_clocks(chips.drop(columns="silicon")) == chips["clock_mhz"]).all()
+
+
+def test_a_chip_below_its_die_top_runs_at_a_lower_voltage():
+    # MI350X (2.2 GHz) and MI355X (2.4 GHz) are one die: under the physical
+    # preset MI355X sits at the N3 class's voltage, MI350X lower on the same curve
+    fit = physical_fit()
+    feats = power_features(load_chips()).loc[["MI350X", "MI355X"]]
+    rows = feats.drop(columns=["tdp_w", "tdp_kind", "fit_weight", "dense_clock_mhz"])
+    rows = rows.drop(columns="vf_top_clock_mhz")
+    r = evaluate(with_physical_preset(rows, fit, feats["vf_top_clock_mhz"]))
+    v_top, floor = NODE_VOLTAGE["n3"]
+    k = fit.coefficients["vf_slope_v_per_ghz"]
+    assert r.loc["MI355X", "core_voltage_v"] == pytest.approx(v_top, rel=1e-12)
+    expected = max(floor, v_top - k * 0.2)
+    assert r.loc["MI350X", "core_voltage_v"] == pytest.approx(expected, rel=1e-12)
+    assert r.loc["MI350X", "core_voltage_v"] < v_top
+    # as a variant (no die named) the same chip's curve tops out at 1.8 GHz
+    alone = evaluate(with_physical_preset(rows, fit))
+    assert alone.loc["MI355X", "core_voltage_v"] == pytest.approx(
+        v_top + k * 0.6, rel=1e-12
+    )

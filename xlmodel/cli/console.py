@@ -178,9 +178,11 @@ def format_fit(fit, priors, source) -> str:
         f"{DEFAULTS['liquid_case_to_coolant_c_per_w']:g} °C/W; UCIe "
         f"{FIXED['d2d_energy_pj_per_bit']:g} pJ/bit per hop, remote share "
         f"{FIXED['d2d_remote_share']:g}",
-        f"    voltage at 1.8 GHz: {volts}",
+        f"    voltage at the top of a die's curve (top MHz; a variant's at 1.8 GHz): "
+        f"{volts}",
         "",
-        f"{'chip':<18} {'TDP W':>7} {'rule':<8} {'GEMM MHz':>8} {'weight':>6} "
+        f"{'chip':<18} {'TDP W':>7} {'rule':<8} {'top MHz':>7} {'GEMM MHz':>8} "
+        f"{'weight':>6} "
         f"{'model W':>8} {'error':>7} {'leave-one-out':>14} {'Tj °C':>6} "
         f"{'leak W':>7} {'clock at TDP':>12}",
     ]
@@ -198,8 +200,10 @@ def format_fit(fit, priors, source) -> str:
         gemm = finite(r, "dense_clock_mhz")
         gemm_text = f"{gemm:>8.0f}" if gemm is not None else f"{'':>8}"
         rule = r.get("rule", r.get("tdp_kind", "draw"))
+        top = finite(r, "top_clock_mhz")
+        top_text = f"{top:>7.0f}" if top is not None else f"{'':>7}"
         lines.append(
-            f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {rule:<8} {gemm_text} "
+            f"{str(chip)[:18]:<18} {r['tdp_w']:>7.0f} {rule:<8} {top_text} {gemm_text} "
             f"{r.get('fit_weight', 1.0):>6.2f} {r['predicted_w']:>8.0f} "
             f"{r['error_percent']:>+6.1f}% {loo_text} "
             f"{r['junction_temp_c']:>6.1f} {r['leakage_w']:>7.0f} {clock_text}"

@@ -8,10 +8,15 @@ Under the preset the engine computes, for a chip at full load (W):
       + io                                                    I/O and board, W
       + L2 (0.05 W/MB) + die-to-die (0.5 pJ/bit per hop)      not fitted
 
-    V  = max(Vmin[node], V_ref[node] + k x (f - 1.8 GHz))     voltage-frequency curve
+    V  = max(Vmin[node], V_ref[node] + k x (f - f_top))       voltage-frequency curve
     Tj = inlet + P x R_cooling + h x r_jc x P_die / A_die     solved with the leakage
 
-E[node] is the energy per FLOP at V_ref, the node's voltage at 1.8 GHz; leakage is
+f_top is the top of the die's curve: for a reference chip the highest clock any
+chip of the same ``silicon`` quotes (:func:`xlmodel.studies.reference.top_clocks`;
+H100 SXM, PCIe and NVL and the H200s are one GH100 curve topping out at 1830 MHz,
+MI350X a point below MI355X's 2.4 GHz on theirs), for a variant 1.8 GHz
+(``REF_CLOCK_MHZ``). E[node] is the energy per FLOP at V_ref, the node's voltage at
+the top of the curve; leakage is
 stated per mm² of N5-class die and scales with transistor density d (1 / the area
 model's node scale: N7 0.5, N3 1.33), so it follows transistor count. Seven
 coefficients are fitted, shared by every chip, never one per chip: E for N7-, N5-
@@ -100,7 +105,8 @@ PRIORS = pd.DataFrame(
         "throughput_exponent",
     ],
 )
-# Voltage at REF_CLOCK_MHZ and floor, V, per process-node class: FinFET logic
+# Voltage at the top of a die's curve (REF_CLOCK_MHZ for a variant) and floor, V,
+# per process-node class: FinFET logic
 # nominal 0.75 V with floors of 0.6-0.7 V; GPUs run near 0.8-0.9 V at 1.8 GHz on
 # N7/N5 and lower on N3 (assumed public-figure magnitudes, not fitted).
 NODE_VOLTAGE = {"n7": (0.90, 0.70), "n5": (0.80, 0.65), "n3": (0.75, 0.60)}
@@ -117,7 +123,6 @@ FIXED = {
     # memory interleaved over every chiplet's HBM (MI300X SPX/NPS1 mode): a share
     # 1 - 1/n of the traffic crosses dies
     "d2d_remote_share": 1.0,
-    "sm_power_ref_clock_mhz": REF_CLOCK_MHZ,
     "sm_power_clock_exponent": 1.0,
     "sm_power_ref_fp16_flop_per_cycle": REF_FLOP_PER_CYCLE,
     "hbm_power_w_per_stack": 0.0,
@@ -142,7 +147,13 @@ TDP_KINDS = ("draw", "limit")
 # clock, "limit" a floor on the power at the quoted clock.
 FIT_RULES = ("measured", "draw", "limit")
 # Columns of the fit's input that describe the TDP, not the chip's parameters.
-TDP_COLUMNS = ("tdp_w", "tdp_kind", "fit_weight", "dense_clock_mhz")
+TDP_COLUMNS = (
+    "tdp_w",
+    "tdp_kind",
+    "fit_weight",
+    "dense_clock_mhz",
+    "vf_top_clock_mhz",
+)
 # Relative error per unit of log excess past the runaway threshold, for a chip the
 # fit's trial coefficients send into thermal runaway.
 RUNAWAY_SLOPE = 1.0
@@ -158,11 +169,17 @@ def node_class(label: str) -> str | None:
     return "n7" if nm >= 6 else "n5" if nm >= 4 else "n3"
 
 
-def _node_terms(process_nodes) -> dict[str, np.ndarray]:
-    """Per row: node class, voltage at REF_CLOCK_MHZ, floor, transistor density."""
+def _node_terms(process_nodes, top_clock=None) -> dict[str, np.ndarray]:
+    """Per row: node class, voltage at the top of the curve, floor, transistor
+    density and the top clock (MHz; ``top_clock``, REF_CLOCK_MHZ where None)."""
     nodes = np.array([node_class(n) or "n5" for n in process_nodes], dtype=object)
+    top = np.full(len(nodes), REF_CLOCK_MHZ)
+    if top_clock is not None:
+        given = np.asarray(top_clock, dtype=float)
+        top = np.where(np.isfinite(given) & (given > 0), given, REF_CLOCK_MHZ)
     return {
         "node": nodes,
+        "top_mhz": top,
         "vref": np.array([NODE_VOLTAGE[n][0] for n in nodes]),
         "vmin": np.array([NODE_VOLTAGE[n][1] for n in nodes]),
         "density": np.array([1.0 / NODE_AREA_SCALE[n] for n in nodes]),
@@ -174,9 +191,12 @@ def _fitted_columns(terms: dict, coefficients: dict) -> dict[str, np.ndarray]:
     energy = np.array([coefficients[f"e_flop_pj_{n}"] for n in terms["node"]])
     n = len(energy)
     k = float(coefficients["vf_slope_v_per_ghz"])
+    top = terms["top_mhz"]
     return {
-        "sm_power_w": energy * 1e-12 * REF_FLOP_PER_CYCLE * REF_CLOCK_MHZ * 1e6,
-        "vf_v0_v": terms["vref"] - k * REF_CLOCK_MHZ * 1e-3,
+        # SM power stated at the top of the curve, where V = V_ref
+        "sm_power_w": energy * 1e-12 * REF_FLOP_PER_CYCLE * top * 1e6,
+        "sm_power_ref_clock_mhz": top,
+        "vf_v0_v": terms["vref"] - k * top * 1e-3,
         "vf_slope_v_per_ghz": np.full(n, k),
         "sm_power_throughput_exponent": np.full(
             n, float(coefficients["throughput_exponent"])
@@ -187,13 +207,17 @@ def _fitted_columns(terms: dict, coefficients: dict) -> dict[str, np.ndarray]:
     }
 
 
-def preset_columns(variants: pd.DataFrame, coefficients: dict) -> pd.DataFrame:
+def preset_columns(
+    variants: pd.DataFrame, coefficients: dict, top_clock_mhz=None
+) -> pd.DataFrame:
     """Coefficient columns (schema names) of the physical preset for each row.
 
     ``coefficients`` holds the fitted values (``PRIORS.index``). The row's
     process-node class picks the energy per FLOP, the voltage curve and the
-    transistor density of leakage; a cooling of "seed" becomes "air". Columns
-    absent from ``variants`` take schema defaults.
+    transistor density of leakage; a cooling of "seed" becomes "air". The curve
+    of each row tops out at ``top_clock_mhz`` (MHz, one per row; for reference
+    chips :func:`xlmodel.studies.reference.top_clocks`), at REF_CLOCK_MHZ where
+    it is None or NaN. Columns absent from ``variants`` take schema defaults.
     """
     from ..schema import DEFAULTS
 
@@ -202,7 +226,7 @@ def preset_columns(variants: pd.DataFrame, coefficients: dict) -> pd.DataFrame:
             return variants[name].to_numpy()
         return np.full(len(variants), DEFAULTS[name], dtype=object)
 
-    terms = _node_terms(column("process_node"))
+    terms = _node_terms(column("process_node"), top_clock_mhz)
     cooling = np.array(
         ["air" if c == "seed" else c for c in column("cooling")], dtype=object
     )
@@ -229,7 +253,8 @@ class Fit:
         Index chip; ``tdp_w``, ``tdp_kind`` (the table's), ``rule`` (how the fit
         read the TDP: ``FIT_RULES``), ``dense_clock_mhz`` (measured, NaN if not),
         ``fit_clock_mhz`` (the clock the TDP is compared at: the measured one, else
-        the quoted one), ``predicted_w`` (at that clock), ``error_percent``,
+        the quoted one), ``top_clock_mhz`` (the top of the die's
+        voltage-frequency curve), ``predicted_w`` (at that clock), ``error_percent``,
         ``loo_predicted_w``, ``loo_error_percent`` (fitted without that chip; NaN
         when the fit was asked for no leave-one-out), ``junction_temp_c`` and
         ``leakage_w`` at the fitted point, ``sustained_clock_mhz`` (for limit and
@@ -285,10 +310,15 @@ class _Chips:
             else np.ones(n)
         )
         self.rows = rows
-        for name, col in preset_columns(rows, PRIORS["mean"].to_dict()).items():
+        top = features.get("vf_top_clock_mhz")
+        self.top_clock = (
+            np.full(n, REF_CLOCK_MHZ) if top is None else top.to_numpy(float)
+        )
+        preset = preset_columns(rows, PRIORS["mean"].to_dict(), self.top_clock)
+        for name, col in preset.items():
             rows[name] = col
         self.x = prepare(rows)
-        self.terms = _node_terms(rows["process_node"])
+        self.terms = _node_terms(rows["process_node"], self.top_clock)
         self._stacked: dict[int, dict] = {}
 
     def _inputs(self, m: int) -> dict:
@@ -500,6 +530,7 @@ def fit_power(
             "rule": chips.rule,
             "dense_clock_mhz": chips.measured_clock,
             "fit_clock_mhz": chips.fit_clock,
+            "top_clock_mhz": chips.top_clock,
             "fit_weight": chips.weight,
             "predicted_w": pred,
             "error_percent": 100 * (pred - tdp) / tdp,

@@ -18,6 +18,7 @@ from .reference import (
     fill_unknown_areas,
     node_class,
     to_variants,
+    top_clocks,
     with_physical_preset,
 )
 
@@ -95,7 +96,9 @@ def reality_table(variants: pd.DataFrame, references: pd.DataFrame) -> pd.DataFr
     both = pd.concat([variants, refs[variants.columns]])
     kind = ["variant"] * len(variants) + ["reference"] * len(refs)
     seed = evaluate(both)
-    phys = evaluate(with_physical_preset(both))
+    # each reference on its die's voltage-frequency curve, as the fit has it
+    top = np.concatenate([np.full(len(variants), np.nan), top_clocks(references)])
+    phys = evaluate(with_physical_preset(both, top_clock_mhz=top))
     density = seed["density_fp16_tflops_per_mm2"].to_numpy().copy()
     density[len(variants) :][~known] = np.nan
     table = pd.DataFrame(

@@ -32,6 +32,7 @@ __all__ = [
     "power_features",
     "tdp_kinds",
     "to_variants",
+    "top_clocks",
     "with_physical_preset",
 ]
 
@@ -51,6 +52,14 @@ REFERENCE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("chip", "text", True, "Chip name (unique)"),
     ("vendor", "text", False, "Vendor"),
     ("process_node", "text", True, "Process node label, e.g. TSMC 4N"),
+    (
+        "silicon",
+        "text",
+        False,
+        "The die the chip is built from, e.g. GH100 (blank: its own); chips of one "
+        "die share one voltage-frequency curve, topping out at the highest clock "
+        "any of them quotes",
+    ),
     ("compute_dies", "count", True, "Compute dies (chiplets)"),
     (
         "die_area_mm2_each",
@@ -330,12 +339,31 @@ def tdp_kinds(chips: pd.DataFrame) -> pd.Series:
     return pd.Series(out, name="tdp_kind")
 
 
+def top_clocks(chips: pd.DataFrame) -> pd.Series:
+    """Per chip, the top of its die's voltage-frequency curve, MHz: the highest
+    quoted clock among the rows naming the same ``silicon`` (case and spaces
+    ignored), or the row's own clock where it names none.
+
+    A die is one design: every product made from it (an SXM and a PCIe board, a
+    bin at a lower clock and power) is a point on one curve, which reaches the
+    node's voltage at the fastest clock the die ships at. Like :func:`tdp_kinds`
+    it reads only published specifications.
+    """
+    clock = chips["clock_mhz"].astype(float)
+    if "silicon" not in chips:
+        return clock.rename("vf_top_clock_mhz")
+    die = _text(chips["silicon"]).str.replace(r"\s+", " ", regex=True)
+    top = clock.groupby(die).transform("max")
+    return clock.where(die == "", top).rename("vf_top_clock_mhz")
+
+
 def power_features(
     chips: pd.DataFrame, weigh_by_confidence: bool = False
 ) -> pd.DataFrame:
     """The chips with a TDP as full model rows (every schema parameter at its
     default but the chip's own, unpublished die areas from the area model), a
-    ``tdp_w`` column, ``tdp_kind`` (:func:`tdp_kinds`), ``dense_clock_mhz`` (the
+    ``tdp_w`` column, ``tdp_kind`` (:func:`tdp_kinds`), ``vf_top_clock_mhz``
+    (:func:`top_clocks`), ``dense_clock_mhz`` (the
     clock measured under dense tensor GEMM at the TDP, MHz; NaN when not measured)
     and ``fit_weight``: 1, or with ``weigh_by_confidence`` the row's confidence
     (``CONFIDENCE_WEIGHT``; blank: medium). The input of
@@ -347,6 +375,8 @@ def power_features(
         rows[name] = params[name]
     rows["tdp_w"] = pd.to_numeric(c["tdp_w"]).astype(float)
     rows["tdp_kind"] = tdp_kinds(c)
+    # every row names its die's clocks, with a TDP or not
+    rows["vf_top_clock_mhz"] = top_clocks(chips).loc[c.index]
     rows["dense_clock_mhz"] = (
         pd.to_numeric(c["dense_clock_mhz"], errors="coerce").astype(float)
         if "dense_clock_mhz" in c
@@ -369,24 +399,32 @@ def physical_fit():
     return fit_power(power_features(load_chips()), loo=False)
 
 
-def physical_coefficients(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
+def physical_coefficients(
+    variants: pd.DataFrame, fit=None, top_clock_mhz=None
+) -> pd.DataFrame:
     """Coefficient columns of the physical preset for each row of ``variants``.
 
     SM power becomes energy per FLOP x FP16 FLOP/s x (V / V_ref)^2 on the row's
     process-node voltage-frequency curve; HBM power pJ/bit x bandwidth; leakage W
     per SM x V / V_ref, growing with junction temperature; I/O fitted; the fixed
     interconnect term is dropped (die-to-die traffic costs pJ/bit instead); Tj
-    from the cooling (seed read as air) and the die's power density. Columns are
-    schema names (see xlmodel.studies.calibrate.preset_columns).
+    from the cooling (seed read as air) and the die's power density. Each row's
+    voltage-frequency curve tops out at ``top_clock_mhz`` (one per row, MHz: a
+    reference chip's :func:`top_clocks`), at 1.8 GHz where None or NaN (a
+    variant). Columns are schema names (see
+    xlmodel.studies.calibrate.preset_columns).
     """
     fit = fit or physical_fit()
-    return preset_columns(variants, fit.coefficients)
+    return preset_columns(variants, fit.coefficients, top_clock_mhz)
 
 
-def with_physical_preset(variants: pd.DataFrame, fit=None) -> pd.DataFrame:
-    """``variants`` with the physical preset's coefficients in place of its own."""
+def with_physical_preset(
+    variants: pd.DataFrame, fit=None, top_clock_mhz=None
+) -> pd.DataFrame:
+    """``variants`` with the physical preset's coefficients in place of its own
+    (``top_clock_mhz``: see :func:`physical_coefficients`)."""
     out = variants.copy()
-    for name, col in physical_coefficients(variants, fit).items():
+    for name, col in physical_coefficients(variants, fit, top_clock_mhz).items():
         out[name] = col
     return out
 
