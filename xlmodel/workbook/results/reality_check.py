@@ -17,7 +17,6 @@ from ..charts import Layout, Series, Span
 from .banner import stale_banner
 from .context import Context
 from .formats import unit_format
-from .geometry import padded_bounds
 from .sheet import Col, ResultSheet, Sheet, Table
 
 _COLUMNS = [
@@ -79,14 +78,17 @@ def write(ctx: Context, sh: Sheet) -> None:
     width, height = 760, 420
     xs = [float(real["tflops_per_w_physical"].iloc[i]) for i in rows]
     ys = [float(real["density_fp16_tflops_per_mm2"].iloc[i]) for i in rows]
-    x_bounds = padded_bounds(xs, 0.2, 0.3)
-    y_bounds = padded_bounds(ys, 0.1, 0.15)
+    # both span decades (a seed variant at 0.04 TFLOPS/mm², MI355X at 2.9): on
+    # linear axes the variants crowd one corner and their labels cover each other
+    x_bounds, y_bounds = _decades(xs), _decades(ys)
     names = [str(real.index[i]) for i in rows]
     where = ch.place_labels(
         [(x, y, n) for x, y, n in zip(xs, ys, names)],
         (width, height),
         x_bounds,
         y_bounds,
+        x_log=True,
+        y_log=True,
     )
     layout = Layout(
         "Density vs efficiency (physical preset): variants ●, references ◆",
@@ -95,10 +97,12 @@ def write(ctx: Context, sh: Sheet) -> None:
         series=tuple(_point(ctx, real, table, i, pos) for i, pos in zip(rows, where)),
         x_bounds=x_bounds,
         y_bounds=y_bounds,
+        x_log=True,
+        y_log=True,
         width=width,
         height=height,
-        number_format="0.00",
-        x_number_format="0.0",
+        number_format="0.0##",
+        x_number_format="0.0##",
     )
     sh.chart(ch.add_scatter_chart, layout, row + 1, 0)
 
@@ -114,9 +118,16 @@ def _charted(ctx: Context, real: pd.DataFrame) -> list[int]:
             continue
         x = float(real["tflops_per_w_physical"].iloc[i])
         y = float(real["density_fp16_tflops_per_mm2"].iloc[i])
-        if math.isfinite(x) and math.isfinite(y):
+        if math.isfinite(x) and math.isfinite(y) and x > 0 and y > 0:  # log axes
             out.append(i)
     return out
+
+
+def _decades(values: list[float]) -> tuple[float, float]:
+    """Log-axis bounds: the powers of ten around ``values`` (all positive)."""
+    lo = 10.0 ** math.floor(math.log10(min(values)))
+    hi = 10.0 ** math.ceil(math.log10(max(values)))
+    return (lo, hi if hi > lo else lo * 10)
 
 
 def _left_out(real: pd.DataFrame) -> str:
@@ -134,7 +145,7 @@ def _left_out(real: pd.DataFrame) -> str:
             refs["density_fp16_tflops_per_mm2"],
             refs["tflops_per_w_physical"],
         )
-        if math.isfinite(float(d)) and not math.isfinite(float(w))
+        if math.isfinite(float(d)) and not (math.isfinite(float(w)) and float(w) > 0)
     ]
     parts = []
     if no_area:
