@@ -232,13 +232,22 @@ class Sheet:
         """A column's cells from row ``first``; returns the widest shown length."""
         ctx, ws = self.ctx, self.ws
         border = {"bottom": 1, "bottom_color": "#E0E0E0"}
+        bright = {**border, "bold": True, "bg_color": BEST_FILL}
         widest = 0
         formats: dict = {}
+        numbers = c.fmt not in ("pass", "yes", "text")
+        number = self._number
         for i, v in enumerate(values):
             r = first + i
-            props = dict(border)
-            if i in highlight:
-                props.update(bold=True, bg_color=BEST_FILL)
+            if numbers and not isinstance(v, str):
+                # a number cell: its properties only read, never changed
+                shown = number(
+                    r, cc, v, c.fmt, bright if i in highlight else border, formats
+                )
+                if shown > widest:
+                    widest = shown
+                continue
+            props = dict(bright if i in highlight else border)
             if c.fmt in ("pass", "yes"):
                 yes, no = ("PASS", "FAIL") if c.fmt == "pass" else ("yes", "no")
                 text = "" if _missing(v) else (yes if bool(v) else no)
@@ -282,7 +291,7 @@ class Sheet:
         f = formats.get(("number", hl))
         if f is None:
             f = formats[("number", hl)] = self.ctx.fmt(num_format=num_format, **props)
-        self.ws.write_number(row, col, x, f)
+        self.ws._write_number(row, col, x, f)  # write_number without its A1 check
         return _shown_len(x, num_format)
 
     def pass_fail(self, table: Table, keys: list[str]) -> None:
