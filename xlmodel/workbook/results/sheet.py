@@ -247,25 +247,31 @@ class Sheet:
                 if shown > widest:
                     widest = shown
                 continue
-            props = dict(bright if i in highlight else border)
+            hl = i in highlight
             if c.fmt in ("pass", "yes"):
                 yes, no = ("PASS", "FAIL") if c.fmt == "pass" else ("yes", "no")
                 text = "" if _missing(v) else (yes if bool(v) else no)
-                ws.write_string(r, cc, text, ctx.fmt(align="center", **props))
+                f = formats.get(("center", hl))
+                if f is None:
+                    props = bright if hl else border
+                    f = formats[("center", hl)] = ctx.fmt(align="center", **props)
+                ws._write_string(r, cc, text, f)  # write_string without its A1 check
                 widest = max(widest, 5)
-            elif c.fmt == "text" or isinstance(v, str):
+            else:  # text, or a string in a column of numbers
                 text = "" if _missing(v) else str(v)
                 wrap = c.wrap or _chars(len(text)) > cap_width
-                if c.center:
-                    props["align"] = "center"
-                elif text_col:
-                    props["indent"] = 1
-                ws.write_string(r, cc, text, ctx.fmt(text_wrap=wrap, **props))
+                f = formats.get(("text", hl, wrap))
+                if f is None:
+                    props = dict(bright if hl else border)
+                    if c.center:
+                        props["align"] = "center"
+                    elif text_col:
+                        props["indent"] = 1
+                    f = formats[("text", hl, wrap)] = ctx.fmt(text_wrap=wrap, **props)
+                ws._write_string(r, cc, text, f)
                 if wrap:
                     self.wrapped.append((r, cc, text, 1, 1.45))
                 widest = max(widest, _chars(len(text)) + text_col)
-            else:
-                widest = max(widest, self._number(r, cc, v, c.fmt, props, formats))
         return widest
 
     def _number(self, row, col, v, num_format, props, formats) -> int:
