@@ -198,8 +198,6 @@ def write(
     """
     if not isinstance(e, Expr):
         return False
-    # (``_write_formula``: xlsxwriter's write_formula without its A1 notation
-    # check, the same cell)
     props = {**BORDER, **(props or {})}
     if num_format == "pass":
         # an error in the comparison is a failed check, as numpy's NaN compares
@@ -208,7 +206,7 @@ def write(
         if len(formula) > FORMULA_LIMIT:
             return False
         fmt = ctx.fmt(align="center", **props)
-        ws._write_formula(row, col, formula, fmt, "PASS" if bool(cached) else "FAIL")
+        ws.write_formula(row, col, formula, fmt, "PASS" if bool(cached) else "FAIL")
         return True
     formula = e.cell_formula()
     if len(formula) > FORMULA_LIMIT:
@@ -216,10 +214,10 @@ def write(
     x = float(cached)
     if math.isfinite(x):
         fmt = ctx.fmt(num_format=num_format, **props)
-        ws._write_formula(row, col, formula, fmt, Cached(x))
+        ws.write_formula(row, col, formula, fmt, Cached(x))
     else:
         fmt = ctx.fmt(align="right", font_color="#7F7F7F", **props)
-        ws._write_formula(row, col, formula, fmt, "n/a")
+        ws.write_formula(row, col, formula, fmt, "n/a")
     return True
 
 
@@ -241,7 +239,7 @@ def write_input(
     if not math.isfinite(x):
         return False
     fmt = ctx.fmt(num_format=num_format, **{**BORDER, **(props or {})})
-    ws._write_formula(row, col, "=" + ref, fmt, Cached(x))
+    ws.write_formula(row, col, "=" + ref, fmt, Cached(x))
     return True
 
 
