@@ -338,6 +338,38 @@ def test_explicit_chart_keeps_everything_present_and_refuses_other_parts():
         explicit_chart(b'<?xml version="1.0"?><worksheet xmlns="urn:x"/>')
 
 
+@pytest.mark.parametrize(
+    "cache",
+    [
+        b'<c:ptCount val="2"/><c:pt idx="0"><c:v>1.5</c:v></c:pt>'
+        b'<c:pt idx="1"><c:v>\xc3\xa9 x</c:v></c:pt>',
+        b'<c:pt idx="0"><c:v>a&amp;b &gt; c</c:v></c:pt>',
+        b'<c:pt idx="0"><c:v>say "hi"</c:v></c:pt>',
+        b'<c:pt idx="0"><c:v>it\'s</c:v></c:pt>',
+        b'<c:pt idx="0"><c:v></c:v></c:pt>',
+        b'<c:pt idx="0"><c:v>1\r\n2</c:v></c:pt>',
+        b'<c:pt idx="0" x="a&amp;b"><c:v>1</c:v></c:pt>',
+        b"xlmodel-cache-0",
+    ],
+)
+def test_point_caches_come_back_as_a_whole_parse_writes_them(cache, monkeypatch):
+    """The point caches are set aside while a chart part is parsed: the bytes are
+    those of the part parsed and written whole, whatever the caches hold."""
+    series = (
+        b'<c:ser><c:idx val="2"/><c:order val="2"/><c:tx><c:strRef><c:f>S!$A$1</c:f>'
+        b"<c:strCache>" + cache + b"</c:strCache></c:strRef></c:tx>"
+        b"<c:val><c:numRef><c:f>S!$B$1</c:f><c:numCache>" + cache + b"</c:numCache>"
+        b"</c:numRef></c:val></c:ser>"
+    )
+    xml = _BARE.replace(b'<c:axId val="3"/>', series + b'<c:axId val="3"/>', 1)
+    fast = explicit_chart(xml)
+    from xlmodel.workbook import chart_xml as cx
+
+    monkeypatch.setattr(cx, "_cut_caches", lambda x: (x, []))
+    assert fast == explicit_chart(xml)
+    assert cache in xml and fast.count(b"<c:numCache>") == 1
+
+
 def test_compute_leaves_the_users_app_properties_alone(tmp_path):
     src = tmp_path / "variants.xlsx"
     _stamp(TEMPLATE, src, "16.0300")

@@ -131,52 +131,52 @@ class Expr:
 
     def __add__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.add, "__call__", self, o)
+            return _binop(np.add, self, o)
         return np.add(self, o)
 
     def __radd__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.add, "__call__", o, self)
+            return _binop(np.add, o, self)
         return np.add(o, self)
 
     def __sub__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.subtract, "__call__", self, o)
+            return _binop(np.subtract, self, o)
         return np.subtract(self, o)
 
     def __rsub__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.subtract, "__call__", o, self)
+            return _binop(np.subtract, o, self)
         return np.subtract(o, self)
 
     def __mul__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.multiply, "__call__", self, o)
+            return _binop(np.multiply, self, o)
         return np.multiply(self, o)
 
     def __rmul__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.multiply, "__call__", o, self)
+            return _binop(np.multiply, o, self)
         return np.multiply(o, self)
 
     def __truediv__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.true_divide, "__call__", self, o)
+            return _binop(np.true_divide, self, o)
         return np.true_divide(self, o)
 
     def __rtruediv__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.true_divide, "__call__", o, self)
+            return _binop(np.true_divide, o, self)
         return np.true_divide(o, self)
 
     def __pow__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.power, "__call__", self, o)
+            return _binop(np.power, self, o)
         return np.power(self, o)
 
     def __rpow__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.power, "__call__", o, self)
+            return _binop(np.power, o, self)
         return np.power(o, self)
 
     def __neg__(self):
@@ -190,22 +190,22 @@ class Expr:
 
     def __lt__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.less, "__call__", self, o)
+            return _binop(np.less, self, o)
         return np.less(self, o)
 
     def __le__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.less_equal, "__call__", self, o)
+            return _binop(np.less_equal, self, o)
         return np.less_equal(self, o)
 
     def __gt__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.greater, "__call__", self, o)
+            return _binop(np.greater, self, o)
         return np.greater(self, o)
 
     def __ge__(self, o):
         if type(o) in _DIRECT:
-            return self.__array_ufunc__(np.greater_equal, "__call__", self, o)
+            return _binop(np.greater_equal, self, o)
         return np.greater_equal(self, o)
 
     def __eq__(self, o):  # noqa: D105 - a formula, not an identity test
@@ -329,6 +329,43 @@ class Expr:
 # --- operands ----------------------------------------------------------------------
 
 
+def _binop(ufunc, a, b):
+    """``Expr.__array_ufunc__(ufunc, "__call__", a, b)`` for a Python operator.
+
+    Its common case inside a trace, two operands each an Expr with a formula or
+    a float64 (or float, int) that is not NaN, is done here without the generic
+    dispatch; the same rule on the same values, the same result. Any other case
+    goes through ``__array_ufunc__``.
+    """
+    if _QUIET:
+        ta, tb = type(a), type(b)
+        if ta is Expr:
+            ok = a.f is not None
+            va = a.value
+        elif ta is np.float64 or ta is float or ta is int:
+            a = va = np.float64(a)
+            ok = va == va
+        else:
+            ok = False
+        if ok:
+            if tb is Expr:
+                ok = b.f is not None
+                vb = b.value
+            elif tb is np.float64 or tb is float or tb is int:
+                b = vb = np.float64(b)
+                ok = vb == vb
+            else:
+                ok = False
+        if ok:
+            name, rule, op = _OPERATOR_RULES[ufunc]
+            if op is not None and type(va) is np.float64 and type(vb) is np.float64:
+                value = op(va, vb)
+            else:
+                value = ufunc(va, vb)
+            return rule(value, a, b)
+    return Expr.__array_ufunc__(a if type(a) is Expr else b, ufunc, "__call__", a, b)
+
+
 # Operand kinds a Python operator hands straight to Expr.__array_ufunc__ (numpy
 # would call it with the same inputs: none of them overrides a ufunc)
 _DIRECT = frozenset({Expr, float, int, bool, np.float64, np.bool_, np.ndarray})
@@ -415,7 +452,14 @@ def _is_expr(a) -> bool:
 
 def _binary(symbol: str, prec: int, associative: bool):
     def rule(value, a, b):
-        guards, fallible = _meta(a, b)
+        # _meta(a, b), written out for the two operands
+        guards, fallible = _NO_GUARDS, False
+        if type(a) is Expr:
+            guards, fallible = a.guards, a.fallible
+        if type(b) is Expr:
+            if b.guards:
+                guards = b.guards if not guards else guards | b.guards
+            fallible |= b.fallible
         f = (
             _text(a, prec, strict=prec == _POW)
             + symbol
@@ -426,16 +470,21 @@ def _binary(symbol: str, prec: int, associative: bool):
     return rule
 
 
+_TIMES = _binary("*", _MUL, True)
+_OVER = _binary("/", _MUL, False)
+
+
 def _multiply(value, a, b):
     # x * 1 is x, bit for bit: no "*1" in the formula
-    for one, other in ((a, b), (b, a)):
-        if not _is_expr(one) and not isinstance(one, bool) and float(one) == 1.0:
-            return other
-    return _binary("*", _MUL, True)(value, a, b)
+    if type(a) is not Expr and not isinstance(a, bool) and float(a) == 1.0:
+        return b
+    if type(b) is not Expr and not isinstance(b, bool) and float(b) == 1.0:
+        return a
+    return _TIMES(value, a, b)
 
 
 def _divide(value, a, b):
-    e = _binary("/", _MUL, False)(value, a, b)
+    e = _OVER(value, a, b)
     if _is_expr(b) or float(b) == 0:
         e.fallible = True
     return e
@@ -526,6 +575,23 @@ _UFUNCS = {
     "bitwise_and": _function("AND"),
     "bitwise_or": _function("OR"),
     "invert": _function("NOT"),
+}
+
+
+# ufunc -> (name, rule, scalar operation or None), for _binop
+_OPERATOR_RULES = {
+    u: (u.__name__, _UFUNCS[u.__name__], _SCALAR_MATH.get(u.__name__))
+    for u in (
+        np.add,
+        np.subtract,
+        np.multiply,
+        np.true_divide,
+        np.power,
+        np.less,
+        np.less_equal,
+        np.greater,
+        np.greater_equal,
+    )
 }
 
 

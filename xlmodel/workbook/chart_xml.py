@@ -261,6 +261,7 @@ def explicit_chart(xml: bytes) -> bytes:
     ValueError
         ``xml`` is not a chart part.
     """
+    xml, caches = _cut_caches(xml)
     doc = parseString(xml)
     space = doc.documentElement
     if space.namespaceURI != C or space.localName != "chartSpace":
@@ -276,11 +277,12 @@ def explicit_chart(xml: bytes) -> bytes:
     e.reorder(space, _CHART_SPACE)
     out = doc.toxml(encoding="UTF-8")
     # minidom drops standalone; every part of the package declares it
-    return out.replace(
+    out = out.replace(
         b'<?xml version="1.0" encoding="UTF-8"?>',
         b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
         1,
     )
+    return _put_caches(out, caches)
 
 
 def explicit_package(path) -> int:
@@ -352,6 +354,54 @@ def write_entries(target, entries, compression: int | None = None) -> None:
 # ---------------------------------------------------------------------------------
 # Private API
 # ---------------------------------------------------------------------------------
+
+
+# The point caches of the series (``c:numCache``, ``c:strCache``), most of a
+# chart part's bytes and nothing the editor reads or changes, are taken out
+# before the part is parsed and put back after it is written. Only a cache whose
+# text minidom would write back as it reads it is taken out: elements of the
+# chart prefix, attribute values and text without a character minidom escapes
+# or expat normalises, no element written as a start and an end tag with nothing
+# between (minidom writes it as one empty-element tag); any other stays in.
+_C_DECLARED = b'xmlns:c="' + C.encode() + b'"'
+_CACHE = re.compile(rb"<c:(numCache|strCache)>(.*?)</c:\1>", re.S)
+_PLAIN_CACHE = re.compile(
+    rb'(?:<c:[A-Za-z]+(?: [A-Za-z]+="[^"&<>\t\n\r]*+")*+/?>|</c:[A-Za-z]+>'
+    rb'|[^<>&"\r]++)*+'
+)
+_EMPTY_PAIR = re.compile(rb"<c:[A-Za-z]+(?: [^<>]*)?(?<!/)></")
+_CUT = b"xlmodel-cache-"
+
+
+def _cut_caches(xml: bytes) -> tuple[bytes, list[bytes]]:
+    """``xml`` with the contents of its plain point caches replaced by numbered
+    markers, and those contents (see :func:`_put_caches`)."""
+    if _CUT in xml or _C_DECLARED not in xml[:2000]:
+        return xml, []
+    caches: list[bytes] = []
+
+    def cut(m: re.Match) -> bytes:
+        inner = m.group(2)
+        if not _PLAIN_CACHE.fullmatch(inner) or _EMPTY_PAIR.search(inner):
+            return m.group(0)
+        caches.append(inner)
+        kind = m.group(1)
+        return b"<c:%s>%s%d</c:%s>" % (kind, _CUT, len(caches) - 1, kind)
+
+    return _CACHE.sub(cut, xml), caches
+
+
+def _put_caches(xml: bytes, caches: list[bytes]) -> bytes:
+    """The written part with the point caches :func:`_cut_caches` took out back."""
+    if not caches:
+        return xml
+    parts = xml.split(_CUT)
+    out = [parts[0]]
+    for part in parts[1:]:
+        digits = len(part) - len(part.lstrip(b"0123456789"))
+        out.append(caches[int(part[:digits])])
+        out.append(part[digits:])
+    return b"".join(out)
 
 
 def _declared_prefix(node: Element, uri: str) -> str | None:

@@ -232,35 +232,50 @@ class Sheet:
         """A column's cells from row ``first``; returns the widest shown length."""
         ctx, ws = self.ctx, self.ws
         border = {"bottom": 1, "bottom_color": "#E0E0E0"}
+        bright = {**border, "bold": True, "bg_color": BEST_FILL}
         widest = 0
         formats: dict = {}
+        numbers = c.fmt not in ("pass", "yes", "text")
+        number = self._number
         for i, v in enumerate(values):
             r = first + i
-            props = dict(border)
-            if i in highlight:
-                props.update(bold=True, bg_color=BEST_FILL)
+            if numbers and not isinstance(v, str):
+                # a number cell: its properties only read, never changed
+                shown = number(
+                    r, cc, v, c.fmt, bright if i in highlight else border, formats
+                )
+                if shown > widest:
+                    widest = shown
+                continue
+            hl = i in highlight
             if c.fmt in ("pass", "yes"):
                 yes, no = ("PASS", "FAIL") if c.fmt == "pass" else ("yes", "no")
                 text = "" if _missing(v) else (yes if bool(v) else no)
-                ws.write_string(r, cc, text, ctx.fmt(align="center", **props))
+                f = formats.get(("center", hl))
+                if f is None:
+                    props = bright if hl else border
+                    f = formats[("center", hl)] = ctx.fmt(align="center", **props)
+                ws._write_string(r, cc, text, f)  # write_string without its A1 check
                 widest = max(widest, 5)
-            elif c.fmt == "text" or isinstance(v, str):
+            else:  # text, or a string in a column of numbers
                 text = "" if _missing(v) else str(v)
                 wrap = c.wrap or _chars(len(text)) > cap_width
-                if c.center:
-                    props["align"] = "center"
-                elif c.fmt != "text":
-                    # a word in a column of numbers ("largest that fits") lines
-                    # up with them, not against the number to its left
-                    props["align"] = "right"
-                elif text_col:
-                    props["indent"] = 1
-                ws.write_string(r, cc, text, ctx.fmt(text_wrap=wrap, **props))
+                f = formats.get(("text", hl, wrap))
+                if f is None:
+                    props = dict(bright if hl else border)
+                    if c.center:
+                        props["align"] = "center"
+                    elif c.fmt != "text":
+                        # a word in a column of numbers ("largest that fits")
+                        # lines up with them, not against the number to its left
+                        props["align"] = "right"
+                    elif text_col:
+                        props["indent"] = 1
+                    f = formats[("text", hl, wrap)] = ctx.fmt(text_wrap=wrap, **props)
+                ws._write_string(r, cc, text, f)
                 if wrap:
                     self.wrapped.append((r, cc, text, 1, 1.45))
                 widest = max(widest, _chars(len(text)) + text_col)
-            else:
-                widest = max(widest, self._number(r, cc, v, c.fmt, props, formats))
         return widest
 
     def _number(self, row, col, v, num_format, props, formats) -> int:
@@ -286,7 +301,7 @@ class Sheet:
         f = formats.get(("number", hl))
         if f is None:
             f = formats[("number", hl)] = self.ctx.fmt(num_format=num_format, **props)
-        self.ws.write_number(row, col, x, f)
+        self.ws._write_number(row, col, x, f)  # write_number without its A1 check
         return _shown_len(x, num_format)
 
     def pass_fail(self, table: Table, keys: list[str]) -> None:
