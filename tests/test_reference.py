@@ -108,3 +108,35 @@ def test_a_chip_below_its_die_top_runs_at_a_lower_voltage():
     assert alone.loc["MI355X", "core_voltage_v"] == pytest.approx(
         v_top + k * 0.6, rel=1e-12
     )
+
+
+def test_the_reality_check_puts_each_reference_on_its_die_curve():
+    from xlmodel.studies.reality import reality_table
+    from xlmodel.studies.run import seed_study
+
+    variants = seed_study().variants
+    chips = load_chips()
+    fit = physical_fit()
+    base = reality_table(variants, chips)
+    # the shipped chips on their dies' curves: exactly the fit's predictions at
+    # the quoted clocks (H100 PCIe below GH100's top, MI350X below MI355X's)
+    for chip in ("H100 PCIe", "MI350X", "H100 SXM5"):
+        assert base.loc[chip, "power_physical_w"] == pytest.approx(
+            fit.per_chip.loc[chip, "predicted_w"], rel=1e-12
+        )
+    # a chip of the same die quoted faster (a user's row) lifts the die's top:
+    # the others now sit lower on its curve and draw less at their clocks
+    faster = chips.loc[["H100 SXM5"]].rename(index={"H100 SXM5": "GH100 at 1980"})
+    faster["clock_mhz"] = 1980.0
+    more = reality_table(variants, pd.concat([chips, faster]))
+    for chip in chips.index[chips["silicon"] == "GH100"]:
+        assert more.loc[chip, "power_physical_w"] < base.loc[chip, "power_physical_w"]
+    other = chips.index[chips["silicon"] != "GH100"]
+    assert (
+        more.loc[other, "power_physical_w"] == base.loc[other, "power_physical_w"]
+    ).all()
+    # the variants name no die: untouched
+    assert (
+        more.loc[variants.index, "power_physical_w"]
+        == base.loc[variants.index, "power_physical_w"]
+    ).all()
