@@ -185,6 +185,14 @@ def test_calibrate_cli_prints_fit_and_refuses_bad_csv(runner, tmp_path):
     for name in PRIORS.index:
         assert name in r.output
     assert "plausible" in r.output and "MI355X" in r.output
+    # each chip's die top; a measured board the model cannot bring to its TDP
+    # even at its quoted clock says so
+    lines = {ln.split("  ")[0]: ln for ln in r.output.splitlines()}
+    assert "top MHz" in r.output
+    assert lines["H100 PCIe"].split()[4] == "1830"  # GH100's top, not its 1620
+    assert lines["MI350X"].split()[3] == "2400"
+    assert lines["MI325X"].rstrip().endswith("> 2100 MHz")
+    assert lines["MI300X"].rstrip().endswith("1917 MHz")
     bad = tmp_path / "chips.csv"
     bad.write_text("chip,clock_mhz\nX,fast\n")
     r = runner.invoke(main, ["calibrate", str(bad)])

@@ -197,6 +197,10 @@ def format_fit(fit, priors, source) -> str:
         loo_text = f"{loo:>+13.1f}%" if loo is not None else f"{'n/a':>14}"
         clock = finite(r, "sustained_clock_mhz")
         clock_text = f"{clock:>8.0f} MHz" if clock is not None else f"{'':>12}"
+        quoted = finite(r, "quoted_clock_mhz")
+        if clock is None and quoted is not None and r.get("rule") != "draw":
+            # the model draws less than the TDP even at the quoted clock
+            clock_text = f"{'> ' + format(quoted, '.0f'):>8} MHz"
         gemm = finite(r, "dense_clock_mhz")
         gemm_text = f"{gemm:>8.0f}" if gemm is not None else f"{'':>8}"
         rule = r.get("rule", r.get("tdp_kind", "draw"))
@@ -230,7 +234,8 @@ def format_fit(fit, priors, source) -> str:
             "measured: the TDP is the draw at the clock measured under dense "
             "tensor GEMM at that TDP (GEMM MHz, chips.csv dense_clock_mhz); the "
             "model is evaluated there, and 'clock at TDP' is the clock at which "
-            "the model itself draws the TDP."
+            "the model itself draws the TDP ('> quoted': not even at the quoted "
+            "clock)."
         )
     if n_limit:
         lines.append(

@@ -253,7 +253,8 @@ class Fit:
         Index chip; ``tdp_w``, ``tdp_kind`` (the table's), ``rule`` (how the fit
         read the TDP: ``FIT_RULES``), ``dense_clock_mhz`` (measured, NaN if not),
         ``fit_clock_mhz`` (the clock the TDP is compared at: the measured one, else
-        the quoted one), ``top_clock_mhz`` (the top of the die's
+        the quoted one), ``quoted_clock_mhz`` (the clock its peaks are quoted
+        at), ``top_clock_mhz`` (the top of the die's
         voltage-frequency curve), ``predicted_w`` (at that clock), ``error_percent``,
         ``loo_predicted_w``, ``loo_error_percent`` (fitted without that chip; NaN
         when the fit was asked for no leave-one-out), ``junction_temp_c`` and
@@ -530,6 +531,7 @@ def fit_power(
             "rule": chips.rule,
             "dense_clock_mhz": chips.measured_clock,
             "fit_clock_mhz": chips.fit_clock,
+            "quoted_clock_mhz": chips.quoted_clock,
             "top_clock_mhz": chips.top_clock,
             "fit_weight": chips.weight,
             "predicted_w": pred,
