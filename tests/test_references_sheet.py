@@ -209,3 +209,31 @@ def test_measured_dense_clock_on_the_sheet(template, tmp_path):
     mine = read_study(good).references.loc["My board"]
     assert mine["dense_clock_mhz"] == 1200
     assert mine["dense_clock_precision"] == "bf16"
+
+
+def test_a_references_sheet_without_silicon_says_what_that_means(template, tmp_path):
+    from xlmodel.studies.reality import reality_table
+
+    study = read_study(template)
+    assert not [w for w in study.warnings if "silicon" in w]
+    assert study.references.loc["H100 PCIe", "silicon"] == "GH100"
+    # a References sheet of the layout before the column: its header cleared
+    wb = openpyxl.load_workbook(template)
+    ws = wb["References"]
+    header = BLOCKS["references"].row + 1
+    for c in range(1, ws.max_column + 1):
+        if ws.cell(header, c).value == "silicon":
+            ws.cell(header, c).value = None
+    old = tmp_path / "old.xlsx"
+    wb.save(old)
+    before = read_study(old)
+    lines = [w for w in before.warnings if "silicon" in w]
+    assert len(lines) == 1 and lines[0].startswith("References: no silicon column")
+    assert (before.references["silicon"] == "").all()
+    # there H100 PCIe is its own die, at the top of its own curve: more power
+    new = reality_table(study.variants, study.references)
+    was = reality_table(before.variants, before.references)
+    assert (
+        was.loc["H100 PCIe", "power_physical_w"]
+        > new.loc["H100 PCIe", "power_physical_w"]
+    )

@@ -114,6 +114,13 @@ def read(ctx: Context) -> pd.DataFrame:
     sheet = grid.title
     spec = {name: (kind, required) for name, kind, required, _ in REFERENCE_COLUMNS}
     columns = _columns(ctx, grid, r0, c0, spec)
+    if "silicon" not in columns:
+        ctx.warn(
+            f"{sheet}: no silicon column (a layout from before it): each reference "
+            "is its own die on the Reality check, so chips of one die (H100 SXM, "
+            "PCIe and NVL) do not share its voltage-frequency curve there; add the "
+            "column (xlmodel init writes it) and name each chip's die"
+        )
     missing = [n for n, (_, req) in spec.items() if req and n not in columns]
     if missing:
         ctx.problem(
