@@ -1,7 +1,8 @@
 """Chart geometry on a result sheet: sizes in pixels and rows, and axis bounds.
 
 How many rows a chart covers, how wide a chart beside a table may be, room for a
-bottom legend, round axis bounds around some values, chart cells for a log axis,
+bottom legend, round axis bounds around some values, whole decades for a log axis,
+chart cells for a log axis,
 and an axis number format that suits the values.
 """
 
@@ -59,6 +60,14 @@ def padded_bounds(values: list[float], low: float = 0.08, high: float = 0.3):
     if lo >= 0:
         a = max(a, 0.0)
     return (a, b)
+
+
+def decade_bounds(values) -> tuple[float, float]:
+    """Log-axis bounds: the powers of ten around ``values`` (positive), at least
+    one decade apart."""
+    lo = 10 ** math.floor(math.log10(min(values)))
+    hi = 10 ** math.ceil(math.log10(max(values)))
+    return lo, hi if hi > lo else lo * 10
 
 
 def axis_format(values) -> str:

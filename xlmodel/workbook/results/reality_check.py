@@ -17,6 +17,7 @@ from ..charts import Layout, Series, Span
 from .banner import stale_banner
 from .context import Context
 from .formats import unit_format
+from .geometry import decade_bounds
 from .sheet import Col, ResultSheet, Sheet, Table
 
 _COLUMNS = [
@@ -80,7 +81,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     ys = [float(real["density_fp16_tflops_per_mm2"].iloc[i]) for i in rows]
     # both span decades (a seed variant at 0.04 TFLOPS/mm², MI355X at 2.9): on
     # linear axes the variants crowd one corner and their labels cover each other
-    x_bounds, y_bounds = _decades(xs), _decades(ys)
+    x_bounds, y_bounds = decade_bounds(xs), decade_bounds(ys)
     names = [str(real.index[i]) for i in rows]
     where = ch.place_labels(
         [(x, y, n) for x, y, n in zip(xs, ys, names)],
@@ -121,13 +122,6 @@ def _charted(ctx: Context, real: pd.DataFrame) -> list[int]:
         if math.isfinite(x) and math.isfinite(y) and x > 0 and y > 0:  # log axes
             out.append(i)
     return out
-
-
-def _decades(values: list[float]) -> tuple[float, float]:
-    """Log-axis bounds: the powers of ten around ``values`` (all positive)."""
-    lo = 10.0 ** math.floor(math.log10(min(values)))
-    hi = 10.0 ** math.ceil(math.log10(max(values)))
-    return (lo, hi if hi > lo else lo * 10)
 
 
 def _left_out(real: pd.DataFrame) -> str:

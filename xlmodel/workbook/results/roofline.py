@@ -17,7 +17,7 @@ from ..charts import Layout, Series, Span
 from .banner import stale_banner
 from .context import Context
 from .formats import GENERAL, unit_format
-from .geometry import chart_rows, legend_px, positive
+from .geometry import chart_rows, decade_bounds, legend_px, positive
 from .sheet import Col, ResultSheet, Sheet, Table
 
 WORKLOAD_LABELS = 12  # most workloads named on the roofline chart
@@ -104,10 +104,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     )
     sh.print_limit = (max(table.last_row, rtable.last_row), data_col - 2)
     ys = [v for v in data["tflops"] if v is not None]
-    y_lo = 10 ** math.floor(math.log10(min(ys))) if ys else 0.01
-    y_hi = 10 ** math.ceil(math.log10(max(ys))) if ys else 1e4
-    if y_hi <= y_lo:
-        y_hi = y_lo * 10
+    y_lo, y_hi = decade_bounds(ys) if ys else (0.01, 1e4)
     frame = _Frame((chw, chh), (x_lo, x_hi), (y_lo, y_hi))
     layout = Layout(
         f"Roofline at {p}: lines = roofs, ▲ = workloads, ◆ = ridge points",
@@ -162,8 +159,7 @@ def _x_axis(workloads: dict) -> tuple[float, float, list[float]]:
     ai_values = [float(a) for a in workloads.values() if a > 0]
     lo = min([0.01, *ai_values])
     hi = max([1e4, *ai_values])
-    x_lo = 10 ** math.floor(math.log10(lo))
-    x_hi = 10 ** math.ceil(math.log10(hi))
+    x_lo, x_hi = decade_bounds([lo, hi])
     grid = [
         10.0**e for e in range(round(math.log10(x_lo)), round(math.log10(x_hi)) + 1)
     ]
