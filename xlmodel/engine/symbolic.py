@@ -338,25 +338,10 @@ def _binop(ufunc, a, b):
     goes through ``__array_ufunc__``.
     """
     if _QUIET:
-        ta, tb = type(a), type(b)
-        if ta is Expr:
-            ok = a.f is not None
-            va = a.value
-        elif ta is np.float64 or ta is float or ta is int:
-            a = va = np.float64(a)
-            ok = va == va
-        else:
-            ok = False
-        if ok:
-            if tb is Expr:
-                ok = b.f is not None
-                vb = b.value
-            elif tb is np.float64 or tb is float or tb is int:
-                b = vb = np.float64(b)
-                ok = vb == vb
-            else:
-                ok = False
-        if ok:
+        pa = _plain_operand(a)
+        pb = _plain_operand(b) if pa is not None else None
+        if pb is not None:
+            (a, va), (b, vb) = pa, pb
             name, rule, op = _OPERATOR_RULES[ufunc]
             if op is not None and type(va) is np.float64 and type(vb) is np.float64:
                 value = op(va, vb)
@@ -364,6 +349,18 @@ def _binop(ufunc, a, b):
                 value = ufunc(va, vb)
             return rule(value, a, b)
     return Expr.__array_ufunc__(a if type(a) is Expr else b, ufunc, "__call__", a, b)
+
+
+def _plain_operand(x):
+    """(operand, value) of an operand :func:`_binop` handles itself (an Expr with
+    a formula, or a float64, float or int that is not NaN, as float64), else None."""
+    t = type(x)
+    if t is Expr:
+        return (x, x.value) if x.f is not None else None
+    if t is np.float64 or t is float or t is int:
+        v = np.float64(x)
+        return (v, v) if v == v else None
+    return None
 
 
 # Operand kinds a Python operator hands straight to Expr.__array_ufunc__ (numpy
