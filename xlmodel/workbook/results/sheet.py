@@ -255,7 +255,7 @@ class Sheet:
                 if f is None:
                     props = bright if hl else border
                     f = formats[("center", hl)] = ctx.fmt(align="center", **props)
-                ws._write_string(r, cc, text, f)  # write_string without its A1 check
+                ws.write_string(r, cc, text, f)
                 widest = max(widest, 5)
             else:  # text, or a string in a column of numbers
                 text = "" if _missing(v) else str(v)
@@ -272,7 +272,7 @@ class Sheet:
                     elif text_col:
                         props["indent"] = 1
                     f = formats[("text", hl, wrap)] = ctx.fmt(text_wrap=wrap, **props)
-                ws._write_string(r, cc, text, f)
+                ws.write_string(r, cc, text, f)
                 if wrap:
                     self.wrapped.append((r, cc, text, 1, 1.45))
                 widest = max(widest, _chars(len(text)) + text_col)
@@ -301,7 +301,7 @@ class Sheet:
         f = formats.get(("number", hl))
         if f is None:
             f = formats[("number", hl)] = self.ctx.fmt(num_format=num_format, **props)
-        self.ws._write_number(row, col, x, f)  # write_number without its A1 check
+        self.ws.write_number(row, col, x, f)
         return _shown_len(x, num_format)
 
     def pass_fail(self, table: Table, keys: list[str]) -> None:
