@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from xlmodel import evaluate
-from xlmodel.studies.calibrate import NODE_VOLTAGE
+from xlmodel.studies.calibrate import NODE_VOLTAGE, TDP_COLUMNS
 from xlmodel.studies.reference import (
     PEAK_COLUMNS,
     load_chips,
@@ -94,8 +94,7 @@ def test_a_chip_below_its_die_top_runs_at_a_lower_voltage():
     # preset MI355X sits at the N3 class's voltage, MI350X lower on the same curve
     fit = physical_fit()
     feats = power_features(load_chips()).loc[["MI350X", "MI355X"]]
-    rows = feats.drop(columns=["tdp_w", "tdp_kind", "fit_weight", "dense_clock_mhz"])
-    rows = rows.drop(columns="vf_top_clock_mhz")
+    rows = feats.drop(columns=list(TDP_COLUMNS))
     r = evaluate(with_physical_preset(rows, fit, feats["vf_top_clock_mhz"]))
     v_top, floor = NODE_VOLTAGE["n3"]
     k = fit.coefficients["vf_slope_v_per_ghz"]

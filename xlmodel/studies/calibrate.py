@@ -18,9 +18,11 @@ MI350X a point below MI355X's 2.4 GHz on theirs), for a variant 1.8 GHz
 (``REF_CLOCK_MHZ``). E[node] is the energy per FLOP at V_ref, the node's voltage at
 the top of the curve; leakage is
 stated per mm² of N5-class die and scales with transistor density d (1 / the area
-model's node scale: N7 0.5, N3 1.33), so it follows transistor count. Seven
+model's node scale: N7 0.5, N3 1.33), so it follows transistor count. Eight
 coefficients are fitted, shared by every chip, never one per chip: E for N7-, N5-
-and N3-class nodes, e_hbm, leak, io and the slope k of the voltage-frequency curve.
+and N3-class nodes, e_hbm, leak, io, the slope k of the voltage-frequency curve and
+the throughput exponent b (SM power as (F / 4096)^b with the FP16 FLOP per clock
+per SM F, not shown above).
 The rest are public figures, not fitted (``NODE_VOLTAGE``, ``FIXED``): each node's
 voltage and floor, the leakage temperature coefficient, the junction-to-case
 resistance, cooling, UCIe energy and the share of memory traffic crossing dies.
@@ -146,7 +148,8 @@ TDP_KINDS = ("draw", "limit")
 # the measured dense-GEMM clock (overrides the kind), "draw" a draw at the quoted
 # clock, "limit" a floor on the power at the quoted clock.
 FIT_RULES = ("measured", "draw", "limit")
-# Columns of the fit's input that describe the TDP, not the chip's parameters.
+# Columns of the fit's input that describe the reference (its TDP, the clock
+# measured at it, its die's curve top), not the model's parameters.
 TDP_COLUMNS = (
     "tdp_w",
     "tdp_kind",
@@ -311,15 +314,12 @@ class _Chips:
             else np.ones(n)
         )
         self.rows = rows
-        top = features.get("vf_top_clock_mhz")
-        self.top_clock = (
-            np.full(n, REF_CLOCK_MHZ) if top is None else top.to_numpy(float)
-        )
+        self.terms = _node_terms(rows["process_node"], features.get("vf_top_clock_mhz"))
+        self.top_clock = self.terms["top_mhz"]
         preset = preset_columns(rows, PRIORS["mean"].to_dict(), self.top_clock)
         for name, col in preset.items():
             rows[name] = col
         self.x = prepare(rows)
-        self.terms = _node_terms(rows["process_node"], self.top_clock)
         self._stacked: dict[int, dict] = {}
 
     def _inputs(self, m: int) -> dict:
