@@ -153,7 +153,9 @@ def _live(ctx: Context, sh: Sheet, bd: pd.DataFrame, cols: list[Col], t: Table):
     metrics = [m for m in metrics if m not in _SHOWN_INPUTS]
     column = {k: bd[k].to_numpy() for k in bd.columns}  # cell by cell below
     wrote = False
-    for i, variant in enumerate(bd["variant"]):
+    variants = list(bd["variant"])
+    requests = []
+    for i, variant in enumerate(variants):
         r = t.first_row + i
         refs = lv.sources.get(variant, {})
         filled = lv.node_filled.get(variant, set())
@@ -161,12 +163,19 @@ def _live(ctx: Context, sh: Sheet, bd: pd.DataFrame, cols: list[Col], t: Table):
         for key in _SHOWN_INPUTS:
             c = t.cols[key]
             ref = refs.get(key) if key not in filled else None
-            if live.write_input(ctx, sh.ws, r, c, ref, column[key][i], fmt[key]):
+            if live.shown_input(ref, column[key][i]):
                 shown[key] = live.cell(r, c)
+        requests.append((variant, metrics, None, 1.0, shown))
+    for i, traced in enumerate(lv.formulas_many(requests)):
+        variant = variants[i]
+        r = t.first_row + i
+        refs = lv.sources.get(variant, {})
+        filled = lv.node_filled.get(variant, set())
+        for key in _SHOWN_INPUTS:
+            ref = refs.get(key) if key not in filled else None
+            live.write_input(ctx, sh.ws, r, t.cols[key], ref, column[key][i], fmt[key])
         cells = {m: live.cell(r, t.cols[m]) for m in metrics}
-        formulas = _reticle_free(
-            lv, variant, lv.formulas(variant, metrics, None, 1.0, shown)
-        )
+        formulas = _reticle_free(lv, variant, traced)
         peak, unit = formulas.get("target_peak_tflops"), formulas.get("unit_cost_usd")
         if isinstance(peak, Expr) and isinstance(unit, Expr):
             formulas["tflops_per_usd"] = per_usd(

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ...engine import prepare
+from ...engine import prepare, symbolic
 from ...engine.nodes import fill_process_nodes
 from ...engine.symbolic import Expr, trace, trace_each
 from ...schema import PARAMETERS
@@ -141,7 +141,34 @@ class Live:
         cell). Returns metric -> Expr, or a plain number or None where the cell
         keeps its value.
         """
-        x = self.leaves(variant)
+        x = self._with_inputs(self.leaves(variant), inputs)
+        return _traced(x, list(names), dict(cells or {}), utilization)
+
+    def formulas_many(self, requests: Iterable[tuple]) -> list[dict]:
+        """``[self.formulas(*r) for r in requests]``, formula for formula.
+
+        Each request is the arguments of :meth:`formulas` (variant, names and
+        optionally cells, utilization, inputs). Requests alike (the same
+        metrics, cells and shown inputs, every input a cell or the same number
+        or choice, the utilisation a cell or the same number) are traced
+        together, once: the variants' cells are tokens of one trace over all
+        their values (:func:`xlmodel.engine.symbolic.batch`), rendered for
+        each. Where their decisions differ the batch splits on the decision
+        and is traced again; where it cannot say, each is traced alone.
+        """
+        requests = [_padded(r) for r in requests]
+        out: list = [None] * len(requests)
+        groups: dict = {}
+        for k, req in enumerate(requests):
+            key, x, texts = self._plan(*req)
+            groups.setdefault(key, []).append((k, x, texts))
+        for members in groups.values():
+            self._batch(requests, members, out)
+        return out
+
+    @staticmethod
+    def _with_inputs(x: dict, inputs: Mapping[str, str] | None) -> dict:
+        """Leaves ``x`` with each input of ``inputs`` read from its shown cell."""
         for name, ref in (inputs or {}).items():
             now = x[name]
             if isinstance(now, Expr):
@@ -149,22 +176,99 @@ class Live:
                     x[name] = Expr.leaf(ref, now.value)
             else:
                 x[name] = Expr.leaf(ref, now[0])
-        cells = dict(cells or {})
-        names = list(names)
-        plain = trace(x, list(dict.fromkeys([*names, *cells])), utilization)
-        known = {}
-        for m, ref in cells.items():
-            e = plain.get(m)
-            if isinstance(e, Expr):
-                known[m] = Expr(ref, e.value, guards=e.guards, fallible=e.fallible)
-        if not known:
-            return {name: plain[name] for name in names}
-        # each formula over the other metrics' cells (one trace per metric, the
-        # intermediates shared between them)
-        again = trace_each(
-            x, [n for n in names if isinstance(plain[n], Expr)], utilization, known
-        )
-        return {name: again.get(name, plain[name]) for name in names}
+        return x
+
+    def _plan(self, variant, names, cells, utilization, inputs):
+        """A request's batch key, its leaves and its texts (one per cell it reads,
+        in the order of the key's slots)."""
+        x = self._with_inputs(self.leaves(variant), inputs)
+        kinds = []
+        texts = []
+        for name, a in x.items():
+            if type(a) is Expr:
+                if a.f is not None:
+                    kinds.append((name, "cell"))
+                    texts.append(a.f)
+                else:
+                    kinds.append((name, "opaque", a.why))
+            elif a.dtype.kind in "fbiu":
+                kinds.append((name, a.dtype.str, a.tobytes()))
+            else:
+                kinds.append((name, a.dtype.str, tuple(a.tolist())))
+        if isinstance(utilization, Expr):
+            u = ("cell",)
+            texts.append(utilization.f)
+        else:
+            u = (type(utilization).__name__, np.float64(utilization).tobytes())
+        texts.extend(cells.values())
+        return (tuple(names), tuple(cells), tuple(kinds), u), x, texts
+
+    def _batch(self, requests: list, members: list, out: list) -> None:
+        """Trace the requests ``members`` (alike: see :meth:`_plan`) together."""
+        if len(members) == 1:
+            k, x, _ = members[0]
+            _, names, cells, utilization, _ = requests[k]
+            out[k] = _traced(x, names, cells, utilization)
+            return
+        first, x0, _ = members[0]
+        _, names, cells, utilization, _ = requests[first]
+        j = 0
+        x = {}
+        for name, a in x0.items():
+            if type(a) is Expr:
+                values = np.array([m[1][name].value for m in members], np.float64)
+                if a.f is not None:
+                    x[name] = Expr(symbolic.token(j), values)
+                    j += 1
+                else:
+                    x[name] = Expr(None, values, why=a.why)
+            else:
+                x[name] = a
+        if isinstance(utilization, Expr):
+            values = [requests[k][3].value for k, _, _ in members]
+            utilization = Expr(symbolic.token(j), np.array(values, np.float64))
+            j += 1
+        cells = {m: symbolic.token(j + i) for i, m in enumerate(cells)}
+        try:
+            with symbolic.batch(len(members)):
+                traced = _traced(x, names, cells, utilization)
+        except symbolic.Disagree as d:
+            mask = d.mask
+            if mask is None or mask.all() or not mask.any():
+                for member in members:
+                    self._batch(requests, [member], out)
+            else:
+                self._batch(requests, [m for m, t in zip(members, mask) if t], out)
+                self._batch(requests, [m for m, t in zip(members, mask) if not t], out)
+            return
+        for i, (k, _, texts) in enumerate(members):
+            out[k] = {n: symbolic.render(e, texts, i) for n, e in traced.items()}
+
+
+def _padded(request) -> tuple:
+    """A request of :meth:`Live.formulas_many` as (variant, list of names, dict
+    of cells, utilization, inputs), its defaults filled in."""
+    defaults = (None, None, None, 1.0, None)
+    variant, names, cells, utilization, inputs = (*request, *defaults[len(request) :])
+    return variant, list(names), dict(cells or {}), utilization, inputs
+
+
+def _traced(x: dict, names: list, cells: dict, utilization) -> dict:
+    """:meth:`Live.formulas` over the leaves ``x``."""
+    plain = trace(x, list(dict.fromkeys([*names, *cells])), utilization)
+    known = {}
+    for m, ref in cells.items():
+        e = plain.get(m)
+        if isinstance(e, Expr):
+            known[m] = Expr(ref, e.value, guards=e.guards, fallible=e.fallible)
+    if not known:
+        return {name: plain[name] for name in names}
+    # each formula over the other metrics' cells (one trace per metric, the
+    # intermediates shared between them)
+    again = trace_each(
+        x, [n for n in names if isinstance(plain[n], Expr)], utilization, known
+    )
+    return {name: again.get(name, plain[name]) for name in names}
 
 
 class Cached(float):
@@ -221,6 +325,12 @@ def write(
     return True
 
 
+def shown_input(ref: str | None, cached) -> bool:
+    """Whether :func:`write_input` writes the input's formula (a cell and a
+    finite value)."""
+    return ref is not None and math.isfinite(float(cached))
+
+
 def write_input(
     ctx: Context,
     ws,
@@ -233,11 +343,9 @@ def write_input(
 ) -> bool:
     """An input shown on a result sheet as a formula ``=ref`` of its input cell,
     its value cached; False (nothing written) without a cell or a finite value."""
-    if ref is None:
+    if not shown_input(ref, cached):
         return False
     x = float(cached)
-    if not math.isfinite(x):
-        return False
     fmt = ctx.fmt(num_format=num_format, **{**BORDER, **(props or {})})
     ws.write_formula(row, col, "=" + ref, fmt, Cached(x))
     return True

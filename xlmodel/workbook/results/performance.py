@@ -90,6 +90,8 @@ def _live(ctx: Context, sh: Sheet, frame, tables: list[tuple[Table, list[Col]]])
         return
     lv = live.Live(ctx)
     column = {k: frame[k].to_numpy() for k in frame.columns}  # cell by cell below
+    requests = []
+    rows = []
     for i, variant in enumerate(frame["variant"]):
         places: dict[str, tuple[int, int, str]] = {}
         for t, cols in tables:
@@ -97,7 +99,9 @@ def _live(ctx: Context, sh: Sheet, frame, tables: list[tuple[Table, list[Col]]])
                 if c.key != "variant" and c.key not in places:
                     places[c.key] = (t.first_row + i, t.cols[c.key], c.fmt)
         cells = {k: live.cell(r, c) for k, (r, c, _) in places.items()}
-        formulas = lv.formulas(variant, list(places), cells)
+        rows.append(places)
+        requests.append((variant, list(places), cells))
+    for i, (places, formulas) in enumerate(zip(rows, lv.formulas_many(requests))):
         for key, (r, c, fmt) in places.items():
             live.write(ctx, sh.ws, r, c, formulas[key], column[key][i], fmt)
 

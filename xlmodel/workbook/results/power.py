@@ -93,28 +93,30 @@ def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
     fmt = {c.key: c.fmt for c in cols}
     ucol = t.cols["utilization"]
     column = {k: pw[k].to_numpy() for k in pw.columns}  # cell by cell below
-    for i, (variant, u) in enumerate(zip(pw["variant"], pw["utilization"])):
+    variants = list(pw["variant"])
+    requests = []
+    for i, (variant, u) in enumerate(zip(variants, pw["utilization"])):
         r = t.first_row + i
-        refs = lv.sources.get(variant, {})
-        shown = {}
-        for key, param in _INPUT_OF.items():
-            c = t.cols[key]
-            if param in refs:
-                sh.ws.write_formula(
-                    r,
-                    c,
-                    "=" + refs[param],
-                    ctx.fmt(num_format=fmt[key], **live.BORDER),
-                    live.Cached(column[key][i]),
-                )
-            shown[param] = live.cell(r, c)
+        shown = {param: live.cell(r, t.cols[key]) for key, param in _INPUT_OF.items()}
         cells = {
             m: live.cell(r, t.cols[k])
             for k, m in _METRIC_OF.items()
             if not m.startswith("meets_")
         }
         util = Expr.leaf(live.cell(r, ucol), u)
-        formulas = lv.formulas(variant, list(_METRIC_OF.values()), cells, util, shown)
+        requests.append((variant, list(_METRIC_OF.values()), cells, util, shown))
+    for i, formulas in enumerate(lv.formulas_many(requests)):
+        r = t.first_row + i
+        refs = lv.sources.get(variants[i], {})
+        for key, param in _INPUT_OF.items():
+            if param in refs:
+                sh.ws.write_formula(
+                    r,
+                    t.cols[key],
+                    "=" + refs[param],
+                    ctx.fmt(num_format=fmt[key], **live.BORDER),
+                    live.Cached(column[key][i]),
+                )
         for key, metric in _METRIC_OF.items():
             live.write(
                 ctx, sh.ws, r, t.cols[key], formulas[metric], column[key][i], fmt[key]

@@ -113,24 +113,36 @@ def _live(ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], t: Tabl
         order = [str(v) for v in ctx.results.cost.breakdown.index]
         cost_row = {name: i for i, name in enumerate(order)}
     wrote = False
-    for i, variant in enumerate(frame["variant"]):
+    variants = list(frame["variant"])
+    metrics = [m for k, m in _METRIC_OF.items() if k in t.cols]
+    requests = []
+    for i, variant in enumerate(variants):
         r = t.first_row + i
-        props = {"bold": True, "bg_color": BEST_FILL} if i in best else {}
-        refs = lv.sources.get(variant, {})
-        shown = {}
-        for key, param in _INPUT_OF.items():
-            c = t.cols[key]
-            live.write_input(
-                ctx, sh.ws, r, c, refs.get(param), column[key][i], fmt[key], props
-            )
-            shown[param] = live.cell(r, c)  # a formula or the value used
+        # an input's cell: a formula or the value used
+        shown = {param: live.cell(r, t.cols[key]) for key, param in _INPUT_OF.items()}
         cells = {
             m: live.cell(r, t.cols[k])
             for k, m in _METRIC_OF.items()
             if not m.startswith("meets_") and k in t.cols
         }
-        metrics = [m for k, m in _METRIC_OF.items() if k in t.cols]
-        formulas = lv.formulas(variant, metrics, cells, 1.0, shown)
+        requests.append((variant, metrics, cells, 1.0, shown))
+    for i, formulas in enumerate(lv.formulas_many(requests)):
+        variant = variants[i]
+        shown = requests[i][4]
+        r = t.first_row + i
+        props = {"bold": True, "bg_color": BEST_FILL} if i in best else {}
+        refs = lv.sources.get(variant, {})
+        for key, param in _INPUT_OF.items():
+            live.write_input(
+                ctx,
+                sh.ws,
+                r,
+                t.cols[key],
+                refs.get(param),
+                column[key][i],
+                fmt[key],
+                props,
+            )
         unit = formulas.get("unit_cost_usd")
         if variant in cost_row and isinstance(unit, Expr):
             # the Cost sheet's cell holds the same formula: refer to it, as it
