@@ -149,8 +149,10 @@ def compute(
             require_exploration(study, path)
         # what the last compute kept, read before the results are replaced
         previous, previous_note = state.read_previous(path)
-        results = run(study, progress)
         info = package.inspect_package(path, report.SHEETS)
+        # a target the workbook cannot be written to, refused before the studies
+        package.main_type_for(info.content_type, out)
+        results = run(study, progress)
         names = package.plan_sheet_names(info, list(report.SHEETS))
         readers = package.sheets_reading_results(
             path, list(names.values()), report.SHEETS

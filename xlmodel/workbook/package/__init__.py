@@ -43,13 +43,14 @@ from .ownership import (
     sheets_reading_results,
 )
 from .screen import screen_zip
-from .splice import splice_results
+from .splice import main_type_for, splice_results
 from .write import temp_prefix
 
 __all__ = [
     "OWNED_NAME",
     "PackageInfo",
     "inspect_package",
+    "main_type_for",
     "marker_value",
     "plan_sheet_names",
     "sheets_reading_results",

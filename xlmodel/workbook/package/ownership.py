@@ -93,12 +93,15 @@ class PackageInfo:
     copies : frozenset of str
         Sheets that carry the marker under another name than the one xlmodel
         gave: copies or renames of result sheets, which are the user's.
+    content_type : str
+        The main part's content type (which extensions it may be written to).
     """
 
     sheet_names: tuple[str, ...]
     owned: frozenset[str]
     macro_enabled: bool
     copies: frozenset[str] = frozenset()
+    content_type: str = ""
 
 
 def inspect_package(
@@ -135,6 +138,7 @@ def inspect_package(
             owned=frozenset(book.sheets[i].name for i in book.owned),
             macro_enabled="macroenabled" in book.content_type.lower(),
             copies=frozenset(book.sheets[i].name for i in book.copies),
+            content_type=book.content_type,
         )
 
 

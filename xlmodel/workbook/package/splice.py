@@ -104,7 +104,7 @@ def splice_results(
     with Package.open(results_path, "results workbook") as results:
         results.read_all()
     book = Workbook.read(original, legacy_names)
-    main_type = _main_type_for(book, out_path)
+    main_type = main_type_for(book.content_type, out_path)
     refuse_if_locked(out_path)
     merged = _merge(original, book, results, main_type, open_on, deselect)
     mode = stat.S_IMODE(os.stat(original_path).st_mode)
@@ -174,8 +174,9 @@ def _check_sheets(draft: Draft, owned: set[int]) -> None:
         raise draft.orig.fail("the workbook would have no sheets left")
 
 
-def _main_type_for(book: Workbook, out_path: str | os.PathLike[str]) -> str | None:
-    """The main part's content type for the target's extension; None: keep it.
+def main_type_for(current: str, out_path: str | os.PathLike[str]) -> str | None:
+    """The main part's content type for the target's extension, the workbook's
+    main part having the content type ``current``; None: keep it.
 
     Excel opens a workbook only under the extension of its kind. A plain
     workbook written to an ``.xlsm`` name becomes macro-enabled (it then has no
@@ -185,7 +186,7 @@ def _main_type_for(book: Workbook, out_path: str | os.PathLike[str]) -> str | No
     """
     suffix = os.path.splitext(os.fspath(out_path))[1].lower()
     wanted = _EXTENSIONS.get(suffix)
-    current = book.content_type.split(";")[0].strip()
+    current = current.split(";")[0].strip()
     kind = next(
         (k for k, t in _MAIN_TYPES.items() if t.lower() == current.lower()), None
     )
