@@ -197,6 +197,45 @@ def test_formula_preparation_is_xlsxwriters(formula):
     )
 
 
+def _sheet_part(tmp_path, worksheet_class) -> bytes:
+    """The sheet part of a workbook with cells of every kind written through
+    ``worksheet_class``."""
+    import datetime
+    import zipfile
+
+    import xlsxwriter
+
+    path = tmp_path / f"{worksheet_class.__name__}.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("S", worksheet_class=worksheet_class)
+    fmt = wb.add_format({"num_format": "0.00", "bottom": 1})
+    ws.set_row(30, None, wb.add_format({"bold": True}))
+    ws.set_column(6, 6, None, wb.add_format({"italic": True}))
+    numbers = [0.0, -0.0, 5e-324, 1 / 3, 123456789.123456789, 1e20, 2.0**53 + 2]
+    for i, x in enumerate([*numbers, -7.0, 1e-300, 12.5]):
+        ws.write_number(i, 0, x, fmt)
+        ws.write_number(i, 1, x)  # no format of its own
+        ws.write_number(30, i, x)  # the row's format
+        ws.write_number(i, 6, x)  # the column's format
+    texts = ["n/a", "  padded ", 'a <b> & "c"', "tab\there", "é 🙂", ""]
+    for i, text in enumerate(texts):
+        ws.write_string(i, 2, text, fmt)
+        ws.write_string(i, 3, text)
+    ws.write_datetime(0, 4, datetime.datetime(2026, 12, 2, 18, 30), fmt)
+    ws.write_formula(1, 4, "=A1+1", fmt, 1.0)
+    ws.write_boolean(2, 4, True, fmt)
+    ws.write_blank(3, 4, None, fmt)
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml") + z.read("xl/sharedStrings.xml")
+
+
+def test_the_one_step_cell_writer_writes_xlsxwriters_cells(tmp_path):
+    ours = _sheet_part(tmp_path, _Worksheet)
+    assert ours == _sheet_part(tmp_path, Worksheet)
+    assert b'<c r="A1" s="2"><v>0</v></c>' in ours  # written in one step
+
+
 _OPERANDS = [
     Expr("'Variants'!$D$5", np.float64(1.7)),
     Expr("'Variants'!$E$5", np.float64(-0.0)),

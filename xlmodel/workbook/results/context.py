@@ -102,6 +102,8 @@ class Context:
     results: Results
     info: dict
     formats: dict = field(default_factory=dict)
+    #: what the sheets share, made once (the live formulas' leaves: ``.live.Live.of``)
+    shared: dict = field(default_factory=dict)
 
     def __post_init__(self):
         r = self.results

@@ -147,7 +147,7 @@ def _live(ctx: Context, sh: Sheet, bd: pd.DataFrame, cols: list[Col], t: Table):
     others (the yields in every cost). Returns whether any cell went live."""
     if not live_breakdown(ctx):
         return False
-    lv = live.Live(ctx)
+    lv = live.Live.of(ctx)
     fmt = {c.key: c.fmt for c in cols}
     metrics = [c.key for c in cols if c.key in METRIC_UNITS and c.key in t.cols]
     metrics = [m for m in metrics if m not in _SHOWN_INPUTS]

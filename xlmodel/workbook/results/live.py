@@ -72,6 +72,15 @@ def cell(row: int, col: int, sheet: str | None = None) -> str:
 class Live:
     """The inputs of every variant as formula leaves, and their traced metrics."""
 
+    @classmethod
+    def of(cls, ctx: Context) -> Live:
+        """The run's one :class:`Live`, shared by the sheets (its leaves are made
+        once per variant for all of them)."""
+        made = ctx.shared.get(cls)
+        if made is None:
+            made = ctx.shared[cls] = cls(ctx)
+        return made
+
     def __init__(self, ctx: Context):
         study = ctx.results.study
         v = fill_process_nodes(apply_power_preset(study.variants), study.process_nodes)

@@ -88,7 +88,7 @@ def _live(ctx: Context, sh: Sheet, frame, tables: list[tuple[Table, list[Col]]])
     a metric shown twice is computed once, its other cells refer to it."""
     if len(frame) > live.ROW_LIMIT:
         return
-    lv = live.Live(ctx)
+    lv = live.Live.of(ctx)
     column = {k: frame[k].to_numpy() for k in frame.columns}  # cell by cell below
     requests = []
     rows = []

@@ -89,7 +89,7 @@ def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
     budget and Tj max refer to their input cells, the checks to the row's cells."""
     if len(pw) > live.ROW_LIMIT:
         return
-    lv = live.Live(ctx)
+    lv = live.Live.of(ctx)
     fmt = {c.key: c.fmt for c in cols}
     ucol = t.cols["utilization"]
     column = {k: pw[k].to_numpy() for k in pw.columns}  # cell by cell below

@@ -103,7 +103,7 @@ def _live(ctx: Context, sh: Sheet, frame: pd.DataFrame, cols: list[Col], t: Tabl
     """
     if len(frame) > live.ROW_LIMIT:
         return False
-    lv = live.Live(ctx)
+    lv = live.Live.of(ctx)
     fmt = {c.key: c.fmt for c in cols}
     best = advice.subject_rows(ctx, frame)
     column = {k: frame[k].to_numpy() for k in frame.columns}  # cell by cell below
