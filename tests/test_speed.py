@@ -236,6 +236,60 @@ def test_the_one_step_cell_writer_writes_xlsxwriters_cells(tmp_path):
     assert b'<c r="A1" s="2"><v>0</v></c>' in ours  # written in one step
 
 
+_EDGES = [0.0, -0.0, -0.004, 0.004, 0.996, 9.995, -9.995, 999.5, 1e-320, -1e-320]
+_EDGES += [123456.789, -123456.789, 1e15, 2.5e300, -2.5e300, 1.7e308]
+
+
+@pytest.mark.parametrize("num_format", ["0.00", "#,##0", "0.0%", '0.0" W"', "0"])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_widest_number_of_a_column_is_every_cells_widest(num_format, seed):
+    from xlmodel.workbook.results.sheet import _shown_len, _widest_shown
+
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([_EDGES, rng.normal(0, 10.0 ** rng.integers(-3, 9), 200)])
+    x = rng.permutation(x)[: rng.integers(1, len(x))]
+    for column in (x, -x, x[x <= 0], np.abs(x)):  # the widest on either side
+        want = max((_shown_len(v, num_format) for v in column.tolist()), default=0)
+        assert _widest_shown(column, num_format, False) == want
+        assert _widest_shown(column, num_format, True) == max(want, 3)
+
+
+def _table_parts(tmp_path, frame, name: str) -> bytes:
+    """The sheet and styles parts of a workbook holding ``frame`` as a table."""
+    import zipfile
+
+    import xlsxwriter
+
+    from xlmodel.studies.run import run, seed_study
+    from xlmodel.workbook.results.context import Context
+    from xlmodel.workbook.results.sheet import Col, Sheet
+
+    path = tmp_path / f"{name}.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ctx = Context(wb, run(seed_study()), {})
+    sh = Sheet(ctx, wb.add_worksheet("T"), "T")
+    cols = [Col("a", "A (W)", "0.0"), Col("b", "B (%)", "0.0%"), Col("c", "C", "#,##0")]
+    sh.table(2, 1, frame, cols, highlight={1, 4})
+    sh.ws.set_column(1, 3, sh.widths[1])
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/worksheets/sheet1.xml") + z.read("xl/styles.xml")
+
+
+def test_a_column_of_numbers_is_written_as_cell_by_cell(tmp_path):
+    import pandas as pd
+
+    a = [np.nan, 1.25, -0.0, np.inf, 1e9, -3.5, 0.004]
+    frame = pd.DataFrame(
+        {"a": a, "b": [0.5, np.nan, 1.0, 2.0, -0.25, 0.0, 1e-9], "c": range(7)}
+    )
+    # object columns take the cell-by-cell path, numbers the column path
+    loose = frame.astype(object)
+    assert _table_parts(tmp_path, frame, "columns") == _table_parts(
+        tmp_path, loose, "cells"
+    )
+
+
 _OPERANDS = [
     Expr("'Variants'!$D$5", np.float64(1.7)),
     Expr("'Variants'!$E$5", np.float64(-0.0)),

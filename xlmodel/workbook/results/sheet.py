@@ -204,10 +204,16 @@ class Sheet:
             places[c.key] = cc
             text_col = int(c.fmt == "text" and j > 0 and not c.center)
             self._table_header(row, cc, c, text_col, cap_width, wrap_header)
-            values = frame[c.key].to_list() if c.key in frame else []
-            widest = self._table_column(
-                row + 1, cc, c, values, text_col, highlight, cap_width
-            )
+            numeric = None
+            if c.key in frame and c.fmt not in ("pass", "yes", "text"):
+                numeric = _float_column(frame[c.key])
+            if numeric is not None:
+                widest = self._number_column(row + 1, cc, c, numeric, highlight)
+            else:
+                values = frame[c.key].to_list() if c.key in frame else []
+                widest = self._table_column(
+                    row + 1, cc, c, values, text_col, highlight, cap_width
+                )
             self.fit(cc, min(max(widest + 2, 6), cap_width))
         table = Table(row, row + 1, row + len(frame), places)
         self.tables.append(table)
@@ -277,6 +283,36 @@ class Sheet:
                     self.wrapped.append((r, cc, text, 1, 1.45))
                 widest = max(widest, _chars(len(text)) + text_col)
         return widest
+
+    def _number_column(self, first, cc, c: Col, x: np.ndarray, highlight) -> int:
+        """A column of numbers (``x``, float64; NaN or infinite is ``n/a``) from
+        row ``first``; returns the widest shown length. The cells, formats and
+        width of :meth:`_table_column`, with the checks done over the column."""
+        border = {"bottom": 1, "bottom_color": "#E0E0E0"}
+        bright = {**border, "bold": True, "bg_color": BEST_FILL}
+        finite = np.isfinite(x)
+        hl = np.zeros(len(x), bool)
+        if highlight:
+            rows = [i for i in highlight if 0 <= i < len(x)]
+            hl[rows] = True
+        # the formats in the order the cells first ask for them (a workbook's
+        # formats keep the order they were made in)
+        kind = np.where(finite, 0, 2) + hl
+        _, firsts = np.unique(kind, return_index=True)
+        formats = {}
+        for k in kind[np.sort(firsts)].tolist():
+            props = bright if k & 1 else border
+            if k & 2:
+                formats[k] = self.ctx.fmt(align="right", font_color="#7F7F7F", **props)
+            else:
+                formats[k] = self.ctx.fmt(num_format=c.fmt, **props)
+        write_number, write_string = self.ws.write_number, self.ws.write_string
+        for i, (v, k) in enumerate(zip(x.tolist(), kind.tolist())):
+            if k < 2:
+                write_number(first + i, cc, v, formats[k])
+            else:
+                write_string(first + i, cc, "n/a", formats[k])
+        return _widest_shown(x[finite], c.fmt, bool((~finite).any()))
 
     def _number(self, row, col, v, num_format, props, formats) -> int:
         """:meth:`value` of a table cell, its formats looked up once per column
@@ -644,6 +680,38 @@ def _chars(n: int) -> float:
 
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _float_column(column: pd.Series) -> np.ndarray | None:
+    """A column of plain numbers as float64 (missing: NaN), or None when it
+    holds anything else (text, truth values, blanks, objects)."""
+    if column.dtype.kind in "fiu":  # numpy's or pandas' nullable numbers
+        # float() of an integer beyond 2**53 rounds as numpy's conversion does
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return None
+
+
+def _widest_shown(x: np.ndarray, num_format: str, any_na: bool) -> int:
+    """The widest :func:`_shown_len` of the finite numbers ``x`` (3, ``n/a``,
+    when ``any_na``); 0 for none.
+
+    A number's shown text is a fixed-point rendering of its magnitude, whose
+    length never falls as the magnitude grows, after a sign when its sign bit
+    is set: the widest is that of the largest magnitude on either side of the
+    sign (a percentage may overflow to infinity when scaled: then every number
+    is measured).
+    """
+    widest = 3 if any_na else 0
+    if not len(x):
+        return widest
+    if "%" in num_format and np.abs(x).max() > 1e300:
+        return max(widest, max(_shown_len(v, num_format) for v in x.tolist()))
+    negative = np.signbit(x)
+    for side in (x[~negative], x[negative]):
+        if len(side):
+            v = float(side[np.argmax(np.abs(side))])
+            widest = max(widest, _shown_len(v, num_format))
+    return widest
 
 
 def _shown_len(x: float, num_format: str) -> int:
