@@ -45,7 +45,8 @@ computes all of them at once, and :func:`render` writes one variant's result
 with its own cell for each token. A decision is taken once for all of them; where
 the variants' values decide differently it raises :class:`Disagree` with each
 variant's side, and the caller traces each side apart. One trace then serves a
-whole table of variants (about 1 ms of a 5 ms trace per variant before).
+whole table of variants alike: a 200-variant workbook's four live sheets took
+2.0-2.5 s traced variant by variant, 0.4-0.6 s together.
 """
 
 from __future__ import annotations
