@@ -211,29 +211,37 @@ def test_measured_dense_clock_on_the_sheet(template, tmp_path):
     assert mine["dense_clock_precision"] == "bf16"
 
 
-def test_a_references_sheet_without_silicon_says_what_that_means(template, tmp_path):
+def test_a_references_sheet_without_silicon_takes_the_shipped_dies(template, tmp_path):
     from xlmodel.studies.reality import reality_table
 
     study = read_study(template)
     assert not [w for w in study.warnings if "silicon" in w]
     assert study.references.loc["H100 PCIe", "silicon"] == "GH100"
-    # a References sheet of the layout before the column: its header cleared
+    # a References sheet of the layout before the column: its header cleared,
+    # and a chip of the user's own added
     wb = openpyxl.load_workbook(template)
     ws = wb["References"]
     header = BLOCKS["references"].row + 1
     for c in range(1, ws.max_column + 1):
         if ws.cell(header, c).value == "silicon":
             ws.cell(header, c).value = None
+    last = max(r for r in range(header, ws.max_row + 1) if ws.cell(r, 1).value)
+    for c in range(1, ws.max_column + 1):
+        ws.cell(last + 1, c).value = ws.cell(last, c).value
+    ws.cell(last + 1, 1).value = "My board"
     old = tmp_path / "old.xlsx"
     wb.save(old)
     before = read_study(old)
     lines = [w for w in before.warnings if "silicon" in w]
+    n = len(study.references)
     assert len(lines) == 1 and lines[0].startswith("References: no silicon column")
-    assert (before.references["silicon"] == "").all()
-    # there H100 PCIe is its own die, at the top of its own curve: more power
+    assert f"the die of {n} of the {n + 1} chips taken from the shipped" in lines[0]
+    assert "the other 1 are each their own die" in lines[0]
+    # the shipped chips keep their dies, the user's is its own
+    refs = before.references
+    assert (refs["silicon"].drop("My board") == study.references["silicon"]).all()
+    assert refs.loc["My board", "silicon"] == ""
+    # so the Reality check is the same for the shipped chips as with the column
     new = reality_table(study.variants, study.references)
-    was = reality_table(before.variants, before.references)
-    assert (
-        was.loc["H100 PCIe", "power_physical_w"]
-        > new.loc["H100 PCIe", "power_physical_w"]
-    )
+    was = reality_table(before.variants, refs.drop("My board"))
+    assert was["power_physical_w"].equals(new["power_physical_w"])

@@ -114,13 +114,6 @@ def read(ctx: Context) -> pd.DataFrame:
     sheet = grid.title
     spec = {name: (kind, required) for name, kind, required, _ in REFERENCE_COLUMNS}
     columns = _columns(ctx, grid, r0, c0, spec)
-    if "silicon" not in columns:
-        ctx.warn(
-            f"{sheet}: no silicon column (a layout from before it): each reference "
-            "is its own die on the Reality check, so chips of one die (H100 SXM, "
-            "PCIe and NVL) do not share its voltage-frequency curve there; add the "
-            "column (xlmodel init writes it) and name each chip's die"
-        )
     missing = [n for n, (_, req) in spec.items() if req and n not in columns]
     if missing:
         ctx.problem(
@@ -141,7 +134,32 @@ def read(ctx: Context) -> pd.DataFrame:
             ctx.warn(f"{sheet}: no reference chips; using the shipped ones")
         return load_chips()
     frame = pd.DataFrame(rows).set_index("chip")
+    if "silicon" not in columns:
+        _shipped_silicon(ctx, sheet, frame)
     return frame[[n for n, *_ in REFERENCE_COLUMNS if n != "chip"]]
+
+
+def _shipped_silicon(ctx: Context, sheet: str, frame: pd.DataFrame) -> None:
+    """A References sheet without the silicon column (the layout before it):
+    each chip the shipped table holds under the same name takes its die from
+    there, said in one warning; any other is its own die."""
+    shipped = load_chips()["silicon"].fillna("").astype(str)
+    by_name = {str(k).casefold(): v for k, v in shipped.items()}
+    dies = [by_name.get(str(chip).casefold(), "") for chip in frame.index]
+    frame["silicon"] = dies
+    known = sum(1 for d in dies if d)
+    others = len(dies) - known
+    rest = (
+        f"; the other {others} are each their own die on the Reality check"
+        if others
+        else ""
+    )
+    ctx.warn(
+        f"{sheet}: no silicon column (a layout from before it): the die of {known} "
+        f"of the {len(dies)} chips taken from the shipped reference table, where "
+        f"they have the same name{rest}; add the column (xlmodel init writes it) "
+        "to name each chip's die"
+    )
 
 
 def _columns(ctx: Context, grid: Grid, r0: int, c0: int, spec: dict) -> dict:
