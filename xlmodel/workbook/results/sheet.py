@@ -425,7 +425,7 @@ class Sheet:
         heights: dict[int, int] = {}
         for row, col, text, span, per_unit in self.wrapped:
             width = sum(self.widths.get(col + k, 8.43) for k in range(span))
-            lines = len(textwrap.wrap(text, max(int(width * per_unit) - 1, 4))) or 1
+            lines = _lines(text, max(int(width * per_unit) - 1, 4))
             heights[row] = max(heights.get(row, 1), lines)
         for row, lines in heights.items():
             if lines > 1:
@@ -680,6 +680,13 @@ def _chars(n: int) -> float:
 
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _lines(text: str, chars: int) -> int:
+    """Lines ``text`` wraps to at ``chars`` characters a line (at least one)."""
+    if len(text) <= chars and "\t" not in text:
+        return 1  # what textwrap gives a text that fits, with no tab to expand
+    return len(textwrap.wrap(text, chars)) or 1
 
 
 def _float_column(column: pd.Series) -> np.ndarray | None:
