@@ -306,12 +306,7 @@ class Sheet:
                 formats[k] = self.ctx.fmt(align="right", font_color="#7F7F7F", **props)
             else:
                 formats[k] = self.ctx.fmt(num_format=c.fmt, **props)
-        write_number, write_string = self.ws.write_number, self.ws.write_string
-        for i, (v, k) in enumerate(zip(x.tolist(), kind.tolist())):
-            if k < 2:
-                write_number(first + i, cc, v, formats[k])
-            else:
-                write_string(first + i, cc, "n/a", formats[k])
+        _write_numbers(self.ws, first, cc, x.tolist(), kind.tolist(), formats)
         return _widest_shown(x[finite], c.fmt, bool((~finite).any()))
 
     def _number(self, row, col, v, num_format, props, formats) -> int:
@@ -680,6 +675,40 @@ def _chars(n: int) -> float:
 
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _write_numbers(ws, first: int, cc: int, values, kinds, formats) -> None:
+    """Column ``cc`` from row ``first``: each value a number cell (kind 0 or 1)
+    or ``n/a`` (kind 2 or 3), in the format of its kind.
+
+    The first and the last number go through xlsxwriter's ``write_number``,
+    which checks the cell and widens the sheet's dimensions to it; the numbers
+    between are stored as the cell that call made (its kind, number and
+    format), a third of the time of the call and the same cell. A writer whose
+    cells are not that kind of record, or that streams its rows, takes the call
+    for every cell.
+    """
+    write_number, write_string = ws.write_number, ws.write_string
+    cell = None  # the kind of cell write_number stores, once known
+    last = None
+    table = ws.table
+    for i, (v, k) in enumerate(zip(values, kinds)):
+        r = first + i
+        if k >= 2:
+            write_string(r, cc, "n/a", formats[k])
+        elif cell:
+            table[r][cc] = cell(v, formats[k])
+            last = (r, v, formats[k])
+        else:
+            write_number(r, cc, v, formats[k])
+            if cell is None:
+                made = table.get(r, {}).get(cc)
+                fields = getattr(type(made), "_fields", ())
+                ok = not ws.constant_memory and fields == ("number", "format")
+                cell = type(made) if ok and made.number == v else False
+    if last is not None:  # the sheet's dimensions, as the cells' calls set them
+        r, v, f = last
+        write_number(r, cc, v, f)
 
 
 def _lines(text: str, chars: int) -> int:
