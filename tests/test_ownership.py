@@ -347,12 +347,18 @@ def test_plain_workbook_written_as_xlsm_becomes_macro_enabled(runner, tmp_path):
     assert book.read_bytes() == TEMPLATE.read_bytes()
 
 
-def test_macro_workbook_is_not_written_as_xlsx(runner, tmp_path):
+def test_macro_workbook_is_not_written_as_xlsx(runner, tmp_path, monkeypatch):
     book = tmp_path / "book.xlsx"
     shutil.copy(TEMPLATE, book)
     macro = tmp_path / "book.xlsm"
     assert _compute(book, runner, "-o", str(macro)).exit_code == 0
     data = macro.read_bytes()
+
+    def studies(*args, **kwargs):
+        raise AssertionError("the studies ran for a workbook that cannot be written")
+
+    pipeline._load()
+    monkeypatch.setattr(pipeline, "run", studies)  # refused before them
     result = _compute(macro, runner, "-o", str(tmp_path / "plain.xlsx"))
     assert result.exit_code == 2
     lines = [ln for ln in result.output.splitlines() if ln.strip()]

@@ -330,8 +330,13 @@ ORIGINALS = [
 
 def test_inspect_lists_sheets_owned_and_macro(corpus: dict[str, Path]) -> None:
     info = inspect_package(corpus["xlsxwriter"])
-    assert info == PackageInfo(("Inputs", "Secrets", "Notes"), frozenset(), False)
-    assert inspect_package(corpus["macro"]).macro_enabled
+    main = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    assert info == PackageInfo(
+        ("Inputs", "Secrets", "Notes"), frozenset(), False, content_type=main
+    )
+    macro = inspect_package(corpus["macro"])
+    assert macro.macro_enabled
+    assert macro.content_type == "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
     info = inspect_package(corpus["interleaved"])
     assert info.sheet_names == ("Data", "Summary", "Notes")
     assert info.owned == frozenset({"Summary"})
