@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...studies.changes import MAX_SHAPLEY, Changes
 from .banner import stale_banner
 from .context import Context
-from .formats import GENERAL, unit_format
+from .formats import GENERAL, TABLE_BORDER, unit_format
 from .sheet import Col, ResultSheet, Sheet
 
 NAME = "Changes"
@@ -142,7 +142,7 @@ def _table(
         return row + 1
     shown = frame.iloc[:MAX_ROWS]
     table = sh.table(row, 0, shown, cols, cap_width=40)
-    border = {"bottom": 1, "bottom_color": "#E0E0E0"}
+    border = TABLE_BORDER
     for i, unit in enumerate(shown["unit"] if in_unit else ()):
         fmt = unit_format(str(unit))
         for key in in_unit:

@@ -154,25 +154,24 @@ def _live(ctx: Context, sh: Sheet, bd: pd.DataFrame, cols: list[Col], t: Table):
     column = {k: bd[k].to_numpy() for k in bd.columns}  # cell by cell below
     wrote = False
     variants = list(bd["variant"])
-    requests = []
+    requests, input_refs = [], []
     for i, variant in enumerate(variants):
         r = t.first_row + i
         refs = lv.sources.get(variant, {})
         filled = lv.node_filled.get(variant, set())
-        shown = {}
-        for key in _SHOWN_INPUTS:
-            c = t.cols[key]
-            ref = refs.get(key) if key not in filled else None
-            if live.shown_input(ref, column[key][i]):
-                shown[key] = live.cell(r, c)
+        # each shown input's own cell, None where the node table filled it
+        mine = {k: refs.get(k) if k not in filled else None for k in _SHOWN_INPUTS}
+        shown = {
+            k: live.cell(r, t.cols[k])
+            for k, ref in mine.items()
+            if live.shown_input(ref, column[k][i])
+        }
+        input_refs.append(mine)
         requests.append((variant, metrics, None, 1.0, shown))
     for i, traced in enumerate(lv.formulas_many(requests)):
         variant = variants[i]
         r = t.first_row + i
-        refs = lv.sources.get(variant, {})
-        filled = lv.node_filled.get(variant, set())
-        for key in _SHOWN_INPUTS:
-            ref = refs.get(key) if key not in filled else None
+        for key, ref in input_refs[i].items():
             live.write_input(ctx, sh.ws, r, t.cols[key], ref, column[key][i], fmt[key])
         cells = {m: live.cell(r, t.cols[m]) for m in metrics}
         formulas = _reticle_free(lv, variant, traced)

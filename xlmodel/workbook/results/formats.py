@@ -33,6 +33,11 @@ GENERAL = "#,##0.####"
 TITLE_COLOR = "#1F3A5F"  # sheet titles and headings
 HEAD_FILL = "#DCE6F1"  # table header rows
 BEST_FILL = "#FFF2CC"  # highlighted table rows
+# The border every table cell carries, and a highlighted row's cells.
+TABLE_BORDER = {"bottom": 1, "bottom_color": "#E0E0E0"}
+TABLE_BEST = {**TABLE_BORDER, "bold": True, "bg_color": BEST_FILL}
+# A figure that is not a number (``n/a``): grey, right-aligned as numbers are.
+NA_TEXT = {"align": "right", "font_color": "#7F7F7F"}
 PASS = {"bg_color": "#C6EFCE", "font_color": "#006100"}
 FAIL = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
 # Share charts (Sobol indices, constraint counts): the total, light, under its

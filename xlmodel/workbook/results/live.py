@@ -40,6 +40,7 @@ from ...engine.symbolic import Expr, trace, trace_each
 from ...schema import PARAMETERS
 from ...studies.reference import apply_power_preset
 from .context import Context
+from .formats import NA_TEXT, TABLE_BORDER
 
 #: Tables of more rows than this keep plain values. Traced one by one a row
 #: cost about 5 ms, and a sheet of thousands of variants took minutes to write;
@@ -57,7 +58,7 @@ FORMULA_LIMIT = 8192
 NODE_FILLED = ("wafer_price_usd", "defect_density_per_cm2", "mask_set_usd")
 
 #: The border every table cell carries (:class:`.sheet.Sheet` tables).
-BORDER = {"bottom": 1, "bottom_color": "#E0E0E0"}
+BORDER = TABLE_BORDER
 _COEFFICIENTS = frozenset(p.name for p in PARAMETERS if p.section == "coefficient")
 
 
@@ -334,7 +335,7 @@ def write(
         fmt = ctx.fmt(num_format=num_format, **props)
         ws.write_formula(row, col, formula, fmt, Cached(x))
     else:
-        fmt = ctx.fmt(align="right", font_color="#7F7F7F", **props)
+        fmt = ctx.fmt(**NA_TEXT, **props)
         ws.write_formula(row, col, formula, fmt, "n/a")
     return True
 

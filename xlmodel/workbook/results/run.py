@@ -18,7 +18,7 @@ import pandas as pd
 from ... import __version__
 from ...schema import COEFFICIENTS, TARGETS
 from .context import Context
-from .formats import GENERAL, HEAD_FILL
+from .formats import GENERAL, HEAD_FILL, TABLE_BORDER
 from .sheet import Col, ResultSheet, Sheet
 
 _PARAMETER_COLUMNS = [
@@ -145,7 +145,7 @@ def _items_table(ctx: Context, sh: Sheet, items: list[tuple[str, object]]) -> in
     hf = ctx.fmt(bold=True, bg_color=HEAD_FILL, bottom=1, valign="bottom")
     sh.ws.write_string(3, 0, "Item", hf)
     sh.ws.merge_range(3, 1, 3, 6, "Value", hf)
-    border = {"bottom": 1, "bottom_color": "#E0E0E0"}
+    border = TABLE_BORDER
     for i, (key, val) in enumerate(items):
         r = 4 + i
         sh.ws.write_string(r, 0, key, ctx.fmt(**border))

@@ -22,7 +22,16 @@ import pandas as pd
 from ...studies.run import Results
 from ..charts import Layout, Span
 from .context import Context
-from .formats import BEST_FILL, FAIL, GENERAL, HEAD_FILL, PASS, TITLE_COLOR
+from .formats import (
+    FAIL,
+    GENERAL,
+    HEAD_FILL,
+    NA_TEXT,
+    PASS,
+    TABLE_BEST,
+    TABLE_BORDER,
+    TITLE_COLOR,
+)
 from .paging import MARGIN_LR_IN, MARGIN_TB_IN, Block, column_layout, print_layout
 
 
@@ -171,7 +180,7 @@ class Sheet:
                 row,
                 col,
                 "n/a",
-                self.ctx.fmt(align="right", font_color="#7F7F7F", **props),
+                self.ctx.fmt(**NA_TEXT, **props),
             )
             return 3
         self.ws.write_number(row, col, x, self.ctx.fmt(num_format=num_format, **props))
@@ -237,8 +246,7 @@ class Sheet:
     def _table_column(self, first, cc, c: Col, values, text_col, highlight, cap_width):
         """A column's cells from row ``first``; returns the widest shown length."""
         ctx, ws = self.ctx, self.ws
-        border = {"bottom": 1, "bottom_color": "#E0E0E0"}
-        bright = {**border, "bold": True, "bg_color": BEST_FILL}
+        border, bright = TABLE_BORDER, TABLE_BEST
         widest = 0
         formats: dict = {}
         numbers = c.fmt not in ("pass", "yes", "text")
@@ -288,8 +296,6 @@ class Sheet:
         """A column of numbers (``x``, float64; NaN or infinite is ``n/a``) from
         row ``first``; returns the widest shown length. The cells, formats and
         width of :meth:`_table_column`, with the checks done over the column."""
-        border = {"bottom": 1, "bottom_color": "#E0E0E0"}
-        bright = {**border, "bold": True, "bg_color": BEST_FILL}
         finite = np.isfinite(x)
         hl = np.zeros(len(x), bool)
         if highlight:
@@ -301,9 +307,9 @@ class Sheet:
         _, firsts = np.unique(kind, return_index=True)
         formats = {}
         for k in kind[np.sort(firsts)].tolist():
-            props = bright if k & 1 else border
+            props = TABLE_BEST if k & 1 else TABLE_BORDER
             if k & 2:
-                formats[k] = self.ctx.fmt(align="right", font_color="#7F7F7F", **props)
+                formats[k] = self.ctx.fmt(**NA_TEXT, **props)
             else:
                 formats[k] = self.ctx.fmt(num_format=c.fmt, **props)
         _write_numbers(self.ws, first, cc, x.tolist(), kind.tolist(), formats)
@@ -324,9 +330,7 @@ class Sheet:
         if not math.isfinite(x):
             f = formats.get(("n/a", hl))
             if f is None:
-                f = formats[("n/a", hl)] = self.ctx.fmt(
-                    align="right", font_color="#7F7F7F", **props
-                )
+                f = formats[("n/a", hl)] = self.ctx.fmt(**NA_TEXT, **props)
             self.ws.write_string(row, col, "n/a", f)
             return 3
         f = formats.get(("number", hl))
