@@ -138,6 +138,30 @@ def test_compare_lists_changed_inputs_and_removed_variants():
     assert rows["share"].sum() == pytest.approx(peak["delta"])
 
 
+def test_a_variant_added_or_removed_is_one_row_at_its_names_cell():
+    study = seed_study()
+    base = study.variants.loc[["Baseline"]]
+    both = study.variants.loc[["Baseline", "Power Optimized"]]
+    one = [
+        InputCell("Variants", "D3", "", "", "Baseline"),
+        InputCell("Variants", "D18", "sms_per_chiplet", "Baseline", 16),
+    ]
+    two = [
+        *one,
+        InputCell("Variants", "E3", "", "", "Power Optimized"),
+        InputCell("Variants", "E5", "cuda_cores_per_sm", "Power Optimized", 128),
+        InputCell("Variants", "E18", "sms_per_chiplet", "Power Optimized", 24),
+    ]
+    added = compare(snapshot(one, base), snapshot(two, both))
+    assert added.inputs[["cell", "parameter", "item", "new"]].values.tolist() == [
+        ["E3", "variant added", "Power Optimized", "Power Optimized"]
+    ]
+    removed = compare(snapshot(two, both), snapshot(one, base))
+    assert removed.inputs[["cell", "parameter", "item", "old"]].values.tolist() == [
+        ["E3", "variant removed", "Power Optimized", "Power Optimized"]
+    ]
+
+
 def test_snapshot_text_reads_back_equal():
     study, record = reader.read_recorded(ROOT / "templates" / "variants.xlsx")
     cells = [

@@ -250,18 +250,37 @@ def _keyed(cells: list[InputCell]) -> dict[tuple, InputCell]:
     return out
 
 
+def _name_cells(cells: list[InputCell], names: set[str]) -> dict[str, InputCell]:
+    """The cell holding each variant name of ``names``: a header cell (no
+    parameter, no item) on the sheet of that variant's other cells."""
+    sheets = {c.item: c.sheet.casefold() for c in cells if c.item in names}
+    out: dict[str, InputCell] = {}
+    for c in cells:
+        if c.parameter or c.item or not isinstance(c.value, str):
+            continue
+        name = c.value.strip()
+        if name in sheets and sheets[name] == c.sheet.casefold():
+            out.setdefault(name, c)
+    return out
+
+
 def _changed_inputs(
     old: list[InputCell], new: list[InputCell], added: set[str], removed: set[str]
 ) -> list[list]:
     a, b = _keyed(old), _keyed(new)
+    # a variant added or removed is one row, at its name's cell
+    new_names, old_names = _name_cells(new, added), _name_cells(old, removed)
     rows: list[list] = []
     seen_variants: set[str] = set()
     for key, cell in b.items():
+        if cell in new_names.values():
+            continue  # the name of a variant added: its row below
         if cell.item in added:
             if cell.item not in seen_variants:  # one line per variant added
                 seen_variants.add(cell.item)
+                at = new_names.get(cell.item, cell)
                 rows.append(
-                    [cell.sheet, cell.cell, "variant added", cell.item, None, cell.item]
+                    [at.sheet, at.cell, "variant added", cell.item, None, cell.item]
                 )
             continue
         before = a.get(key)
@@ -283,13 +302,16 @@ def _changed_inputs(
                 ]
             )
     for key, cell in a.items():
+        if cell in old_names.values():
+            continue  # the name of a variant removed: its row below
         if cell.item in removed:
             if cell.item not in seen_variants:
                 seen_variants.add(cell.item)
+                at = old_names.get(cell.item, cell)
                 rows.append(
                     [
-                        cell.sheet,
-                        cell.cell,
+                        at.sheet,
+                        at.cell,
                         "variant removed",
                         cell.item,
                         cell.item,
