@@ -259,6 +259,27 @@ def _write_results(results: Results, tmp: str, names, run_info: dict) -> None:
         ) from exc
 
 
+#: The lock files' descriptors this process holds (see :func:`_write_lock`).
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_held_locks() -> None:
+    """In a forked child: let go of the parent's locks.
+
+    An ``flock`` belongs to the open file, which a fork shares: a child that kept
+    the descriptor would hold the lock after its parent ended (killed, say), and
+    the next compute of the workbook would be refused while the child lives.
+    """
+    for fd in list(_HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_locks)
+
+
 @contextlib.contextmanager
 def _write_lock(out: Path) -> Iterator[Path]:
     """Hold the exclusive lock on writing ``out``; yield its real path.
@@ -302,6 +323,7 @@ def _write_lock(out: Path) -> Iterator[Path]:
         except OSError:
             pass
         os.close(fd)
+    _HELD_LOCKS.add(fd)
     try:
         # The lock file's fresh time stamp, by the file system's own clock.
         with contextlib.suppress(OSError):
@@ -311,6 +333,7 @@ def _write_lock(out: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock)
+        _HELD_LOCKS.discard(fd)
         os.close(fd)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
+from dataclasses import dataclass
 
 import click
 
@@ -21,38 +23,51 @@ class Progress:
     Called as ``progress(stage, done, total)``; prints at most one line per
     ``every`` seconds, or per tenth of the time spent so far when that is longer
     (a long run prints a few dozen lines, not one a second), and a last line when
-    a stage that printed ends.
+    a stage that printed ends. Two stages may run at once (the Monte Carlo runs
+    beside the exploration) and report from two threads: each keeps its own
+    clock and its own lines.
     """
 
     def __init__(self, after: float = 1.0, every: float = 1.0, clock=time.monotonic):
         self.after, self.every, self.clock = after, every, clock
-        self.stage: str | None = None
-        self.start = self.last = self.shown = clock()
-        self.printed = False
+        self.last = clock()  # the last report of any stage
+        self._stages: dict[str, _Stage] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        now = self.clock()
-        if stage != self.stage:
-            self.stage, self.start, self.printed = stage, self.last, False
-        self.last = now
-        spent = now - self.start
-        finished = done >= total
-        gap = max(self.every, 0.1 * spent)
-        due = spent > self.after and (not self.printed or now - self.shown >= gap)
-        if not (due or (finished and self.printed)):
-            return
-        self.printed, self.shown = True, now
-        rate = done / spent if spent > 0 else math.inf
-        unit = _UNITS.get(stage, "")
-        line = (
-            f"{_TITLES.get(stage, stage)}: {done:,} / {total:,} {unit} "
-            f"({100 * done / max(total, 1):.0f} %), {rate:,.0f} {unit}/s"
-        )
-        if not finished and rate > 0:
-            line += f", about {(total - done) / rate:,.0f} s left"
-        elif finished:
-            line += f", {spent:,.1f} s"
-        click.echo(line, err=True)
+        with self._lock:
+            now = self.clock()
+            s = self._stages.get(stage)
+            if s is None:  # from its report of none done, or the last of any stage
+                s = self._stages[stage] = _Stage(now if done == 0 else self.last)
+            self.last = now
+            spent = now - s.start
+            finished = done >= total
+            if finished:  # a stage run again starts afresh
+                del self._stages[stage]
+            gap = max(self.every, 0.1 * spent)
+            due = spent > self.after and (not s.printed or now - s.shown >= gap)
+            if not (due or (finished and s.printed)):
+                return
+            s.printed, s.shown = True, now
+            rate = done / spent if spent > 0 else math.inf
+            unit = _UNITS.get(stage, "")
+            line = (
+                f"{_TITLES.get(stage, stage)}: {done:,} / {total:,} {unit} "
+                f"({100 * done / max(total, 1):.0f} %), {rate:,.0f} {unit}/s"
+            )
+            if not finished and rate > 0:
+                line += f", about {(total - done) / rate:,.0f} s left"
+            elif finished:
+                line += f", {spent:,.1f} s"
+            click.echo(line, err=True)
+
+
+@dataclass
+class _Stage:
+    start: float
+    shown: float = 0.0
+    printed: bool = False
 
 
 def format_exploration(results, limit: int = 10) -> str:

@@ -31,6 +31,7 @@ from . import reality
 from . import sensitivity as sens
 from . import standard as studies
 from .advice import Advice, advise
+from .background import Background
 from .confidence import annotate
 from .design_space import (
     ExplorationSetup,
@@ -333,6 +334,16 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     and the Monte Carlo run in chunks and report ``progress(stage, done, total)``.
     """
     v = fill_process_nodes(apply_power_preset(study.variants), study.process_nodes)
+    # the Monte Carlo on the machine's other core while the rest is computed
+    with Background(
+        run_uncertainty if study.uncertainty is not None else None,
+        (v.copy(deep=True), study.uncertainty),
+        progress,
+    ) as monte_carlo:
+        return _run(study, v, progress, monte_carlo)
+
+
+def _run(study: Study, v: pd.DataFrame, progress, monte_carlo) -> Results:
     metrics = evaluate(v)
     targets = study.targets
     precision = str(targets["target_precision"])
@@ -370,7 +381,7 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         + _serving_warnings(serving[0])
     )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
-    explored, indices, uncertain = _studies(study, v, progress)
+    explored, indices = _exploration(study, v, progress)
     # the advice re-evaluates the variants' own parameters: node values filled in
     filled = replace(
         study, variants=fill_process_nodes(study.variants, study.process_nodes)
@@ -397,20 +408,17 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
         real,
         explored,
         indices,
-        uncertain,
+        monte_carlo.result(),
         *serving,
         cost=cost_study.cost_study(v, study.scaling_counts, metrics),
         advice=advice,
     )
 
 
-def _studies(study: Study, variants: pd.DataFrame, progress) -> tuple:
-    explored = indices = uncertain = None
-    if study.exploration is not None:
-        explored, indices = run_exploration(variants, study.exploration, progress)
-    if study.uncertainty is not None:
-        uncertain = run_uncertainty(variants, study.uncertainty, progress)
-    return explored, indices, uncertain
+def _exploration(study: Study, variants: pd.DataFrame, progress) -> tuple:
+    if study.exploration is None:
+        return None, None
+    return run_exploration(variants, study.exploration, progress)
 
 
 @functools.lru_cache(maxsize=1)

@@ -183,6 +183,8 @@ def monte_carlo(
     pct = np.array(CDF_PERCENTILES)
     spread = {sp.name for sp in spec.spreads}
     draws = {k: np.empty((per_chunk, n)) for k in spread}
+    if progress is not None:  # started: it may run beside another stage
+        progress(0, v * n)
     for s in range(0, v, per_chunk):
         group = range(s, min(s + per_chunk, v))
         g = len(group)
