@@ -60,6 +60,10 @@ class Background:
     mode : str, optional
         "process", "thread" or "serial" (run on entering, as before); default
         :data:`DEFAULT_MODE`.
+    fallback : str, optional
+        How a "process" runs when no child can be had: "thread" (default) or
+        "serial" (for work that must not share this process's objects while
+        it goes on with them).
 
     Use as a context manager: leaving it by an exception ends the study.
     """
@@ -70,13 +74,17 @@ class Background:
         args: tuple,
         progress: StageProgress | None = None,
         mode: str | None = None,
+        fallback: str = "thread",
     ) -> None:
         if mode is None:
             mode = DEFAULT_MODE
         if mode not in ("process", "thread", "serial"):
             raise ValueError(f"mode {mode!r}: expected process, thread or serial")
+        if fallback not in ("thread", "serial"):
+            raise ValueError(f"fallback {fallback!r}: expected thread or serial")
+        self._fallback = fallback
         if mode == "process" and not _can_fork():
-            mode = "thread"
+            mode = fallback
         self.fn, self.args, self.progress = fn, args, progress
         self.mode = mode if fn is not None else "serial"
         self._cancel = threading.Event()
@@ -91,8 +99,9 @@ class Background:
             return self
         if self.mode == "process" and self._start_process():
             return self
-        if self.mode in ("process", "thread"):
-            self.mode = "thread"
+        if self.mode == "process":
+            self.mode = self._fallback
+        if self.mode == "thread":
             self._thread = threading.Thread(
                 target=self._in_thread, name="xlmodel-background", daemon=True
             )

@@ -45,6 +45,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..errors import PackageError
 from ..studies.run import Results
+from . import assembly
 from .chart_xml import explicit_entries, write_entries
 from .package import OWNED_NAME, marker_value  # one marker for writer and splice
 from .results import (
@@ -254,7 +255,7 @@ def write_results(
     names = resolve_sheet_names(sheet_names)
     info = dict(run_info or {})
     buffer = _Buffer()  # the package is finished in memory, written once
-    workbook = xlsxwriter.Workbook(
+    workbook = assembly.Workbook(
         buffer,
         {
             "in_memory": True,

@@ -1,0 +1,243 @@
+"""The result sheets' XML written on both cores.
+
+xlsxwriter writes every cell of a workbook when it closes it, sheet after sheet:
+about a sixth of a compute with many variants (170,000 cells at 200 variants,
+760,000 at 1000). Each sheet's XML depends only on that sheet and on what the
+workbook settled before (format indices, shared strings, drawing and table
+ids), so sheets can be written apart. :class:`Workbook` writes about half of
+the cells in a forked child (:class:`~xlmodel.studies.background.Background`)
+while this process writes the rest; the child sends back each sheet's text and
+every attribute of the sheet that its writing changed (a hyperlink's
+relationship, say, which the packager reads afterwards), and the package is put
+together here in xlsxwriter's order: the same bytes as a serial close
+(``tests/test_assembly.py`` compares every part).
+
+Serial, as xlsxwriter does it, whenever a child is not to be had (not Linux,
+another thread running: see :mod:`~xlmodel.studies.background`), for a
+workbook too small to gain from it, for a writer set to constant memory or
+temporary files, with a version of the writer other than those of
+:data:`WRITER_VERSIONS`, and when the child dies without an answer (the child's sheets
+are then written here). Should a sheet's writing number a format the settling
+missed (another version of the writer, asking for formats otherwise), the
+close starts again serially, the numbering as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from io import StringIO
+
+import xlsxwriter
+from xlsxwriter.packager import Packager
+
+from ..studies import background
+
+#: Below this many cells in all, a serial close (forking costs a few ms).
+MIN_CELLS = 20_000
+
+#: True: split when a child can be had; False: always serial (for comparisons).
+PARALLEL = True
+
+#: The writer's versions whose order of numbering formats :func:`settle_formats`
+#: follows (the suite compares every part with a serial close's); with any
+#: other version the close is serial.
+WRITER_VERSIONS = ("3.3.",)
+
+# Attributes a sheet's writing changes that are of no use afterwards, or cannot
+# travel: its file handle, and the cell table (read, never changed).
+_NOT_SENT = frozenset({"fh", "internal_fh", "table"})
+
+
+class Workbook(xlsxwriter.Workbook):
+    """xlsxwriter's workbook, its sheets' XML written on two cores on close."""
+
+    def _get_packager(self):
+        return _Packager()
+
+
+def split(sizes: list[int]) -> set[int]:
+    """Indices of the sheets for the child, from the sheets' weights: the
+    heaviest first, each to the lighter side, the child's side started a
+    little heavier (its first touch of each cell copies the memory page the
+    cell is on, and it sends its sheets back)."""
+    child, here = 0.05 * sum(sizes), 0.0
+    chosen: set[int] = set()
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        if child < here:
+            chosen.add(i)
+            child += sizes[i]
+        else:
+            here += sizes[i]
+    return chosen
+
+
+def settle_formats(sheets) -> list[int]:
+    """Give each format its style index in the order a serial close would;
+    return each sheet's weight (its cells, a formula counted as four: about
+    what each costs to write).
+
+    xlsxwriter numbers a format when a sheet's writing first asks for it: each
+    sheet in turn, its column formats (by column), then row by row the row's
+    format and its cells' formats (by column). Sheets written apart would
+    number them in another order; numbered here first, in that order, they
+    keep their serial numbers whoever writes them.
+    """
+    seen: set = set()  # formats compare and hash by identity
+    is_formula: dict[type, bool] = {}
+    order = []
+    weights = []
+    for sheet in sheets:
+        for col in sorted(sheet.col_info):
+            fmt = sheet.col_info[col].column_format
+            if fmt is not None and fmt not in seen:
+                seen.add(fmt)
+                order.append(fmt)
+        if sheet.dim_rowmin is None:  # no cells: no rows are written
+            weights.append(0)
+            continue
+        low, high = sheet.dim_rowmin, sheet.dim_rowmax
+        table, row_info = sheet.table, sheet.row_info
+        cells = formulas = 0
+        for row in sorted(set(table) | set(row_info)):
+            if not low <= row <= high:
+                continue
+            info = row_info.get(row)
+            if info is not None and info.row_format and info.row_format not in seen:
+                seen.add(info.row_format)
+                order.append(info.row_format)
+            line = table.get(row)
+            if not line:
+                continue
+            cells += len(line)
+            new = {}
+            for col, cell in line.items():
+                kind = cell.__class__
+                heavy = is_formula.get(kind)
+                if heavy is None:  # the writer's cell records, by their names
+                    heavy = is_formula[kind] = kind.__name__ in _FORMULAS
+                if heavy:
+                    formulas += 1
+                fmt = cell.format
+                if fmt and fmt not in seen and (fmt not in new or col < new[fmt]):
+                    new[fmt] = col
+            for fmt in sorted(new, key=new.__getitem__):
+                seen.add(fmt)
+                order.append(fmt)
+        weights.append(cells + 3 * formulas)
+    for fmt in order:
+        fmt._get_xf_index()
+    return weights
+
+
+_SCALARS = (int, float, str, bool, type(None))
+_FORMULAS = ("Formula", "ArrayFormula")
+
+
+def _fingerprint(sheet) -> dict[str, tuple]:
+    """Each attribute's identity and size (its value, for a scalar): what a
+    sheet's writing changes by rebinding an attribute, growing or shrinking a
+    container (a hyperlink's relationship appended) or counting (ids)."""
+    out = {}
+    for key, value in vars(sheet).items():
+        if key in _NOT_SENT:
+            continue
+        if isinstance(value, _SCALARS):
+            out[key] = (id(value), value)
+        else:
+            try:
+                size = len(value)
+            except TypeError:
+                size = None
+            out[key] = (id(value), size)
+    return out
+
+
+def _state(sheet) -> dict:
+    """A sheet's attributes, its containers copied (the cell table is only
+    read, never changed, by writing the sheet)."""
+    return {
+        key: copy.copy(value) if isinstance(value, list | dict | set) else value
+        for key, value in vars(sheet).items()
+        if key not in _NOT_SENT
+    }
+
+
+def _write_sheets(
+    sheets, parent: int, indices: dict, progress=None
+) -> tuple[list[tuple[str, dict]], int]:
+    """Each sheet's XML (in a child, with the attributes its writing changed),
+    and how many style indices the workbook then has."""
+    away = os.getpid() != parent
+    answers = []
+    for sheet in sheets:
+        before = _fingerprint(sheet) if away else None
+        text = StringIO()
+        sheet._set_xml_writer(text)
+        sheet._assemble_xml_file()
+        changed = {}
+        if away:
+            for key, mark in _fingerprint(sheet).items():
+                if before.get(key) != mark:
+                    changed[key] = getattr(sheet, key)
+        answers.append((text.getvalue(), changed))
+    return answers, len(indices)
+
+
+class _Packager(Packager):
+    def _write_worksheet_files(self) -> None:
+        sheets = [s for s in self.workbook.worksheets() if not s.is_chartsheet]
+        if (
+            not PARALLEL
+            or not self.in_memory
+            or any(s.constant_memory for s in sheets)
+            or len(sheets) < 2
+            or sum(len(row) for s in sheets for row in s.table.values()) < MIN_CELLS
+            or not xlsxwriter.__version__.startswith(WRITER_VERSIONS)
+            or not background._can_fork()
+        ):
+            super()._write_worksheet_files()
+            return
+        book = self.workbook
+        indices = book.xf_format_indices
+        saved = dict(indices), [(f, f.xf_index) for f in book.formats]
+        away = split(settle_formats(sheets))
+        settled = len(indices)
+        first = len(self.filenames)
+        files = [
+            self._filename(f"xl/worksheets/sheet{i + 1}.xml")
+            for i in range(len(sheets))
+        ]
+        theirs = [sheets[i] for i in sorted(away)]
+        # what writing a sheet changes, kept to undo it should the close start
+        # again (writing a sheet twice would count its hyperlinks twice)
+        kept = [_state(sheet) for sheet in sheets]
+        here = os.getpid()
+        with background.Background(
+            _write_sheets, (theirs, here, indices), mode="process", fallback="serial"
+        ) as child:
+            for i, sheet in enumerate(sheets):
+                if i not in away:
+                    sheet._set_xml_writer(files[i])
+                    sheet._assemble_xml_file()
+            try:
+                answers, numbered = child.result()
+            except Exception:  # noqa: BLE001 - an answer that could not travel
+                answers, numbered = _write_sheets(theirs, here, indices)
+        if numbered != settled or len(indices) != settled:
+            # a format first numbered while a sheet was written: one the
+            # settling missed (a writer that asks for formats otherwise); its
+            # number may differ from a serial close's, so start again serially
+            indices.clear()
+            indices.update(saved[0])
+            for fmt, index in saved[1]:
+                fmt.xf_index = index
+            for sheet, state in zip(sheets, kept, strict=True):
+                vars(sheet).update(state)
+            del self.filenames[first:]
+            super()._write_worksheet_files()
+            return
+        for i, (text, changed) in zip(sorted(away), answers, strict=True):
+            files[i].write(text)
+            for key, value in changed.items():
+                setattr(sheets[i], key, value)
