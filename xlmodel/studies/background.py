@@ -32,8 +32,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .design_space import StageProgress
+if TYPE_CHECKING:  # a name for the annotations only: the module stays light
+    from .design_space import StageProgress
 
 #: "process", "thread" or "serial": how :class:`Background` runs when not told.
 #: "process" falls back to a thread where forking is not safe (see the module).

@@ -48,6 +48,10 @@ from .values import CellError, blank, folded
 #: Refuse input sheets larger than this many rows (a stray cell far below, say).
 MAX_ROWS = 100_000
 
+#: A sheet whose <dimension> declares at least this many cells has its two
+#: parses (values, formulas) run at once, the values' in a forked child.
+PARALLEL_CELLS = 5_000
+
 _STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 _STRICT_RELS = "http://purl.oclc.org/ooxml/officeDocument/relationships/"
 _OFFICE_DOCUMENT = "/officeDocument"  # the end of the main part's relationship type
@@ -230,10 +234,39 @@ class Book:
                 ws_v, ws_f = self.values[match], self.formulas[match]
                 if not hasattr(ws_v, "iter_rows"):  # a chart sheet
                     return None
-                self._grids[match] = Grid(
-                    match, self._rows(ws_v, match), self._rows(ws_f, match)
-                )
+                values, formulas = self._both(ws_v, ws_f, match)
+                self._grids[match] = Grid(match, values, formulas)
         return self._grids[match]
+
+    def _both(self, ws_v, ws_f, title: str) -> tuple[list[tuple], list[tuple]]:
+        """A sheet's values and formulas: two parses of its XML, the values'
+        in a forked child for a large sheet (the Variants sheet of many
+        variants), where one can be had (see :mod:`xlmodel.studies.background`).
+
+        Whatever goes wrong in the child (an error of the sheet's, a child
+        lost), the values are parsed here, so the user sees this process's
+        own message, as in a serial read.
+        """
+        declared = (ws_v.max_row or 0) * (ws_v.max_column or 0)  # <dimension>
+        if declared >= PARALLEL_CELLS:
+            from ..studies import background
+
+            if background._can_fork():
+                with background.Background(
+                    _rows_in_child,
+                    (self, ws_v, title),
+                    mode="process",
+                    fallback="serial",
+                ) as child:
+                    formulas = self._rows(ws_f, title)
+                    try:
+                        values = child.result()
+                    except Exception:  # noqa: BLE001 - parsed again here below
+                        values = None
+                if values is None:
+                    values = self._rows(ws_v, title)
+                return values, formulas
+        return self._rows(ws_v, title), self._rows(ws_f, title)
 
     def _rows(self, ws, title: str) -> list[tuple]:
         ws.reset_dimensions()  # a wrong <dimension> would pad every row
@@ -337,6 +370,16 @@ class Book:
         if grid is None:
             return None
         return grid, row - 1, column_index_from_string(col) - 1
+
+
+def _rows_in_child(book: Book, ws, title: str, progress=None) -> list[tuple] | None:
+    """The values' rows, parsed in the child; None on any error (the parent
+    parses them again, to raise its own message)."""
+    try:
+        with translated(book.path):
+            return book._rows(ws, title)
+    except Exception:  # noqa: BLE001 - see above
+        return None
 
 
 def recalculation(path: Path, data: bytes) -> bool:
