@@ -1,25 +1,30 @@
-"""A study run beside the rest of a compute, on the machine's other core.
+"""Work run beside the rest of a compute, on the machine's other core.
 
-The Monte Carlo of every variant depends only on the variants and its setup, and
-nothing else of a compute needs it until its sheet is written; it is also the
-largest single study of a workbook with many variants (about a third of the
-studies' time). :class:`Background` starts it first and hands its result over
-when asked:
+:class:`Background` starts a function and hands its value over when asked. A
+compute uses it three times: the Monte Carlo beside the other studies (it
+depends only on the variants and its setup, and is the largest single study
+of a workbook with many variants), half of the result sheets' XML
+(:mod:`xlmodel.workbook.assembly`) and the values' parse of a large input
+sheet beside its formulas' (:mod:`xlmodel.workbook.grid`). It runs the
+function:
 
-- on Linux, in a forked child process when this process runs no other thread:
-  the child shares the parent's memory as it was (nothing is copied or pickled
-  on the way in), runs on another core with no lock shared with the parent, and
-  sends back its result (kilobytes) and its progress through a pipe;
+- on Linux, in a forked child process when this process runs no other thread
+  (:func:`can_fork`): the child shares the parent's memory as it was (nothing
+  is copied or pickled on the way in), runs on another core with no lock
+  shared with the parent, and sends back its value and its progress through a
+  pipe;
 - elsewhere, or beside other threads (forking a process that runs threads can
-  leave a lock held forever in the child), in a thread: the study's numpy work
-  releases the interpreter lock, so some of it still overlaps.
+  leave a lock held forever in the child), in a thread (the Monte Carlo's
+  numpy work releases the interpreter lock, so some of it still overlaps) or,
+  for work that must not share this process's objects while it goes on with
+  them, here, at once.
 
-Either way the numbers are those of a serial run, bit for bit: the study's
-random streams are its own (seeded per variant), whoever runs it. A child that
-dies without an answer (killed, out of memory) is not an error of the user's: the
-study is then run here, serially. When the compute fails or is interrupted
-first, the child is ended and a thread stops at its next chunk. A child ends
-with its parent, even a parent killed, and holds none of its locks (the
+Either way the value is that of a serial run (the Monte Carlo's random streams
+are its own, seeded per variant, whoever runs it). A child that dies without
+an answer (killed, out of memory) is not an error of the user's: the function
+is then run here, serially. When the compute fails or is interrupted first,
+the child is ended and a thread stops at its next progress report. A child
+ends with its parent, even a parent killed, and holds none of its locks (the
 workbook's write lock is let go in every forked child).
 """
 
@@ -85,7 +90,7 @@ class Background:
         if fallback not in ("thread", "serial"):
             raise ValueError(f"fallback {fallback!r}: expected thread or serial")
         self._fallback = fallback
-        if mode == "process" and not _can_fork():
+        if mode == "process" and not can_fork():
             mode = fallback
         self.fn, self.args, self.progress = fn, args, progress
         self.mode = mode if fn is not None else "serial"
@@ -203,9 +208,12 @@ class Background:
             self._process = None
 
 
-def _can_fork() -> bool:
-    # fork is the default start method on Linux only; macOS's system libraries
-    # are not safe in a forked child, Windows has no fork
+def can_fork() -> bool:
+    """True when a forked child is safe here: on Linux, with no other thread.
+
+    fork is the default start method on Linux only (macOS's system libraries
+    are not safe in a forked child, Windows has no fork).
+    """
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 

@@ -194,7 +194,7 @@ class _Packager(Packager):
             or len(sheets) < 2
             or sum(len(row) for s in sheets for row in s.table.values()) < MIN_CELLS
             or not xlsxwriter.__version__.startswith(WRITER_VERSIONS)
-            or not background._can_fork()
+            or not background.can_fork()
         ):
             super()._write_worksheet_files()
             return

@@ -241,32 +241,29 @@ class Book:
     def _both(self, ws_v, ws_f, title: str) -> tuple[list[tuple], list[tuple]]:
         """A sheet's values and formulas: two parses of its XML, the values'
         in a forked child for a large sheet (the Variants sheet of many
-        variants), where one can be had (see :mod:`xlmodel.studies.background`).
+        variants), where one can be had (see :mod:`xlmodel.studies.background`;
+        elsewhere one parse after the other).
 
         Whatever goes wrong in the child (an error of the sheet's, a child
         lost), the values are parsed here, so the user sees this process's
         own message, as in a serial read.
         """
         declared = (ws_v.max_row or 0) * (ws_v.max_column or 0)  # <dimension>
-        if declared >= PARALLEL_CELLS:
-            from ..studies import background
+        if declared < PARALLEL_CELLS:
+            return self._rows(ws_v, title), self._rows(ws_f, title)
+        from ..studies import background  # only for a large sheet: start-up
 
-            if background._can_fork():
-                with background.Background(
-                    _rows_in_child,
-                    (self, ws_v, title),
-                    mode="process",
-                    fallback="serial",
-                ) as child:
-                    formulas = self._rows(ws_f, title)
-                    try:
-                        values = child.result()
-                    except Exception:  # noqa: BLE001 - parsed again here below
-                        values = None
-                if values is None:
-                    values = self._rows(ws_v, title)
-                return values, formulas
-        return self._rows(ws_v, title), self._rows(ws_f, title)
+        with background.Background(
+            _rows_in_child, (self, ws_v, title), mode="process", fallback="serial"
+        ) as child:
+            formulas = self._rows(ws_f, title)
+            try:
+                values = child.result()
+            except Exception:  # noqa: BLE001 - an answer that could not travel
+                values = None
+        if values is None:
+            values = self._rows(ws_v, title)
+        return values, formulas
 
     def _rows(self, ws, title: str) -> list[tuple]:
         ws.reset_dimensions()  # a wrong <dimension> would pad every row
