@@ -9,17 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
-import subprocess
 import sys
-import textwrap
 import zipfile
-from pathlib import Path
 
 import pytest
+from forking import in_fresh_python
 
 from xlmodel.workbook import assembly
-
-TESTS = Path(__file__).parent
 
 
 def random_workbook(seed: int, rows: int = 60, settle: bool = False) -> bytes:
@@ -124,67 +120,45 @@ def test_the_sheets_are_split_about_evenly():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
-def test_sheets_written_in_a_child_give_the_serial_package(tmp_path):
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import io, os, sys, zipfile
-                sys.path.insert(0, {str(TESTS)!r})
-                from test_assembly import random_workbook, parts
-                from xlmodel.studies import background
-                from xlmodel.workbook import assembly
+def test_sheets_written_in_a_child_give_the_serial_package():
+    out = in_fresh_python(
+        """
+        from forking import dying_in_a_child, record_runs
+        from test_assembly import parts, random_workbook
+        from xlmodel.workbook import assembly
 
-                runs = []
-                enter = background.Background.__enter__
-                def spy(self):
-                    r = enter(self)
-                    runs.append((self, self.mode))
-                    return r
-                background.Background.__enter__ = spy
-                assembly.MIN_CELLS = 0
-                for seed in range(8):
-                    assembly.PARALLEL = False
-                    serial = parts(random_workbook(seed, rows=400))
-                    assembly.PARALLEL = True
-                    split = parts(random_workbook(seed, rows=400))
-                    assert split == serial, seed
-                assert [mode for _, mode in runs] == ["process"] * 8, runs
+        runs = record_runs()
+        assembly.MIN_CELLS = 0
+        for seed in range(8):
+            assembly.PARALLEL = False
+            serial = parts(random_workbook(seed, rows=400))
+            assembly.PARALLEL = True
+            split = parts(random_workbook(seed, rows=400))
+            assert split == serial, seed
+        assert [mode for _, mode, _ in runs] == ["process"] * 8, runs
 
-                # a child that dies: its sheets written here, the same bytes
-                original = assembly._write_sheets
-                def dies(sheets, parent, indices, progress=None):
-                    if os.getpid() != parent:
-                        os._exit(3)
-                    return original(sheets, parent, indices, progress)
-                assembly._write_sheets = dies
-                runs.clear()
-                assert parts(random_workbook(7, rows=400)) == serial
-                (run, mode), = runs
-                assert mode == "process" and run.mode == "serial", (mode, run.mode)
-                assembly._write_sheets = original
+        # a child that dies: its sheets written here, the same bytes
+        original = assembly._write_sheets
+        assembly._write_sheets = dying_in_a_child(original)
+        runs.clear()
+        assert parts(random_workbook(7, rows=400)) == serial
+        (run, mode, _), = runs
+        assert mode == "process" and run.mode == "serial", (mode, run.mode)
+        assembly._write_sheets = original
 
-                # formats the settling missed (a writer numbering otherwise):
-                # the close starts again serially, the numbering undone
-                def settles_nothing(sheets):
-                    return [sum(len(r) for r in s.table.values()) for s in sheets]
-                assembly.settle_formats = settles_nothing
-                for seed in (1, 2):
-                    assembly.PARALLEL = False
-                    serial = parts(random_workbook(seed, rows=400))
-                    assembly.PARALLEL = True
-                    runs.clear()
-                    assert parts(random_workbook(seed, rows=400)) == serial, seed
-                    assert [mode for _, mode in runs] == ["process"], runs
-                print("ok")
-                """
-            ),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        # formats the settling missed (a writer numbering otherwise):
+        # the close starts again serially, the numbering undone
+        def settles_nothing(sheets):
+            return [sum(len(r) for r in s.table.values()) for s in sheets]
+        assembly.settle_formats = settles_nothing
+        for seed in (1, 2):
+            assembly.PARALLEL = False
+            serial = parts(random_workbook(seed, rows=400))
+            assembly.PARALLEL = True
+            runs.clear()
+            assert parts(random_workbook(seed, rows=400)) == serial, seed
+            assert [mode for _, mode, _ in runs] == ["process"], runs
+        print("ok")
+        """
     )
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.strip() == "ok"
+    assert out.strip() == "ok"

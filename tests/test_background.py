@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from forking import in_fresh_python
 
 from xlmodel.cli.console import Progress
 from xlmodel.engine import prepare
@@ -32,17 +33,6 @@ SPEC = Uncertainty(
     samples=500,
     seed=7,
 )
-
-
-def _in_fresh_python(code: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +58,7 @@ def test_a_thread_and_a_serial_run_give_the_same_monte_carlo(study):
 def test_a_compute_runs_its_monte_carlo_in_a_child_with_the_serial_numbers(tmp_path):
     # the whole run, in a fresh interpreter (one thread: the child is taken),
     # against the same run with the Monte Carlo serial
-    out = _in_fresh_python(
+    out = in_fresh_python(
         f"""
         import os, pickle
         from xlmodel.studies import background, run
@@ -76,20 +66,15 @@ def test_a_compute_runs_its_monte_carlo_in_a_child_with_the_serial_numbers(tmp_p
         from xlmodel.workbook.reader import read_study
         write_template({str(tmp_path / "t.xlsx")!r})
         study = read_study({str(tmp_path / "t.xlsx")!r})
-        used = []
-        enter = background.Background.__enter__
-        def spy(self):
-            r = enter(self)
-            used.append((self.mode, self._process is not None and self._process.pid))
-            return r
-        background.Background.__enter__ = spy
+        from forking import record_runs
+        used = record_runs()
         calls = []
         child = run.run(study, lambda *a: calls.append(a))
         background.DEFAULT_MODE = "serial"
         serial = run.run(study)
-        mode, pid = used[0]
+        _, mode, pid = used[0]
         assert mode == "process" and pid and pid != os.getpid(), used
-        assert used[1][0] == "serial", used
+        assert used[1][1] == "serial", used
         assert child.uncertainty.summary.equals(serial.uncertainty.summary)
         for q, cdf in serial.uncertainty.cdf.items():
             assert cdf.equals(child.uncertainty.cdf[q])
@@ -103,7 +88,7 @@ def test_a_compute_runs_its_monte_carlo_in_a_child_with_the_serial_numbers(tmp_p
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
 def test_a_child_forwards_progress_and_errors_and_is_replaced_when_it_dies():
-    out = _in_fresh_python(
+    out = in_fresh_python(
         """
         import os, sys, time
         from xlmodel.studies.background import Background

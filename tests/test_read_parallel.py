@@ -6,47 +6,24 @@ test worker may not be: these run in a fresh interpreter.
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import pytest
-
-TESTS = Path(__file__).parent
+from forking import in_fresh_python
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="fork: Linux only"
 )
 
 
-def _fresh(code: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
-
-
-PRELUDE = f"""
-    import os, sys
+PRELUDE = """
     from pathlib import Path
-    sys.path.insert(0, {str(TESTS)!r})
+    from forking import dying_in_a_child, record_runs
     from make_input_corpus import BLANK, Formula, write
     from xlmodel.errors import PackageError
-    from xlmodel.studies import background
     from xlmodel.workbook import grid, reader
 
-    runs = []
-    enter = background.Background.__enter__
-    def spy(self):
-        r = enter(self)
-        runs.append((self, self.mode))
-        return r
-    background.Background.__enter__ = spy
+    runs = record_runs()
 
     def read(path, parallel):
         grid.PARALLEL_CELLS = 5_000 if parallel else 10**12
@@ -57,7 +34,7 @@ PRELUDE = f"""
 
 
 def test_a_large_sheet_read_in_two_processes_reads_the_same(tmp_path):
-    out = _fresh(
+    out = in_fresh_python(
         PRELUDE
         + f"""
     path = Path({str(tmp_path / "big.xlsx")!r})
@@ -67,7 +44,7 @@ def test_a_large_sheet_read_in_two_processes_reads_the_same(tmp_path):
     serial = read(path, False)
     assert runs == []
     split = read(path, True)
-    assert [mode for _, mode in runs] == ["process"], runs
+    assert [mode for _, mode, _ in runs] == ["process"], runs
     assert split == serial
     assert sum(len(r) for r in serial[0]) >= 5_000
     assert any(f == "=D7*2" for row in serial[1] for f in row)
@@ -83,15 +60,10 @@ def test_a_large_sheet_read_in_two_processes_reads_the_same(tmp_path):
 
     # a child lost: the values parsed here
     original = grid._rows_in_child
-    parent = os.getpid()
-    def dies(book, ws, title, progress=None):
-        if os.getpid() != parent:
-            os._exit(3)
-        return original(book, ws, title, progress)
-    grid._rows_in_child = dies
+    grid._rows_in_child = dying_in_a_child(original)
     runs.clear()
     assert read(path, True) == serial
-    (run, mode), = runs
+    (run, mode, _), = runs
     assert mode == "process" and run.mode == "serial", (mode, run.mode)
     grid._rows_in_child = original
 
