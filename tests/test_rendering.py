@@ -982,6 +982,33 @@ def test_every_result_sheet_renders_alike_whatever_saved_the_workbook(producers)
 
 
 @pytest.mark.libreoffice
+def test_no_wrapped_text_runs_into_the_next_row(producers):
+    """Every row of wrapped text is tall enough for its lines as LibreOffice lays
+    them out: a line of text at the sheet's left edge (the notes, the column A
+    cells) ends above the next one starts. A row too low draws its last line over
+    the next row's text (the Cost sheet's node sources and the Inference sheet's
+    calibration note did, with row heights from a character count)."""
+    pdf = producers["pdf"]["shipped"]
+    crowded = []
+    for k, sheet in enumerate(producers["sheets"]):
+        words = _word_boxes(pdf, producers["first_page"] + k)
+        left = min(x0 for _, x0, _, _, _ in words)
+        lines: dict[tuple[float, float], list] = {}
+        for w, x0, y0, _, y1 in words:
+            lines.setdefault((round(y0, 1), round(y1, 1)), []).append((x0, w))
+        starts = sorted(
+            (y0, y1, " ".join(w for _, w in sorted(ws)))
+            for (y0, y1), ws in lines.items()
+            if min(ws)[0] < left + 3
+        )
+        assert len(starts) >= 2, sheet  # the title and subtitle at least
+        for (a0, a1, a), (b0, _, b) in zip(starts, starts[1:]):
+            if b0 < a1 - 0.25 * (a1 - a0):  # more than a quarter of a line
+                crowded.append(f"{sheet}: {a[:40]!r} runs into {b[:40]!r}")
+    assert not crowded, crowded
+
+
+@pytest.mark.libreoffice
 def test_gnumeric_reads_the_summary_values(producers, tmp_path):
     if SSCONVERT is None:
         if os.environ.get("XLMODEL_REQUIRE_LIBREOFFICE") == "1":

@@ -254,19 +254,6 @@ def test_the_widest_number_of_a_column_is_every_cells_widest(num_format, seed):
         assert _widest_shown(column, num_format, True) == max(want, 3)
 
 
-def test_a_text_that_fits_is_one_line_as_textwrap_has_it():
-    import random
-    import textwrap
-
-    from xlmodel.workbook.results.sheet import _lines
-
-    rng = random.Random(7)
-    for _ in range(20000):
-        text = "".join(rng.choice("ab  -\t\n\r\x0b") for _ in range(rng.randint(0, 40)))
-        chars = rng.randint(4, 30)
-        assert _lines(text, chars) == (len(textwrap.wrap(text, chars)) or 1)
-
-
 def _table_parts(tmp_path, frame, name: str) -> bytes:
     """The sheet and styles parts of a workbook holding ``frame`` as a table."""
     import zipfile

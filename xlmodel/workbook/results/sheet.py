@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import math
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from .formats import (
     TITLE_COLOR,
 )
 from .paging import MARGIN_LR_IN, MARGIN_TB_IN, Block, column_layout, print_layout
+from .text_fit import column_px, text_lines
 
 
 def _always(results: Results) -> bool:
@@ -101,7 +101,8 @@ class Sheet:
         self.ctx, self.ws, self.name = ctx, ws, name
         self.widths: dict[int, float] = {}
         # row, col, text, columns spanned, characters per width unit
-        self.wrapped: list[tuple[int, int, str, int, float]] = []
+        # wrapped texts: row, column, text, columns spanned, (points, bold, italic)
+        self.wrapped: list[tuple[int, int, str, int, tuple[float, bool, bool]]] = []
         self.heights: dict[int, float] = {}
         # charts to insert when the row heights are known: chart, row, col, x, y
         self._pending: list[tuple] = []
@@ -113,7 +114,7 @@ class Sheet:
         self.text_rows: set[int] = set()  # rows of headings and notes
         # notes merged over columns, merged by finish within a band: row, col,
         # columns, text, format
-        self._merges: list[tuple[int, int, int, str, object]] = []
+        self._merges: list[tuple[int, int, int, str, object, tuple]] = []
         self._subtitle: tuple[int, str] | None = None
         # single-cell text that may run over the cells to its right: col, chars
         self.overflow: list[tuple[int, float]] = []
@@ -156,7 +157,12 @@ class Sheet:
         f = self.ctx.fmt(text_wrap=width > 1, **props)
         self.text_rows.add(row)
         if width > 1:
-            self._merges.append((row, col, width, text, f))
+            font = (
+                props.get("font_size", 10),
+                bool(props.get("bold")),
+                bool(props.get("italic")),
+            )
+            self._merges.append((row, col, width, text, f, font))
         else:
             self.ws.write_string(row, col, text, f)
             self.overflow.append((col, len(text)))
@@ -237,7 +243,7 @@ class Sheet:
             self.ctx.fmt(text_wrap=wrap_header, indent=text_col, **head),
         )
         if wrap_header:
-            self.wrapped.append((row, cc, c.header, 1, 1.2))
+            self.wrapped.append((row, cc, c.header, 1, (10, True, False)))
             longest = max((len(w) for w in c.header.split()), default=4)
         else:
             longest = len(c.header)
@@ -288,7 +294,7 @@ class Sheet:
                     f = formats[("text", hl, wrap)] = ctx.fmt(text_wrap=wrap, **props)
                 ws.write_string(r, cc, text, f)
                 if wrap:
-                    self.wrapped.append((r, cc, text, 1, 1.45))
+                    self.wrapped.append((r, cc, text, 1, (10, hl, False)))
                 widest = max(widest, _chars(len(text)) + text_col)
         return widest
 
@@ -411,20 +417,20 @@ class Sheet:
             row, text = self._subtitle
             if breaks:  # over the first band, wrapped: no page cuts it
                 f = self.ctx.fmt(italic=True, text_wrap=True, valign="top")
-                self._merges.append((row, 0, breaks[0], text, f))
+                self._merges.append((row, 0, breaks[0], text, f, (10, False, True)))
             else:
                 self.ws.write_string(row, 0, text, self.ctx.fmt(italic=True))
-        for row, col, width, text, f in self._merges:
+        for row, col, width, text, f, font in self._merges:
             end = min([col + width, *(b for b in breaks if b > col)])
             if end - col > 1:
                 self.ws.merge_range(row, col, row, end - 1, text, f)
             else:
                 self.ws.write_string(row, col, text, f)
-            self.wrapped.append((row, col, text, end - col, 1.45))
+            self.wrapped.append((row, col, text, end - col, font))
         heights: dict[int, int] = {}
-        for row, col, text, span, per_unit in self.wrapped:
-            width = sum(self.widths.get(col + k, 8.43) for k in range(span))
-            lines = _lines(text, max(int(width * per_unit) - 1, 4))
+        for row, col, text, span, (points, bold, italic) in self.wrapped:
+            px = sum(column_px(self.widths.get(col + k, 8.43)) for k in range(span))
+            lines = text_lines(text, px, points, bold, italic)
             heights[row] = max(heights.get(row, 1), lines)
         for row, lines in heights.items():
             if lines > 1:
@@ -441,7 +447,7 @@ class Sheet:
         """The print area's last column, from the cells, the merged notes as
         asked for, the charts and the text that runs over empty cells."""
         last_col = max(
-            [self.ws.dim_colmax or 0, *(c + w - 1 for _, c, w, _, _ in self._merges)]
+            [self.ws.dim_colmax or 0, *(c + w - 1 for _, c, w, *_ in self._merges)]
         )
         if self.print_limit is not None:  # cells beyond it are chart data
             last_col = min(last_col, self.print_limit[1])
@@ -713,13 +719,6 @@ def _write_numbers(ws, first: int, cc: int, values, kinds, formats) -> None:
     if last is not None:  # the sheet's dimensions, as the cells' calls set them
         r, v, f = last
         write_number(r, cc, v, f)
-
-
-def _lines(text: str, chars: int) -> int:
-    """Lines ``text`` wraps to at ``chars`` characters a line (at least one)."""
-    if len(text) <= chars and "\t" not in text:
-        return 1  # what textwrap gives a text that fits, with no tab to expand
-    return len(textwrap.wrap(text, chars)) or 1
 
 
 def _float_column(column: pd.Series) -> np.ndarray | None:
