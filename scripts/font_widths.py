@@ -2,11 +2,11 @@
 as the table of ``xlmodel/workbook/results/text_fit.py``.
 
 Carlito (SIL Open Font License, the ``fonts-crosextra-carlito`` package) has the
-advance widths of Calibri glyph for glyph, so its widths are what Excel,
+advance widths of Calibri, glyph for glyph, so its widths are what Excel,
 LibreOffice and Gnumeric lay Calibri text out with. Run it where the font is
 installed:
 
-    python scripts/font_widths.py /usr/share/fonts/truetype/crosextra
+    python scripts/font_widths.py FOLDER_WITH_THE_CARLITO_TTF_FILES
 """
 
 from __future__ import annotations
