@@ -44,6 +44,10 @@ COST_PARTS: tuple[tuple[str, str], ...] = (
     ("cost_test_usd", "Test"),
 )
 
+# Widest a column of these wide tables grows (digit widths): a variant name of
+# 20 characters, such as "Aggressive Optimized", on one line in Excel.
+_CAP_WIDTH = 18
+
 
 def present(results: Results) -> bool:
     return getattr(results, "cost", None) is not None
@@ -66,7 +70,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     )
     stale_banner(ctx, sh, live=True)  # what the live formulas do not follow
     cols = _breakdown_columns(p)
-    table = sh.table(_HEADER_ROW, 0, bd, cols, cap_width=16)
+    table = sh.table(_HEADER_ROW, 0, bd, cols, cap_width=_CAP_WIDTH)
     live_cells = _live(ctx, sh, bd, cols, table)
     sh.page(table.header_row, repeat=False)
     row = table.last_row + 2
@@ -291,7 +295,7 @@ def _breakdown_chart(
             0,
             keep,
             [Col("label", "Chart label", "text"), *parts],
-            cap_width=16,
+            cap_width=_CAP_WIDTH,
         )
         cat = data.span("label")
     else:
@@ -341,7 +345,7 @@ def _versus_table(ctx: Context, sh: Sheet, row: int) -> Table:
         Col("chiplet_saving_usd", "Chiplet saving (USD)", USD),
         Col("within_reticle", "Chiplet die within reticle", "yes"),
     ]
-    return sh.table(row + 1, 0, vs, cols, cap_width=16)
+    return sh.table(row + 1, 0, vs, cols, cap_width=_CAP_WIDTH)
 
 
 def _versus_data(ctx: Context, sh: Sheet, row: int) -> Table:
@@ -392,7 +396,7 @@ def _versus_data(ctx: Context, sh: Sheet, row: int) -> Table:
             Col("chiplets", "Chiplets (USD)", USD),
             Col("monolithic", "Monolithic (USD)", USD),
         ],
-        cap_width=16,
+        cap_width=_CAP_WIDTH,
     )
     return data
 
