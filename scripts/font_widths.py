@@ -12,6 +12,7 @@ installed:
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 from PIL import ImageFont
@@ -19,8 +20,7 @@ from PIL import ImageFont
 # Printable ASCII and the other characters xlmodel's own texts use, with a few
 # that users type in names and sources.
 CHARS = (
-    "".join(chr(c) for c in range(32, 127))
-    + "²³°·±…◆●▲≥≤•σαµ×÷–—‘’“”€£¥éèáàöüäçñ→≈Δ"
+    "".join(chr(c) for c in range(32, 127)) + "²³°·±…◆●▲≥≤•σαµ×÷–—‘’“”€£¥éèáàöüäçñ→≈Δ"
 )
 STYLES = {
     "regular": "Carlito-Regular.ttf",
@@ -32,13 +32,14 @@ UNITS = 2048  # Carlito's units per em: at this size a length is in font units
 
 
 def main(folder: str) -> None:
-    print("WIDTHS = {  # per mille of the em, by character")
+    print("# Advance widths in thousandths of an em, one per character of CHARS.")
+    print("WIDTHS = {")
     for style, name in STYLES.items():
         font = ImageFont.truetype(str(Path(folder) / name), UNITS)
-        widths = [round(font.getlength(ch) * 1000 / UNITS) for ch in CHARS]
+        widths = " ".join(str(round(font.getlength(ch) * 1000 / UNITS)) for ch in CHARS)
         print(f"    {style!r}: (")
-        for k in range(0, len(widths), 16):
-            print("        " + ", ".join(str(w) for w in widths[k : k + 16]) + ",")
+        for line in textwrap.wrap(widths, 78):
+            print(f'        "{line} "')
         print("    ),")
     print("}")
     print(f"CHARS = {CHARS!r}")
