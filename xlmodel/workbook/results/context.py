@@ -18,7 +18,7 @@ from ...studies.explore import quantity_unit
 from ...studies.run import Results
 from .. import charts as ch
 from ..charts import Span
-from .formats import at_precision, ops_unit
+from .formats import CELL_POINTS, at_precision, ops_unit
 
 CHART_VARIANT_LIMIT = 12
 CHART_LABEL_CHARS = 24  # longer variant names are shortened in charts
@@ -131,7 +131,7 @@ class Context:
         """A cached cell format with ``props`` (xlsxwriter format properties)."""
         key = tuple(sorted(props.items()))
         if key not in self.formats:
-            base = {"font_size": 10, "valign": "top"}
+            base = {"font_size": CELL_POINTS, "valign": "top"}
             base.update(props)
             self.formats[key] = self.workbook.add_format(base)
         return self.formats[key]

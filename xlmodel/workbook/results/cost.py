@@ -25,7 +25,7 @@ from ..charts import Layout, Series
 from . import live
 from .banner import stale_banner
 from .context import Context
-from .formats import unit_format
+from .formats import WIDE_TABLE_CAP, unit_format
 from .geometry import GAP_PX, chart_rows, legend_px
 from .sheet import Col, ResultSheet, Sheet, Table
 
@@ -43,10 +43,6 @@ COST_PARTS: tuple[tuple[str, str], ...] = (
     ("cost_hbm_usd", "HBM"),
     ("cost_test_usd", "Test"),
 )
-
-# Widest a column of these wide tables grows (digit widths): a variant name of
-# 20 characters, such as "Aggressive Optimized", on one line in Excel.
-_CAP_WIDTH = 18
 
 
 def present(results: Results) -> bool:
@@ -70,7 +66,7 @@ def write(ctx: Context, sh: Sheet) -> None:
     )
     stale_banner(ctx, sh, live=True)  # what the live formulas do not follow
     cols = _breakdown_columns(p)
-    table = sh.table(_HEADER_ROW, 0, bd, cols, cap_width=_CAP_WIDTH)
+    table = sh.table(_HEADER_ROW, 0, bd, cols, cap_width=WIDE_TABLE_CAP)
     live_cells = _live(ctx, sh, bd, cols, table)
     sh.page(table.header_row, repeat=False)
     row = table.last_row + 2
@@ -295,7 +291,7 @@ def _breakdown_chart(
             0,
             keep,
             [Col("label", "Chart label", "text"), *parts],
-            cap_width=_CAP_WIDTH,
+            cap_width=WIDE_TABLE_CAP,
         )
         cat = data.span("label")
     else:
@@ -345,7 +341,7 @@ def _versus_table(ctx: Context, sh: Sheet, row: int) -> Table:
         Col("chiplet_saving_usd", "Chiplet saving (USD)", USD),
         Col("within_reticle", "Chiplet die within reticle", "yes"),
     ]
-    return sh.table(row + 1, 0, vs, cols, cap_width=_CAP_WIDTH)
+    return sh.table(row + 1, 0, vs, cols, cap_width=WIDE_TABLE_CAP)
 
 
 def _versus_data(ctx: Context, sh: Sheet, row: int) -> Table:
@@ -396,7 +392,7 @@ def _versus_data(ctx: Context, sh: Sheet, row: int) -> Table:
             Col("chiplets", "Chiplets (USD)", USD),
             Col("monolithic", "Monolithic (USD)", USD),
         ],
-        cap_width=_CAP_WIDTH,
+        cap_width=WIDE_TABLE_CAP,
     )
     return data
 

@@ -29,6 +29,12 @@ UNIT_FORMATS: dict[str, str] = {
 for _unit in ("TFLOPS", "TFLOPS/mm²", "TFLOPS/W"):
     UNIT_FORMATS[_unit.replace("TFLOPS", "TOPS")] = UNIT_FORMATS[_unit]
 GENERAL = "#,##0.####"
+# The result cells' font size, points (Calibri, the workbook's font).
+CELL_POINTS = 10
+# Widest a column of the Cost and Inference charts sheets' wide tables grows
+# (digit widths): a variant name of 20 characters, such as "Aggressive
+# Optimized", on one line in Excel.
+WIDE_TABLE_CAP = 18
 
 TITLE_COLOR = "#1F3A5F"  # sheet titles and headings
 HEAD_FILL = "#DCE6F1"  # table header rows

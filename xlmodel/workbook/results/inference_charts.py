@@ -19,14 +19,10 @@ from .. import charts as ch
 from ..charts import Layout, Series, Span
 from .banner import stale_banner
 from .context import Context
-from .formats import GENERAL
+from .formats import GENERAL, WIDE_TABLE_CAP
 from .geometry import GAP_PX, chart_rows, legend_px, positive
 from .inference import DOES_NOT_FIT, present
 from .sheet import Col, ResultSheet, Sheet, Table
-
-# Widest a column of these wide tables grows (digit widths): a variant name of
-# 20 characters, such as "Aggressive Optimized", on one line in Excel.
-_CAP_WIDTH = 18
 
 _CHART_W = 720
 _CHART_ROW = 3
@@ -105,7 +101,7 @@ def _scenario_table(sh: Sheet, serving, row: int, col: int) -> Table:
             Col("activation_precision", "Activations", "text", center=True),
             Col("tp", "TP (packages)", "0"),
         ],
-        cap_width=_CAP_WIDTH,
+        cap_width=WIDE_TABLE_CAP,
     )
 
 
@@ -134,7 +130,7 @@ def _model_table(sh: Sheet, check: pd.DataFrame, row: int, col: int) -> Table:
             Col("error_percent", "Difference (%)", "+0.0;-0.0;0.0"),
             Col("within", "Within tolerance", "text", center=True),
         ],
-        cap_width=_CAP_WIDTH,
+        cap_width=WIDE_TABLE_CAP,
     )
     sh.mark(table, "within", "NO")
     return table
@@ -175,7 +171,7 @@ def _bar_data(
     )
     frame = pd.DataFrame(data).astype(object)
     frame = frame.where(frame.notna(), None)  # a blank cell: no bar
-    table = sh.table(row + 1, col, frame, cols, cap_width=_CAP_WIDTH)
+    table = sh.table(row + 1, col, frame, cols, cap_width=WIDE_TABLE_CAP)
     return table, table.last_row + 2
 
 
@@ -205,7 +201,7 @@ def _sweep_data(ctx, sh, sweep, model: str, scenario: str, row: int, col: int):
             Col("ttft_s", "TTFT (s)", GENERAL),
             Col("decode_bound", "Decode bound by", "text", center=True),
         ],
-        cap_width=_CAP_WIDTH,
+        cap_width=WIDE_TABLE_CAP,
     )
     parts = {
         name: (table.first_row + int(g.index[0]), table.first_row + int(g.index[-1]))

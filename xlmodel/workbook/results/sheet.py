@@ -22,6 +22,7 @@ from ...studies.run import Results
 from ..charts import Layout, Span
 from .context import Context
 from .formats import (
+    CELL_POINTS,
     FAIL,
     GENERAL,
     HEAD_FILL,
@@ -100,7 +101,6 @@ class Sheet:
     def __init__(self, ctx: Context, ws, name: str):
         self.ctx, self.ws, self.name = ctx, ws, name
         self.widths: dict[int, float] = {}
-        # row, col, text, columns spanned, characters per width unit
         # wrapped texts: row, column, text, columns spanned, (points, bold, italic)
         self.wrapped: list[tuple[int, int, str, int, tuple[float, bool, bool]]] = []
         self.heights: dict[int, float] = {}
@@ -113,7 +113,7 @@ class Sheet:
         self.tables: list[Table] = []
         self.text_rows: set[int] = set()  # rows of headings and notes
         # notes merged over columns, merged by finish within a band: row, col,
-        # columns, text, format
+        # columns, text, format, font (as in wrapped)
         self._merges: list[tuple[int, int, int, str, object, tuple]] = []
         self._subtitle: tuple[int, str] | None = None
         # single-cell text that may run over the cells to its right: col, chars
@@ -157,12 +157,7 @@ class Sheet:
         f = self.ctx.fmt(text_wrap=width > 1, **props)
         self.text_rows.add(row)
         if width > 1:
-            font = (
-                props.get("font_size", 10),
-                bool(props.get("bold")),
-                bool(props.get("italic")),
-            )
-            self._merges.append((row, col, width, text, f, font))
+            self._merges.append((row, col, width, text, f, _font(props)))
         else:
             self.ws.write_string(row, col, text, f)
             self.overflow.append((col, len(text)))
@@ -243,7 +238,7 @@ class Sheet:
             self.ctx.fmt(text_wrap=wrap_header, indent=text_col, **head),
         )
         if wrap_header:
-            self.wrapped.append((row, cc, c.header, 1, (10, True, False)))
+            self.wrapped.append((row, cc, c.header, 1, _font({"bold": True})))
             longest = max((len(w) for w in c.header.split()), default=4)
         else:
             longest = len(c.header)
@@ -294,7 +289,7 @@ class Sheet:
                     f = formats[("text", hl, wrap)] = ctx.fmt(text_wrap=wrap, **props)
                 ws.write_string(r, cc, text, f)
                 if wrap:
-                    self.wrapped.append((r, cc, text, 1, (10, hl, False)))
+                    self.wrapped.append((r, cc, text, 1, _font({"bold": hl})))
                 widest = max(widest, _chars(len(text)) + text_col)
         return widest
 
@@ -417,7 +412,9 @@ class Sheet:
             row, text = self._subtitle
             if breaks:  # over the first band, wrapped: no page cuts it
                 f = self.ctx.fmt(italic=True, text_wrap=True, valign="top")
-                self._merges.append((row, 0, breaks[0], text, f, (10, False, True)))
+                self._merges.append(
+                    (row, 0, breaks[0], text, f, _font({"italic": True}))
+                )
             else:
                 self.ws.write_string(row, 0, text, self.ctx.fmt(italic=True))
         for row, col, width, text, f, font in self._merges:
@@ -681,6 +678,15 @@ def _header_text(text: str) -> str:
 def _chars(n: int) -> float:
     """Column width (in digit widths) that shows ``n`` characters of text."""
     return n * 1.1 + 1
+
+
+def _font(props: dict) -> tuple[float, bool, bool]:
+    """Points, bold and italic of a cell written with format ``props``."""
+    return (
+        props.get("font_size", CELL_POINTS),
+        bool(props.get("bold")),
+        bool(props.get("italic")),
+    )
 
 
 def _missing(v) -> bool:
