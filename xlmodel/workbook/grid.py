@@ -1,24 +1,29 @@
 """Opening a workbook for reading: sheets as plain grids of values and formulas.
 
-The only module of xlmodel that imports openpyxl. A :class:`Book` opens the
-workbook's bytes twice in read-only mode: once for the values Excel or LibreOffice
-cached (``data_only=True``) and once for the formulas, and loads each worksheet on
-demand into a :class:`Grid` (rows of raw values and rows of formulas). A block of
-the template (a header row) is located through its workbook-level defined name
-(``xlmodel_variants`` ...), falling back to the template's sheet and cell and then
-to a search for its header row. Failures inside openpyxl become one
-:class:`~xlmodel.errors.PackageError` line (:func:`translated`). The file is never
-written. Cell names (``B7``) and column letters come from here too.
+A :class:`Book` opens the workbook's bytes and loads each worksheet on demand
+into a :class:`Grid`: rows of the values Excel or LibreOffice cached and rows of
+the formulas. A block of the template (a header row) is located through its
+workbook-level defined name (``xlmodel_variants`` ...), falling back to the
+template's sheet and cell and then to a search for its header row. The file is
+never written. Cell names (``B7``) and column letters come from here too.
 
-Two things are read from the package directly, not through openpyxl. The main
-part's root says whether the workbook is Strict Open XML (refused with how to
-save it as an ordinary workbook: openpyxl would find no sheets in it), and its
-``<calcPr>`` says whether the file asks for a full recalculation on opening
-(openpyxl reports that as true when the attribute is absent, and neither Excel
-nor LibreOffice writes it). And a cell value openpyxl cannot convert (text or
+The sheets are read by :mod:`xlmodel.workbook.xlsx` (one pass over a sheet's
+XML for both views, openpyxl not imported). Whatever that reader leaves to
+openpyxl (:class:`~xlmodel.workbook.xlsx.Unusual`: a shared formula to
+translate, a missing part...) is read through openpyxl's read-only mode, the
+same values by construction, and this is the only module that imports it.
+Failures inside openpyxl become one :class:`~xlmodel.errors.PackageError` line
+(:func:`translated`).
+
+Two things are read from the package directly. The main part's root says
+whether the workbook is Strict Open XML (refused with how to save it as an
+ordinary workbook: openpyxl would find no sheets in it), and its ``<calcPr>``
+says whether the file asks for a full recalculation on opening (openpyxl
+reports that as true when the attribute is absent, and neither Excel nor
+LibreOffice writes it). And a cell value that cannot be converted (text or
 ``NaN`` in a numeric cell, ``yes`` in a boolean one, as scripts write them) is
 read as the text it holds, so that the input's check names it, instead of
-failing the whole file (:class:`_TolerantParser`).
+failing the whole file.
 """
 
 from __future__ import annotations
@@ -33,24 +38,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import openpyxl
-import openpyxl.worksheet._read_only as _read_only
-from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-from openpyxl.worksheet._reader import VALUE_TAG, WorkSheetParser
-from openpyxl.worksheet.formula import ArrayFormula
 
 from ..errors import InputProblems, PackageError
+from . import xlsx
 from .values import CellError, blank, folded
 
 #: Refuse input sheets larger than this many rows (a stray cell far below, say).
 MAX_ROWS = 100_000
-
-#: A sheet whose <dimension> declares at least this many cells has its two
-#: parses (values, formulas) run at once, the values' in a forked child.
-PARALLEL_CELLS = 5_000
 
 _STRICT_MAIN = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 _STRICT_RELS = "http://purl.oclc.org/ooxml/officeDocument/relationships/"
@@ -63,50 +58,23 @@ STRICT_ADVICE = (
 )
 
 
-class _TolerantParser(WorkSheetParser):
-    """openpyxl's sheet parser, reading a value it cannot convert as its text.
-
-    openpyxl converts ``<v>`` by the cell's ``t`` attribute and fails on the whole
-    file when that is impossible: ``<v>fast</v>`` or ``<v>NaN</v>`` in a numeric
-    cell (``int('fast')``), ``<v>yes</v>`` in a boolean one, a shared-string index
-    that is not a number or out of range. Such a cell is read as the text it holds
-    (``'fast'``, ``'NaN'``), which the input's check then reports with its cell.
-    Well-formed cells are parsed exactly as openpyxl does.
-    """
-
-    def parse_cell(self, element):
-        counter = self.col_counter
-        try:
-            return super().parse_cell(element)
-        except (ValueError, TypeError, IndexError, KeyError, OverflowError):
-            text = element.findtext(VALUE_TAG, None) or ""
-            for key in ("t", "s"):
-                element.attrib.pop(key, None)
-            for child in element.findall(VALUE_TAG):
-                element.remove(child)
-            self.col_counter = counter
-            cell = super().parse_cell(element)  # its position, as openpyxl finds it
-            cell["value"], cell["data_type"] = text, "s"
-            return cell
-
-
-# The read-only worksheets openpyxl hands out build their parser by this name.
-_read_only.WorkSheetParser = _TolerantParser
-
-
 def column_letter(number: int) -> str:
     """Letters of the one-based column ``number`` (1 -> ``A``)."""
-    return get_column_letter(number)
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def column_number(letters: str) -> int:
     """One-based number of the column ``letters`` (``A`` -> 1)."""
-    return column_index_from_string(letters)
+    return xlsx.column_index(letters)
 
 
 def cell_name(r: int, c: int) -> str:
     """The A1 name of the zero-based cell (``cell_name(0, 1)`` is ``B1``)."""
-    return f"{get_column_letter(c + 1)}{r + 1}"
+    return f"{column_letter(c + 1)}{r + 1}"
 
 
 @contextmanager
@@ -121,7 +89,7 @@ def translated(path: Path) -> Iterator[None]:
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
         try:
             yield
-        except (PackageError, InputProblems, CellError):
+        except (PackageError, InputProblems, CellError, xlsx.Unusual, xlsx.TooManyRows):
             raise
         except Exception as e:  # noqa: BLE001 - translate any parser failure
             if _refused_entities(e):
@@ -139,6 +107,8 @@ def translated(path: Path) -> Iterator[None]:
 def _refused_entities(e: BaseException) -> bool:
     # openpyxl parses with defusedxml, which refuses DTDs and entities; openpyxl
     # may wrap that refusal in an error of its own.
+    from defusedxml import DefusedXmlException
+
     seen = 0
     while e is not None and seen < 10:
         if isinstance(e, DefusedXmlException):
@@ -167,8 +137,8 @@ class Grid:
         """The formula of a cell (``=...``), or None for a plain value."""
         row = self.formulas[r] if 0 <= r < len(self.formulas) else ()
         f = row[c] if 0 <= c < len(row) else None
-        if isinstance(f, ArrayFormula):
-            return f.text if isinstance(f.text, str) else None
+        if isinstance(f, xlsx.ArrayFormula):
+            return str(f)
         if isinstance(f, str) and f.startswith("=") and len(f) > 1:
             # A text cell may hold "=..." literally: then it equals its value.
             return None if f == self.raw(r, c) else f
@@ -193,36 +163,38 @@ class BlockLike(Protocol):
 
 
 class Book:
-    """Both openpyxl views of one workbook, with sheets loaded on demand."""
+    """One workbook's sheets (loaded on demand) and defined names."""
 
     def __init__(self, path: Path, data: bytes):
         self.path = path
+        self._data = data
         self._grids: dict[str, Grid] = {}
         self.searched: list[str] = []  # blocks found by searching the sheets
         # Files written by scripts ask for a full recalculation on opening and
         # carry 0 as a placeholder result of every formula (see recalculation).
         self.recalc = recalculation(path, data)
-        with translated(path):
-            self.values = openpyxl.load_workbook(
-                io.BytesIO(data), read_only=True, data_only=True
-            )
-            self.formulas = openpyxl.load_workbook(
-                io.BytesIO(data), read_only=True, data_only=False
-            )
-            self.titles = list(self.values.sheetnames)
-            self.names = {
-                k.casefold(): v for k, v in dict(self.values.defined_names).items()
-            }
+        self._zip = zipfile.ZipFile(io.BytesIO(data))
+        try:
+            self._src: xlsx.Package | _Openpyxl = xlsx.open_package(self._zip)
+        except xlsx.Unusual:
+            self._src = _Openpyxl(path, data)
+        self.titles = list(self._src.sheets)
+        self.names = {k.casefold(): v for k, v in self._src.names.items()}
 
     def __enter__(self) -> Book:
         return self
 
     def __exit__(self, *exc) -> None:
-        for wb in (self.values, self.formulas):
-            try:
-                wb.close()
-            except Exception:  # noqa: BLE001 - closing must not mask the result
-                pass
+        if isinstance(self._src, _Openpyxl):
+            self._src.close()
+        self._zip.close()
+
+    def _openpyxl(self) -> None:
+        """Read the rest through openpyxl (the fast reader met something
+        :class:`~xlmodel.workbook.xlsx.Unusual`)."""
+        if not isinstance(self._src, _Openpyxl):
+            self._src = _Openpyxl(self.path, self._data)
+        self.names = {k.casefold(): v for k, v in self._src.names.items()}
 
     def sheet(self, title: str) -> Grid | None:
         """A worksheet by title (case-insensitive, as Excel compares them)."""
@@ -230,55 +202,30 @@ class Book:
         if match is None:
             return None
         if match not in self._grids:
-            with translated(self.path):
-                ws_v, ws_f = self.values[match], self.formulas[match]
-                if not hasattr(ws_v, "iter_rows"):  # a chart sheet
-                    return None
-                values, formulas = self._both(ws_v, ws_f, match)
-                self._grids[match] = Grid(match, values, formulas)
+            if self._src.sheets[match] is None:  # a chart sheet
+                return None
+            try:
+                values, formulas = self._rows(match)
+            except xlsx.Unusual:
+                self._openpyxl()
+                values, formulas = self._rows(match)
+            self._grids[match] = Grid(match, values, formulas)
         return self._grids[match]
 
-    def _both(self, ws_v, ws_f, title: str) -> tuple[list[tuple], list[tuple]]:
-        """A sheet's values and formulas: two parses of its XML, the values'
-        in a forked child for a large sheet (the Variants sheet of many
-        variants), where one can be had (see :mod:`xlmodel.studies.background`;
-        elsewhere one parse after the other).
-
-        Whatever goes wrong in the child (an error of the sheet's, a child
-        lost), the values are parsed here, so the user sees this process's
-        own message, as in a serial read.
-        """
-        declared = (ws_v.max_row or 0) * (ws_v.max_column or 0)  # <dimension>
-        if declared < PARALLEL_CELLS:
-            return self._rows(ws_v, title), self._rows(ws_f, title)
-        from ..studies import background  # only for a large sheet: start-up
-
-        with background.Background(
-            _rows_in_child, (self, ws_v, title), mode="process", fallback="serial"
-        ) as child:
-            formulas = self._rows(ws_f, title)
-            try:
-                values = child.result()
-            except Exception:  # noqa: BLE001 - an answer that could not travel
-                values = None
-        if values is None:
-            values = self._rows(ws_v, title)
+    def _rows(self, title: str) -> tuple[list, list]:
+        try:
+            with translated(self.path):
+                values, formulas = self._src.rows(title, MAX_ROWS)
+        except xlsx.TooManyRows:
+            raise PackageError(
+                f"{self.path}: sheet {title!r} has data beyond row {MAX_ROWS:,}; "
+                "xlmodel reads at most that many rows of an input sheet (delete "
+                "stray cells far below the tables)"
+            ) from None
+        for rows in (values, formulas):
+            while rows and not any(v is not None for v in rows[-1]):
+                rows.pop()
         return values, formulas
-
-    def _rows(self, ws, title: str) -> list[tuple]:
-        ws.reset_dimensions()  # a wrong <dimension> would pad every row
-        rows = []
-        for row in ws.iter_rows(values_only=True):
-            if len(rows) >= MAX_ROWS:
-                raise PackageError(
-                    f"{self.path}: sheet {title!r} has data beyond row {MAX_ROWS:,}; "
-                    "xlmodel reads at most that many rows of an input sheet (delete "
-                    "stray cells far below the tables)"
-                )
-            rows.append(row)
-        while rows and not any(v is not None for v in rows[-1]):
-            rows.pop()
-        return rows
 
     def defined(self, name: str, title: str) -> str | None:
         """The formula text of the defined ``name`` seen from sheet ``title``.
@@ -286,14 +233,12 @@ class Book:
         A name local to that sheet wins over the workbook's; None when undefined.
         The text is what the name refers to (``Variants!$D$7``, ``0.5``).
         """
-        with translated(self.path):
-            ws = self.values[title] if title in self.titles else None
-            local = getattr(ws, "defined_names", None) or {}
-            for key, dn in local.items():
-                if key.casefold() == name.casefold():
-                    return dn.attr_text
-            dn = self.names.get(name.casefold())
-            return None if dn is None else dn.attr_text
+        local = self._src.local.get(title, {}) if title in self.titles else {}
+        for key, dn in local.items():
+            if key.casefold() == name.casefold():
+                return dn.text
+        dn = self.names.get(name.casefold())
+        return None if dn is None else dn.text
 
     def sheet_name_ref(self, name: str) -> tuple[str, str] | None:
         """The first sheet holding the sheet-scoped defined ``name``, and its ref.
@@ -303,12 +248,21 @@ class Book:
         (str, str) or None
             Sheet title and the reference (``$A$10``), in sheet order.
         """
+        try:
+            return self._sheet_name_ref(name)
+        except xlsx.Unusual:
+            self._openpyxl()
+            return self._sheet_name_ref(name)
+
+    def _sheet_name_ref(self, name: str) -> tuple[str, str] | None:
         with translated(self.path):
             for title in self.titles:
-                names = getattr(self.values[title], "defined_names", None) or {}
+                names = self._src.local.get(title, {})
                 if name in names:
-                    _, ref = next(iter(names[name].destinations))
-                    return title, ref
+                    found = names[name].destination()
+                    if found is None:  # openpyxl fails on it: its message
+                        raise xlsx.Unusual("a sheet name that is no reference")
+                    return title, found[1]
         return None
 
     def locate(self, block: BlockLike) -> tuple[Grid, int, int] | None:
@@ -359,24 +313,135 @@ class Book:
         if dn is None:
             return None
         try:
-            sheet, ref = next(iter(dn.destinations))
-            col, row = coordinate_from_string(ref.replace("$", "").split(":")[0])
+            found = dn.destination()
+        except xlsx.Unusual:
+            self._openpyxl()
+            return self._by_name(name)
         except Exception:  # noqa: BLE001 - #REF! or a malformed name: fall back
+            return None
+        if found is None:
+            return None
+        sheet, ref = found
+        m = xlsx.COORDINATE.fullmatch(ref.split(":")[0])
+        if m is None or int(m.group(2)) == 0:
             return None
         grid = self.sheet(sheet.replace("''", "'"))
         if grid is None:
             return None
-        return grid, row - 1, column_index_from_string(col) - 1
+        return grid, int(m.group(2)) - 1, xlsx.column_index(m.group(1)) - 1
 
 
-def _rows_in_child(book: Book, ws, title: str, progress=None) -> list[tuple] | None:
-    """The values' rows, parsed in the child; None on any error (the parent
-    parses them again, to raise its own message)."""
-    try:
-        with translated(book.path):
-            return book._rows(ws, title)
-    except Exception:  # noqa: BLE001 - see above
-        return None
+class _Openpyxl:
+    """The workbook as openpyxl's read-only mode reads it, with the interface
+    of :class:`xlmodel.workbook.xlsx.Package` (sheets, names, local, rows)."""
+
+    def __init__(self, path: Path, data: bytes):
+        import openpyxl  # only here: a third of a second to import
+
+        _tolerate()
+        self.path = path
+        with translated(path):
+            self.values = openpyxl.load_workbook(
+                io.BytesIO(data), read_only=True, data_only=True
+            )
+            self.formulas = openpyxl.load_workbook(
+                io.BytesIO(data), read_only=True, data_only=False
+            )
+            self.sheets = {
+                t: (None if not hasattr(self.values[t], "iter_rows") else t)
+                for t in self.values.sheetnames
+            }
+            self.names = {
+                k: _OpenpyxlName(v) for k, v in dict(self.values.defined_names).items()
+            }
+            self.local = {
+                t: {
+                    k: _OpenpyxlName(v)
+                    for k, v in (
+                        getattr(self.values[t], "defined_names", None) or {}
+                    ).items()
+                }
+                for t in self.values.sheetnames
+            }
+
+    def close(self) -> None:
+        for wb in (self.values, self.formulas):
+            try:
+                wb.close()
+            except Exception:  # noqa: BLE001 - closing must not mask the result
+                pass
+
+    def rows(self, title: str, max_rows: int) -> tuple[list, list]:
+        from openpyxl.worksheet.formula import ArrayFormula
+
+        out = []
+        for ws in (self.values[title], self.formulas[title]):
+            ws.reset_dimensions()  # a wrong <dimension> would pad every row
+            rows = []
+            for row in ws.iter_rows(values_only=True):
+                if len(rows) >= max_rows:
+                    raise xlsx.TooManyRows()
+                if any(isinstance(v, ArrayFormula) for v in row):
+                    row = tuple(
+                        v
+                        if not isinstance(v, ArrayFormula)
+                        else xlsx.ArrayFormula(v.text)
+                        if isinstance(v.text, str)
+                        else None
+                        for v in row
+                    )
+                rows.append(row)
+            out.append(rows)
+        return out[0], out[1]
+
+
+@dataclass
+class _OpenpyxlName:
+    """An openpyxl defined name with the interface of :class:`xlsx.Name`."""
+
+    dn: object
+
+    @property
+    def text(self) -> str | None:
+        return self.dn.attr_text
+
+    def destination(self) -> tuple[str, str]:
+        return next(iter(self.dn.destinations))
+
+
+_TOLERANT = []
+
+
+def _tolerate() -> None:
+    """Make openpyxl's read-only sheets read a value it cannot convert (text or
+    ``NaN`` in a numeric cell, ``yes`` in a boolean one, a shared-string index
+    that is not a number or out of range) as the text it holds, which the
+    input's check then reports with its cell, instead of failing on the whole
+    file. Well-formed cells are parsed exactly as openpyxl does."""
+    if _TOLERANT:
+        return
+    import openpyxl.worksheet._read_only as read_only
+    from openpyxl.worksheet._reader import VALUE_TAG, WorkSheetParser
+
+    class TolerantParser(WorkSheetParser):
+        def parse_cell(self, element):
+            counter = self.col_counter
+            try:
+                return super().parse_cell(element)
+            except (ValueError, TypeError, IndexError, KeyError, OverflowError):
+                text = element.findtext(VALUE_TAG, None) or ""
+                for key in ("t", "s"):
+                    element.attrib.pop(key, None)
+                for child in element.findall(VALUE_TAG):
+                    element.remove(child)
+                self.col_counter = counter
+                cell = super().parse_cell(element)  # its position, as openpyxl has it
+                cell["value"], cell["data_type"] = text, "s"
+                return cell
+
+    # The read-only worksheets openpyxl hands out build their parser by this name.
+    read_only.WorkSheetParser = TolerantParser
+    _TOLERANT.append(TolerantParser)
 
 
 def recalculation(path: Path, data: bytes) -> bool:
