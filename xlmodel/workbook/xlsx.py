@@ -74,6 +74,7 @@ _ELAPSED = re.compile(
     r"\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?", re.I
 )
 COORDINATE = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})(\d+)")  # a cell's r: no $ (openpyxl)
 # A defined name that is one reference to cells of a sheet (quoted or not).
 _REFERENCE = re.compile(
     r"(?:'(?P<quoted>(?:[^']|'')*)'|(?P<plain>[^'^ !]*))!"
@@ -302,8 +303,8 @@ class Package:
     def read(self, part: str) -> bytes:
         try:
             return self.zf.read(part)
-        except KeyError:
-            raise Unusual(f"part {part} missing") from None
+        except Exception:  # noqa: BLE001 - missing, encrypted, corrupt: openpyxl says
+            raise Unusual(f"part {part} missing or unreadable") from None
 
     def rows(self, title: str, max_rows: int) -> tuple[list, list]:
         """A worksheet's (values, formulas) rows, as openpyxl's read-only
@@ -513,7 +514,7 @@ def _sheet_rows(pkg: Package, data: bytes, max_rows: int) -> tuple[list, list]:
                 raise Unusual("a cell outside a row")
             ref = attrs.get("r")
             if ref:
-                m = COORDINATE.fullmatch(ref)
+                m = _CELL_REF.fullmatch(ref)
                 if m is None or int(m.group(2)) == 0:
                     raise Unusual(f"cell reference {ref!r}")
                 col = column_index(m.group(1))
