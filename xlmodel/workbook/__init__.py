@@ -1,2 +1,2 @@
-"""Excel layer: template (xlsxwriter), reader (openpyxl), report and charts
+"""Excel layer: template (xlsxwriter), reader (own sheet parser, openpyxl for the rare rest), report and charts
 (xlsxwriter), and the lossless package merge."""
