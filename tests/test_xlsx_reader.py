@@ -329,3 +329,9 @@ def test_edge_cells_read_as_openpyxl_reads_them(tmp_path, date1904):
     assert g.formula(6, 2) == "=SUM(A1:A2)" and g.raw(6, 3) == "=A1 "
     assert g.formula(6, 3) is None and g.raw(6, 4) == " ab " and g.raw(6, 5) is None
     assert g.raw(7, 0) == 7
+
+
+def test_bytes_that_are_no_zip_get_the_corrupt_workbook_line(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    with pytest.raises(PackageError, match="corrupt or unreadable workbook"):
+        grid.Book(path, b"PK\x03\x04 not really a zip")

@@ -173,11 +173,12 @@ class Book:
         # Files written by scripts ask for a full recalculation on opening and
         # carry 0 as a placeholder result of every formula (see recalculation).
         self.recalc = recalculation(path, data)
-        self._zip = zipfile.ZipFile(io.BytesIO(data))
+        self._zip: zipfile.ZipFile | None = None
         try:
+            self._zip = zipfile.ZipFile(io.BytesIO(data))
             self._src: xlsx.Package | _Openpyxl = xlsx.open_package(self._zip)
-        except xlsx.Unusual:
-            self._src = _Openpyxl(path, data)
+        except (xlsx.Unusual, zipfile.BadZipFile, OSError, ValueError, EOFError):
+            self._src = _Openpyxl(path, data)  # its own message for a broken file
         self.titles = list(self._src.sheets)
         self.names = {k.casefold(): v for k, v in self._src.names.items()}
 
@@ -187,7 +188,8 @@ class Book:
     def __exit__(self, *exc) -> None:
         if isinstance(self._src, _Openpyxl):
             self._src.close()
-        self._zip.close()
+        if self._zip is not None:
+            self._zip.close()
 
     def _openpyxl(self) -> None:
         """Read the rest through openpyxl (the fast reader met something
