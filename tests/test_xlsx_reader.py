@@ -50,7 +50,8 @@ def _views(book: grid.Book) -> dict:
         # repr: 1 and 1.0, a str and a subclass, NaN and NaN told apart or equal
         out[title] = None if g is None else (repr(g.values), repr(g.formulas))
     for name in out["names"]:
-        out[f"at {name}"] = book._by_name(name) and book._by_name(name)[1:]
+        found = book._by_name(name)
+        out[f"at {name}"] = found and found[1:]
     return out
 
 
@@ -92,7 +93,7 @@ def _zip_ok(path: Path) -> bool:
         return False
 
 
-CORPUS = [c for c in CASES + HOSTILE]
+CORPUS = CASES + HOSTILE
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.name)

@@ -26,6 +26,7 @@ from defusedxml.ElementTree import fromstring
 
 from ..errors import PackageError, XlmodelError
 from ..schema import BY_NAME
+from .grid import column_letter, column_number
 from .reader import check_not_open, read_for_adopt
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -193,18 +194,11 @@ def _write_atomically(out: Path, infos, data: dict, mode: int) -> None:
 
 def _letters(col: int) -> str:
     """Zero-based column index -> letters (0 -> A, 26 -> AA)."""
-    s, n = "", col + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
+    return column_letter(col + 1)
 
 
 def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n - 1
+    return column_number(letters) - 1
 
 
 def _cell_xml(prefix: str, ref: str, value, style: str | None) -> str:

@@ -198,6 +198,15 @@ class Book:
             self._src = _Openpyxl(self.path, self._data)
         self.names = {k.casefold(): v for k, v in self._src.names.items()}
 
+    def _fast_first(self, read, *args):
+        """``read(*args)``, once more through openpyxl when the fast reader
+        finds the workbook :class:`~xlmodel.workbook.xlsx.Unusual`."""
+        try:
+            return read(*args)
+        except xlsx.Unusual:
+            self._openpyxl()
+            return read(*args)
+
     def sheet(self, title: str) -> Grid | None:
         """A worksheet by title (case-insensitive, as Excel compares them)."""
         match = next((t for t in self.titles if t.casefold() == title.casefold()), None)
@@ -206,11 +215,7 @@ class Book:
         if match not in self._grids:
             if self._src.sheets[match] is None:  # a chart sheet
                 return None
-            try:
-                values, formulas = self._rows(match)
-            except xlsx.Unusual:
-                self._openpyxl()
-                values, formulas = self._rows(match)
+            values, formulas = self._fast_first(self._rows, match)
             self._grids[match] = Grid(match, values, formulas)
         return self._grids[match]
 
@@ -250,11 +255,7 @@ class Book:
         (str, str) or None
             Sheet title and the reference (``$A$10``), in sheet order.
         """
-        try:
-            return self._sheet_name_ref(name)
-        except xlsx.Unusual:
-            self._openpyxl()
-            return self._sheet_name_ref(name)
+        return self._fast_first(self._sheet_name_ref, name)
 
     def _sheet_name_ref(self, name: str) -> tuple[str, str] | None:
         with translated(self.path):
@@ -311,14 +312,10 @@ class Book:
         return None
 
     def _by_name(self, name: str) -> tuple[Grid, int, int] | None:
-        dn = self.names.get(name.casefold())
-        if dn is None:
-            return None
         try:
-            found = dn.destination()
-        except xlsx.Unusual:
-            self._openpyxl()
-            return self._by_name(name)
+            found = self._fast_first(self._destination, name)
+        except PackageError:
+            raise
         except Exception:  # noqa: BLE001 - #REF! or a malformed name: fall back
             return None
         if found is None:
@@ -331,6 +328,10 @@ class Book:
         if grid is None:
             return None
         return grid, int(m.group(2)) - 1, xlsx.column_index(m.group(1)) - 1
+
+    def _destination(self, name: str) -> tuple[str, str] | None:
+        dn = self.names.get(name.casefold())
+        return None if dn is None else dn.destination()
 
 
 class _Openpyxl:

@@ -31,7 +31,7 @@ from xml.parsers import expat
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_ID = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types}"
 _WORKBOOK_TYPES = (
     "application/vnd.ms-excel.template.macroEnabled.main+xml",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
@@ -328,9 +328,9 @@ def open_package(zf: zipfile.ZipFile) -> Package:
     defaults: set[str] = set()
 
     def ct_start(tag, attrs):
-        if tag == _CT[1:-1] + "}Override":
+        if tag == _CT + "Override":
             overrides.setdefault(attrs.get("ContentType", ""), attrs.get("PartName"))
-        elif tag == _CT[1:-1] + "}Default":
+        elif tag == _CT + "Default":
             defaults.add(attrs.get("ContentType", ""))
 
     _parse(_parser(ct_start), pkg.read("[Content_Types].xml"))
