@@ -11,13 +11,17 @@ process node's value from the process node table (see :mod:`.nodes`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is built
+    import pandas as pd
 
 from ..schema import BY_NAME, PARAMETERS, TOPOLOGY_CODES, Parameter
 from .cost import PACKAGE_TYPE_CODES, YIELD_MODEL_CODES
 from .nodes import NODE_PARAMETERS, NodeTable, fill_blanks, node_table
+from .table import Table
 
 # Numeric code of each cooling choice, as the vectorised engine carries it.
 COOLING_CODES = {name: i for i, name in enumerate(BY_NAME["cooling"].choices)}
@@ -38,23 +42,24 @@ _BLANK_OK = frozenset(NODE_PARAMETERS)
 
 
 def prepare(
-    variants: pd.DataFrame | Mapping,
+    variants: pd.DataFrame | Table | Mapping,
     *,
     check: bool = True,
-    process_nodes: pd.DataFrame | NodeTable | None = None,
+    process_nodes: pd.DataFrame | Table | NodeTable | None = None,
 ) -> Inputs:
     """Check a variant table and return one array per schema parameter.
 
     Parameters
     ----------
-    variants : pandas.DataFrame or mapping
+    variants : pandas.DataFrame, Table or mapping
         One row per variant, columns named after schema parameters; a missing
         column takes the parameter's default. A mapping of name -> scalar or
-        sequence is accepted for a single variant or a few.
+        sequence is accepted for a single variant or a few. Read through
+        ``columns``, ``index`` and ``variants[name]`` only: pandas is not needed.
     check : bool
         Check kinds and ranges (default). Internal callers that perturb already
         checked inputs (sweeps, elasticities) pass False.
-    process_nodes : pandas.DataFrame or NodeTable, optional
+    process_nodes : pandas.DataFrame, Table or NodeTable, optional
         The process node table blank node parameters are taken from (default:
         the shipped ``xlmodel/data/process_nodes.csv``). A blank (NaN) value of
         ``wafer_price_usd``, ``defect_density_per_cm2`` or ``mask_set_usd`` takes
@@ -73,7 +78,7 @@ def prepare(
         Naming every bad parameter, the offending value and its row; a blank node
         parameter whose node the table does not hold, naming the node.
     """
-    frame = variants if isinstance(variants, pd.DataFrame) else _frame(variants)
+    frame = variants if _is_table(variants) else _frame(variants)
     unknown = [c for c in frame.columns if c not in BY_NAME and c not in LABEL_COLUMNS]
     if unknown:
         raise ValueError(
@@ -84,9 +89,12 @@ def prepare(
     n = len(frame)
     out: Inputs = {}
     problems: list[str] = []
+    labels = list(frame.index)
+    present = set(frame.columns)
     for p in PARAMETERS:
-        if p.name in frame.columns:
-            arr, problem = _column(p, frame[p.name], check, p.name in _BLANK_OK)
+        if p.name in present:
+            values = np.asarray(frame[p.name])
+            arr, problem = _column(p, values, labels, check, p.name in _BLANK_OK)
             if problem:
                 problems.append(problem)
                 continue
@@ -98,9 +106,8 @@ def prepare(
     if problems:
         raise ValueError("; ".join(problems))
     table = node_table(process_nodes)
-    labels = list(frame.index)
     for name in NODE_PARAMETERS:
-        given = out[name] if name in frame.columns else None
+        given = out[name] if name in present else None
         out[name] = fill_blanks(name, given, out["process_node"], table, labels)
     for name, codes in CHOICE_CODES.items():
         out[f"{name}_code"] = _codes(out[name], codes)
@@ -115,13 +122,17 @@ def _codes(values: np.ndarray, codes: dict[str, int]) -> np.ndarray:
     return np.array([codes[v] for v in values], dtype=np.int64)
 
 
-def _frame(mapping: Mapping) -> pd.DataFrame:
+def _is_table(variants) -> bool:
+    # A DataFrame or a Table: named columns and row labels (a plain mapping has
+    # neither attribute).
+    return hasattr(variants, "columns") and hasattr(variants, "index")
+
+
+def _frame(mapping: Mapping) -> Table:
     values = dict(mapping)
     if not values:  # no overrides: one variant of defaults
-        return pd.DataFrame(index=[0])
-    if all(np.ndim(v) == 0 for v in values.values()):
-        return pd.DataFrame({k: [v] for k, v in values.items()})
-    return pd.DataFrame(values)
+        return Table({}, index=[0])
+    return Table.from_mapping(values)
 
 
 def _bad(p: Parameter, value: object, row: object, what: str) -> str:
@@ -133,31 +144,33 @@ def _bad(p: Parameter, value: object, row: object, what: str) -> str:
 
 
 def _column(
-    p: Parameter, col: pd.Series, check: bool, blank_ok: bool = False
+    p: Parameter, col: np.ndarray, labels: list, check: bool, blank_ok: bool = False
 ) -> tuple[np.ndarray, str]:
+    # ``col``: the column as numpy gives it (object for mixed or text cells).
     if not p.numeric:
-        arr = col.to_numpy(dtype=object)
+        arr = col.astype(object, copy=False)
         if check:
-            for label, v in zip(col.index, arr):
+            for label, v in zip(labels, arr):
                 if not isinstance(v, str) or (
                     p.kind == "choice" and v not in p.choices
                 ):
                     return arr, _bad(p, v, label, "is not valid")
         return arr, ""
     if not check:
-        return col.to_numpy(dtype=np.float64), ""
-    kind = col.dtype.kind
+        return col.astype(np.float64, copy=False), ""
+    given, kind = col, col.dtype.kind
     if kind == "b":
-        return col.to_numpy(), _bad(p, bool(col.iloc[0]), col.index[0], "is a boolean")
+        return col, _bad(p, bool(col[0]), labels[0], "is a boolean")
     if kind not in "iuf":
-        for label, v in col.items():
+        for label, v in zip(labels, col):
             if blank_ok and v is None:
                 continue
             if isinstance(v, (bool, np.bool_)) or not isinstance(
                 v, (int, float, np.number)
             ):
-                return col.to_numpy(), _bad(p, v, label, "is not a number")
-    arr = col.to_numpy(dtype=np.float64)
+                return col, _bad(p, v, label, "is not a number")
+        col = np.array([np.nan if v is None else v for v in col], dtype=np.float64)
+    arr = col.astype(np.float64, copy=False)
     finite = np.isfinite(arr) | (np.isnan(arr) if blank_ok else False)
     bad = ~finite | (arr < p.minimum) | (arr > p.maximum)
     if p.kind == "int":
@@ -172,5 +185,5 @@ def _column(
             if v < p.minimum or v > p.maximum
             else "is not a whole number"
         )
-        return arr, _bad(p, col.iloc[i], col.index[i], what)
+        return arr, _bad(p, given[i], labels[i], what)
     return arr, ""

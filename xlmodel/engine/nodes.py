@@ -18,15 +18,21 @@ and repeated spaces: ``"tsmc  n3e"`` finds the ``TSMC 3nm`` row.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is built
+    import pandas as pd
 
 from ..schema import BY_NAME
+from .table import Table
 
 #: Parameters a process node supplies when a variant leaves them blank.
 NODE_PARAMETERS: tuple[str, ...] = (
@@ -49,7 +55,7 @@ class NodeTable:
 
     Parameters
     ----------
-    table : pandas.DataFrame
+    table : pandas.DataFrame or Table
         Column ``process_node`` (labels), optional ``aliases`` (``;``-separated
         labels) and any of ``NODE_PARAMETERS`` (numbers, blank allowed); other
         columns (``source``, ``as_of``, notes) are carried but not used.
@@ -62,13 +68,15 @@ class NodeTable:
         message names the row and the column.
     """
 
-    def __init__(self, table: pd.DataFrame):
+    def __init__(self, table: pd.DataFrame | Table):
         if KEY not in table.columns:
             raise ValueError("process node table lacks column: process_node")
         self.table = table
         self.rows: dict[str, int] = {}
+        labels = list(table[KEY])
+        given = list(table[ALIASES]) if ALIASES in table.columns else None
         for i, (label, aliases) in enumerate(
-            zip(table[KEY], table[ALIASES] if ALIASES in table else [""] * len(table))
+            zip(labels, given if given is not None else [""] * len(labels))
         ):
             if not isinstance(label, str) or not label.strip():
                 raise ValueError(
@@ -83,17 +91,18 @@ class NodeTable:
                 if key in self.rows and self.rows[key] != i:
                     raise ValueError(
                         f"process node table row {i + 1}: {name!r} also names row "
-                        f"{self.rows[key] + 1} ({table[KEY].iloc[self.rows[key]]!r})"
+                        f"{self.rows[key] + 1} ({labels[self.rows[key]]!r})"
                     )
                 self.rows[key] = i
         self.values: dict[str, np.ndarray] = {}
         for name in NODE_PARAMETERS:
             if name not in table.columns:
-                self.values[name] = np.full(len(table), np.nan)
+                self.values[name] = np.full(len(labels), np.nan)
                 continue
             p = BY_NAME[name]
-            col = pd.to_numeric(table[name], errors="coerce").to_numpy(np.float64)
-            for i, (raw, v) in enumerate(zip(table[name], col)):
+            raws = list(table[name])
+            col = np.array([_number(raw) for raw in raws], dtype=np.float64)
+            for i, (raw, v) in enumerate(zip(raws, col)):
                 blank = raw is None or (isinstance(raw, float) and np.isnan(raw))
                 if isinstance(raw, str) and not raw.strip():
                     blank = True
@@ -101,7 +110,7 @@ class NodeTable:
                     continue
                 if isinstance(raw, bool) or not (p.minimum <= v <= p.maximum):
                     raise ValueError(
-                        f"process node table row {i + 1} ({table[KEY].iloc[i]}): "
+                        f"process node table row {i + 1} ({labels[i]}): "
                         f"{name} {raw!r} is not a number in {p.minimum:g}-"
                         f"{p.maximum:g} {p.unit}"
                     )
@@ -122,17 +131,50 @@ class NodeTable:
             i = self.row(first)  # a read-only broadcast view: no memory per row
             value = np.float64(np.nan if i is None else column[i])
             return np.broadcast_to(value, (len(nodes),))
-        codes, uniques = pd.factorize(pd.Series(nodes, dtype=object))
+        try:  # one look-up per distinct label
+            uniques, codes = np.unique(nodes, return_inverse=True)
+        except TypeError:  # labels of mixed types (text and a number): no order
+            keys: dict[object, int] = {}
+            codes = np.array([keys.setdefault(v, len(keys)) for v in nodes])
+            uniques = list(keys)
         per = np.array(
             [np.nan if (i := self.row(u)) is None else column[i] for u in uniques]
         )
         return per[codes]
 
 
+def _number(raw) -> float:
+    # A cell's number, NaN for a blank or what is not one (``pandas.to_numeric``
+    # with errors="coerce", without pandas).
+    if isinstance(raw, (int, float, np.number)):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw)
+        except ValueError:
+            return np.nan
+    return np.nan
+
+
 @functools.lru_cache(maxsize=1)
 def _shipped() -> NodeTable:
+    # Read with the csv module: validating a workbook does not import pandas.
+    data = resources.files("xlmodel.data").joinpath("process_nodes.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(data)))
+    columns = list(rows[0])
+    return NodeTable(
+        Table({c: [r[c] if r[c] != "" else None for r in rows] for c in columns})
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_frame():
+    import pandas as pd
+
     with resources.files("xlmodel.data").joinpath("process_nodes.csv").open("rb") as f:
-        return NodeTable(pd.read_csv(f, dtype={KEY: str, ALIASES: str}))
+        table = pd.read_csv(f, dtype={KEY: str, ALIASES: str})
+    NodeTable(table)
+    return table
 
 
 def load_process_nodes(path=None) -> pd.DataFrame:
@@ -149,8 +191,10 @@ def load_process_nodes(path=None) -> pd.DataFrame:
     ValueError
         An unreadable file or a table :class:`NodeTable` refuses.
     """
+    import pandas as pd
+
     if path is None:
-        return _shipped().table.copy()
+        return _shipped_frame().copy()
     try:
         table = pd.read_csv(Path(path), dtype={KEY: str, ALIASES: str})
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
@@ -160,7 +204,7 @@ def load_process_nodes(path=None) -> pd.DataFrame:
     return table
 
 
-def node_table(table: pd.DataFrame | NodeTable | None = None) -> NodeTable:
+def node_table(table: pd.DataFrame | Table | NodeTable | None = None) -> NodeTable:
     """A :class:`NodeTable` from a table, the shipped one for None."""
     if table is None:
         return _shipped()
@@ -236,6 +280,8 @@ def fill_process_nodes(
     (see :func:`fill_blanks`). Other cells are left as they are (checked later by
     :func:`~xlmodel.engine.inputs.prepare`). Returns a new frame.
     """
+    import pandas as pd
+
     t = node_table(table)
     default = BY_NAME[KEY].default
     nodes = (
