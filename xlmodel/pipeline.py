@@ -98,6 +98,13 @@ def validate(path):
     return reader.read_study(path)
 
 
+def check(path):
+    """Read and check ``path`` without building its tables (no pandas): the
+    variant names and the warnings (:class:`~xlmodel.workbook.reader.Checked`;
+    raises InputProblems/PackageError as :func:`validate`)."""
+    return reader.check_study(path)
+
+
 def compute(
     path,
     out=None,

@@ -30,13 +30,13 @@ def init(path: Path, force: bool):
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def validate(path: Path):
     """Check PATH's inputs; print every problem (exit 2) or the warnings (exit 0)."""
-    from ..pipeline import validate as run_validate
+    from ..pipeline import check
 
-    study = run_validate(path)
-    warn(study.warnings)
+    checked = check(path)
+    warn(checked.warnings)
     click.echo(
-        f"{path}: {len(study.variants)} variant(s), inputs OK"
-        + (f", {len(study.warnings)} warning(s)" if study.warnings else "")
+        f"{path}: {len(checked.names)} variant(s), inputs OK"
+        + (f", {len(checked.warnings)} warning(s)" if checked.warnings else "")
     )
 
 

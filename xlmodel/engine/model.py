@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from ..lazy import pd
 from ..schema import PRECISIONS
 from . import cost as cs
 from . import performance as perf

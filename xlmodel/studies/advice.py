@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..engine import evaluate
+from ..lazy import pd
 from ..schema import BY_NAME, FIGURES_OF_MERIT
 from . import reality
 from .confidence import Confidence, confidence

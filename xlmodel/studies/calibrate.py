@@ -53,21 +53,23 @@ variant gets is exactly the one that was fitted.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..engine import thermal as th
 from ..engine.area import NODE_AREA_SCALE
 from ..engine.inputs import prepare
 from ..engine.model import evaluate_arrays
+from ..lazy import pd
 
 # Clock at which the preset states energies and voltages, MHz.
 REF_CLOCK_MHZ = 1800.0
 # FP16 FLOP per clock per SM at which the preset states SM power.
 REF_FLOP_PER_CYCLE = 4096.0
+
 
 # Fitted coefficients: prior mean and spread (public figures, order of magnitude)
 # and the range a physically plausible value falls in.
@@ -78,35 +80,56 @@ REF_FLOP_PER_CYCLE = 4096.0
 #   at operating temperature, a third of that at 25 °C (H100: some 30 W over
 #   814 mm², 0.04 W/mm²). Voltage-frequency slopes
 #   of shipping GPUs near their top clock: about 0.3-0.6 V/GHz.
-PRIORS = pd.DataFrame(
-    {
-        "mean": [0.8, 0.35, 0.25, 3.5, 0.04, 60.0, 0.4, 0.8],
-        "sd": [0.5, 0.25, 0.18, 1.0, 0.04, 40.0, 0.2, 0.15],
-        "low": [0.3, 0.15, 0.1, 2.0, 0.005, 20.0, 0.15, 0.5],
-        "high": [1.5, 0.7, 0.5, 5.0, 0.12, 150.0, 0.8, 1.0],
-        "unit": ["pJ/FLOP", "pJ/FLOP", "pJ/FLOP", "pJ/bit", "W/mm²", "W", "V/GHz", ""],
-        "schema": [
-            "sm_power_w",
-            "sm_power_w",
-            "sm_power_w",
-            "hbm_energy_pj_per_bit",
-            "leakage_w_per_mm2",
-            "io_power_w",
+@functools.lru_cache(maxsize=1)
+def _priors():
+    # PRIORS, built at its first use so that importing this module needs no pandas.
+    return pd.DataFrame(
+        {
+            "mean": [0.8, 0.35, 0.25, 3.5, 0.04, 60.0, 0.4, 0.8],
+            "sd": [0.5, 0.25, 0.18, 1.0, 0.04, 40.0, 0.2, 0.15],
+            "low": [0.3, 0.15, 0.1, 2.0, 0.005, 20.0, 0.15, 0.5],
+            "high": [1.5, 0.7, 0.5, 5.0, 0.12, 150.0, 0.8, 1.0],
+            "unit": [
+                "pJ/FLOP",
+                "pJ/FLOP",
+                "pJ/FLOP",
+                "pJ/bit",
+                "W/mm²",
+                "W",
+                "V/GHz",
+                "",
+            ],
+            "schema": [
+                "sm_power_w",
+                "sm_power_w",
+                "sm_power_w",
+                "hbm_energy_pj_per_bit",
+                "leakage_w_per_mm2",
+                "io_power_w",
+                "vf_slope_v_per_ghz",
+                "sm_power_throughput_exponent",
+            ],
+        },
+        index=[
+            "e_flop_pj_n7",
+            "e_flop_pj_n5",
+            "e_flop_pj_n3",
+            "hbm_pj_per_bit",
+            "leak_w_per_mm2",
+            "io_w",
             "vf_slope_v_per_ghz",
-            "sm_power_throughput_exponent",
+            "throughput_exponent",
         ],
-    },
-    index=[
-        "e_flop_pj_n7",
-        "e_flop_pj_n5",
-        "e_flop_pj_n3",
-        "hbm_pj_per_bit",
-        "leak_w_per_mm2",
-        "io_w",
-        "vf_slope_v_per_ghz",
-        "throughput_exponent",
-    ],
-)
+    )
+
+
+def __getattr__(name: str):
+    # PRIORS (PEP 562): the prior table, a DataFrame built on first use.
+    if name == "PRIORS":
+        return _priors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # Voltage at the top of a die's curve (REF_CLOCK_MHZ for a variant) and floor, V,
 # per process-node class: FinFET logic
 # nominal 0.75 V with floors of 0.6-0.7 V; GPUs run near 0.8-0.9 V at 1.8 GHz on
@@ -316,7 +339,7 @@ class _Chips:
         self.rows = rows
         self.terms = _node_terms(rows["process_node"], features.get("vf_top_clock_mhz"))
         self.top_clock = self.terms["top_mhz"]
-        preset = preset_columns(rows, PRIORS["mean"].to_dict(), self.top_clock)
+        preset = preset_columns(rows, _priors()["mean"].to_dict(), self.top_clock)
         for name, col in preset.items():
             rows[name] = col
         self.x = prepare(rows)
@@ -423,8 +446,8 @@ class _Chips:
 
 def _theta(s: np.ndarray) -> dict:
     """Coefficients from scaled values s = (theta - mean) / sd (never negative)."""
-    mean, sd = PRIORS["mean"].to_numpy(), PRIORS["sd"].to_numpy()
-    return dict(zip(PRIORS.index, np.maximum(mean + sd * s, 1e-6)))
+    mean, sd = _priors()["mean"].to_numpy(), _priors()["sd"].to_numpy()
+    return dict(zip(_priors().index, np.maximum(mean + sd * s, 1e-6)))
 
 
 def _solve(chips: _Chips, keep: np.ndarray, prior_weight: float, delta: float):
@@ -434,7 +457,7 @@ def _solve(chips: _Chips, keep: np.ndarray, prior_weight: float, delta: float):
     Jacobian of the engine's power; the Huber loss by iteratively reweighted least
     squares (weights refreshed every iteration).
     """
-    k = len(PRIORS)
+    k = len(_priors())
 
     conf = chips.weight[keep]
 
@@ -544,7 +567,7 @@ def fit_power(
         },
         index=features.index,
     )
-    priors = PRIORS.copy()
+    priors = _priors().copy()
     priors["fitted"] = [coefficients[k] for k in priors.index]
     priors["in_range"] = (priors["fitted"] >= priors["low"]) & (
         priors["fitted"] <= priors["high"]

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
-import pandas as pd
 
 from ..engine import evaluate
 from ..engine.model import METRIC_UNITS
 from ..engine.nodes import fill_process_nodes
+from ..lazy import pd
 from .reference import apply_power_preset
 
 #: Headline metrics compared per variant (every one a number; units in METRICS).

@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..engine import evaluate
+from ..lazy import pd
 from ..schema import BY_NAME, PARAMETERS
 from .reference import load_chips, node_class, with_physical_preset
 from .scores import SCORE_LABELS, TARGET_CHECKS, evaluate_scores

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..engine.cost import COST_COMPONENTS
 from ..engine.inputs import prepare
 from ..engine.model import evaluate, evaluate_arrays
+from ..lazy import pd
 from ..schema import BY_NAME, SEED_SCALING_COUNTS
 
 #: Columns of :attr:`CostTables.breakdown` after its ``variant`` index, in order.

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from ..engine.inputs import prepare
 from ..engine.model import METRIC_UNITS
 from ..errors import CellProblem, InputProblems
+from ..lazy import pd
 from . import global_sensitivity as gsa
 from .explore import Exploration, Problem, explore
 from .limits import LimitSource, limits_line

@@ -30,10 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..engine.inputs import Inputs
 from ..engine.model import METRIC_UNITS, evaluate_arrays
+from ..lazy import pd
 from ..schema import BY_NAME
 from .pareto import pareto_mask
 

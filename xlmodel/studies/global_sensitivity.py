@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 
 from ..engine.inputs import Inputs
+from ..lazy import pd
 from .explore import CHUNK_POINTS, Problem, evaluate_points, quantity
 
 #: Bootstrap resamples of the confidence intervals.

@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..engine import evaluate_arrays, prepare
 from ..engine.inference import (
@@ -24,6 +23,7 @@ from ..engine.inference import (
     parameter_counts,
     serve_arrays,
 )
+from ..lazy import pd
 from ..schema import DEFAULTS
 from .reference import apply_power_preset, load_chips, to_variants
 
@@ -126,19 +126,34 @@ SCENARIO_FIELDS = (
 )
 
 # Scenarios a Serving setup sheet starts with (TensorRT-LLM's and AMD's published
-# benchmark lengths), index = scenario name.
-DEFAULT_SCENARIOS = pd.DataFrame(
-    {
-        "input_tokens": [128, 2048, 1000, 20000, 128],
-        "output_tokens": [2048, 128, 1000, 2000, 2048],
-        "batch": [np.nan, np.nan, np.nan, np.nan, 8],
-        "precision": ["FP8"] * 5,
-        "kv_precision": [None] * 5,
-        "activation_precision": [None] * 5,
-        "tp": [1] * 5,
-    },
-    index=["chat", "summarise", "balanced", "long context", "interactive"],
-)
+# benchmark lengths): DEFAULT_SCENARIOS, a DataFrame (index = scenario name) built
+# on first use from these columns, so that importing this module needs no pandas.
+_DEFAULT_SCENARIO_COLUMNS = {
+    "input_tokens": [128, 2048, 1000, 20000, 128],
+    "output_tokens": [2048, 128, 1000, 2000, 2048],
+    "batch": [np.nan, np.nan, np.nan, np.nan, 8],
+    "precision": ["FP8"] * 5,
+    "kv_precision": [None] * 5,
+    "activation_precision": [None] * 5,
+    "tp": [1] * 5,
+}
+_DEFAULT_SCENARIO_NAMES = [
+    "chat",
+    "summarise",
+    "balanced",
+    "long context",
+    "interactive",
+]
+
+
+def __getattr__(name: str):
+    # DEFAULT_SCENARIOS, built once at its first look-up (PEP 562).
+    if name == "DEFAULT_SCENARIOS":
+        frame = pd.DataFrame(_DEFAULT_SCENARIO_COLUMNS, index=_DEFAULT_SCENARIO_NAMES)
+        globals()[name] = frame
+        return frame
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # --- models --------------------------------------------------------------------------
 
@@ -217,20 +232,48 @@ def parameter_check(models: pd.DataFrame | None = None) -> pd.DataFrame:
     ``error_percent``, ``within_tolerance`` (``PARAMS_TOLERANCE``).
     """
     models = _shipped_models() if models is None else models
-    c = parameter_counts({f: models[f].to_numpy(float) for f in MODEL_FIELDS})
-    published = pd.to_numeric(models.get("published_params_b"), errors="coerce")
-    computed = c["total"] * 1e-9
-    err = (computed / published - 1) * 100
-    return pd.DataFrame(
-        {
-            "computed_params_b": computed,
-            "active_params_b": c["active"] * 1e-9,
-            "published_params_b": published,
-            "error_percent": err,
-            "within_tolerance": err.abs() <= PARAMS_TOLERANCE * 100,
-        },
-        index=models.index,
+    return pd.DataFrame(parameter_errors(models), index=models.index)
+
+
+def parameter_errors(models) -> dict[str, np.ndarray]:
+    """:func:`parameter_check`'s columns as arrays, one entry per model row.
+
+    ``models``: a DataFrame or a :class:`~xlmodel.engine.table.Table` with the
+    ``MODEL_FIELDS`` columns and optionally ``published_params_b`` (billions;
+    NaN, blank or text: unknown, and the error is NaN). Needs no pandas.
+    """
+    c = parameter_counts(
+        {f: np.asarray(models[f], dtype=np.float64) for f in MODEL_FIELDS}
     )
+    given = models.get("published_params_b")
+    n = len(c["total"])
+    published = np.array(
+        [_published(v) for v in given] if given is not None else [np.nan] * n,
+        dtype=np.float64,
+    )
+    computed = c["total"] * 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = (computed / published - 1) * 100
+    return {
+        "computed_params_b": computed,
+        "active_params_b": c["active"] * 1e-9,
+        "published_params_b": published,
+        "error_percent": err,
+        "within_tolerance": np.abs(err) <= PARAMS_TOLERANCE * 100,
+    }
+
+
+def _published(value) -> float:
+    # A published parameter count, NaN when not a number (pandas.to_numeric
+    # with errors="coerce").
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if isinstance(value, (int, float, np.number)):
+        return float(value)
+    try:
+        return float(str(value))
+    except (TypeError, ValueError):
+        return np.nan
 
 
 # --- reference chips ---------------------------------------------------------------

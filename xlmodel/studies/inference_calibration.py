@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..engine import prepare
 from ..engine.inference import MODEL_FIELDS, serve_arrays
+from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
 from .inference import model_definition, reference_chips, scenario_arrays
 from .reference import apply_power_preset

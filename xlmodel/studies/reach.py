@@ -20,9 +20,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from ..engine import evaluate_arrays, prepare
+from ..lazy import pd
 from ..schema import BY_NAME
 from .scores import TARGET_CHECKS, TargetCheck, evaluate_scores, score_table
 

@@ -10,10 +10,10 @@ what its content needs.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..engine import evaluate, prepare
 from ..engine.area import NODE_AREA_SCALE, minimum_chiplet_area_mm2
+from ..lazy import pd
 from .reference import (
     fill_unknown_areas,
     node_class,

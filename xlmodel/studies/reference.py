@@ -15,9 +15,9 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..engine.area import NODE_AREA_SCALE, typical_chiplet_area_mm2
+from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
 from .calibrate import CONFIDENCE_WEIGHT, fit_power, node_class, preset_columns
 

@@ -8,24 +8,13 @@ exports and the console. No I/O here.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from ..engine import evaluate
-from ..engine.nodes import fill_process_nodes, load_process_nodes
-from ..schema import (
-    DEFAULTS,
-    SEED_HBM_STACKS_PER_CHIPLET,
-    SEED_SCALING_COUNTS,
-    SEED_SWEEPS,
-    SEED_TORNADO_PERCENT,
-    SEED_UTILIZATIONS,
-    SEED_VARIANTS,
-    SEED_WORKLOADS,
-    TARGETS,
-)
+from ..engine.nodes import fill_process_nodes
 from . import cost as cost_study
 from . import reality
 from . import sensitivity as sens
@@ -34,7 +23,6 @@ from .advice import Advice, advise
 from .background import Background
 from .confidence import annotate
 from .design_space import (
-    ExplorationSetup,
     StageProgress,
     run_exploration,
     run_uncertainty,
@@ -42,143 +30,9 @@ from .design_space import (
 from .explore import Exploration
 from .inference import batch_sweep, inference_table, parameter_check
 from .inference_calibration import load_measurements, predict
-from .reference import apply_power_preset, load_chips
-from .uncertainty import Uncertainty, UncertaintyResult
-
-
-@dataclass
-class Serving:
-    """What the Models and Serving setup sheets ask for: models x scenarios served.
-
-    Attributes
-    ----------
-    models : pandas.DataFrame
-        Model definitions, index = unique names; columns ``MODEL_FIELDS`` of
-        :mod:`xlmodel.engine.inference`, ``published_params_b`` (NaN: unknown) and
-        ``source``, as :func:`xlmodel.studies.inference.load_models` returns them.
-    scenarios : pandas.DataFrame
-        Index = unique scenario names; columns ``SCENARIO_FIELDS`` of
-        :mod:`xlmodel.studies.inference` (``batch`` NaN: the largest that fits;
-        ``kv_precision`` and ``activation_precision`` None: the defaults).
-    served : list of str
-        Models served, in order (a subset of ``models.index``; empty: all).
-    merit_model, merit_scenario : str or None
-        The Summary's tokens/s figure of merit: this model in this scenario (None:
-        the first served model, the first scenario); Targets ``merit_model`` and
-        ``merit_scenario``, when given, replace them in :func:`run`. The
-        Inference sheet's bar chart shows this scenario and its
-        latency-throughput chart this model.
-    """
-
-    models: pd.DataFrame
-    scenarios: pd.DataFrame
-    served: list[str] = field(default_factory=list)
-    merit_model: str | None = None
-    merit_scenario: str | None = None
-
-    @property
-    def served_models(self) -> list[str]:
-        """The models served: ``served``, or every model when it is empty."""
-        return list(self.served) or [str(m) for m in self.models.index]
-
-    @property
-    def merit(self) -> tuple[str, str]:
-        """(model, scenario) of the figure of merit, defaults resolved."""
-        model = self.merit_model or self.served_models[0]
-        scenario = self.merit_scenario or str(self.scenarios.index[0])
-        return model, scenario
-
-
-@dataclass
-class Study:
-    """Validated inputs of one workbook.
-
-    Attributes
-    ----------
-    variants : pandas.DataFrame
-        Index: unique variant names (str). Columns: every schema parameter (variant
-        parameters, coefficients and targets), fully populated.
-    workloads : dict of str to float
-        Roofline workloads: name -> arithmetic intensity, FLOP/byte.
-    scaling_counts : list of int
-        Chiplet counts of the scaling study.
-    hbm_stacks_per_chiplet : float
-        HBM stacks per chiplet in the scaling study.
-    utilizations : list of float
-        Utilisations (0-1) of the power table.
-    sweep_base : str
-        Variant around which the one-at-a-time sweeps and the tornado are run.
-    sweeps : dict of str to (start, stop, step)
-        Parameter -> inclusive range, in the parameter's unit.
-    tornado_parameters : list of str
-        Parameters of the elasticity and tornado tables.
-    tornado_percent : float
-        Tornado swing, +/- percent.
-    warnings : list of str
-        Plausibility and reading warnings, one line each.
-    references : pandas.DataFrame
-        Reference chips in the layout of xlmodel/data/chips.csv, index = chip.
-    exploration : ExplorationSetup or None
-        Design-space exploration around a base variant (None: none asked for).
-    uncertainty : Uncertainty or None
-        Parameter spreads of the Monte Carlo around every variant (None: none).
-    serving : Serving or None
-        Models and scenarios of the LLM inference study (None: none asked for,
-        or a workbook from before the Models and Serving setup sheets).
-    process_nodes : pandas.DataFrame
-        The process node table (xlmodel/data/process_nodes.csv layout: node,
-        aliases, wafer price, defect density, mask set, as of, source) from which
-        variants with a blank wafer price, defect density or mask set take their
-        node's value; the shipped table by default, the Cost setup sheet's when a
-        workbook has one.
-    workload_weights : dict of str to float or None
-        Workload name -> run-time weight (relative; None: equal shares), for the
-        workload-mix throughput of the Summary (xlmodel.studies.scores).
-    sources : dict of str to dict of str to str
-        Variant -> parameter -> absolute reference of the workbook cell its
-        number was read from (``'Variants'!$D$12``, ``'Targets'!$B$5``); a
-        parameter that took a default or a process node's value has none. Empty
-        for a study built without a workbook. The result sheets' formulas refer
-        to these cells.
-    """
-
-    variants: pd.DataFrame
-    workloads: dict[str, float] = field(default_factory=lambda: dict(SEED_WORKLOADS))
-    scaling_counts: list[int] = field(default_factory=lambda: list(SEED_SCALING_COUNTS))
-    hbm_stacks_per_chiplet: float = SEED_HBM_STACKS_PER_CHIPLET
-    utilizations: list[float] = field(default_factory=lambda: list(SEED_UTILIZATIONS))
-    sweep_base: str = "Baseline"
-    sweeps: dict[str, tuple[float, float, float]] = field(
-        default_factory=lambda: dict(SEED_SWEEPS)
-    )
-    tornado_parameters: list[str] = field(
-        default_factory=lambda: list(sens.DEFAULT_PARAMETERS)
-    )
-    tornado_percent: float = SEED_TORNADO_PERCENT
-    warnings: list[str] = field(default_factory=list)
-    references: pd.DataFrame = field(default_factory=load_chips)
-    exploration: ExplorationSetup | None = None
-    uncertainty: Uncertainty | None = None
-    serving: Serving | None = None
-    process_nodes: pd.DataFrame = field(default_factory=load_process_nodes)
-    # --- the Summary's advice (xlmodel.studies.advice) ---
-    workload_weights: dict[str, float] | None = None
-    sources: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    @property
-    def targets(self) -> dict:
-        """Target values (the same for every variant: taken from the first row)."""
-        first = self.variants.iloc[0]
-        return {p.name: first.get(p.name, p.default) for p in TARGETS}
-
-
-def seed_study() -> Study:
-    """The seed's five variants with every default: what the shipped template holds."""
-    frame = pd.DataFrame.from_dict(SEED_VARIANTS, orient="index")
-    for name, value in DEFAULTS.items():
-        if name not in frame.columns:
-            frame[name] = value
-    return Study(frame)
+from .reference import apply_power_preset
+from .study import Serving, Study, seed_study  # noqa: F401 (re-exported)
+from .uncertainty import UncertaintyResult
 
 
 @dataclass

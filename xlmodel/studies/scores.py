@@ -32,10 +32,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..engine import evaluate
 from ..engine import performance as perf
+from ..lazy import pd
 from ..schema import FIGURES_OF_MERIT, SERVING_FIGURES
 from .reference import apply_power_preset
 

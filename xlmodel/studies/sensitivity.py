@@ -10,10 +10,10 @@ asks for.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..engine.inputs import prepare
 from ..engine.model import evaluate_arrays
+from ..lazy import pd
 from ..schema import BY_NAME
 
 # The seed's four sensitivity metrics (engine metric names).

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..engine import performance as perf
 from ..engine.inputs import prepare
 from ..engine.model import evaluate_arrays
+from ..lazy import pd
 
 
 def roofline(

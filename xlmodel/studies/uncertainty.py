@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..engine.inputs import Inputs
 from ..engine.model import METRIC_UNITS, evaluate_arrays
+from ..lazy import pd
 from ..schema import BY_NAME
 from .limits import LimitSource, limits_line
 

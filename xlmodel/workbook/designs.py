@@ -12,9 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import PackageError
+from ..lazy import pd
 from ..schema import BY_NAME
 from .grid import Book
 from .values import blank

@@ -19,14 +19,18 @@ import csv
 import io
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .. import engine
-from ..engine.nodes import load_process_nodes
+from ..engine.nodes import load_process_nodes, node_table
+from ..engine.table import Table
 from ..errors import CellProblem, InputProblems, PackageError
 from ..schema import TARGETS
-from ..studies.run import Study
-from .designs import Designs, read_designs
+from ..studies.study import Study
 from .grid import Book
 from .inputs import (
     coefficients,
@@ -48,6 +52,9 @@ from .inputs.record import InputRecord, record, trusted_by_last_compute
 from .inputs.variants import VariantLayout, read_layout
 from .package import screen_zip
 from .package.parts import workbook_part
+
+if TYPE_CHECKING:
+    from .designs import Designs
 
 #: Refuse workbook files larger than this many bytes (before unpacking).
 MAX_FILE_BYTES = 512 << 20
@@ -88,6 +95,24 @@ def check_not_open(path: str | Path) -> None:
                 f"{path}: the workbook is open in {app} (lock file {lock}): close it "
                 "first (if it is not open, delete the lock file)"
             )
+
+
+def check_study(path: str | Path) -> Checked:
+    """Read and validate a variants workbook, without building its tables.
+
+    What ``xlmodel validate`` runs: every check of :func:`read_study` (which is
+    this, then :meth:`Checked.study`), without pandas.
+
+    Raises
+    ------
+    PackageError, InputProblems
+        As :func:`read_study`.
+    """
+    path = Path(path)
+    data = _load_bytes(path)
+    with Book(path, data) as book:
+        _trust(book)
+        return _check(book)
 
 
 def read_study(path: str | Path) -> Study:
@@ -159,6 +184,8 @@ def read_for_adopt(path: str | Path) -> tuple[Study, Designs, VariantLayout]:
     data = _load_bytes(path)
     with Book(path, data) as book:
         _trust(book)
+        from .designs import read_designs
+
         study = _read(book)
         return study, read_designs(path, book), read_layout(path, book)
 
@@ -173,7 +200,50 @@ def _trust(book: Book) -> None:
 # --- the sheets, in order -------------------------------------------------------------
 
 
+@dataclass
+class Checked:
+    """A workbook's inputs, read and checked, before any DataFrame is built.
+
+    What :func:`check_study` returns (``xlmodel validate`` needs no more, and
+    no pandas); :meth:`study` turns it into the :class:`Study` the studies run.
+
+    Attributes
+    ----------
+    names : list of str
+        The variants, in order.
+    warnings : list of str
+        One line each (blanks that took defaults, numbers stored as text,
+        implausible values ...).
+    """
+
+    names: list[str]
+    warnings: list[str]
+    _frame: Table
+    _settings: dict
+
+    def study(self) -> Study:
+        """The Study, its tables as DataFrames (imports pandas)."""
+        s = dict(self._settings)
+        nodes = s.pop("process_nodes")
+        return Study(
+            variants=self._frame.to_frame(),
+            references=references.to_frame(s.pop("references")),
+            serving=serving_setup.to_frames(s.pop("serving")),
+            process_nodes=(
+                load_process_nodes()
+                if nodes is node_table()
+                else nodes.table.to_frame()
+            ),
+            warnings=self.warnings,
+            **s,
+        )
+
+
 def _read(book: Book, ctx: Context | None = None) -> Study:
+    return _check(book, ctx).study()
+
+
+def _check(book: Book, ctx: Context | None = None) -> Checked:
     ctx = ctx or Context(book)
     table = variants.read(ctx)
     names = table.names if table else []
@@ -212,28 +282,31 @@ def _read(book: Book, ctx: Context | None = None) -> Study:
             f"{new}: read as the {old} table (found by its header row; the "
             "defined names xlmodel_* are missing)"
         )
-    return Study(
-        variants=frame,
-        workloads=workload_intensities,
-        scaling_counts=counts,
-        hbm_stacks_per_chiplet=stacks,
-        utilizations=utils,
-        sweep_base=base,
-        sweeps=sweeps,
-        tornado_parameters=tornado,
-        tornado_percent=percent,
+    return Checked(
+        names=list(names),
         warnings=ctx.warnings,
-        references=chips,
-        exploration=exploration,
-        uncertainty=uncertainty,
-        serving=serving,
-        process_nodes=nodes if nodes is not None else load_process_nodes(),
-        workload_weights=workload_weights,
-        sources=cells,
+        _frame=frame,
+        _settings=dict(
+            workloads=workload_intensities,
+            scaling_counts=counts,
+            hbm_stacks_per_chiplet=stacks,
+            utilizations=utils,
+            sweep_base=base,
+            sweeps=sweeps,
+            tornado_parameters=tornado,
+            tornado_percent=percent,
+            references=chips,
+            exploration=exploration,
+            uncertainty=uncertainty,
+            serving=serving,
+            process_nodes=nodes,
+            workload_weights=workload_weights,
+            sources=cells,
+        ),
     )
 
 
-def _targets_of(frame, target_values: dict):
+def _targets_of(frame: Table | None, target_values: dict):
     """``f(name)``: a variant's target values (a per-variant row on Variants wins;
     the Targets sheet's for an unknown name or without variants)."""
     keys = [p.name for p in TARGETS]
@@ -241,9 +314,15 @@ def _targets_of(frame, target_values: dict):
     def of(name: str) -> dict:
         if frame is None or name not in frame.index:
             return dict(target_values)
-        return frame.loc[name, keys].to_dict()
+        row = frame.row(name)
+        return {k: _scalar(row[k]) for k in keys}
 
     return of
+
+
+def _scalar(value):
+    # A number as a Python float or int (a DataFrame row's to_dict gives those).
+    return value.item() if isinstance(value, np.generic) else value
 
 
 # --- the package ----------------------------------------------------------------------

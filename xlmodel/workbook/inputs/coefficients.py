@@ -6,13 +6,16 @@ also be set per variant by a row on Variants.
 
 from __future__ import annotations
 
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...schema import COEFFICIENTS
 from . import value_table
 from .context import Context
 from .formats import Formats
 from .layout import Block
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 BLOCK = Block(
     "coefficients",

@@ -4,18 +4,19 @@ One row per process node, the columns of ``xlmodel/data/process_nodes.csv``
 (:data:`COLUMNS`): the node's label, its aliases (``;``-separated), wafer price,
 defect density and mask set (blank allowed), and where the numbers come from.
 The template lists the shipped table and leaves spare rows for the user's own
-nodes; the reader returns the table for :attr:`xlmodel.studies.run.Study.process_nodes`,
-or the shipped one when the sheet is missing or holds no rows. Every bad cell is
+nodes; the reader returns the table (a checked
+:class:`~xlmodel.engine.nodes.NodeTable`, for
+:attr:`xlmodel.studies.run.Study.process_nodes`), or the shipped one when the
+sheet is missing or holds no rows. Every bad cell is
 one problem line (cell, column, value, expectation).
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from xlsxwriter.worksheet import Worksheet
 
 from ...engine.nodes import (
     ALIASES,
@@ -23,7 +24,9 @@ from ...engine.nodes import (
     NodeTable,
     load_process_nodes,
     node_key,
+    node_table,
 )
+from ...engine.table import Table
 from ...errors import quoted
 from ...schema import BY_NAME
 from ..grid import Grid, cell_name
@@ -31,6 +34,9 @@ from ..values import CellError, blank, folded, number_from_text, shown
 from .context import INVALID, Context, Where
 from .formats import Formats, header, write_title
 from .layout import SPARE_ROWS, Block
+
+if TYPE_CHECKING:
+    from xlsxwriter.worksheet import Worksheet
 
 #: Columns of the table, in order: (name, kind, description).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -101,8 +107,10 @@ def write(ws: Worksheet, fmt: Formats) -> None:
     ws.freeze_panes(block.row + 1, 1)
 
 
-def read(ctx: Context) -> pd.DataFrame | None:
+def read(ctx: Context) -> NodeTable | None:
     """The Cost setup sheet as a process node table (shipped one when absent).
+
+    The shipped table is :func:`~xlmodel.engine.nodes.node_table` ``()`` itself.
 
     None when the sheet has problems (recorded): variants are then not looked
     up, so that one bad node cell is one line, not one per variant using it.
@@ -112,11 +120,11 @@ def read(ctx: Context) -> pd.DataFrame | None:
     return None if len(ctx.problems) > before else table
 
 
-def _read(ctx: Context) -> pd.DataFrame:
+def _read(ctx: Context) -> NodeTable:
     block = BLOCK
     found = ctx.book.locate(block)
     if found is None:
-        return load_process_nodes()
+        return node_table()
     grid, r0, c0 = found
     sheet = grid.title
     columns = _columns(ctx, grid, r0, c0)
@@ -126,7 +134,7 @@ def _read(ctx: Context) -> pd.DataFrame:
             "",
             "required column missing from the header row",
         )
-        return load_process_nodes()
+        return node_table()
     rows: list[dict] = []
     names: dict[str, str] = {}  # node key -> cell that names it
     for r in range(r0 + 1, grid.rows):
@@ -138,13 +146,13 @@ def _read(ctx: Context) -> pd.DataFrame:
     if not rows:
         if not ctx.problems:
             ctx.warn(f"{sheet}: no process nodes; using the shipped table")
-        return load_process_nodes()
-    table = pd.DataFrame(rows, columns=[c[0] for c in COLUMNS])
+        return node_table()
+    table = Table.from_rows(rows, [c[0] for c in COLUMNS])
     try:
-        NodeTable(table)
+        return NodeTable(table)
     except ValueError as e:  # guarded above; kept as a last check
         ctx.problem(Where(sheet, cell_name(r0, c0), KEY), "", str(e))
-    return table
+        return node_table()
 
 
 def _as_text(v) -> str:

@@ -23,8 +23,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Mapping
-
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...engine.model import METRIC_UNITS, METRICS
 from ...errors import listing, quoted
@@ -57,6 +56,9 @@ from .setup import (
     parameter_cell,
     read_settings,
 )
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 EXPLORATION_SHEET = "Exploration setup"
 SETTINGS = Block(

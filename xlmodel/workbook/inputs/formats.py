@@ -8,12 +8,15 @@ beside a parameter and absolute range references for drop-down lists.
 
 from __future__ import annotations
 
-from xlsxwriter.utility import xl_range_abs
-from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...schema import Parameter
 from .layout import Block
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
+
 
 #: Suffix marking parameters that no metric uses.
 UNUSED_NOTE = "(not used by any metric)"
@@ -164,4 +167,6 @@ def write_value(ws: Worksheet, row: int, col: int, value, p: Parameter, fmt) -> 
 def ref(sheet: str, r0: int, c0: int, r1: int, c1: int | None = None) -> str:
     """Absolute reference of a range, ``'Sheet'!$A$4:$A$80``."""
     c1 = c0 if c1 is None else c1
+    from xlsxwriter.utility import xl_range_abs
+
     return f"'{sheet}'!{xl_range_abs(r0, c0, r1, c1)}"

@@ -5,9 +5,12 @@ Written into the template only; the reader does not read it.
 
 from __future__ import annotations
 
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from .formats import UNUSED_NOTE, Formats
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 #: The Guide's rows: (kind, text); kind is title, head, text, legend or blank.
 GUIDE = (

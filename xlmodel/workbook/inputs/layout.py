@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-
 from ...schema import Parameter
+from ..grid import column_letter
 
 #: Cells beyond the preloaded ones that carry data validation (and so input
 #: messages), so that added workloads, sweeps or values get them too.
@@ -50,7 +49,7 @@ class Block:
     @property
     def anchor(self) -> str:
         """The anchor as an absolute reference, e.g. ``'Variants'!$A$3``."""
-        cell = xl_rowcol_to_cell(self.row, self.col, row_abs=True, col_abs=True)
+        cell = f"${column_letter(self.col + 1)}${self.row + 1}"
         return f"'{self.sheet}'!{cell}"
 
 

@@ -13,18 +13,23 @@ before the sheet existed).
 
 from __future__ import annotations
 
-import pandas as pd
-from xlsxwriter.worksheet import Worksheet
+import math
+from typing import TYPE_CHECKING
 
 from ...engine.inference import MODEL_FIELDS
+from ...engine.table import Table
 from ...errors import quoted
+from ...lazy import pd
 from ...schema import Parameter
-from ...studies.inference import PARAMS_TOLERANCE, load_models, parameter_check
+from ...studies.inference import PARAMS_TOLERANCE, load_models, parameter_errors
 from ..grid import Grid, cell_name
 from ..values import CellError, blank, fmt_number, folded, shown
 from .context import INVALID, Context, Where
 from .formats import Formats, header, ref, validation, write_title
 from .layout import SPARE_ROWS, Block
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 #: Most models one Models sheet may define.
 MAX_MODELS = 1_000
@@ -183,7 +188,9 @@ def write(ws: Worksheet, fmt: Formats) -> None:
 def read(ctx: Context):
     """The Models sheet as a model table (index: name; layout of models.csv).
 
-    None when the sheet is missing (a workbook from before it existed); an empty
+    A :class:`~xlmodel.engine.table.Table` (:func:`to_frame` gives the
+    DataFrame :func:`~xlmodel.studies.inference.load_models` would). None when
+    the sheet is missing (a workbook from before it existed); an empty
     table when it lists no model; ``INVALID`` when a row or the header has a
     problem. Problems and warnings go to ``ctx``.
     """
@@ -196,7 +203,7 @@ def read(ctx: Context):
     return INVALID if len(ctx.problems) > before else frame
 
 
-def _read(ctx: Context, grid: Grid, r0: int, c0: int) -> pd.DataFrame | None:
+def _read(ctx: Context, grid: Grid, r0: int, c0: int) -> Table | None:
     sheet = grid.title
     columns = _columns(ctx, grid, r0, c0)
     missing = [n for n in ("model", *MODEL_FIELDS) if n not in columns]
@@ -227,11 +234,23 @@ def _read(ctx: Context, grid: Grid, r0: int, c0: int) -> pd.DataFrame | None:
     return frame
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
+def _frame(rows: list[dict]) -> Table:
     cols = [*MODEL_FIELDS, PUBLISHED.name, SOURCE.name]
-    if not rows:
+    return Table.from_rows(rows, ["name", *cols], key="name")
+
+
+def to_frame(table):
+    """The model table as the DataFrame the studies use (a DataFrame: itself).
+
+    Index ``name``; ``MODEL_FIELDS`` as int64, ``published_params_b`` float,
+    ``source``.
+    """
+    if isinstance(table, pd.DataFrame):
+        return table
+    cols = [*MODEL_FIELDS, PUBLISHED.name, SOURCE.name]
+    if table.empty:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="name"))
-    frame = pd.DataFrame(rows).set_index("name")
+    frame = table.to_frame()
     for f in MODEL_FIELDS:
         frame[f] = frame[f].astype("int64")
     frame[PUBLISHED.name] = frame[PUBLISHED.name].astype(float)
@@ -336,15 +355,17 @@ def _check_counts(ctx: Context, sheet: str, frame, cells: list[int], columns) ->
     # A definition whose parameter count is far from the published one: a warning.
     if frame.empty:
         return
-    check = parameter_check(frame)
+    check = parameter_errors(frame)
     c = columns.get(PUBLISHED.name, columns["model"])
-    for r, (name, row) in zip(cells, check.iterrows()):
-        if pd.isna(row["published_params_b"]) or row["within_tolerance"]:
+    for i, (r, name) in enumerate(zip(cells, frame.index)):
+        published = check["published_params_b"][i]
+        if math.isnan(published) or check["within_tolerance"][i]:
             continue
         ctx.warn(
             f"{sheet}!{cell_name(r, c)} {PUBLISHED.name} ({name}): "
-            f"{fmt_number(row['published_params_b'])} B published, the definition "
-            f"gives {row['computed_params_b']:.2f} B ({row['error_percent']:+.1f} %, "
+            f"{fmt_number(published)} B published, the definition "
+            f"gives {check['computed_params_b'][i]:.2f} B "
+            f"({check['error_percent'][i]:+.1f} %, "
             f"more than the ±{PARAMS_TOLERANCE * 100:g} % tolerance); check the "
             "definition"
         )

@@ -14,15 +14,15 @@ import io
 from importlib import resources
 
 import numpy as np
-import pandas as pd
 
+from ...engine.table import Table
 from ...schema import PARAMETERS
 from ..values import with_unit
 from .context import Context
 from .variants import VariantTable
 
 
-def warn_implausible(ctx: Context, table: VariantTable, frame: pd.DataFrame) -> None:
+def warn_implausible(ctx: Context, table: VariantTable, frame: Table) -> None:
     """Warn about values outside the plausible range of their parameter."""
     for p in PARAMETERS:
         if not p.plausible or not p.numeric:
@@ -30,7 +30,7 @@ def warn_implausible(ctx: Context, table: VariantTable, frame: pd.DataFrame) -> 
         if p.section != "variant" and p.name not in table.cells:
             continue
         lo, hi = p.plausible
-        col = frame[p.name].to_numpy(dtype=np.float64)
+        col = np.asarray(frame[p.name], dtype=np.float64)
         odd: dict[float, list[int]] = {}
         for i, x in enumerate(col):
             if not lo <= x <= hi:
@@ -52,15 +52,15 @@ def _place(table: VariantTable, cells, idx: list[int], name: str) -> str:
     return f"{table.sheet}{cell} {name} ({who}{more})"
 
 
-def _fp16_per_sm(ctx: Context, table: VariantTable, frame: pd.DataFrame) -> None:
+def _fp16_per_sm(ctx: Context, table: VariantTable, frame: Table) -> None:
     refs = reference_fp16_per_sm()
     if not refs:
         return
     lo_v, hi_v = min(v for _, v in refs), max(v for _, v in refs)
     lo_chips = "/".join(c for c, v in refs if v <= lo_v * 1.02)
     hi_chips = "/".join(c for c, v in refs if v >= hi_v * 0.98)
-    tc = frame["tensor_cores_per_sm"].to_numpy(dtype=np.float64)
-    ops = frame["fp16_ops_per_cycle"].to_numpy(dtype=np.float64)
+    tc = np.asarray(frame["tensor_cores_per_sm"], dtype=np.float64)
+    ops = np.asarray(frame["fp16_ops_per_cycle"], dtype=np.float64)
     per_sm = tc * ops
     odd: dict[tuple[float, bool], list[int]] = {}
     for i, x in enumerate(per_sm):

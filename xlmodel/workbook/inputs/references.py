@@ -3,17 +3,20 @@
 One row per chip, the columns of :data:`~xlmodel.studies.reference.REFERENCE_COLUMNS`
 (the layout of ``xlmodel/data/chips.csv``). The template lists the shipped chips
 and leaves spare rows for the user's own; the reader returns the chips table,
-or the shipped one when the sheet is missing or empty.
+or None for the shipped one when the sheet is missing or empty.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from xlsxwriter.worksheet import Worksheet
 
+from ...engine.table import Table
 from ...errors import quoted
 from ...studies.reference import (
     DENSE_CLOCK_PRECISIONS,
@@ -25,6 +28,9 @@ from ..values import CellError, blank, folded, number_from_text, shown
 from .context import INVALID, Context, Where
 from .formats import Formats, header, write_title
 from .layout import SPARE_ROWS, Block
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 #: Text columns that take one of a few words: column -> (words, what is expected).
 CHOICES = {
@@ -100,8 +106,13 @@ def write(ws: Worksheet, fmt: Formats) -> None:
     ws.freeze_panes(block.row + 1, 1)
 
 
-def read(ctx: Context) -> pd.DataFrame:
-    """The References sheet as a chips table (layout of xlmodel/data/chips.csv)."""
+def read(ctx: Context) -> Table | None:
+    """The References sheet as a chips table (layout of xlmodel/data/chips.csv).
+
+    A :class:`~xlmodel.engine.table.Table` (index: chip; :func:`to_frame` gives
+    the DataFrame); None: the shipped chips (the sheet is missing, has no rows,
+    or its header lacks a required column).
+    """
     block = BLOCK
     found = ctx.book.locate(block)
     if found is None:
@@ -109,7 +120,7 @@ def read(ctx: Context) -> pd.DataFrame:
             f"{block.sheet}: sheet not found (nor the defined name "
             f"{block.defined_name}); using the shipped reference chips"
         )
-        return load_chips()
+        return None
     grid, r0, c0 = found
     sheet = grid.title
     spec = {name: (kind, required) for name, kind, required, _ in REFERENCE_COLUMNS}
@@ -121,7 +132,7 @@ def read(ctx: Context) -> pd.DataFrame:
             ", ".join(missing),
             "required column(s) missing from the header row",
         )
-        return load_chips()
+        return None
     rows, seen = [], {}
     for r in range(r0 + 1, grid.rows):
         if not any(grid.filled(r, c) for c in columns.values()):
@@ -132,19 +143,27 @@ def read(ctx: Context) -> pd.DataFrame:
     if not rows:
         if not ctx.problems:
             ctx.warn(f"{sheet}: no reference chips; using the shipped ones")
-        return load_chips()
-    frame = pd.DataFrame(rows).set_index("chip")
+        return None
+    frame = Table.from_rows(rows, [n for n, *_ in REFERENCE_COLUMNS], key="chip")
     if "silicon" not in columns:
         _shipped_silicon(ctx, sheet, frame)
-    return frame[[n for n, *_ in REFERENCE_COLUMNS if n != "chip"]]
+    return frame
 
 
-def _shipped_silicon(ctx: Context, sheet: str, frame: pd.DataFrame) -> None:
+def to_frame(table: Table | None):
+    """The chips table the studies use: the shipped one for None."""
+    return load_chips() if table is None else table.to_frame()
+
+
+def _shipped_silicon(ctx: Context, sheet: str, frame: Table) -> None:
     """A References sheet without the silicon column (the layout before it):
     each chip the shipped table holds under the same name takes its die from
     there, said in one warning; any other is its own die."""
-    shipped = load_chips()["silicon"].fillna("").astype(str)
-    by_name = {str(k).casefold(): v for k, v in shipped.items()}
+    text = (resources.files("xlmodel") / "data" / "chips.csv").read_text("utf-8")
+    by_name = {
+        row["chip"].casefold(): row.get("silicon") or ""
+        for row in csv.DictReader(io.StringIO(text))
+    }
     dies = [by_name.get(str(chip).casefold(), "") for chip in frame.index]
     frame["silicon"] = dies
     known = sum(1 for d in dies if d)

@@ -7,7 +7,7 @@ the schema) so that the reader checks them like any input.
 
 from __future__ import annotations
 
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...schema import (
     BY_NAME,
@@ -22,6 +22,9 @@ from .context import INVALID, Context, Where
 from .formats import Formats, header, validation, write_title
 from .layout import SPARE_VALUE_COLUMNS, Block
 from .setup import setting_rows
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 BLOCK = Block(
     "scaling",
@@ -67,6 +70,8 @@ SCALING_SETTINGS: tuple[Parameter, ...] = (
         "Utilisations of the power table, 0 excluded to 1, one per cell",
     ),
 )
+
+
 SCALING_DEFAULTS: dict[str, tuple[float, ...]] = {
     "chiplet_counts": SEED_SCALING_COUNTS,
     "hbm_stacks_per_chiplet": (SEED_HBM_STACKS_PER_CHIPLET,),

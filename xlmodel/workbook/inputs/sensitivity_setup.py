@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...errors import listing, quoted
 from ...schema import BY_NAME, SEED_SWEEPS, SEED_TORNADO_PERCENT, Parameter
@@ -24,6 +23,9 @@ from .context import INVALID, Context, Where
 from .formats import Formats, header, validation, write_title, write_value
 from .layout import SPARE_ROWS, Block
 from .setup import parameter_cell, setting_rows
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 SETTINGS = Block(
     "sensitivity",
@@ -76,6 +78,8 @@ SENSITIVITY_SETTINGS: tuple[Parameter, ...] = (
         "Tornado swing: each parameter moves by -/+ this percent, 0 and 100 excluded",
     ),
 )
+
+
 _SENSITIVITY = {p.name: p for p in SENSITIVITY_SETTINGS}
 
 

@@ -14,16 +14,19 @@ the sheet is missing (no Inference sheet, silently).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from xlsxwriter.worksheet import Worksheet
 
 from ...engine.inference import BYTES_PER_ELEMENT
+from ...engine.table import Table
 from ...errors import listing
+from ...lazy import pd
 from ...schema import Parameter
-from ...studies.inference import DEFAULT_SCENARIOS, SCENARIO_FIELDS, load_models
-from ...studies.run import Serving
+from ...studies import inference
+from ...studies.inference import SCENARIO_FIELDS, load_models
+from ...studies.study import Serving
 from ..grid import Grid, cell_name
 from ..values import CellError, blank, shown
 from . import models as models_sheet
@@ -31,6 +34,9 @@ from .context import INVALID, Context, Where
 from .formats import Formats, header, pick, ref, validation, write_title
 from .layout import SPARE_ROWS, Block
 from .setup import filled_rows, read_settings
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 SERVING_SHEET = "Serving setup"
 SCENARIOS = Block(
@@ -142,6 +148,8 @@ MERIT_SETTINGS: tuple[Parameter, ...] = (
         kind="text",
     ),
 )
+
+
 _MERIT = {p.name: p for p in MERIT_SETTINGS}
 #: The template's figure of merit.
 EXAMPLE_MERIT = {"summary_model": "llama-3.1-70b", "summary_scenario": "chat"}
@@ -153,7 +161,7 @@ EXAMPLE_MERIT = {"summary_model": "llama-3.1-70b", "summary_scenario": "chat"}
 def scenario_names_source() -> str:
     """Drop-down source listing the scenario names (spare rows too)."""
     r0 = SCENARIOS.row + 1
-    last = r0 + len(DEFAULT_SCENARIOS) + SPARE_ROWS - 1
+    last = r0 + len(inference.DEFAULT_SCENARIOS) + SPARE_ROWS - 1
     return "=" + ref(SERVING_SHEET, r0, SCENARIOS.col, last)
 
 
@@ -204,8 +212,8 @@ def write(ws: Worksheet, fmt: Formats) -> None:
 
 def _write_scenarios(ws: Worksheet, fmt: Formats) -> None:
     r0, c0 = SCENARIOS.row + 1, SCENARIOS.col
-    last = r0 + len(DEFAULT_SCENARIOS) + SPARE_ROWS - 1
-    for i, (name, row) in enumerate(DEFAULT_SCENARIOS.iterrows()):
+    last = r0 + len(inference.DEFAULT_SCENARIOS) + SPARE_ROWS - 1
+    for i, (name, row) in enumerate(inference.DEFAULT_SCENARIOS.iterrows()):
         ws.write_string(r0 + i, c0, str(name), fmt.input_text)
         for j, p in enumerate(FIELDS):
             v, c = row[p.name], c0 + 1 + j
@@ -323,12 +331,30 @@ def _read_scenarios(ctx: Context, grid: Grid, r0: int, c0: int):
         rows.append(row)
     if not rows:
         return None
-    frame = pd.DataFrame(rows).set_index("name")
+    return Table.from_rows(rows, ["name", *SCENARIO_FIELDS], key="name")
+
+
+def scenarios_frame(table):
+    """The scenario table as the DataFrame the studies use (index unnamed; token
+    counts, batch and tp as floats); a DataFrame is returned as it is."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    frame = table.to_frame()
     frame.index.name = None
     for f in ("input_tokens", "output_tokens", "batch", "tp"):
-        if f in frame:
-            frame[f] = frame[f].astype(float)
-    return frame.reindex(columns=list(SCENARIO_FIELDS))
+        frame[f] = frame[f].astype(float)
+    return frame
+
+
+def to_frames(serving: Serving | None) -> Serving | None:
+    """``serving`` with its model and scenario tables as DataFrames."""
+    if serving is None:
+        return None
+    return replace(
+        serving,
+        models=models_sheet.to_frame(serving.models),
+        scenarios=scenarios_frame(serving.scenarios),
+    )
 
 
 def _expected(p: Parameter) -> str:

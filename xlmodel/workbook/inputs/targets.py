@@ -8,16 +8,19 @@ figure) against the Models and Serving setup sheets.
 
 from __future__ import annotations
 
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...schema import SERVING_FIGURES, TARGETS
-from ...studies.run import Serving
+from ...studies.study import Serving
 from ..grid import cell_name
 from ..values import blank, shown
 from . import value_table
 from .context import INVALID, Context, Where
 from .formats import Formats
 from .layout import Block
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 BLOCK = Block(
     "targets",

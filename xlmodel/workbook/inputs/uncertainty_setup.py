@@ -17,8 +17,7 @@ blank (no Monte Carlo, silently).
 from __future__ import annotations
 
 import difflib
-
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...engine.model import METRIC_UNITS, METRICS
 from ...schema import BY_NAME, Parameter
@@ -48,6 +47,9 @@ from .setup import (
     read_settings,
     setting_rows,
 )
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 SETTINGS = Block(
     "uncertainty",

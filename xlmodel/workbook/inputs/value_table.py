@@ -8,8 +8,7 @@ warns about rows that belong elsewhere and blanks that take defaults.
 from __future__ import annotations
 
 import difflib
-
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...errors import quoted
 from ...schema import DEFAULTS
@@ -26,6 +25,9 @@ from .context import (
 )
 from .formats import Formats, describe, header, validation, write_title, write_value
 from .layout import Block, groups, table_rows
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 
 def rows(params, block: Block) -> dict[str, int]:

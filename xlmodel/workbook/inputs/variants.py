@@ -16,13 +16,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from xlsxwriter.worksheet import Worksheet
 
 from ...engine.nodes import KEY as NODE_KEY
-from ...engine.nodes import NODE_PARAMETERS, node_table
+from ...engine.nodes import NODE_PARAMETERS, NodeTable
+from ...engine.table import Table
 from ...errors import CellProblem, PackageError, quoted, shortened
 from ...schema import BY_NAME, PARAMETERS, VARIANT_PARAMETERS, Parameter
 from ..grid import Book, Grid, cell_name, column_letter
@@ -46,6 +46,9 @@ from .formats import (
     write_value,
 )
 from .layout import Block, groups, table_rows
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 BLOCK = Block(
     "variants",
@@ -376,8 +379,11 @@ def variant_columns(
     return columns
 
 
-def build_frame(table: VariantTable, sheet_values: dict) -> pd.DataFrame:
+def build_frame(table: VariantTable, sheet_values: dict) -> Table:
     """Every parameter per variant: the variant's cell, else the sheet's value.
+
+    A :class:`~xlmodel.engine.table.Table` (index: the variant names), checked
+    without pandas; ``to_frame()`` gives the Study's DataFrame.
 
     ``sheet_values`` holds the values read from Targets and Coefficients; a
     parameter given on neither takes its schema default, except the node
@@ -397,7 +403,7 @@ def build_frame(table: VariantTable, sheet_values: dict) -> pd.DataFrame:
             columns[p.name] = np.array([float(v) for v in vals], dtype=np.float64)
         else:
             columns[p.name] = [str(v) for v in vals]
-    return pd.DataFrame(columns, index=pd.Index(table.names))
+    return Table(columns, index=table.names)
 
 
 def sources(table: VariantTable, sheet_sources: dict[str, str]) -> dict:
@@ -428,8 +434,8 @@ def sources(table: VariantTable, sheet_sources: dict[str, str]) -> dict:
 
 
 def fill_nodes(
-    ctx: Context, table: VariantTable, frame: pd.DataFrame, nodes: pd.DataFrame | None
-) -> pd.DataFrame:
+    ctx: Context, table: VariantTable, frame: Table, nodes: NodeTable | None
+) -> Table:
     """``frame`` with its blank node parameters taken from the node table ``nodes``.
 
     A blank whose process node is not in the table (or whose row leaves that
@@ -439,14 +445,11 @@ def fill_nodes(
     """
     if nodes is None:
         return frame
-    try:
-        t = node_table(nodes)
-    except ValueError:  # the Cost setup reader has reported it
-        return frame
+    t = nodes
     out = frame.copy()
-    labels = frame[NODE_KEY].to_numpy(dtype=object)
+    labels = np.asarray(frame[NODE_KEY], dtype=object)
     for name in NODE_PARAMETERS:
-        col = out[name].to_numpy(dtype=np.float64).copy()
+        col = np.array(out[name], dtype=np.float64)
         blank_rows = np.flatnonzero(np.isnan(col))
         if len(blank_rows) == 0:
             continue

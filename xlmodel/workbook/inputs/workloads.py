@@ -11,7 +11,7 @@ run time (relative: scaled to sum to 1); the attainable throughput on the mix is
 
 from __future__ import annotations
 
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from ...schema import SEED_WORKLOADS, Parameter
 from ..grid import cell_name
@@ -19,6 +19,9 @@ from ..values import CellError, blank, expectation, folded, shown
 from .context import INVALID, Context, Where
 from .formats import Formats, header, validation, write_title
 from .layout import SPARE_ROWS, Block
+
+if TYPE_CHECKING:  # xlsxwriter is imported where a workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 BLOCK = Block(
     "workloads",
