@@ -9,8 +9,8 @@ never written. Cell names (``B7``) and column letters come from here too.
 
 The sheets are read by :mod:`xlmodel.workbook.xlsx` (one pass over a sheet's
 XML for both views, openpyxl not imported). Whatever that reader leaves to
-openpyxl (:class:`~xlmodel.workbook.xlsx.Unusual`: a shared formula to
-translate, a missing part...) is read through openpyxl's read-only mode, the
+openpyxl (:class:`~xlmodel.workbook.xlsx.Unusual`: a shared formula
+:mod:`~xlmodel.workbook.translate` does not move, a missing part...) is read through openpyxl's read-only mode, the
 same values by construction, and this is the only module that imports it.
 Failures inside openpyxl become one :class:`~xlmodel.errors.PackageError` line
 (:func:`translated`).

@@ -13,8 +13,9 @@ their ``r`` attributes or counted, gaps filled with None.
 
 Whatever this reader does not take on itself raises :class:`Unusual`, and the
 grid reads the workbook through openpyxl instead, with openpyxl's own messages:
-a part or relationship missing or malformed, a shared formula's dependent cells
-(their text is the master's formula translated, which openpyxl does), a data
+a part or relationship missing or malformed, a shared formula whose copies
+:mod:`.translate` does not move (their text is the first cell's formula with
+its references moved, as openpyxl gives it; most are moved here), a data
 table formula, an ISO 8601 date cell, a cell reference it cannot place, a
 defined name more complex than one reference. Workbooks Excel, LibreOffice and
 xlsxwriter write for a parameter sheet take the fast path.
@@ -28,6 +29,8 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from xml.parsers import expat
+
+from .translate import Untranslatable, translate
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_ID = "http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -480,7 +483,7 @@ def _sheet_rows(pkg: Package, data: bytes, max_rows: int) -> tuple[list, list]:
     depth = 0  # elements open inside the current <c>
     capture: list[str] | None = None
     texts: _Texts | None = None
-    shared: set[str] = set()  # shared formulas' ids with a master seen
+    shared: dict[str, tuple] = {}  # shared formula id -> (text, row, column)
     strings, dates, elapsed, epoch = pkg.strings, pkg.dates, pkg.elapsed, pkg.epoch
 
     def start(tag, attrs):
@@ -518,10 +521,12 @@ def _sheet_rows(pkg: Package, data: bytes, max_rows: int) -> tuple[list, list]:
                 if m is None or int(m.group(2)) == 0:
                     raise Unusual(f"cell reference {ref!r}")
                 col = column_index(m.group(1))
+                at = (int(m.group(2)), col)
             else:
                 col += 1
+                at = None
             cell, depth = {"t": attrs.get("t", "n"), "s": attrs.get("s", 0)}, 0
-            cell["col"] = col
+            cell["col"], cell["at"] = col, at
         elif cells is not None:
             raise Unusual(f"{tag} inside a row")
 
@@ -597,14 +602,30 @@ def _cell(cell: dict, strings, dates, elapsed, epoch, shared) -> tuple:
     if how == "array":
         formula = ArrayFormula(formula)
     elif how == "shared":
-        si = attrs.get("si")
-        if si in shared:
-            raise Unusual("a shared formula's dependent cell")
-        if formula != "=":
-            shared.add(si)
+        formula = _shared(formula, attrs.get("si"), cell["at"], shared)
     elif how == "dataTable":
         raise Unusual("a data table formula")
     return cell["col"], value, formula
+
+
+def _shared(formula: str, si, at, shared: dict) -> str:
+    # A shared formula's text: its first cell's as written (kept by ``si``),
+    # each copy's moved by its offset from that cell, as openpyxl translates it.
+    if at is None:
+        raise Unusual("a shared formula in a cell without a reference")
+    if si in shared:
+        text, row, col = shared[si]
+        try:
+            return translate(text, at[0] - row, at[1] - col)
+        except Untranslatable as e:
+            raise Unusual(str(e)) from None
+    if formula != "=":
+        try:
+            translate(formula, 0, 0)  # openpyxl's tokenizer would refuse it
+        except Untranslatable as e:
+            raise Unusual(str(e)) from None
+        shared[si] = (formula, *at)
+    return formula
 
 
 def _value(kind, text, style, cell, strings, dates, elapsed, epoch):
