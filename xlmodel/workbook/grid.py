@@ -28,6 +28,7 @@ failing the whole file.
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import warnings
@@ -58,6 +59,7 @@ STRICT_ADVICE = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def column_letter(number: int) -> str:
     """Letters of the one-based column ``number`` (1 -> ``A``)."""
     letters = ""

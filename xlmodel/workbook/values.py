@@ -116,6 +116,14 @@ def convert(p: Parameter, raw, bounded: bool = True) -> Value:
 
     ``bounded=False`` accepts any finite number (sweep ranges, checked as a whole).
     """
+    if bounded and p.numeric and type(raw) in (int, float):
+        # The common cell, a number in range: no message text built for it.
+        x = float(raw)
+        low_ok = x > p.minimum if p.name in OPEN_RANGES else x >= p.minimum
+        high_ok = x < p.maximum if p.name == "tornado_percent" else x <= p.maximum
+        whole = p.kind != "int" or x.is_integer()
+        if low_ok and high_ok and whole and math.isfinite(x):
+            return Value(int(x) if p.kind == "int" else x, "")
     unit = f" ({p.unit})" if p.unit and p.unit != "text" else ""
     expect = expectation(p) if bounded else f"number{unit}"
     a = "a " if p.numeric else ""
