@@ -93,7 +93,8 @@ def prepare(
     present = set(frame.columns)
     for p in PARAMETERS:
         if p.name in present:
-            values = np.asarray(frame[p.name])
+            col = frame[p.name]  # a Series: to_numpy (asarray probes attributes)
+            values = col.to_numpy() if hasattr(col, "to_numpy") else np.asarray(col)
             arr, problem = _column(p, values, labels, check, p.name in _BLANK_OK)
             if problem:
                 problems.append(problem)
