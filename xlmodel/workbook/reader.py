@@ -139,11 +139,7 @@ def read_study(path: str | Path) -> Study:
     InputProblems
         Every invalid input, each with its sheet, cell, parameter and expectation.
     """
-    path = Path(path)
-    data = _load_bytes(path)
-    with Book(path, data) as book:
-        _trust(book)
-        return _read(book)
+    return check_study(path).study()
 
 
 def read_recorded(path: str | Path) -> tuple[Study, InputRecord]:
