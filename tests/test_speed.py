@@ -223,6 +223,17 @@ def _sheet_part(tmp_path, worksheet_class) -> bytes:
         ws.write_string(i, 3, text)
     ws.write_datetime(0, 4, datetime.datetime(2026, 12, 2, 18, 30), fmt)
     ws.write_formula(1, 4, "=A1+1", fmt, 1.0)
+    # formulas with every kind of cached value, escaping in formula and value
+    values = [2.5, np.float64(-0.0), 3, "PASS", "a<b & c", "", "#N/A", True, False]
+    for i, value in enumerate(values):
+        ws.write_formula(40 + i, 5, '=IF(A1<2,"x&y",A2)', fmt, value)
+        ws.write_formula(40 + i, 7 + i, "=B1", None, value)  # no format of its own
+    ws.set_row(20, 30)  # a row with attributes only
+    ws.set_row(61, 12, None, {"hidden": True})
+    ws.write_number(99, 3, 1.5, fmt)  # a block of 16 rows on its own
+    ws.write_string(99, 40, "far", fmt)
+    ws.write_number(200, 0, 2.0, fmt)
+    ws.set_row(300, 40)  # past the last cell: not written
     ws.write_boolean(2, 4, True, fmt)
     ws.write_blank(3, 4, None, fmt)
     wb.close()
@@ -234,6 +245,8 @@ def test_the_one_step_cell_writer_writes_xlsxwriters_cells(tmp_path):
     ours = _sheet_part(tmp_path, _Worksheet)
     assert ours == _sheet_part(tmp_path, Worksheet)
     assert b'<c r="A1" s="2"><v>0</v></c>' in ours  # written in one step
+    assert b'<row r="100" spans="4:41">' in ours
+    assert b't="str"><f>IF(A1&lt;2,"x&amp;y",A2)</f><v>a&lt;b &amp; c</v>' in ours
 
 
 _EDGES = [0.0, -0.0, -0.004, 0.004, 0.996, 9.995, -9.995, 999.5, 1e-320, -1e-320]

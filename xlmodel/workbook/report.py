@@ -134,6 +134,11 @@ _REWRITTEN = re.compile(
 
 _STORING = threading.Lock()
 
+#: The cached values xlsxwriter writes as a formula's error (``t="e"``).
+_ERROR_CODES = frozenset(
+    ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!")
+)
+
 
 class _Buffer(io.BytesIO):
     """The writer's in-memory package: never closed, only dropped.
@@ -173,24 +178,106 @@ def _stored_entries():
 class _Worksheet(Worksheet):
     """xlsxwriter's worksheet, without the 29 rewriting passes over a formula
     that names none of the functions they rewrite (the live tables write
-    thousands of formulas), and with its innermost loop's common case, a
-    number or shared string cell with a format, written in one step; the same
-    cells either way (tests/test_speed.py compares the sheet parts)."""
+    thousands of formulas), and with its rows written from the cells they hold
+    (xlsxwriter visits every column of the sheet's width in every row, twice)
+    and their common cells, a number, shared string or formula with a format,
+    written in one step; the same cells either way (tests/test_speed.py
+    compares the sheet parts)."""
 
     def _write_cell(self, row, col, cell):
-        # xlsxwriter's own test of the cell's kind; a cell with a format takes
-        # its index, and neither a cell reference nor an index needs escaping
-        kind = cell.__class__.__name__
-        if cell.format and (kind == "Number" or kind == "Datetime" or kind == "String"):
+        xml = self._cell_xml(row, col, cell)
+        if xml is None:
+            super()._write_cell(row, col, cell)
+        else:
+            self.fh.write(xml)
+
+    def _cell_xml(self, row, col, cell) -> str | None:
+        """A cell's XML as xlsxwriter writes it, for the common kinds of cell
+        (with a format: its index, and neither a cell reference nor an index
+        needs escaping); None for any other."""
+        fmt = cell.format
+        if not fmt:
+            return None
+        kind = cell.__class__.__name__  # xlsxwriter's own test of the kind
+        if kind == "Number" or kind == "Datetime":
             ref = xl_rowcol_to_cell_fast(row, col)
-            xf = cell.format._get_xf_index()
-            if kind != "String":
-                self.fh.write(f'<c r="{ref}" s="{xf}"><v>{cell.number:.16G}</v></c>')
-                return
-            if not self.constant_memory:  # a shared string's index
-                self.fh.write(f'<c r="{ref}" s="{xf}" t="s"><v>{cell.string}</v></c>')
-                return
-        super()._write_cell(row, col, cell)
+            return (
+                f'<c r="{ref}" s="{fmt._get_xf_index()}"><v>{cell.number:.16G}</v></c>'
+            )
+        if kind == "String":
+            if self.constant_memory:  # an in-line string
+                return None
+            ref = xl_rowcol_to_cell_fast(row, col)
+            xf = fmt._get_xf_index()
+            return f'<c r="{ref}" s="{xf}" t="s"><v>{cell.string}</v></c>'
+        if kind == "Formula":
+            value = cell.value
+            if value.__class__ is bool:
+                return None
+            if isinstance(value, str):
+                if value == "" or value in _ERROR_CODES:
+                    return None
+                typed = ' t="str"'
+            elif isinstance(value, int | float):
+                typed = ""
+            else:
+                return None
+            ref = xl_rowcol_to_cell_fast(row, col)
+            xf = fmt._get_xf_index()
+            escape = self._escape_data
+            return (
+                f'<c r="{ref}" s="{xf}"{typed}><f>{escape(cell.formula)}</f>'
+                f"<v>{escape(value)}</v></c>"
+            )
+        return None
+
+    def _calculate_spans(self) -> None:
+        # xlsxwriter's spans (the first and last column holding a cell in
+        # each block of 16 rows), from each row's cells
+        if self.comments:
+            super()._calculate_spans()
+            return
+        low, high = self.dim_rowmin, self.dim_rowmax
+        blocks: dict[int, list[int]] = {}
+        for row, cells in self.table.items():
+            if cells and low <= row <= high:
+                first, last = min(cells), max(cells)
+                block = blocks.get(row // 16)
+                if block is None:
+                    blocks[row // 16] = [first, last]
+                else:
+                    block[0] = min(block[0], first)
+                    block[1] = max(block[1], last)
+        self.row_spans = {b: f"{lo + 1}:{hi + 1}" for b, (lo, hi) in blocks.items()}
+
+    def _write_rows(self) -> None:
+        if self.constant_memory or self.comments:
+            super()._write_rows()
+            return
+        self._calculate_spans()
+        low, high = self.dim_rowmin, self.dim_rowmax
+        table, row_info, spans = self.table, self.row_info, self.row_spans
+        rows = sorted(
+            r
+            for r in {*(r for r, cells in table.items() if cells), *row_info}
+            if low <= r <= high
+        )
+        fh, cell_xml = self.fh, self._cell_xml
+        for row in rows:
+            span = spans.get(row // 16)
+            cells = table.get(row)
+            if not cells:  # a row with attributes only
+                self._write_empty_row(row, span, row_info.get(row))
+                continue
+            self._write_row(row, span, row_info.get(row))
+            for col in sorted(cells):
+                cell = cells[col]
+                xml = cell_xml(row, col, cell)
+                if xml is None:
+                    super()._write_cell(row, col, cell)
+                else:
+                    fh.write(xml)
+            fh.write("</row>")
 
     def _prepare_formula(self, formula, expand_future_functions=False):
         if (
