@@ -17,7 +17,7 @@ from xlmodel.engine.model import METRIC_NAMES, evaluate_arrays
 from xlmodel.engine.symbolic import Expr, trace, trace_each
 from xlmodel.schema import SEED_VARIANTS
 from xlmodel.studies import uncertainty as unc
-from xlmodel.workbook.report import _Worksheet
+from xlmodel.workbook.report import _plain_calls, _Worksheet
 
 WANTED = np.concatenate([unc.PERCENTILES, unc.CDF_PERCENTILES])
 
@@ -377,3 +377,43 @@ def _outcome(fn, a, b):
         return fn(a, b)
     except Exception as exc:  # the same refusal either way
         return exc
+
+
+def test_no_plain_function_is_one_the_writer_rewrites():
+    from xlsxwriter.worksheet import re_dynamic_function
+
+    from xlmodel.workbook.report import _PLAIN_FUNCTIONS
+
+    for name in _PLAIN_FUNCTIONS:
+        formula = f"={name}(A1)"
+        assert not re_dynamic_function.search(formula)
+        assert Worksheet()._prepare_formula(formula) == formula[1:]
+        future = Worksheet()
+        future.use_future_functions = True
+        assert future._prepare_formula(formula) == formula[1:]
+
+
+_PIECES = ["A1", "'S'!$B$2", "2", '"x(y)"', "{1,2}", "}", "_xlfn.", ".", " ", "+"]
+_CALLS = ["IF(", "MAX(", "FILTER(", "A.SORT(", "XSORT(", "SINGLE(", "AINGLE(", "("]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_formulas_are_stored_as_xlsxwriter_stores_them(seed):
+    rng = np.random.default_rng(seed)
+    ours, theirs = _Worksheet(), Worksheet()
+    for sheet in (ours, theirs):
+        sheet.str_table = None  # no strings here
+    fast = 0
+    for i in range(300):
+        parts = rng.choice(_PIECES + _CALLS, size=rng.integers(1, 8)).tolist()
+        formula = "=" * int(rng.integers(0, 2)) + "".join(parts)
+        if rng.random() < 0.1:
+            formula = "{" + formula + "}"
+        assert ours.write_formula(i, 0, formula, None, 1.5) == theirs.write_formula(
+            i, 0, formula, None, 1.5
+        )
+        assert ours.table[i][0] == theirs.table[i][0], formula
+        assert type(ours.table[i][0]) is type(theirs.table[i][0])
+        fast += _plain_calls(formula)
+    assert (ours.dim_rowmax, ours.dim_colmax) == (theirs.dim_rowmax, theirs.dim_colmax)
+    assert 30 < fast < 270  # both paths taken
