@@ -338,6 +338,27 @@ def test_explicit_chart_keeps_everything_present_and_refuses_other_parts():
         explicit_chart(b'<?xml version="1.0"?><worksheet xmlns="urn:x"/>')
 
 
+def test_a_chart_part_declaring_entities_is_refused_not_expanded():
+    from defusedxml import DefusedXmlException
+
+    from xlmodel.workbook import chart_xml as cx
+
+    head, body = _BARE.split(b"?>", 1)
+    bomb = (
+        head
+        + b'?><!DOCTYPE c [<!ENTITY e "SECRET">]>'
+        + body.replace(b'<c:axId val="3"/>', b'<c:axId val="3"/><c:x>&e;</c:x>', 1)
+    )
+    with pytest.raises(DefusedXmlException):
+        cx.explicit_chart(bomb)
+    # the writer's parts declare nothing: read by the plain parser, the same part
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as m:
+        m.setattr(cx, "_parse_plain", cx._parse_guarded)
+        guarded = cx.explicit_chart(_BARE)
+    assert cx.explicit_chart(_BARE) == guarded
+
+
 @pytest.mark.parametrize(
     "cache",
     [

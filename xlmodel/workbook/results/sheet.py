@@ -705,26 +705,34 @@ def _write_numbers(ws, first: int, cc: int, values, kinds, formats) -> None:
     for every cell.
     """
     write_number, write_string = ws.write_number, ws.write_string
+    n = len(values)
+    if not n:
+        return
+    numbered = [i for i, k in enumerate(kinds) if k < 2]
     cell = None  # the kind of cell write_number stores, once known
-    last = None
-    table = ws.table
+    if numbered and not ws.constant_memory:
+        i = numbered[0]
+        write_number(first + i, cc, values[i], formats[kinds[i]])
+        made = ws.table.get(first + i, {}).get(cc)
+        if getattr(type(made), "_fields", ()) == ("number", "format"):
+            if made.number == values[i]:
+                cell = type(made)
+    if cell is None:  # every cell through the writer's call
+        for i, (v, k) in enumerate(zip(values, kinds)):
+            if k >= 2:
+                write_string(first + i, cc, "n/a", formats[k])
+            else:
+                write_number(first + i, cc, v, formats[k])
+        return
+    table, new = ws.table, tuple.__new__
     for i, (v, k) in enumerate(zip(values, kinds)):
-        r = first + i
         if k >= 2:
-            write_string(r, cc, "n/a", formats[k])
-        elif cell:
-            table[r][cc] = cell(v, formats[k])
-            last = (r, v, formats[k])
+            write_string(first + i, cc, "n/a", formats[k])
         else:
-            write_number(r, cc, v, formats[k])
-            if cell is None:
-                made = table.get(r, {}).get(cc)
-                fields = getattr(type(made), "_fields", ())
-                ok = not ws.constant_memory and fields == ("number", "format")
-                cell = type(made) if ok and made.number == v else False
-    if last is not None:  # the sheet's dimensions, as the cells' calls set them
-        r, v, f = last
-        write_number(r, cc, v, f)
+            table[first + i][cc] = new(cell, (v, formats[k]))
+    # the sheet's dimensions, as the cells' calls set them
+    i = numbered[-1]
+    write_number(first + i, cc, values[i], formats[kinds[i]])
 
 
 def _float_column(column: pd.Series) -> np.ndarray | None:
