@@ -263,6 +263,47 @@ def test_sobol_indices_of_the_ishigami_function():
     assert (got["S1_conf"] > 0).all() and (got["S1_conf"] < 0.03).all()
 
 
+def _bootstrap_one_at_a_time(f_a, f_b, f_ab, seed, bootstrap):
+    """The confidence half-widths of gsa.indices, one resample at a time."""
+    rng = np.random.default_rng(seed)
+    k, n = f_ab.shape
+    s1_b, st_b = np.empty((bootstrap, k)), np.empty((bootstrap, k))
+    for r in range(bootstrap):
+        i = rng.integers(0, n, n)
+        s1_b[r], st_b[r] = gsa._estimate(f_a[i], f_b[i], f_ab[:, i])
+    return gsa.Z95 * s1_b.std(axis=0, ddof=1), gsa.Z95 * st_b.std(axis=0, ddof=1)
+
+
+@pytest.mark.parametrize("at_once", [1, 7, 10**9])
+@pytest.mark.parametrize("seed", range(3))
+def test_bootstrap_of_resamples_together_is_one_at_a_time(seed, at_once, monkeypatch):
+    rng = np.random.default_rng(seed)
+    k, n = int(rng.integers(1, 6)), int(rng.integers(2, 300))
+    f_a, f_b = rng.normal(size=n), rng.normal(3, 2, size=n)
+    f_ab = f_a + rng.normal(size=(k, n)) * rng.random((k, 1))
+    if seed == 1:  # ties: few distinct values
+        f_a, f_b, f_ab = (np.round(v) for v in (f_a, f_b, f_ab))
+    f_a, f_b, f_ab = f_a + 1e4, f_b + 1e4, f_ab + 1e4  # an offset loses no digits
+    monkeypatch.setattr(gsa, "RESAMPLE_VALUES", at_once * n)
+    got = gsa.indices(f_a, f_b, f_ab, seed=seed, bootstrap=23)
+    s1_c, st_c = _bootstrap_one_at_a_time(f_a, f_b, f_ab, seed, 23)
+    np.testing.assert_allclose(got["S1_conf"], s1_c, rtol=1e-9)
+    np.testing.assert_allclose(got["ST_conf"], st_c, rtol=1e-9)
+    assert np.isfinite(s1_c).all()
+
+
+def test_a_bootstrap_resample_that_does_not_vary_has_no_index():
+    f_a, f_b = np.array([1e6, 1e6, 5.0]), np.array([1e6, 1e6, 7.0])
+    f_ab = np.stack([f_a * 1.5, f_a + 1.0])
+    # the first resample draws the first two points only: flat, however offset
+    counts = np.array([[2.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    s1, st = gsa._estimate_weighted(f_a, f_b, f_ab, counts)
+    assert np.isnan(s1[0]).all() and np.isnan(st[0]).all()
+    want = gsa._estimate(f_a, f_b, f_ab)
+    np.testing.assert_allclose(s1[1], want[0], rtol=1e-9)
+    np.testing.assert_allclose(st[1], want[1], rtol=1e-9)
+
+
 def test_sobol_sees_the_interaction_of_a_product():
     # y = x1 x2, x1 ~ U(2, 8), x2 ~ U(16, 64): V1 = V2 = 4800, V12 = 576
     got = gsa.sobol(lambda x: x[:, 0] * x[:, 1], [(2, 8), (16, 64)], 2**15, seed=2)

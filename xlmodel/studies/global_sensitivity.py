@@ -36,6 +36,10 @@ BOOTSTRAP = 200
 #: Normal quantile of a two-sided 95 % interval.
 Z95 = 1.959963984540054
 
+#: At most this many counts (resamples x points) of the bootstrap at a time:
+#: 16 MB of float64.
+RESAMPLE_VALUES = 2_000_000
+
 
 def sample(bounds, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The two independent base matrices A and B, each (n, k), uniform in ``bounds``.
@@ -96,9 +100,17 @@ def indices(
         rng = np.random.default_rng(seed)
         s1_b = np.empty((bootstrap, k))
         st_b = np.empty((bootstrap, k))
-        for r in range(bootstrap):
-            i = rng.integers(0, n, n)
-            s1_b[r], st_b[r] = _estimate(f_a[i], f_b[i], f_ab[:, i])
+        # each resample as the count of each point in it (the same draws as
+        # indexing by them), its means as products with the points' values
+        at_once = max(1, RESAMPLE_VALUES // n)
+        for r0 in range(0, bootstrap, at_once):
+            m = min(at_once, bootstrap - r0)
+            counts = np.empty((m, n))
+            for r in range(m):
+                counts[r] = np.bincount(rng.integers(0, n, n), minlength=n)
+            s1_b[r0 : r0 + m], st_b[r0 : r0 + m] = _estimate_weighted(
+                f_a, f_b, f_ab, counts
+            )
         s1_c = Z95 * s1_b.std(axis=0, ddof=1)
         st_c = Z95 * st_b.std(axis=0, ddof=1)
     return {"S1": s1, "ST": st, "S1_conf": s1_c, "ST_conf": st_c}
@@ -117,6 +129,38 @@ def _estimate(f_a, f_b, f_ab) -> tuple[np.ndarray, np.ndarray]:
     # an offset of the output and of smaller variance
     s1 = np.mean((f_b - both.mean()) * (f_ab - f_a), axis=1) / var
     st = 0.5 * np.mean((f_a - f_ab) ** 2, axis=1) / var
+    return s1, st
+
+
+def _estimate_weighted(f_a, f_b, f_ab, counts) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_estimate` of resamples given as ``counts`` (r, n): how often each
+    point is drawn into each; every value finite. Returns S1 and ST, each (r, k).
+
+    A resample's means are weighted means of the points, so every resample's
+    sums are one matrix product over the n points (not a gathered copy of k n
+    values per resample). The outputs are centred on their overall mean first
+    (the indices do not depend on an offset), so the variance as the mean square
+    less the squared mean loses no digits to a large offset; it agrees with
+    :func:`_estimate` of the gathered resample to rounding (a part in 10^12).
+    """
+    n = f_a.shape[0]
+    centre = np.concatenate([f_a, f_b]).mean()
+    a, b = f_a - centre, f_b - centre
+    d = f_ab - f_a  # (k, n)
+    k = d.shape[0]
+    means = (counts @ np.vstack([a, b, a * a, b * b, d, b * d, d * d]).T) / n
+    mean_a, mean_b, mean_aa, mean_bb = means[:, :4].T
+    mean_d, mean_bd, mean_dd = (means[:, 4 + j * k : 4 + (j + 1) * k] for j in range(3))
+    mean_both = 0.5 * (mean_a + mean_b)
+    square = 0.5 * (mean_aa + mean_bb)
+    var = square - mean_both**2
+    # a resample whose output does not vary: its variance is rounding only
+    flat = ~(var > 64 * np.finfo(np.float64).eps * square)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s1 = (mean_bd - mean_both[:, None] * mean_d) / var[:, None]
+        st = 0.5 * mean_dd / var[:, None]
+    s1[flat] = np.nan
+    st[flat] = np.nan
     return s1, st
 
 
