@@ -87,6 +87,79 @@ def test_a_compute_runs_its_monte_carlo_in_a_child_with_the_serial_numbers(tmp_p
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
+def test_the_result_sheets_are_written_while_the_monte_carlo_runs(tmp_path):
+    # a Monte Carlo slower than the rest: run() returns while it runs, the
+    # sheets before Uncertainty are written meanwhile, the workbook is the one
+    # a serial Monte Carlo gives; a compute that fails ends it
+    out = in_fresh_python(
+        f"""
+        import shutil, time, zipfile
+        from xlmodel import pipeline
+        from xlmodel.studies import background, run
+        from xlmodel.workbook import report
+        from xlmodel.workbook.template import write_template
+        from forking import record_runs
+        src = {str(tmp_path / "t.xlsx")!r}
+        write_template(src)
+        slow = run.run_uncertainty
+        def slowly(*args):
+            time.sleep(2.0)
+            return slow(*args)
+        run.run_uncertainty = slowly
+        order, failing = [], []
+        for entry in report._REGISTRY:
+            def spy(ctx, sh, write=entry.write, name=entry.name):
+                order.append((name, time.monotonic()))
+                if name in failing:
+                    raise OSError(28, "No space left on device")
+                write(ctx, sh)
+            object.__setattr__(entry, "write", spy)
+        used = record_runs()
+        parts = {{}}
+        for mode in ("process", "serial"):
+            background.DEFAULT_MODE = mode
+            work = {str(tmp_path)!r} + f"/{{mode}}.xlsx"
+            shutil.copy(src, work)
+            t0 = time.monotonic()
+            results = pipeline.compute(work, now=None)
+            with zipfile.ZipFile(work) as z:
+                parts[mode] = {{n: z.read(n) for n in z.namelist()}}
+            if mode == "process":
+                names = [n for n, _ in order]
+                first = dict(order)
+                # the sheets before Uncertainty began before the Monte Carlo ended
+                assert first["Summary"] - t0 < 1.9, order
+                assert names.index("Uncertainty") > names.index("Summary")
+                assert used[0][1] == "process" and used[0][2], used
+            order.clear()
+        assert parts["process"].keys() == parts["serial"].keys()
+        differ = [n for n in parts["serial"] if parts["serial"][n] != parts["process"][n]]
+        assert len(differ) <= 3, differ  # the Run, Changes and state sheets: the time
+
+        background.DEFAULT_MODE = "process"
+        failing.append("Performance")  # a write that fails before Uncertainty
+        used.clear()
+        work = {str(tmp_path)!r} + "/fails.xlsx"
+        shutil.copy(src, work)
+        before = open(work, "rb").read()
+        t0 = time.monotonic()
+        try:
+            pipeline.compute(work)
+        except Exception:
+            pass
+        else:
+            raise AssertionError("no error")
+        assert open(work, "rb").read() == before
+        child = used[0][0]
+        assert child._process is None and child._cancel.is_set(), used
+        assert time.monotonic() - t0 < 60
+        print("ok")
+        """
+    )
+    assert out.strip() == "ok"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
 def test_a_child_forwards_progress_and_errors_and_is_replaced_when_it_dies():
     out = in_fresh_python(
         """

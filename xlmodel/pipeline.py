@@ -159,59 +159,63 @@ def compute(
         info = package.inspect_package(path, report.SHEETS)
         # a target the workbook cannot be written to, refused before the studies
         package.main_type_for(info.content_type, out)
-        results = run(study, progress)
-        names = package.plan_sheet_names(info, list(report.SHEETS))
-        readers = package.sheets_reading_results(
-            path, list(names.values()), report.SHEETS
-        )
-        run_info = {
-            "version": __version__,
-            "input_file": path.name,
-            "input_sha256": file_sha256(path),
-            "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-            "warnings": list(study.warnings),
-            "replaced": sorted(info.owned, key=info.sheet_names.index),
-            "kept_copies": sorted(info.copies, key=info.sheet_names.index),
-            "readers": readers,
-        }
-        current = changes.snapshot(
-            record.cells,
-            study.variants,
-            study.process_nodes,
-            {k: run_info[k] for k in ("time", "version", "input_file")},
-        )
-        run_info.update(
-            record=record,
-            snapshot=current,
-            changes=None
-            if previous is None
-            else changes.compare(previous, current, study.process_nodes),
-            previous_note=previous_note,
-        )
-        _check_writable(out)
+        results = run(study, progress)  # the Monte Carlo may still run
         try:
-            fd, tmp = tempfile.mkstemp(
-                suffix=".results.xlsx",
-                prefix=package.temp_prefix(target.name),
-                dir=target.parent,
+            names = package.plan_sheet_names(info, list(report.SHEETS))
+            readers = package.sheets_reading_results(
+                path, list(names.values()), report.SHEETS
             )
-        except OSError as exc:
-            raise PackageError(
-                f"{target.parent}: cannot write here ({exc.strerror or exc})"
-            ) from None
-        os.close(fd)
-        try:
-            _write_results(results, tmp, names, run_info)
-            package.splice_results(
-                path,
-                tmp,
-                out,
-                report.SHEETS,
-                open_on=names.get("Summary"),
-                deselect=open_on_summary,
+            run_info = {
+                "version": __version__,
+                "input_file": path.name,
+                "input_sha256": file_sha256(path),
+                "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+                "warnings": list(study.warnings),
+                "replaced": sorted(info.owned, key=info.sheet_names.index),
+                "kept_copies": sorted(info.copies, key=info.sheet_names.index),
+                "readers": readers,
+            }
+            current = changes.snapshot(
+                record.cells,
+                study.variants,
+                study.process_nodes,
+                {k: run_info[k] for k in ("time", "version", "input_file")},
             )
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+            run_info.update(
+                record=record,
+                snapshot=current,
+                changes=None
+                if previous is None
+                else changes.compare(previous, current, study.process_nodes),
+                previous_note=previous_note,
+            )
+            _check_writable(out)
+            try:
+                fd, tmp = tempfile.mkstemp(
+                    suffix=".results.xlsx",
+                    prefix=package.temp_prefix(target.name),
+                    dir=target.parent,
+                )
+            except OSError as exc:
+                raise PackageError(
+                    f"{target.parent}: cannot write here ({exc.strerror or exc})"
+                ) from None
+            os.close(fd)
+            try:
+                _write_results(results, tmp, names, run_info)
+                package.splice_results(
+                    path,
+                    tmp,
+                    out,
+                    report.SHEETS,
+                    open_on=names.get("Summary"),
+                    deselect=open_on_summary,
+                )
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        except BaseException:
+            results.abandon()  # a failed compute ends its Monte Carlo
+            raise
     if export_dir is not None:
         export(results, export_dir)
     return results

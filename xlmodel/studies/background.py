@@ -1,7 +1,8 @@
 """Work run beside the rest of a compute, on the machine's other core.
 
 :class:`Background` starts a function and hands its value over when asked. A
-compute uses it three times: the Monte Carlo beside the other studies (it
+compute uses it three times: the Monte Carlo beside the other studies and
+the writing of the result sheets until the Uncertainty sheet asks for it (it
 depends only on the variants and its setup, and is the largest single study
 of a workbook with many variants), half of the result sheets' XML
 (:mod:`xlmodel.workbook.assembly`) and the values' parse of a large input
@@ -201,6 +202,11 @@ class Background:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             return
+        self.cancel()
+
+    def cancel(self) -> None:
+        """End the study: a child is ended, a thread stops at its next progress
+        report; its value is not to be asked for after."""
         self._cancel.set()
         if self._process is not None:
             self._process.terminate()

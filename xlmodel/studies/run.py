@@ -8,7 +8,7 @@ exports and the console. No I/O here.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -70,7 +70,8 @@ class Results:
     global_sensitivity : DataFrame or None
         Sobol indices over the exploration ranges (quantity, parameter, S1, ST...).
     uncertainty : xlmodel.engine.uncertainty.UncertaintyResult or None
-        Percentiles and target probabilities of every variant.
+        Percentiles and target probabilities of every variant (a property:
+        the first read waits for the Monte Carlo, which runs beside the rest).
     inference : DataFrame or None
         One row per variant x served model x scenario
         (:func:`xlmodel.studies.inference.inference_table`: the scenario's fields,
@@ -107,12 +108,36 @@ class Results:
     reality: pd.DataFrame
     exploration: Exploration | None = None
     global_sensitivity: pd.DataFrame | None = None
-    uncertainty: UncertaintyResult | None = None
+    # the Monte Carlo's result, or the Background still computing it
+    _uncertainty: UncertaintyResult | Background | None = field(
+        default=None, repr=False
+    )
     inference: pd.DataFrame | None = None
     inference_sweep: pd.DataFrame | None = None
     inference_models: pd.DataFrame | None = None
     inference_calibration: pd.DataFrame | None = None
     cost: cost_study.CostTables | None = None
+
+    @property
+    def uncertainty(self) -> UncertaintyResult | None:
+        """The Monte Carlo's percentiles and target probabilities, or None.
+
+        The Monte Carlo runs beside the other studies and beside the writing
+        of the result sheets (only the Uncertainty sheet reads it): the first
+        read waits for it and raises what it raised.
+        """
+        value = self._uncertainty
+        if isinstance(value, Background):
+            value = self._uncertainty = value.result()
+        return value
+
+    def abandon(self) -> None:
+        """End the Monte Carlo if it still runs (the compute it belongs to has
+        failed); :attr:`uncertainty` is then None."""
+        value = self._uncertainty
+        if isinstance(value, Background):
+            self._uncertainty = None
+            value.cancel()
 
     def serving_merit(self) -> pd.DataFrame | None:
         """The figure-of-merit rows of ``inference``: one per variant (index: the
@@ -186,6 +211,9 @@ def run(study: Study, progress: StageProgress | None = None) -> Results:
     coefficients far from the physical preset) are added to the returned
     ``results.study.warnings``; the given Study is not changed. The exploration
     and the Monte Carlo run in chunks and report ``progress(stage, done, total)``.
+    The Monte Carlo runs beside the rest and may still be running when this
+    returns: ``results.uncertainty`` waits for it (and raises what it raised);
+    ``results.abandon()`` ends it.
     """
     v = fill_process_nodes(apply_power_preset(study.variants), study.process_nodes)
     # the Monte Carlo on the machine's other core while the rest is computed
@@ -262,7 +290,7 @@ def _run(study: Study, v: pd.DataFrame, progress, monte_carlo) -> Results:
         real,
         explored,
         indices,
-        monte_carlo.result(),
+        monte_carlo if study.uncertainty is not None else None,
         *serving,
         cost=cost_study.cost_study(v, study.scaling_counts, metrics),
         advice=advice,

@@ -39,7 +39,8 @@ _CHART_MIN_W = 380
 
 
 def present(results: Results) -> bool:
-    return results.uncertainty is not None
+    # the study's setup, not its result: the Monte Carlo may still be running
+    return results.study.uncertainty is not None
 
 
 def write(ctx: Context, sh: Sheet) -> None:
