@@ -267,8 +267,9 @@ def test_the_widest_number_of_a_column_is_every_cells_widest(num_format, seed):
         assert _widest_shown(column, num_format, True) == max(want, 3)
 
 
-def _table_parts(tmp_path, frame, name: str) -> bytes:
-    """The sheet and styles parts of a workbook holding ``frame`` as a table."""
+def _table_parts(tmp_path, frame, name: str, cols=None) -> bytes:
+    """The sheet, styles and shared strings parts of a workbook holding
+    ``frame`` as a table."""
     import zipfile
 
     import xlsxwriter
@@ -281,12 +282,20 @@ def _table_parts(tmp_path, frame, name: str) -> bytes:
     wb = xlsxwriter.Workbook(str(path))
     ctx = Context(wb, run(seed_study()), {})
     sh = Sheet(ctx, wb.add_worksheet("T"), "T")
-    cols = [Col("a", "A (W)", "0.0"), Col("b", "B (%)", "0.0%"), Col("c", "C", "#,##0")]
+    cols = cols or [
+        Col("a", "A (W)", "0.0"),
+        Col("b", "B (%)", "0.0%"),
+        Col("c", "C", "#,##0"),
+    ]
     sh.table(2, 1, frame, cols, highlight={1, 4})
     sh.ws.set_column(1, 3, sh.widths[1])
     wb.close()
     with zipfile.ZipFile(path) as z:
-        return z.read("xl/worksheets/sheet1.xml") + z.read("xl/styles.xml")
+        names = z.namelist()
+        strings = (
+            z.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else b""
+        )
+        return z.read("xl/worksheets/sheet1.xml") + z.read("xl/styles.xml") + strings
 
 
 def test_a_column_of_numbers_is_written_as_cell_by_cell(tmp_path):
@@ -301,6 +310,37 @@ def test_a_column_of_numbers_is_written_as_cell_by_cell(tmp_path):
     assert _table_parts(tmp_path, frame, "columns") == _table_parts(
         tmp_path, loose, "cells"
     )
+
+
+def test_a_column_of_text_is_written_as_cell_by_cell(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from xlmodel.workbook.results import sheet
+    from xlmodel.workbook.results.sheet import Col
+
+    long = "x" * 20_000  # past half of Excel's limit: the writer's own call
+    frame = pd.DataFrame(
+        {
+            "name": ["Baseline", "B", "Baseline", long, "a <b> & c", "", "B"],
+            "mixed": ["n/a", 1.5, "largest that fits", 2.0, None, "w " * 40, 3],
+            "ok": [True, False, None, True, True, False, True],
+        }
+    )
+    cols = [
+        Col("name", "Variant", "text"),
+        Col("mixed", "Mixed (W)", "0.0"),
+        Col("ok", "Within", "pass"),
+    ]
+    fast = _table_parts(tmp_path, frame, "fast", cols)
+    alone = _table_parts(tmp_path, frame[["name"]], "alone", cols[:1])  # text only
+
+    def cell_by_cell(self, row, col, text, fmt):
+        self.ws.write_string(row, col, text, fmt)
+
+    monkeypatch.setattr(sheet._StringColumn, "__call__", cell_by_cell)
+    assert fast == _table_parts(tmp_path, frame, "slow", cols)
+    assert alone == _table_parts(tmp_path, frame[["name"]], "alone_slow", cols[:1])
+    assert b'count="' in fast  # the shared strings' count, the same
 
 
 _OPERANDS = [

@@ -102,6 +102,7 @@ class Context:
     results: Results
     info: dict
     formats: dict = field(default_factory=dict)
+    _given: dict = field(default_factory=dict, repr=False)  # fmt's look-up by order
     #: what the sheets share, made once (the live formulas' leaves: ``.live.Live.of``)
     shared: dict = field(default_factory=dict)
 
@@ -128,13 +129,23 @@ class Context:
         return cell if label == name else label
 
     def fmt(self, **props):
-        """A cached cell format with ``props`` (xlsxwriter format properties)."""
-        key = tuple(sorted(props.items()))
-        if key not in self.formats:
+        """A cached cell format with ``props`` (xlsxwriter format properties).
+
+        Looked up by the properties in the order given first (a table asks for
+        the same few formats thousands of times, in the same order), then in
+        any order: the same properties are always the same format."""
+        given = tuple(props.items())
+        made = self._given.get(given)
+        if made is not None:
+            return made
+        key = tuple(sorted(given))
+        made = self.formats.get(key)
+        if made is None:
             base = {"font_size": CELL_POINTS, "valign": "top"}
             base.update(props)
-            self.formats[key] = self.workbook.add_format(base)
-        return self.formats[key]
+            made = self.formats[key] = self.workbook.add_format(base)
+        self._given[given] = made
+        return made
 
     def cap_note(self, what: str) -> str:
         return (

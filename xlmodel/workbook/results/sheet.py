@@ -252,6 +252,7 @@ class Sheet:
         formats: dict = {}
         numbers = c.fmt not in ("pass", "yes", "text")
         number = self._number
+        write_string = _StringColumn(ws)
         for i, v in enumerate(values):
             r = first + i
             if numbers and not isinstance(v, str):
@@ -270,7 +271,7 @@ class Sheet:
                 if f is None:
                     props = bright if hl else border
                     f = formats[("center", hl)] = ctx.fmt(align="center", **props)
-                ws.write_string(r, cc, text, f)
+                write_string(r, cc, text, f)
                 widest = max(widest, 5)
             else:  # text, or a string in a column of numbers
                 text = "" if _missing(v) else str(v)
@@ -287,10 +288,11 @@ class Sheet:
                     elif text_col:
                         props["indent"] = 1
                     f = formats[("text", hl, wrap)] = ctx.fmt(text_wrap=wrap, **props)
-                ws.write_string(r, cc, text, f)
+                write_string(r, cc, text, f)
                 if wrap:
                     self.wrapped.append((r, cc, text, 1, _font({"bold": hl})))
                 widest = max(widest, _chars(len(text)) + text_col)
+        write_string.finish()
         return widest
 
     def _number_column(self, first, cc, c: Col, x: np.ndarray, highlight) -> int:
@@ -725,14 +727,59 @@ def _write_numbers(ws, first: int, cc: int, values, kinds, formats) -> None:
                 write_number(first + i, cc, v, formats[k])
         return
     table, new = ws.table, tuple.__new__
-    for i, (v, k) in enumerate(zip(values, kinds)):
-        if k >= 2:
-            write_string(first + i, cc, "n/a", formats[k])
-        else:
-            table[first + i][cc] = new(cell, (v, formats[k]))
+    if len(numbered) == n and len(set(kinds)) == 1:  # one format: the common case
+        fmt = formats[kinds[0]]
+        for row, v in enumerate(values, first):
+            table[row][cc] = new(cell, (v, fmt))
+    else:
+        for i, (v, k) in enumerate(zip(values, kinds)):
+            if k >= 2:
+                write_string(first + i, cc, "n/a", formats[k])
+            else:
+                table[first + i][cc] = new(cell, (v, formats[k]))
     # the sheet's dimensions, as the cells' calls set them
     i = numbered[-1]
     write_number(first + i, cc, values[i], formats[kinds[i]])
+
+
+class _StringColumn:
+    """``ws.write_string`` for the text cells of a table's column, the same cells
+    stored in fewer steps.
+
+    The first call goes through xlsxwriter's ``write_string``; the cells after
+    it are stored as the record that call made (the string's shared index, the
+    format), the sheet's dimensions widened by :meth:`finish` to the last one
+    (rows only grow down a column).
+    A string long enough to be cut to Excel's limit, a writer that streams its
+    rows, a sheet whose text is rewritten on the way (``_integer_ops``) or a
+    record of another kind: every cell through the call.
+    """
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.record = None  # the kind of cell write_string stores, once known
+        self.last: tuple[int, int] | None = None
+        plain = not ws.constant_memory and "_write_string" not in vars(ws)
+        self.limit = ws.xls_strmax // 2 if plain else -1
+
+    def __call__(self, row: int, col: int, text: str, fmt) -> None:
+        record = self.record
+        if record and len(text) <= self.limit:
+            index = self.ws.str_table._get_shared_string_index(text)
+            self.ws.table[row][col] = tuple.__new__(record, (index, fmt))
+            self.last = (row, col)
+            return
+        self.ws.write_string(row, col, text, fmt)
+        if record is None and self.limit >= 0:
+            made = self.ws.table.get(row, {}).get(col)
+            fields = getattr(type(made), "_fields", ())
+            self.record = type(made) if fields == ("string", "format") else False
+
+    def finish(self) -> None:
+        """The sheet's dimensions, as the cells' own calls would have set them."""
+        if self.last is not None:
+            self.ws._check_dimensions(*self.last)
+            self.last = None
 
 
 def _float_column(column: pd.Series) -> np.ndarray | None:
