@@ -99,6 +99,7 @@ class Live:
             for name in self.row
         }
         self._leaves: dict[str, dict] = {}
+        self._signatures: dict[str, tuple] = {}
         preset = v["power_preset"] if "power_preset" in v else None
         self.physical = {
             str(name)
@@ -193,23 +194,44 @@ class Live:
                 x[name] = Expr.leaf(ref, now[0])
         return x
 
+    def _signature(self, variant: str) -> tuple[list, list, dict]:
+        """The kind of each of a variant's leaves (a cell, an opaque value, or
+        the number or text used), the text of each cell leaf (None for the
+        others) and each input's position: made once per variant, as its
+        leaves are."""
+        made = self._signatures.get(variant)
+        if made is None:
+            kinds, texts, position = [], [], {}
+            for i, (name, a) in enumerate(self.leaves(variant).items()):
+                position[name] = i
+                text = None
+                if type(a) is Expr:
+                    if a.f is not None:
+                        kinds.append((name, "cell"))
+                        text = a.f
+                    else:
+                        kinds.append((name, "opaque", a.why))
+                elif a.dtype.kind in "fbiu":
+                    kinds.append((name, a.dtype.str, a.tobytes()))
+                else:
+                    kinds.append((name, a.dtype.str, tuple(a.tolist())))
+                texts.append(text)
+            made = self._signatures[variant] = (kinds, texts, position)
+        return made
+
     def _plan(self, variant, names, cells, utilization, inputs):
         """A request's batch key, its leaves and its texts (one per cell it reads,
         in the order of the key's slots)."""
         x = self._with_inputs(self.leaves(variant), inputs)
-        kinds = []
-        texts = []
-        for name, a in x.items():
-            if type(a) is Expr:
+        kinds, texts, position = self._signature(variant)
+        if inputs:  # a shown input is read from its cell (see _with_inputs)
+            kinds, texts = list(kinds), list(texts)
+            for name in inputs:
+                a = x[name]
                 if a.f is not None:
-                    kinds.append((name, "cell"))
-                    texts.append(a.f)
-                else:
-                    kinds.append((name, "opaque", a.why))
-            elif a.dtype.kind in "fbiu":
-                kinds.append((name, a.dtype.str, a.tobytes()))
-            else:
-                kinds.append((name, a.dtype.str, tuple(a.tolist())))
+                    kinds[position[name]] = (name, "cell")
+                    texts[position[name]] = a.f
+        texts = [t for t in texts if t is not None]
         if isinstance(utilization, Expr):
             u = ("cell",)
             texts.append(utilization.f)
