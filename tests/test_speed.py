@@ -457,3 +457,42 @@ def test_formulas_are_stored_as_xlsxwriter_stores_them(seed):
         fast += _plain_calls(formula)
     assert (ours.dim_rowmax, ours.dim_colmax) == (theirs.dim_rowmax, theirs.dim_colmax)
     assert 30 < fast < 270  # both paths taken
+
+
+def test_the_collector_is_paused_while_the_sheets_are_written(tmp_path, monkeypatch):
+    import dataclasses
+    import gc
+
+    from xlmodel.studies.run import run, seed_study
+    from xlmodel.workbook import report
+
+    results = run(seed_study())
+    first = report._REGISTRY[0]
+    seen = []
+
+    def with_writer(write):
+        entry = dataclasses.replace(first, write=write)
+        monkeypatch.setattr(report, "_REGISTRY", (entry, *report._REGISTRY[1:]))
+
+    def spy(ctx, sh):
+        seen.append(gc.isenabled())
+        first.write(ctx, sh)
+
+    def fails(ctx, sh):
+        raise RuntimeError("a sheet that fails")
+
+    with_writer(spy)
+    assert gc.isenabled()
+    report.write_results(results, tmp_path / "r.xlsx")
+    assert seen == [False] and gc.isenabled()
+    with_writer(fails)
+    with pytest.raises(RuntimeError):
+        report.write_results(results, tmp_path / "r.xlsx")
+    assert gc.isenabled()  # on again, whatever happened
+    with_writer(spy)
+    gc.disable()
+    try:  # and left off when it was off
+        report.write_results(results, tmp_path / "r.xlsx")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

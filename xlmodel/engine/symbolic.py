@@ -815,15 +815,35 @@ def token(j: int) -> str:
     return f"{{{j}}}"
 
 
-def render(e, texts, i: int):
+def render(e, texts, i: int, done: dict[str, str] | None = None):
     """One variant's result of a batch trace: ``e`` (a result of :func:`trace`
     or :func:`trace_each`) with each :func:`token` for that variant's text of
-    ``texts`` and its value the ``i``-th of the batch's."""
+    ``texts`` and its value the ``i``-th of the batch's.
+
+    ``done`` keeps the variant's texts already rendered (formula or guard ->
+    its text), for the other results of the same variant: the metrics of a
+    row share most of their guards. Pass ``texts`` as a tuple (it is handed to
+    each format as it is)."""
     if type(e) is not Expr:
         return e
+    if done is None:
+        done = {}
     value = e.value[i] if type(e.value) is np.ndarray else e.value
-    f = e.f.format(*texts) if e.f is not None else None
-    guards = frozenset(g.format(*texts) for g in e.guards) if e.guards else e.guards
+    f = e.f
+    if f is not None:
+        text = done.get(f)
+        if text is None:
+            text = done[f] = f.format(*texts)
+        f = text
+    guards = e.guards
+    if guards:
+        shown = []
+        for g in guards:
+            text = done.get(g)
+            if text is None:
+                text = done[g] = g.format(*texts)
+            shown.append(text)
+        guards = frozenset(shown)
     return Expr(f, value, e.prec, guards, e.fallible, e.why)
 
 

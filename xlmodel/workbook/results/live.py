@@ -279,7 +279,8 @@ class Live:
                 self._batch(requests, [m for m, t in zip(members, mask) if not t], out)
             return
         for i, (k, _, texts) in enumerate(members):
-            out[k] = {n: symbolic.render(e, texts, i) for n, e in traced.items()}
+            texts, done = tuple(texts), {}
+            out[k] = {n: symbolic.render(e, texts, i, done) for n, e in traced.items()}
 
 
 def _padded(request) -> tuple:
