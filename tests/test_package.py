@@ -7,6 +7,7 @@ import posixpath
 import shutil
 import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from xml.dom import minidom
@@ -16,6 +17,7 @@ import make_package_corpus as corpus_lib
 import openpyxl
 import pandas as pd
 import pytest
+from forking import in_fresh_python
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -1093,3 +1095,73 @@ def test_splice_refuses_result_sheet_with_unexpected_cells(
         "results.xlsx",
         "user.xlsx",
     ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
+def test_result_sheets_rewritten_on_two_cores_are_those_rewritten_here(tmp_path):
+    # in a fresh interpreter (one thread: the child is taken); a results
+    # workbook of 60 variants spliced with every size of split, a child that
+    # dies, and a sheet the splice refuses in the child's half
+    out = in_fresh_python(
+        f"""
+        import os, shutil, sys, zipfile
+        from forking import dying_in_a_child, record_runs
+        from xlmodel.errors import PackageError
+        from xlmodel.pipeline import compute
+        from xlmodel.schema import SEED_VARIANTS
+        from xlmodel.workbook.package import result_parts as rp
+        from xlmodel.workbook.template import fill_workbook
+        import xlsxwriter
+        tmp = {str(tmp_path)!r}
+        table = {{f"V{{j}}": dict(SEED_VARIANTS["Baseline"], clock_mhz=1000 + j)
+                 for j in range(60)}}
+        wb = xlsxwriter.Workbook(tmp + "/src.xlsx")
+        fill_workbook(wb, table)
+        wb.close()
+
+        def parts(path):
+            with zipfile.ZipFile(path) as z:
+                return {{n: z.read(n) for n in z.namelist()
+                        if "worksheets/sheet" in n}}
+
+        def run(name):
+            shutil.copy(tmp + "/src.xlsx", tmp + f"/{{name}}.xlsx")
+            compute(tmp + f"/{{name}}.xlsx", now=None)
+            return parts(tmp + f"/{{name}}.xlsx")
+
+        used = record_runs()
+        rp.MIN_PARALLEL_BYTES = 10**12
+        here = run("here")
+        assert not [u for u in used if u[0].fn is rp._rewrite_many]
+        rp.MIN_PARALLEL_BYTES = 0
+        split = run("split")
+        forked = [u for u in used if u[0].fn is rp._rewrite_many]
+        assert forked and forked[0][1] == "process" and forked[0][2], used
+        timed = [n for n in here if here[n] != split[n]]
+        assert here.keys() == split.keys() and len(timed) <= 2, timed
+
+        many = rp._rewrite_many
+        rp._rewrite_many = dying_in_a_child(many)
+        assert run("dies") .keys() == here.keys()
+        rp._rewrite_many = many
+
+        rewrite = rp._rewrite_result_sheet
+        parent = os.getpid()
+        def refused(data, part, *args, **kwargs):
+            if os.getpid() != parent:
+                raise PackageError(f"result sheet {{part}} is not laid out as expected")
+            return rewrite(data, part, *args, **kwargs)
+        rp._rewrite_result_sheet = refused
+        before = open(tmp + "/src.xlsx", "rb").read()
+        shutil.copy(tmp + "/src.xlsx", tmp + "/refused.xlsx")
+        try:
+            compute(tmp + "/refused.xlsx")
+        except PackageError as exc:
+            assert "not laid out as expected" in str(exc)
+        else:
+            raise AssertionError("no error")
+        assert open(tmp + "/refused.xlsx", "rb").read() == before
+        print("ok")
+        """
+    )
+    assert out.strip() == "ok"

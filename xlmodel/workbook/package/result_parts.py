@@ -19,6 +19,7 @@ import re
 import uuid
 
 from xlmodel.errors import PackageError
+from xlmodel.studies import background
 
 from .draft import Draft
 from .ooxml import CT_RELS, NS_MAIN, NS_PKG_REL, RT_TABLE, fold, q
@@ -54,6 +55,10 @@ _CELL_RE = re.compile(
 _ANY_CELL_RE = re.compile(r"<c[\s/>]")
 _ROW_RE = start_tag_re("", "row")
 _S_ATTR_RE = re.compile(r"\ss\s*=")
+
+#: Below this many bytes of result sheets, every sheet is rewritten here (a
+#: child costs a few ms to fork and sends its sheets back).
+MIN_PARALLEL_BYTES = 2_000_000
 
 
 def result_strings(draft: Draft) -> list[str]:
@@ -98,19 +103,21 @@ def copy_result_parts(
     part_map = {part: draft.free_name(_rebased(draft, part)) for part in order}
     table_ids = _table_ids(draft)
     inline = _inline_strings(strings)
+    jobs = [
+        (
+            part,
+            res.read(part),
+            active_new is not None and sheet_parts.index(part) == active_new,
+            part_map[part],
+        )
+        for part in order
+        if part in sheet_parts
+    ]
+    rewritten = _rewrite_sheets(jobs, xf_map, dxf_map, inline)
     for part in order:
         data = res.read(part)
         if part in sheet_parts:
-            data = _rewrite_result_sheet(
-                data,
-                part,
-                xf_map,
-                dxf_map,
-                inline,
-                selected=active_new is not None
-                and sheet_parts.index(part) == active_new,
-                salt=part_map[part],
-            )
+            data = rewritten[part]
             has_formulas |= _FORMULA_RE.search(data) is not None
         elif any(
             r.type == RT_TABLE and r.part == part
@@ -133,6 +140,55 @@ def copy_result_parts(
             )
             draft.new_types.append((new_rels, CT_RELS, False))
     return part_map, has_formulas
+
+
+def _rewrite_sheets(
+    jobs: list[tuple[str, bytes, bool, str]],
+    xf_map: dict[int, int],
+    dxf_map: dict[int, int],
+    inline: dict[str | None, str],
+) -> dict[str, bytes]:
+    """Each result sheet of ``jobs`` (part, bytes, selected, salt) rewritten by
+    :func:`_rewrite_result_sheet`: by part.
+
+    With :data:`MIN_PARALLEL_BYTES` or more of sheets, and a child to be had
+    (:func:`xlmodel.studies.background.can_fork`), about half of the bytes are
+    rewritten in a forked child while this process rewrites the rest (each
+    sheet's rewriting depends only on it and on the maps): the same bytes as
+    one after the other. A child that dies, or an answer that cannot travel:
+    its sheets are rewritten here.
+    """
+    total = sum(len(data) for _, data, _, _ in jobs)
+    if total < MIN_PARALLEL_BYTES or len(jobs) < 2 or not background.can_fork():
+        return _rewrite_many(jobs, xf_map, dxf_map, inline)
+    theirs, mine, weight = [], [], [0, 0]  # heaviest first, to the lighter side
+    for job in sorted(jobs, key=lambda j: -len(j[1])):
+        side = 0 if weight[0] <= weight[1] else 1
+        (theirs if side == 0 else mine).append(job)
+        weight[side] += len(job[1])
+    with background.Background(
+        _rewrite_many,
+        (theirs, xf_map, dxf_map, inline),
+        mode="process",
+        fallback="serial",
+    ) as child:
+        out = _rewrite_many(mine, xf_map, dxf_map, inline)
+        try:
+            out.update(child.result())
+        except PackageError:
+            raise
+        except Exception:  # noqa: BLE001 - an answer that could not travel
+            out.update(_rewrite_many(theirs, xf_map, dxf_map, inline))
+    return out
+
+
+def _rewrite_many(jobs, xf_map, dxf_map, inline, progress=None) -> dict[str, bytes]:
+    return {
+        part: _rewrite_result_sheet(
+            data, part, xf_map, dxf_map, inline, selected=selected, salt=salt
+        )
+        for part, data, selected, salt in jobs
+    }
 
 
 def _rebased(draft: Draft, part: str) -> str:
