@@ -203,6 +203,7 @@ def row_breaks(
     head = row_px[repeat_row] if repeat_row is not None and repeat_row < n else 0
     charts = [b for b in blocks if not b.split]
     tables = [b for b in blocks if b.split]
+    tall = [sum(row_px[t.r0 : t.r1 + 1]) for t in tables]  # each table's height
     out: list[int] = []
     top = 0
     while True:
@@ -224,7 +225,7 @@ def row_breaks(
             kept = [
                 b
                 for b in good
-                if _keeps_tables(b, tables, row_px, avail, repeat_row, whole)
+                if _keeps_tables(b, tables, tall, avail, repeat_row, whole)
             ]
             if kept:
                 b = kept[-1]
@@ -235,17 +236,17 @@ def row_breaks(
         top = b
 
 
-def _keeps_tables(b, tables, row_px, avail, repeat_row, whole=True) -> bool:
+def _keeps_tables(b, tables, tall, avail, repeat_row, whole=True) -> bool:
     """Whether a page break before row ``b`` leaves every table it cuts readable.
 
     With ``whole``, a table that fits on a page, and whose header is not printed
-    on every page, may not be cut at all.
+    on every page, may not be cut at all. ``tall``: each table's height (px).
     """
-    for t in tables:
+    for t, height in zip(tables, tall):
         if not t.r0 < b <= t.r1:
             continue
         repeated = repeat_row is not None and t.r0 <= repeat_row <= t.r1
-        if whole and not repeated and sum(row_px[t.r0 : t.r1 + 1]) <= avail:
+        if whole and not repeated and height <= avail:
             return False  # it fits on the next page whole
         header = (repeat_row - t.r0 + 1) if repeated else 2
         if b - t.r0 < header + _MIN_ROWS or t.r1 - b + 1 < _MIN_ROWS:
