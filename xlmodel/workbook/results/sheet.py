@@ -732,11 +732,13 @@ def _write_numbers(ws, first: int, cc: int, values, kinds, formats) -> None:
         for row, v in enumerate(values, first):
             table[row][cc] = new(cell, (v, fmt))
     else:
+        na = _StringColumn(ws)
         for i, (v, k) in enumerate(zip(values, kinds)):
             if k >= 2:
-                write_string(first + i, cc, "n/a", formats[k])
+                na(first + i, cc, "n/a", formats[k])
             else:
                 table[first + i][cc] = new(cell, (v, formats[k]))
+        na.finish()
     # the sheet's dimensions, as the cells' calls set them
     i = numbered[-1]
     write_number(first + i, cc, values[i], formats[kinds[i]])
