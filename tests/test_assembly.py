@@ -15,6 +15,7 @@ import zipfile
 import pytest
 from forking import in_fresh_python
 
+from xlmodel.studies import background
 from xlmodel.workbook import assembly
 
 
@@ -112,7 +113,7 @@ def test_the_sheets_are_split_about_evenly():
     rng = random.Random(3)
     for _ in range(200):
         sizes = [rng.randint(0, 50_000) for _ in range(rng.randint(2, 16))]
-        child = assembly.split(sizes)
+        child = background.split(sizes)
         mine = sum(sizes[i] for i in child)
         # largest first, each to the lighter side: within the largest sheet
         assert abs(mine - (sum(sizes) - mine)) <= max(sizes) + 0.05 * sum(sizes)

@@ -214,6 +214,22 @@ class Background:
             self._process = None
 
 
+def split(weights: list[float]) -> set[int]:
+    """Indices of the pieces of work for a child, from their weights: the
+    heaviest first, each to the lighter side, the child's side started a
+    little heavier (its first touch of each page of the parent's memory copies
+    it, and it sends its answer back)."""
+    child, here = 0.05 * sum(weights), 0.0
+    chosen: set[int] = set()
+    for i in sorted(range(len(weights)), key=lambda i: -weights[i]):
+        if child < here:
+            chosen.add(i)
+            child += weights[i]
+        else:
+            here += weights[i]
+    return chosen
+
+
 def can_fork() -> bool:
     """True when a forked child is safe here: on Linux, with no other thread.
 

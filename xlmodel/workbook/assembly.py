@@ -56,22 +56,6 @@ class Workbook(xlsxwriter.Workbook):
         return _Packager()
 
 
-def split(sizes: list[int]) -> set[int]:
-    """Indices of the sheets for the child, from the sheets' weights: the
-    heaviest first, each to the lighter side, the child's side started a
-    little heavier (its first touch of each cell copies the memory page the
-    cell is on, and it sends its sheets back)."""
-    child, here = 0.05 * sum(sizes), 0.0
-    chosen: set[int] = set()
-    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
-        if child < here:
-            chosen.add(i)
-            child += sizes[i]
-        else:
-            here += sizes[i]
-    return chosen
-
-
 def settle_formats(sheets) -> list[int]:
     """Give each format its style index in the order a serial close would;
     return each sheet's weight (its cells, a formula counted as four: about
@@ -201,7 +185,7 @@ class _Packager(Packager):
         book = self.workbook
         indices = book.xf_format_indices
         saved = dict(indices), [(f, f.xf_index) for f in book.formats]
-        away = split(settle_formats(sheets))
+        away = background.split(settle_formats(sheets))
         settled = len(indices)
         first = len(self.filenames)
         files = [

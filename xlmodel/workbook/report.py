@@ -287,7 +287,7 @@ class _Worksheet(Worksheet):
             for r in {*(r for r, cells in table.items() if cells), *row_info}
             if low <= r <= high
         )
-        fh, cell_xml = self.fh, self._cell_xml
+        write_cell = self._write_cell
         for row in rows:
             span = spans.get(row // 16)
             cells = table.get(row)
@@ -296,13 +296,8 @@ class _Worksheet(Worksheet):
                 continue
             self._write_row(row, span, row_info.get(row))
             for col in sorted(cells):
-                cell = cells[col]
-                xml = cell_xml(row, col, cell)
-                if xml is None:
-                    super()._write_cell(row, col, cell)
-                else:
-                    fh.write(xml)
-            fh.write("</row>")
+                write_cell(row, col, cells[col])
+            self.fh.write("</row>")
 
     def write_formula(self, row, col, formula, cell_format=None, value=0):
         """xlsxwriter's ``write_formula``; a formula that calls only functions

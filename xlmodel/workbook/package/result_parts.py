@@ -115,8 +115,7 @@ def copy_result_parts(
     ]
     rewritten = _rewrite_sheets(jobs, xf_map, dxf_map, inline)
     for part in order:
-        data = res.read(part)
-        if part in sheet_parts:
+        if part in rewritten:
             data = rewritten[part]
             has_formulas |= _FORMULA_RE.search(data) is not None
         elif any(
@@ -124,7 +123,9 @@ def copy_result_parts(
             for src in order
             for r in res.rels(src)
         ):
-            data, table_ids = _renumber_table(data, part, table_ids)
+            data, table_ids = _renumber_table(res.read(part), part, table_ids)
+        else:
+            data = res.read(part)
         new_name = part_map[part]
         draft.new_parts[new_name] = data
         content_type, override = res.content_type(part)
@@ -161,11 +162,9 @@ def _rewrite_sheets(
     total = sum(len(data) for _, data, _, _ in jobs)
     if total < MIN_PARALLEL_BYTES or len(jobs) < 2 or not background.can_fork():
         return _rewrite_many(jobs, xf_map, dxf_map, inline)
-    theirs, mine, weight = [], [], [0, 0]  # heaviest first, to the lighter side
-    for job in sorted(jobs, key=lambda j: -len(j[1])):
-        side = 0 if weight[0] <= weight[1] else 1
-        (theirs if side == 0 else mine).append(job)
-        weight[side] += len(job[1])
+    away = background.split([len(data) for _, data, _, _ in jobs])
+    theirs = [job for i, job in enumerate(jobs) if i in away]
+    mine = [job for i, job in enumerate(jobs) if i not in away]
     with background.Background(
         _rewrite_many,
         (theirs, xf_map, dxf_map, inline),
