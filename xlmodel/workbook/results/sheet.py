@@ -697,91 +697,112 @@ def _missing(v) -> bool:
 
 def _write_numbers(ws, first: int, cc: int, values, kinds, formats) -> None:
     """Column ``cc`` from row ``first``: each value a number cell (kind 0 or 1)
-    or ``n/a`` (kind 2 or 3), in the format of its kind.
+    or ``n/a`` (kind 2 or 3), in the format of its kind (see :class:`_Column`)."""
+    numbers, na = _NumberColumn(ws), _StringColumn(ws)
+    numbers.fill(first, cc, values, kinds, formats, na)
+    numbers.finish()
+    na.finish()
 
-    The first and the last number go through xlsxwriter's ``write_number``,
-    which checks the cell and widens the sheet's dimensions to it; the numbers
-    between are stored as the cell that call made (its kind, number and
-    format), a third of the time of the call and the same cell. A writer whose
-    cells are not that kind of record, or that streams its rows, takes the call
-    for every cell.
+
+class _Column:
+    """One of xlsxwriter's cell calls for the cells of a table's column, the
+    same cells stored in fewer steps.
+
+    The first cell goes through the call; the cells after it are stored as the
+    record that call made (of fields ``FIELDS``: the number, or the string's
+    shared index, and the format), and :meth:`finish` widens the sheet's
+    dimensions to the last one, as its own call would have (rows only grow
+    down a column). A writer that streams its rows (``direct`` false), a
+    record of another kind, or a cell the call would change: every cell
+    through the call.
     """
-    write_number, write_string = ws.write_number, ws.write_string
-    n = len(values)
-    if not n:
-        return
-    numbered = [i for i, k in enumerate(kinds) if k < 2]
-    cell = None  # the kind of cell write_number stores, once known
-    if numbered and not ws.constant_memory:
-        i = numbered[0]
-        write_number(first + i, cc, values[i], formats[kinds[i]])
-        made = ws.table.get(first + i, {}).get(cc)
-        if getattr(type(made), "_fields", ()) == ("number", "format"):
-            if made.number == values[i]:
-                cell = type(made)
-    if cell is None:  # every cell through the writer's call
-        for i, (v, k) in enumerate(zip(values, kinds)):
-            if k >= 2:
-                write_string(first + i, cc, "n/a", formats[k])
-            else:
-                write_number(first + i, cc, v, formats[k])
-        return
-    table, new = ws.table, tuple.__new__
-    if len(numbered) == n and len(set(kinds)) == 1:  # one format: the common case
-        fmt = formats[kinds[0]]
-        for row, v in enumerate(values, first):
-            table[row][cc] = new(cell, (v, fmt))
-    else:
-        na = _StringColumn(ws)
-        for i, (v, k) in enumerate(zip(values, kinds)):
-            if k >= 2:
-                na(first + i, cc, "n/a", formats[k])
-            else:
-                table[first + i][cc] = new(cell, (v, formats[k]))
-        na.finish()
-    # the sheet's dimensions, as the cells' calls set them
-    i = numbered[-1]
-    write_number(first + i, cc, values[i], formats[kinds[i]])
 
-
-class _StringColumn:
-    """``ws.write_string`` for the text cells of a table's column, the same cells
-    stored in fewer steps.
-
-    The first call goes through xlsxwriter's ``write_string``; the cells after
-    it are stored as the record that call made (the string's shared index, the
-    format), the sheet's dimensions widened by :meth:`finish` to the last one
-    (rows only grow down a column).
-    A string long enough to be cut to Excel's limit, a writer that streams its
-    rows, a sheet whose text is rewritten on the way (``_integer_ops``) or a
-    record of another kind: every cell through the call.
-    """
+    FIELDS: tuple[str, ...] = ()
 
     def __init__(self, ws):
         self.ws = ws
-        self.record = None  # the kind of cell write_string stores, once known
+        self.direct = not ws.constant_memory
+        self.record = None  # the kind of cell the call stores, once known
         self.last: tuple[int, int] | None = None
-        plain = not ws.constant_memory and "_write_string" not in vars(ws)
-        self.limit = ws.xls_strmax // 2 if plain else -1
 
-    def __call__(self, row: int, col: int, text: str, fmt) -> None:
+    def call(self, row: int, col: int, value, fmt) -> None:
+        raise NotImplementedError
+
+    def holds(self, made, value) -> bool:
+        """Whether the call's record ``made`` holds ``value``."""
+        return True
+
+    def __call__(self, row: int, col: int, value, fmt) -> None:
         record = self.record
-        if record and len(text) <= self.limit:
-            index = self.ws.str_table._get_shared_string_index(text)
-            self.ws.table[row][col] = tuple.__new__(record, (index, fmt))
+        if record:
+            self.ws.table[row][col] = tuple.__new__(record, (value, fmt))
             self.last = (row, col)
             return
-        self.ws.write_string(row, col, text, fmt)
-        if record is None and self.limit >= 0:
-            made = self.ws.table.get(row, {}).get(col)
+        self.call(row, col, value, fmt)
+        if record is None:
+            made = self.ws.table.get(row, {}).get(col) if self.direct else None
             fields = getattr(type(made), "_fields", ())
-            self.record = type(made) if fields == ("string", "format") else False
+            same = fields == self.FIELDS and self.holds(made, value)
+            self.record = type(made) if same else False
 
     def finish(self) -> None:
         """The sheet's dimensions, as the cells' own calls would have set them."""
         if self.last is not None:
             self.ws._check_dimensions(*self.last)
             self.last = None
+
+
+class _NumberColumn(_Column):
+    FIELDS = ("number", "format")
+
+    def call(self, row, col, value, fmt) -> None:
+        self.ws.write_number(row, col, value, fmt)
+
+    def holds(self, made, value) -> bool:
+        return made.number == value
+
+    def fill(self, first: int, col: int, values, kinds, formats, na) -> None:
+        """Cells from row ``first`` down: each value a number (kind 0 or 1) or
+        the text ``n/a`` through ``na`` (kind 2 or 3), in the format of its
+        kind; the numbers after the first stored in one step each."""
+        table, new, last = self.ws.table, tuple.__new__, None
+        for row, v, k in zip(range(first, first + len(values)), values, kinds):
+            if k >= 2:
+                na(row, col, "n/a", formats[k])
+            elif self.record:
+                table[row][col] = new(self.record, (v, formats[k]))
+                last = row
+            else:
+                self(row, col, v, formats[k])
+        if last is not None:
+            self.last = (last, col)
+
+
+class _StringColumn(_Column):
+    """The record holds the string's shared index (counted once per cell, as
+    the call counts it). A string long enough to be cut to Excel's limit, or
+    a sheet whose text is rewritten on the way (``_integer_ops``), goes
+    through the call."""
+
+    FIELDS = ("string", "format")
+
+    def __init__(self, ws):
+        super().__init__(ws)
+        self.direct = self.direct and "_write_string" not in vars(ws)
+        self.limit = ws.xls_strmax // 2
+
+    def __call__(self, row: int, col: int, value, fmt) -> None:
+        if not self.record:  # the call (the record learnt from the first)
+            super().__call__(row, col, value, fmt)
+        elif len(value) <= self.limit:  # stored as the base stores, in one step
+            index = self.ws.str_table._get_shared_string_index(value)
+            self.ws.table[row][col] = tuple.__new__(self.record, (index, fmt))
+            self.last = (row, col)
+        else:
+            self.call(row, col, value, fmt)
+
+    def call(self, row, col, value, fmt) -> None:
+        self.ws.write_string(row, col, value, fmt)
 
 
 def _float_column(column: pd.Series) -> np.ndarray | None:
