@@ -496,3 +496,65 @@ def test_the_collector_is_paused_while_the_sheets_are_written(tmp_path, monkeypa
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _column_by_column(frame, monkeypatch):
+    from xlmodel.engine import inputs
+
+    with monkeypatch.context() as m:
+        m.setattr(inputs, "_STACKED_ROWS", -1)  # every column checked on its own
+        try:
+            return prepare(frame), None
+        except ValueError as exc:
+            return None, str(exc)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_stacked_check_is_the_check_column_by_column(seed, monkeypatch):
+    """Valid tables give the same arrays; a table with a bad value anywhere
+    (out of range, not whole, infinite, a blank where none may be, text) gives
+    the same message, naming the first bad parameter and row."""
+    import pandas as pd
+
+    from xlmodel.schema import BY_NAME
+
+    rng = np.random.default_rng(seed)
+    rows = [dict(v) for v in SEED_VARIANTS.values()] * 3
+    frame = pd.DataFrame(rows, index=[f"v{i}" for i in range(len(rows))])
+    frame["clock_mhz"] = frame["clock_mhz"] + rng.integers(0, 50, len(frame))
+    frame["wafer_price_usd"] = np.where(
+        rng.random(len(frame)) < 0.5, np.nan, 17000.0
+    )  # blanks: the node's price
+    cases = [frame]
+    numeric = [
+        c for c in frame.columns if BY_NAME[c].numeric and c != "wafer_price_usd"
+    ]
+    for _ in range(4):
+        bad = frame.copy()
+        name = numeric[rng.integers(len(numeric))]
+        row = int(rng.integers(len(bad)))
+        p = BY_NAME[name]
+        value = rng.choice(
+            [p.maximum * 2 + 1, -abs(p.minimum) - 1, np.inf, np.nan]
+            + ([1.5] if p.kind == "int" else [])
+        )
+        bad[name] = bad[name].astype(float)
+        bad.iloc[row, bad.columns.get_loc(name)] = value
+        cases.append(bad)
+    text = frame.astype({"clock_mhz": object})
+    text.iloc[1, text.columns.get_loc("clock_mhz")] = "fast"
+    cases.append(text)
+    for case in cases:
+        want, want_error = _column_by_column(case, monkeypatch)
+        try:
+            got, got_error = prepare(case), None
+        except ValueError as exc:
+            got, got_error = None, str(exc)
+        assert got_error == want_error
+        if want is not None:
+            assert got.keys() == want.keys()
+            for key in want:
+                assert got[key].dtype == want[key].dtype, key
+                floats = want[key].dtype.kind == "f"
+                assert np.array_equal(got[key], want[key], equal_nan=floats), key
+    assert _column_by_column(cases[1], monkeypatch)[1]  # the bad ones are bad
