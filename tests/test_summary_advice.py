@@ -313,6 +313,41 @@ def test_what_it_would_take_is_met_there_and_not_one_step_short(tmp_path, edits)
     assert f"{first.parameter} " in text
 
 
+@pytest.mark.parametrize(
+    "edits",
+    [
+        merge(target("power_budget_w", 400), target("tj_max_c", 60)),
+        merge(
+            target("power_budget_w", 300),
+            {"Coefficients": {value_cell("coefficient", "power_preset"): "physical"}},
+        ),
+    ],
+    ids=["power-and-tj", "physical-preset"],
+)
+def test_bisecting_several_steps_a_pass_is_bisecting_one_step_a_pass(
+    tmp_path, monkeypatch, edits
+):
+    from xlmodel.studies import reach as reach_module
+
+    study = read_study(write(tmp_path / "case.xlsx", edits))
+    passes = []
+    met = reach_module._Search.met
+
+    def counted(self, goals, names, values):
+        passes.append(len(goals))
+        return met(self, goals, names, values)
+
+    monkeypatch.setattr(reach_module._Search, "met", counted)
+    several = run(study).advice.reach
+    many = len(passes)
+    monkeypatch.setattr(reach_module, "LEVELS", 1)
+    passes.clear()
+    one = run(study).advice.reach
+    assert len(passes) > 3 * many  # one step a pass: many more passes
+    pd.testing.assert_frame_equal(several, one, check_exact=True)
+    assert several["reachable"].any()
+
+
 def test_power_and_tj_misses_search_every_target_at_once(tmp_path):
     # budget 400 W, Tj max 60 °C: shortfalls (density + power + Tj, hand-worked)
     # Realistic 0.879 + 0 + (61.34 - 60) / 35 = 0.917 is the closest

@@ -8,7 +8,7 @@ relative 1e-9, or to consecutive whole numbers for a count). The nearer of the t
 directions (relative change) is the answer; a parameter whose whole valid range
 misses the target is "not reachable within the valid range". Every candidate is
 evaluated by the engine under the variant's own power preset, all parameters and
-directions at once (one engine pass per bisection step).
+directions at once (one engine pass per LEVELS bisection steps).
 
 :func:`closest_front_design` finds, among the exploration's Pareto front, the
 design meeting every target nearest to the variant. No I/O here.
@@ -172,33 +172,76 @@ def _first_met(search: _Search, jobs) -> list:
 
 
 def _bisect(search: _Search, jobs, brackets) -> list:
-    """Narrow each bracket (fail, met) to the boundary; returns the met side."""
-    live = [i for i, b in enumerate(brackets) if b is not None]
-    a = {i: brackets[i][0] for i in live}
-    b = {i: brackets[i][1] for i in live}
-    for _ in range(BISECT_STEPS):
-        todo, mids = [], []
+    """Narrow each bracket (fail, met) to the boundary; returns the met side.
+
+    Bisection proper (each step halves the bracket at its midpoint, the
+    midpoint's result choosing the half), :data:`LEVELS` steps per engine pass:
+    every midpoint the next steps could ask for is evaluated at once, and the
+    steps then follow the results down that tree. The same midpoints, the same
+    decisions, the same answer as one step per pass, in a sixth of the passes.
+    """
+    a = {i: b[0] for i, b in enumerate(brackets) if b is not None}
+    b = {i: b[1] for i, b in enumerate(brackets) if b is not None}
+    integer = {i: BY_NAME[jobs[i][1]].kind == "int" for i in a}
+    live = list(a)
+    steps = 0
+    while live and steps < BISECT_STEPS:
+        depth = min(LEVELS, BISECT_STEPS - steps)
+        trees = {i: _midpoints(a[i], b[i], integer[i], depth) for i in live}
+        owners = [i for i in live for _ in trees[i]]
+        ok = search.met(
+            [jobs[i][0] for i in owners],
+            [jobs[i][1] for i in owners],
+            [m for i in live for m in trees[i].values()],
+        )
+        results = iter(ok)
         for i in live:
-            name = jobs[i][1]
-            integer = BY_NAME[name].kind == "int"
-            if integer and abs(b[i] - a[i]) <= 1:
-                continue
-            if not integer and abs(b[i] - a[i]) <= 1e-9 * max(abs(b[i]), 1e-300):
-                continue
-            mid = (a[i] + b[i]) / 2
-            if integer:
-                mid = float(math.floor(mid) if a[i] < b[i] else math.ceil(mid))
-            todo.append(i)
-            mids.append(mid)
-        if not todo:
-            break
-        ok = search.met([jobs[i][0] for i in todo], [jobs[i][1] for i in todo], mids)
-        for i, m, good in zip(todo, mids, ok):
-            if good:
-                b[i] = m
-            else:
-                a[i] = m
+            good = {path: bool(next(results)) for path in trees[i]}
+            path = ""
+            while path in trees[i]:  # one bisection step per level
+                mid = trees[i][path]
+                if good[path]:
+                    b[i], path = mid, path + "m"
+                else:
+                    a[i], path = mid, path + "f"
+        live = [i for i in live if not _narrow(a[i], b[i], integer[i])]
+        steps += depth
     return [b.get(i) for i in range(len(jobs))]
+
+
+#: Bisection steps evaluated in one engine pass (2**LEVELS - 1 midpoints a bracket).
+LEVELS = 6
+
+
+def _narrow(a: float, b: float, integer: bool) -> bool:
+    """Whether the bracket (a, b) needs no further step."""
+    if integer:
+        return abs(b - a) <= 1
+    return abs(b - a) <= 1e-9 * max(abs(b), 1e-300)
+
+
+def _midpoint(a: float, b: float, integer: bool) -> float:
+    mid = (a + b) / 2
+    if integer:
+        mid = float(math.floor(mid) if a < b else math.ceil(mid))
+    return mid
+
+
+def _midpoints(a: float, b: float, integer: bool, depth: int) -> dict[str, float]:
+    """Every midpoint the next ``depth`` steps of bisecting (a, b) may ask for,
+    by the path to it ("m": the step's midpoint met the goal, "f": it did not),
+    in breadth order; a bracket narrow enough asks for none below it."""
+    out: dict[str, float] = {}
+    level = [("", a, b)]
+    for _ in range(depth):
+        below = []
+        for path, lo, hi in level:
+            if _narrow(lo, hi, integer):
+                continue
+            mid = out[path] = _midpoint(lo, hi, integer)
+            below += [(path + "m", lo, mid), (path + "f", mid, hi)]
+        level = below
+    return out
 
 
 def _rounded(search: _Search, goal, name: str, x0: float, exact: float) -> float:
