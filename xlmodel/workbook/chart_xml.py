@@ -30,13 +30,11 @@ from __future__ import annotations
 import io
 import os
 import re
+import xml.parsers.expat as expat
 import zipfile
 from pathlib import Path
-from xml.dom import Node
-from xml.dom.minidom import Document, Element
-from xml.dom.minidom import parseString as _parse_plain
 
-from defusedxml.minidom import parseString as _parse_guarded
+from .package.xmltext import refuse_declarations
 
 C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 A = "http://schemas.openxmlformats.org/drawingml/2006/main"
@@ -263,12 +261,12 @@ def explicit_chart(xml: bytes) -> bytes:
         ``xml`` is not a chart part.
     """
     xml, caches = _cut_caches(xml)
-    doc = _parse(xml)
-    space = doc.documentElement
-    if space.namespaceURI != C or space.localName != "chartSpace":
+    top = _parse(xml)
+    space = next((n for n in top if isinstance(n, _Element)), None)
+    if space is None or space.uri != C or space.local != "chartSpace":
         raise ValueError("not a chart part: the root is not c:chartSpace")
     prefix = space.prefix or "c"
-    e = _Editor(doc, prefix, _declared_prefix(space, A) or "a")
+    e = _Editor(prefix, _declared_prefix(space, A) or "a")
     e.ensure(space, _CHART_SPACE, "roundedCorners", "0")
     chart = e.child(space, "chart")
     if chart is None:
@@ -276,14 +274,11 @@ def explicit_chart(xml: bytes) -> bytes:
     _chart(e, chart)
     _text_defaults(e, space)
     e.reorder(space, _CHART_SPACE)
-    out = doc.toxml(encoding="UTF-8")
-    # minidom drops standalone; every part of the package declares it
-    out = out.replace(
-        b'<?xml version="1.0" encoding="UTF-8"?>',
-        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
-        1,
-    )
-    return _put_caches(out, caches)
+    # every part of the package declares itself standalone
+    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>']
+    for node in top:
+        _write(node, out)
+    return _put_caches("".join(out).encode("utf-8"), caches)
 
 
 def explicit_package(path) -> int:
@@ -360,10 +355,10 @@ def write_entries(target, entries, compression: int | None = None) -> None:
 # The point caches of the series (``c:numCache``, ``c:strCache``), most of a
 # chart part's bytes and nothing the editor reads or changes, are taken out
 # before the part is parsed and put back after it is written. Only a cache whose
-# text minidom would write back as it reads it is taken out: elements of the
-# chart prefix, attribute values and text without a character minidom escapes
+# text :func:`_write` would write back as it reads it is taken out: elements of the
+# chart prefix, attribute values and text without a character it escapes
 # or expat normalises, no element written as a start and an end tag with nothing
-# between (minidom writes it as one empty-element tag); any other stays in.
+# between (written back as one empty-element tag); any other stays in.
 _C_DECLARED = b'xmlns:c="' + C.encode() + b'"'
 _CACHE = re.compile(rb"<c:(numCache|strCache)>(.*?)</c:\1>", re.S)
 _PLAIN_CACHE = re.compile(
@@ -374,14 +369,125 @@ _EMPTY_PAIR = re.compile(rb"<c:[A-Za-z]+(?: [^<>]*)?(?<!/)></")
 _CUT = b"xlmodel-cache-"
 
 
-def _parse(xml: bytes) -> Document:
-    """The part parsed; one declaring anything (a document type, entities)
-    parsed by the guarded parser, which refuses what could expand or fetch.
-    The writer's parts declare nothing: the plain parser, a third faster,
-    reads them."""
-    if b"<!" in xml:
-        return _parse_guarded(xml)
-    return _parse_plain(xml)
+class _Element:
+    """One element of a chart part: its name as written (``prefix:local``), its
+    namespace and local name, its attributes in order (namespace declarations
+    first, as a DOM holds them) and its children (elements, text as str, and
+    comments or processing instructions as :class:`_Markup`)."""
+
+    __slots__ = ("name", "prefix", "local", "uri", "attrs", "children")
+
+    def __init__(self, name: str, uri: str | None, attrs: dict[str, str]):
+        self.name = name
+        self.prefix, _, self.local = name.rpartition(":")
+        self.uri = uri
+        self.attrs = attrs
+        self.children: list = []
+
+
+class _Markup(str):
+    """A comment or processing instruction, written as it reads."""
+
+
+def _parse(xml: bytes) -> list:
+    """The part's top-level nodes (the root element among them), parsed by
+    expat with every declaration refused (a document type, an entity: see
+    :func:`~xlmodel.workbook.package.xmltext.refuse_declarations`), namespaces
+    resolved the way XML scopes them.
+
+    Raises
+    ------
+    defusedxml.DefusedXmlException
+        The part declares a document type or entities (a package part never
+        may); nothing is expanded.
+    xml.parsers.expat.ExpatError
+        The part is not well-formed XML.
+    """
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.namespace_prefixes = True  # names come as "uri local prefix"
+    parser.ordered_attributes = True
+    parser.buffer_text = True
+    refuse_declarations(parser)
+    top: list = []
+    stack: list = [top]
+    declared: dict[str, str] = {}  # the next element's namespace declarations
+
+    def declare(prefix: str | None, uri: str | None) -> None:
+        declared["xmlns:" + prefix if prefix else "xmlns"] = uri or ""
+
+    def start(name: str, flat: list) -> None:
+        uri, _, rest = name.partition(" ")
+        if rest:
+            local, _, prefix = rest.partition(" ")
+            name = f"{prefix}:{local}" if prefix else local
+        else:
+            uri = None
+        attrs = dict(declared) if declared else {}
+        declared.clear()
+        for i in range(0, len(flat), 2):
+            key = flat[i]
+            if " " in key:  # a namespaced attribute: "uri local prefix"
+                _, local, prefix = key.split(" ")
+                key = f"{prefix}:{local}"
+            attrs[key] = flat[i + 1]
+        node = _Element(name, uri, attrs)
+        stack[-1].append(node)
+        stack.append(node.children)
+
+    def end(name: str) -> None:
+        stack.pop()
+
+    def text(data: str) -> None:
+        siblings = stack[-1]
+        if siblings and type(siblings[-1]) is str:
+            siblings[-1] += data
+        elif stack[-1] is not top:
+            siblings.append(data)
+
+    def comment(data: str) -> None:
+        stack[-1].append(_Markup(f"<!--{data}-->"))
+
+    def instruction(target: str, data: str) -> None:
+        stack[-1].append(_Markup(f"<?{target} {data}?>"))
+
+    parser.StartNamespaceDeclHandler = declare
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.CommentHandler = comment
+    parser.ProcessingInstructionHandler = instruction
+    parser.Parse(xml, True)
+    return top
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace('"', "&quot;")
+        .replace(">", "&gt;")
+    )
+
+
+def _write(node, out: list[str]) -> None:
+    """``node`` as XML text, appended to ``out`` (an element without children
+    as one empty-element tag)."""
+    if type(node) is str:
+        out.append(_escape(node))
+        return
+    if isinstance(node, _Markup):
+        out.append(node)
+        return
+    out.append("<" + node.name)
+    for key, value in node.attrs.items():
+        out.append(f' {key}="{_escape(value)}"')
+    if not node.children:
+        out.append("/>")
+        return
+    out.append(">")
+    for child in node.children:
+        _write(child, out)
+    out.append(f"</{node.name}>")
 
 
 def _cut_caches(xml: bytes) -> tuple[bytes, list[bytes]]:
@@ -415,9 +521,9 @@ def _put_caches(xml: bytes, caches: list[bytes]) -> bytes:
     return b"".join(out)
 
 
-def _declared_prefix(node: Element, uri: str) -> str | None:
+def _declared_prefix(node: _Element, uri: str) -> str | None:
     """The prefix ``node`` declares for namespace ``uri``, if any."""
-    for name, value in node.attributes.items():
+    for name, value in node.attrs.items():
         if name.startswith("xmlns:") and value == uri:
             return name[6:]
     return None
@@ -426,68 +532,63 @@ def _declared_prefix(node: Element, uri: str) -> str | None:
 class _Editor:
     """Finds and inserts chart-namespace children in schema order."""
 
-    def __init__(self, doc: Document, prefix: str, a_prefix: str):
-        self.doc, self.prefix, self.a = doc, prefix, a_prefix
+    def __init__(self, prefix: str, a_prefix: str):
+        self.prefix, self.a = prefix, a_prefix
 
-    def children(self, parent: Element, name: str | None = None) -> list[Element]:
+    def children(self, parent: _Element, name: str | None = None) -> list[_Element]:
         return [
             n
-            for n in parent.childNodes
-            if n.nodeType == Node.ELEMENT_NODE
-            and n.namespaceURI == C
-            and (name is None or n.localName == name)
+            for n in parent.children
+            if type(n) is _Element and n.uri == C and (name is None or n.local == name)
         ]
 
-    def child(self, parent: Element, name: str) -> Element | None:
-        found = self.children(parent, name)
-        return found[0] if found else None
+    def child(self, parent: _Element, name: str) -> _Element | None:
+        for n in parent.children:
+            if type(n) is _Element and n.local == name and n.uri == C:
+                return n
+        return None
 
     def ensure(
-        self, parent: Element, order: tuple[str, ...], name: str, val: str | None
-    ) -> Element:
+        self, parent: _Element, order: tuple[str, ...], name: str, val: str | None
+    ) -> _Element:
         """The child ``name`` of ``parent``; created (``val``) in order if absent."""
         found = self.child(parent, name)
         if found is not None:
             return found
-        node = self.doc.createElementNS(C, f"{self.prefix}:{name}")
-        if val is not None:
-            node.setAttribute("val", val)
+        node = _Element(f"{self.prefix}:{name}", C, {} if val is None else {"val": val})
         rank = order.index(name)
-        before = None
-        for n in parent.childNodes:
-            if n.nodeType != Node.ELEMENT_NODE:
+        siblings = parent.children
+        for k, n in enumerate(siblings):
+            if type(n) is not _Element:
                 continue
-            if n.localName in order and order.index(n.localName) > rank:
-                before = n
+            if n.local in order and order.index(n.local) > rank:
+                siblings.insert(k, node)
                 break
-        parent.insertBefore(node, before)
+        else:
+            siblings.append(node)
         return node
 
-    def reorder(self, parent: Element, order: tuple[str, ...]) -> None:
-        """Children of ``parent`` in schema order (stable; others keep their place).
+    def reorder(self, parent: _Element, order: tuple[str, ...]) -> None:
+        """Children of ``parent`` in schema order (stable; others keep their place
+        among the elements, text before them all).
 
         xlsxwriter writes a few children out of order (a legend's spPr after its
         txPr); strict readers refuse or ignore such an element.
         """
-        nodes = [n for n in parent.childNodes if n.nodeType == Node.ELEMENT_NODE]
-        known = [n for n in nodes if n.localName in order]
-        ranked = sorted(known, key=lambda n: order.index(n.localName))
-        if ranked == known:
+        nodes = [n for n in parent.children if type(n) is _Element]
+        known = [n for n in nodes if n.local in order]
+        ranked = sorted(known, key=lambda n: order.index(n.local))
+        if all(a is b for a, b in zip(ranked, known)):
             return
         slots = iter(ranked)
-        for n in nodes:  # detach and re-append in order, unknown ones in place
-            parent.removeChild(n)
-        for n in nodes:
-            parent.appendChild(next(slots) if n.localName in order else n)
+        rest = [n for n in parent.children if type(n) is not _Element]
+        parent.children = rest + [next(slots) if n.local in order else n for n in nodes]
 
-    def a_element(self, name: str, **attrs: str) -> Element:
-        node = self.doc.createElementNS(A, f"{self.a}:{name}")
-        for k, v in attrs.items():
-            node.setAttribute(k, v)
-        return node
+    def a_element(self, name: str, **attrs: str) -> _Element:
+        return _Element(f"{self.a}:{name}", A, dict(attrs))
 
 
-def _chart(e: _Editor, chart: Element) -> None:
+def _chart(e: _Editor, chart: _Element) -> None:
     title = e.child(chart, "title")
     e.ensure(chart, _CHART, "autoTitleDeleted", "0" if title is not None else "1")
     if title is not None:
@@ -504,20 +605,20 @@ def _chart(e: _Editor, chart: Element) -> None:
     if plot is None:
         return
     for group in e.children(plot):
-        kind = group.localName
+        kind = group.local
         if kind in _GROUPS:
             _group(e, group, kind)
         elif kind in _AXES:
             _axis(e, group, kind)
 
 
-def _group(e: _Editor, group: Element, kind: str) -> None:
+def _group(e: _Editor, group: _Element, kind: str) -> None:
     order = _GROUPS[kind]
     e.ensure(group, order, "varyColors", "0")
     stacked = False
     if kind == "barChart":
         grouping = e.ensure(group, order, "grouping", "clustered")
-        stacked = grouping.getAttribute("val") in ("stacked", "percentStacked")
+        stacked = grouping.attrs.get("val", "") in ("stacked", "percentStacked")
         e.ensure(group, order, "gapWidth", "150")
         e.ensure(group, order, "overlap", "100" if stacked else "0")
     elif kind == "lineChart":
@@ -530,7 +631,7 @@ def _group(e: _Editor, group: Element, kind: str) -> None:
         _series(e, ser, kind, stacked)
 
 
-def _series(e: _Editor, ser: Element, kind: str, stacked: bool) -> None:
+def _series(e: _Editor, ser: _Element, kind: str, stacked: bool) -> None:
     order = _SERIES[kind]
     if kind == "barChart":
         e.ensure(ser, order, "invertIfNegative", "0")
@@ -552,21 +653,21 @@ def _series(e: _Editor, ser: Element, kind: str, stacked: bool) -> None:
         _label_flags(e, labels, _DLBLS, position)
 
 
-def _label_flags(e: _Editor, node: Element, order, position: str | None) -> None:
+def _label_flags(e: _Editor, node: _Element, order, position: str | None) -> None:
     if position is not None:
         e.ensure(node, order, "dLblPos", position)
     # A label is one line: where it goes is chosen for its one-line box
     # (xlmodel.workbook.charts.place_labels); readers wrap long labels otherwise.
     text = e.child(node, "txPr")
     if text is not None:
-        for body in text.childNodes:
+        for body in text.children:
             if (
-                body.nodeType == Node.ELEMENT_NODE
-                and body.namespaceURI == A
-                and body.localName == "bodyPr"
-                and not body.hasAttribute("wrap")
+                type(body) is _Element
+                and body.uri == A
+                and body.local == "bodyPr"
+                and "wrap" not in body.attrs
             ):
-                body.setAttribute("wrap", "none")
+                body.attrs["wrap"] = "none"
     for flag in _LABEL_FLAGS:
         e.ensure(node, order, flag, "0")
     if "showLeaderLines" in order:
@@ -574,7 +675,7 @@ def _label_flags(e: _Editor, node: Element, order, position: str | None) -> None
     e.reorder(node, order)
 
 
-def _axis(e: _Editor, axis: Element, kind: str) -> None:
+def _axis(e: _Editor, axis: _Element, kind: str) -> None:
     order = _AXES[kind]
     e.ensure(axis, order, "delete", "0")
     e.ensure(axis, order, "majorTickMark", "out")
@@ -594,7 +695,7 @@ def _axis(e: _Editor, axis: Element, kind: str) -> None:
     e.reorder(axis, order)
 
 
-def _text_defaults(e: _Editor, space: Element) -> None:
+def _text_defaults(e: _Editor, space: _Element) -> None:
     """A chart-wide text default naming the typeface, unless the part has one.
 
     Text that names no typeface takes the theme's font in Excel and a program
@@ -607,9 +708,7 @@ def _text_defaults(e: _Editor, space: Element) -> None:
     ppr = e.a_element("pPr")
     run = e.a_element("defRPr")
     for script in ("latin", "ea", "cs"):
-        run.appendChild(e.a_element(script, typeface=CHART_FONT))
-    ppr.appendChild(run)
-    para.appendChild(ppr)
-    para.appendChild(e.a_element("endParaRPr", lang="en-US"))
-    for node in (e.a_element("bodyPr"), e.a_element("lstStyle"), para):
-        body.appendChild(node)
+        run.children.append(e.a_element(script, typeface=CHART_FONT))
+    ppr.children.append(run)
+    para.children += [ppr, e.a_element("endParaRPr", lang="en-US")]
+    body.children += [e.a_element("bodyPr"), e.a_element("lstStyle"), para]

@@ -156,6 +156,18 @@ def qualified(node: Node, ns: str, local: str) -> tuple[str, str]:
     return (f"{prefix}:{local}" if prefix else local), ""
 
 
+def refuse_declarations(parser) -> None:
+    """Set an expat parser to refuse what defusedxml refuses: a document type,
+    an entity declaration, an external entity (each raises its
+    :class:`~defusedxml.DefusedXmlException`), before anything is expanded or
+    fetched."""
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_entity
+    parser.UnparsedEntityDeclHandler = _refuse_entity
+    parser.ExternalEntityRefHandler = _refuse_external
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+
 def _refuse_dtd(*args: object) -> None:
     raise DTDForbidden(None, None, None)
 
@@ -226,11 +238,7 @@ class XmlPart:
         parser = expat.ParserCreate("utf-8", " ")
         parser.namespace_prefixes = True
         parser.buffer_text = True
-        parser.StartDoctypeDeclHandler = _refuse_dtd
-        parser.EntityDeclHandler = _refuse_entity
-        parser.UnparsedEntityDeclHandler = _refuse_entity
-        parser.ExternalEntityRefHandler = _refuse_external
-        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        refuse_declarations(parser)
         builder = TreeBuilder()
         data = self.data
         stack: list[Node] = []
