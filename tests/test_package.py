@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 import shutil
@@ -1165,3 +1166,50 @@ def test_result_sheets_rewritten_on_two_cores_are_those_rewritten_here(tmp_path)
         """
     )
     assert out.strip() == "ok"
+
+
+def _entries(spec):
+    out = []
+    for name, when, mode, data in spec:
+        info = zipfile.ZipInfo(name, when)
+        info.external_attr = mode
+        out.append((info, data))
+    return out
+
+
+def test_the_package_is_packed_as_the_zip_writer_packs_it():
+    """Parts large enough to be compressed on threads, small ones, an empty
+    one, names beyond ASCII, permissions given or not, any date: the same
+    bytes as Python's zip writer, one part after the other; read back whole."""
+    import random
+
+    rng = random.Random(7)
+    words = [
+        bytes(rng.choices(b"abcdefgh <>/=\"'", k=rng.randint(1, 12)))
+        for _ in range(500)
+    ]
+    big = b" ".join(rng.choices(words, k=200_000))  # compressible, ~1.3 MB
+    noise = rng.randbytes(600_000)  # incompressible
+    spec = [
+        ("[Content_Types].xml", (2024, 1, 2, 3, 4, 6), 0o644 << 16, b"<Types/>"),
+        ("xl/worksheets/sheet1.xml", (1980, 1, 1, 0, 0, 0), 0, big),
+        ("xl/media/image1.png", (2107, 12, 31, 23, 59, 58), 0o600 << 16, noise),
+        ("xl/empty.bin", (2026, 12, 4, 12, 0, 1), 0o644 << 16, b""),
+        (
+            "xl/charts/tableau \u00e9t\u00e9.xml",
+            (2026, 6, 1, 9, 30, 0),
+            0,
+            big[:300_000],
+        ),
+        ("docProps/app.xml", (2026, 6, 1, 9, 30, 0), 0o755 << 16, b"<x/>" * 99),
+    ]
+    packed = package_write.pack(_entries(spec))
+    assert packed == package_write._pack_serially(_entries(spec))
+    with zipfile.ZipFile(io.BytesIO(packed)) as z:
+        assert z.testzip() is None
+        assert [i.filename for i in z.infolist()] == [s[0] for s in spec]
+        for (name, when, _, data), info in zip(spec, z.infolist()):
+            assert z.read(name) == data
+            two_seconds = (*when[:5], when[5] // 2 * 2)  # the format's resolution
+            assert info.date_time == two_seconds
+            assert info.compress_type == zipfile.ZIP_DEFLATED
