@@ -289,13 +289,15 @@ def _table_parts(tmp_path, frame, name: str, cols=None) -> bytes:
     ]
     sh.table(2, 1, frame, cols, highlight={1, 4})
     sh.ws.set_column(1, 3, sh.widths[1])
+    laid_out = repr((sh.wrapped, sh.widths)).encode()  # what the sheet lays out
     wb.close()
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         strings = (
             z.read("xl/sharedStrings.xml") if "xl/sharedStrings.xml" in names else b""
         )
-        return z.read("xl/worksheets/sheet1.xml") + z.read("xl/styles.xml") + strings
+        sheet = z.read("xl/worksheets/sheet1.xml")
+        return sheet + z.read("xl/styles.xml") + strings + laid_out
 
 
 def test_a_column_of_numbers_is_written_as_cell_by_cell(tmp_path):
@@ -326,10 +328,16 @@ def test_a_column_of_text_is_written_as_cell_by_cell(tmp_path, monkeypatch):
             "ok": [True, False, None, True, True, False, True],
         }
     )
+    frame["note"] = ["short", "a longer note that needs wrapping " * 3, None] + [
+        "x"
+    ] * 4
+    frame["fits"] = [False, True, True, None, False, True, True]
     cols = [
         Col("name", "Variant", "text"),
         Col("mixed", "Mixed (W)", "0.0"),
         Col("ok", "Within", "pass"),
+        Col("note", "Note", "text"),
+        Col("fits", "Fits", "yes", center=True),
     ]
     fast = _table_parts(tmp_path, frame, "fast", cols)
     alone = _table_parts(tmp_path, frame[["name"]], "alone", cols[:1])  # text only
@@ -338,6 +346,7 @@ def test_a_column_of_text_is_written_as_cell_by_cell(tmp_path, monkeypatch):
         self.ws.write_string(row, col, text, fmt)
 
     monkeypatch.setattr(sheet._StringColumn, "__call__", cell_by_cell)
+    monkeypatch.setattr(sheet, "TEXT_COLUMNS", False)  # the loop of mixed columns
     assert fast == _table_parts(tmp_path, frame, "slow", cols)
     assert alone == _table_parts(tmp_path, frame[["name"]], "alone_slow", cols[:1])
     assert b'count="' in fast  # the shared strings' count, the same

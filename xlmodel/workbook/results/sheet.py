@@ -251,6 +251,10 @@ class Sheet:
         widest = 0
         formats: dict = {}
         numbers = c.fmt not in ("pass", "yes", "text")
+        if not numbers and TEXT_COLUMNS:
+            return self._text_column(
+                first, cc, c, values, text_col, highlight, cap_width
+            )
         number = self._number
         write_string = _StringColumn(ws)
         for i, v in enumerate(values):
@@ -292,6 +296,52 @@ class Sheet:
                 if wrap:
                     self.wrapped.append((r, cc, text, 1, _font({"bold": hl})))
                 widest = max(widest, _chars(len(text)) + text_col)
+        write_string.finish()
+        return widest
+
+    def _text_column(self, first, cc, c: Col, values, text_col, highlight, cap_width):
+        """:meth:`_table_column` of a column of text or of PASS/FAIL, yes/no
+        (no numbers among them): each cell's text and format worked out first,
+        then the cells stored in one pass; the same cells, formats (first
+        asked for in the same order) and wrapped texts."""
+        ctx = self.ctx
+        border, bright = TABLE_BORDER, TABLE_BEST
+        formats: dict = {}
+        n = len(values)
+        lit = [i in highlight for i in range(n)] if highlight else [False] * n
+        if c.fmt in ("pass", "yes"):
+            yes, no = ("PASS", "FAIL") if c.fmt == "pass" else ("yes", "no")
+            texts = ["" if _missing(v) else (yes if bool(v) else no) for v in values]
+            fmts = []
+            for hl in lit:
+                f = formats.get(hl)
+                if f is None:
+                    props = bright if hl else border
+                    f = formats[hl] = ctx.fmt(align="center", **props)
+                fmts.append(f)
+            widest = 5 if n else 0
+        else:
+            texts = ["" if _missing(v) else str(v) for v in values]
+            fmts = []
+            widest = 0
+            for i, (text, hl) in enumerate(zip(texts, lit)):
+                shown = _chars(len(text))
+                wrap = c.wrap or shown > cap_width
+                f = formats.get((hl, wrap))
+                if f is None:
+                    props = dict(bright if hl else border)
+                    if c.center:
+                        props["align"] = "center"
+                    elif text_col:
+                        props["indent"] = 1
+                    f = formats[(hl, wrap)] = ctx.fmt(text_wrap=wrap, **props)
+                fmts.append(f)
+                if wrap:
+                    self.wrapped.append((first + i, cc, text, 1, _font({"bold": hl})))
+                if shown + text_col > widest:
+                    widest = shown + text_col
+        write_string = _StringColumn(self.ws)
+        write_string.fill(first, cc, texts, fmts)
         write_string.finish()
         return widest
 
@@ -673,6 +723,11 @@ class Sheet:
         return int(4 / 3 * self.heights.get(row, 15))
 
 
+#: True: a column without numbers written by :meth:`Sheet._text_column`;
+#: False: cell by cell, as a column that mixes numbers and text (for comparisons).
+TEXT_COLUMNS = True
+
+
 def _header_text(text: str) -> str:
     return text.replace("&", "&&")
 
@@ -803,6 +858,23 @@ class _StringColumn(_Column):
 
     def call(self, row, col, value, fmt) -> None:
         self.ws.write_string(row, col, value, fmt)
+
+    def fill(self, first: int, col: int, texts, fmts) -> None:
+        """Cells from row ``first`` down, each text in its format; those
+        after the first stored in one step each, as :meth:`__call__` stores
+        them."""
+        table, new, limit = self.ws.table, tuple.__new__, self.limit
+        index = self.ws.str_table._get_shared_string_index
+        last = None
+        for row, text, fmt in zip(range(first, first + len(texts)), texts, fmts):
+            record = self.record
+            if record and len(text) <= limit:
+                table[row][col] = new(record, (index(text), fmt))
+                last = row
+            else:
+                self(row, col, text, fmt)
+        if last is not None and (self.last is None or self.last[0] < last):
+            self.last = (last, col)
 
 
 def _float_column(column: pd.Series) -> np.ndarray | None:
