@@ -163,3 +163,47 @@ def test_sheets_written_in_a_child_give_the_serial_package():
         """
     )
     assert out.strip() == "ok"
+
+
+def _chart_parts(workbook_class) -> dict[str, bytes]:
+    import numpy as np
+
+    from xlmodel.workbook.results.live import Cached
+
+    buffer = io.BytesIO()
+    wb = workbook_class(buffer, {"in_memory": True})
+    ws = wb.add_worksheet("S")
+    columns = [
+        [1.5, -0.0, 1e-300, 12345678901234567.0, 3, True],  # plain numbers
+        [Cached(0.1 + 0.2), Cached(2.0), np.float64(7.25), None, 0.5, -2],
+        ["n/a", 1.0, None, "x<y", 2.0, 3.0],  # text: the writer's own path
+    ]
+    for c, values in enumerate(columns):
+        for r, v in enumerate(values):
+            if isinstance(v, Cached):  # a formula and its cached value
+                ws.write_formula(r, c, f"={float(v)!r}", None, v)
+            elif v is not None:
+                ws.write(r, c, v)
+    for k, kind in enumerate(("scatter", "line", "bar")):
+        chart = wb.add_chart({"type": kind})
+        for c in range(len(columns)):
+            chart.add_series(
+                {"categories": ["S", 0, 0, 5, 0], "values": ["S", 0, c, 5, c]}
+            )
+        ws.insert_chart(10 + 16 * k, 0, chart)
+    wb.close()
+    with zipfile.ZipFile(buffer) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith("xl/charts/")}
+
+
+def test_the_charts_number_caches_are_the_writers():
+    """Numbers of every kind (floats, integers, truth values, a formula's
+    cached value, numpy's), blanks, and a cache holding text (the writer's
+    own path): the chart parts xlsxwriter writes, byte for byte."""
+    import xlsxwriter
+
+    fast = _chart_parts(assembly.Workbook)
+    plain = _chart_parts(xlsxwriter.Workbook)
+    assert len(fast) == 3 and fast == plain
+    first = fast["xl/charts/chart1.xml"]
+    assert first.count(b"<c:numCache>") >= 3 and b"<c:v>7.25</c:v>" in first
