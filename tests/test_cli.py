@@ -184,3 +184,37 @@ def test_export_folder_that_cannot_be_made(workbook, runner, tmp_path):
     assert r.exit_code == 2, r.output
     assert "cannot write the CSV and PNG exports" in r.output
     assert "Traceback" not in r.output
+
+
+def test_console_tables_keep_long_names_apart(tmp_path, runner):
+    # two names alike in their first 24 characters: the console's comparison
+    # and uncertainty tables cut them to labels that still tell them apart
+    import xlsxwriter
+
+    from xlmodel.schema import SEED_VARIANTS
+    from xlmodel.workbook.template import fill_workbook
+
+    seeds = list(SEED_VARIANTS.values())
+    names = [
+        "Baseline",
+        "Eight-chiplet N3 HBM3E variant, twelve-high stacks",
+        "Eight-chiplet N3 HBM3E variant, eight-high stacks",
+    ]
+    path = tmp_path / "long.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    fill_workbook(wb, {n: dict(seeds[i]) for i, n in enumerate(names)})
+    wb.close()
+    r = runner.invoke(main, ["compute", str(path)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("variant "))
+    table = [x[:24].rstrip() for x in lines[start + 2 : start + 5]]
+    assert table[0] == "Baseline"
+    assert table[1] != table[2]
+    for label, name in zip(table[1:], names[1:]):
+        assert "…" in label and len(label) <= 24
+        assert name.startswith(label.split("…")[0])
+    u = next(i for i, x in enumerate(lines) if x.startswith("uncertainty ("))
+    start = next(i for i in range(u, len(lines)) if lines[i].startswith("  variant"))
+    drawn = [x[2:26].rstrip() for x in lines[start + 1 : start + 4]]
+    assert drawn == table

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 
 import click
 
+from ..labels import short_labels
+
+#: Widest variant name in a console table, in characters (longer ones are cut
+#: to a unique label, as on the charts).
+NAME_CHARS = 24
 _UNITS = {"explore": "points", "sobol": "model runs", "uncertainty": "draws"}
 _TITLES = {
     "explore": "exploring",
@@ -130,9 +135,11 @@ def format_uncertainty(results) -> str:
         v = r.get(key)
         return f"{'n/a':>{width}}" if v is None else f"{v:>{width}{spec}}"
 
-    for name, r in s.head(20).iterrows():
+    shown = s.head(20)
+    labels = short_labels([str(n) for n in shown.index], NAME_CHARS)
+    for name, r in shown.iterrows():
         lines.append(
-            f"  {str(name)[:24]:<24} {num(r, 'power_total_w_p10', 6, '.0f')} "
+            f"  {labels[str(name)]:<24} {num(r, 'power_total_w_p10', 6, '.0f')} "
             f"{num(r, 'power_total_w_p50', 6, '.0f')} "
             f"{num(r, 'power_total_w_p90', 7, '.0f')} "
             f"{num(r, 'target_density_tflops_per_mm2_p50', 11, '.3f')} "
@@ -275,7 +282,9 @@ def format_comparison(results, limit: int = 20) -> str:
         f"{'power W':>8} {'TFLOPS/W':>9} {'Tj °C':>6}  targets"
     )
     lines = [head, "-" * len(head)]
-    for name, r in t.head(limit).iterrows():
+    shown = t.head(limit)
+    labels = short_labels([str(n) for n in shown.index], NAME_CHARS)
+    for name, r in shown.iterrows():
         ok = "".join(
             [
                 "D" if r["meets_density_target"] else "-",
@@ -284,7 +293,7 @@ def format_comparison(results, limit: int = 20) -> str:
             ]
         )
         lines.append(
-            f"{str(name)[:24]:<24} {r['target_peak_tflops']:>12.1f} "
+            f"{labels[str(name)]:<24} {r['target_peak_tflops']:>12.1f} "
             f"{r['target_density_tflops_per_mm2']:>11.3f} {r['power_total_w']:>8.0f} "
             f"{r['tflops_per_w']:>9.3f} {r['junction_temp_c']:>6.1f}  {ok}"
         )

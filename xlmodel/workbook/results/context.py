@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from ...labels import short_labels
 from ...studies.explore import quantity_unit
 from ...studies.run import Results
 from .. import charts as ch
@@ -62,36 +63,9 @@ def chart_variants(results: Results, limit: int = CHART_VARIANT_LIMIT) -> list[s
 
 
 def chart_labels(names: list[str], limit: int = CHART_LABEL_CHARS) -> dict[str, str]:
-    """Unique chart labels: a name, or a name cut to ``limit`` characters with "…".
-
-    Parameters
-    ----------
-    names : list of str
-        Variant names (unique).
-    limit : int
-        Longest label.
-
-    Returns
-    -------
-    dict of str to str
-        Name -> label; labels are unique (a clash gets a "#n" suffix, n = position).
-    """
-
-    def cut(n: str) -> str:
-        if len(n) <= limit:
-            return n
-        tail = (limit - 1) * 2 // 5  # keep the end too: names often differ there
-        return n[: limit - 1 - tail].rstrip() + "…" + n[-tail:].lstrip()
-
-    labels = {n: cut(n) for n in names}
-    seen: dict[str, int] = {}
-    for label in labels.values():
-        seen[label] = seen.get(label, 0) + 1
-    for i, n in enumerate(names):
-        if seen[labels[n]] > 1 and labels[n] != n:
-            tag = f"… #{i + 1}"
-            labels[n] = n[: limit - len(tag)].rstrip() + tag
-    return labels
+    """Unique chart labels (:func:`xlmodel.labels.short_labels`), at most
+    ``limit`` characters."""
+    return short_labels(names, limit)
 
 
 @dataclass
