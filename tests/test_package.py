@@ -1213,3 +1213,36 @@ def test_the_package_is_packed_as_the_zip_writer_packs_it():
             two_seconds = (*when[:5], when[5] // 2 * 2)  # the format's resolution
             assert info.date_time == two_seconds
             assert info.compress_type == zipfile.ZIP_DEFLATED
+
+
+def test_a_package_beyond_the_plain_zip_limits_is_packed_with_64_bit_records():
+    """More entries than the plain format counts (65,535): the zip writer's
+    own 64-bit records, every entry read back; parts beyond 1 GiB in all
+    (the limit lowered here) are packed by the zip writer too."""
+    when = (2026, 12, 5, 6, 0, 0)
+    many = [(f"xl/part{i}.xml", when, 0o644 << 16, b"<x/>") for i in range(66_000)]
+    packed = package_write.pack(_entries(many))
+    assert b"PK\x06\x06" in packed[-200:]  # the zip64 end of central directory
+    with zipfile.ZipFile(io.BytesIO(packed)) as z:
+        infos = z.infolist()
+        assert len(infos) == 66_000
+        assert infos[-1].filename == "xl/part65999.xml"
+        assert z.read("xl/part31337.xml") == b"<x/>"
+    # beyond 1 GiB of parts (the limit lowered here): the zip writer's own
+    few = [
+        ("a.xml", when, 0, b"<a/>" * 5000),
+        ("b.xml", when, 0, bytes(range(256)) * 40),
+    ]
+    serial = package_write._pack_serially
+    calls = []
+    limit = package_write._ZIP32_BYTES
+    try:
+        package_write._ZIP32_BYTES = 2 * 30_000
+        package_write._pack_serially = lambda e: calls.append(len(e)) or serial(e)
+        packed = package_write.pack(_entries(few))
+    finally:
+        package_write._ZIP32_BYTES = limit
+        package_write._pack_serially = serial
+    assert calls == [2]
+    with zipfile.ZipFile(io.BytesIO(packed)) as z:
+        assert z.read("a.xml") == few[0][3] and z.read("b.xml") == few[1][3]
