@@ -1102,17 +1102,23 @@ def test_splice_refuses_result_sheet_with_unexpected_cells(
 def test_result_sheets_rewritten_on_two_cores_are_those_rewritten_here(tmp_path):
     # in a fresh interpreter (one thread: the child is taken); a results
     # workbook of 60 variants spliced with every size of split, a child that
-    # dies, and a sheet the splice refuses in the child's half
+    # dies, and a sheet the splice refuses in the child's half; the results
+    # written in the writer's own form (their cells rewritten by the splice)
     out = in_fresh_python(
         f"""
         import os, shutil, sys, zipfile
         from forking import dying_in_a_child, record_runs
+        from xlmodel import pipeline
         from xlmodel.errors import PackageError
         from xlmodel.pipeline import compute
         from xlmodel.schema import SEED_VARIANTS
         from xlmodel.workbook.package import result_parts as rp
         from xlmodel.workbook.template import fill_workbook
         import xlsxwriter
+        plain = pipeline._write_results
+        def writers_form(results, tmp, names, info, styles=NotImplemented):
+            return plain(results, tmp, names, info)
+        pipeline._write_results = writers_form
         tmp = {str(tmp_path)!r}
         table = {{f"V{{j}}": dict(SEED_VARIANTS["Baseline"], clock_mhz=1000 + j)
                  for j in range(60)}}

@@ -202,15 +202,29 @@ def compute(
                 ) from None
             os.close(fd)
             try:
-                _write_results(results, tmp, names, run_info)
-                package.splice_results(
-                    path,
-                    tmp,
-                    out,
-                    report.SHEETS,
-                    open_on=names.get("Summary"),
-                    deselect=open_on_summary,
-                )
+                maps = _write_results(results, tmp, names, run_info, info.styles)
+                try:
+                    package.splice_results(
+                        path,
+                        tmp,
+                        out,
+                        report.SHEETS,
+                        open_on=names.get("Summary"),
+                        deselect=open_on_summary,
+                        final=maps,
+                    )
+                except package.StaleStyles:
+                    # the styles changed since they were read: the results
+                    # written again in the writer's own form
+                    _write_results(results, tmp, names, run_info)
+                    package.splice_results(
+                        path,
+                        tmp,
+                        out,
+                        report.SHEETS,
+                        open_on=names.get("Summary"),
+                        deselect=open_on_summary,
+                    )
             finally:
                 Path(tmp).unlink(missing_ok=True)
         except BaseException:
@@ -251,11 +265,17 @@ def diff(old, new) -> changes.Changes:
     return changes.compare(a, b, study.process_nodes)
 
 
-def _write_results(results: Results, tmp: str, names, run_info: dict) -> None:
-    """Write the results workbook; a failed write (a full disk) is a PackageError."""
+def _write_results(
+    results: Results, tmp: str, names, run_info: dict, styles=NotImplemented
+):
+    """Write the results workbook, in final form for the workbook styles
+    ``styles`` when given (:func:`report.write_results`: the style maps, or
+    None); a failed write (a full disk) is a PackageError."""
     try:
         # only the splice reads it: its entries uncompressed
-        report.write_results(results, tmp, names, run_info, stored=True)
+        return report.write_results(
+            results, tmp, names, run_info, stored=True, final_styles=styles
+        )
     except Exception as exc:
         # The writer may wrap the OSError of a failed write in an error of its own.
         cause = exc if isinstance(exc, OSError) else None

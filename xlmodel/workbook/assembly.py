@@ -33,6 +33,7 @@ import xlsxwriter
 from xlsxwriter.packager import Packager
 
 from ..studies import background
+from .package.result_parts import inline_endings, string_inners
 
 #: Below this many cells in all, a serial close (forking costs a few ms).
 MIN_CELLS = 20_000
@@ -52,7 +53,18 @@ _NOT_SENT = frozenset({"fh", "internal_fh", "table"})
 
 class Workbook(xlsxwriter.Workbook):
     """xlsxwriter's workbook, its sheets' XML written on two cores on close,
-    its charts' point caches of numbers written in one step each."""
+    its charts' point caches of numbers written in one step each.
+
+    With ``final_styles`` set (the bytes of the styles part the results will
+    be merged into, or None for a workbook without one) before it closes, its
+    sheets' cells and rows are laid out in final form (:class:`Final`): the
+    style indices the merged styles give them and inline strings, as the
+    splice would rewrite them; ``final_maps`` then holds the style maps used
+    (left None when the close could not lay them out so: the writer's form).
+    """
+
+    final_styles: bytes | None | type = NotImplemented  # NotImplemented: off
+    final_maps: tuple[dict[int, int], dict[int, int]] | None = None
 
     def _get_packager(self):
         return _Packager()
@@ -217,9 +229,156 @@ def _write_sheets(
     return answers, len(indices)
 
 
+class FinalFormMissed(Exception):
+    """A sheet's writing numbered a format the settling missed: the sheets
+    laid out in final form may hold wrong style indices (the workbook is to
+    be written again in the writer's own form)."""
+
+
+class Final:
+    """What a sheet needs to lay out its cells and rows in final form:
+    ``styles[i]``, the ``s`` attribute of result format ``i`` (its merged
+    index; None: a format the merge does not know), ``inline[k]``, the end of
+    a cell holding shared string ``k`` once inline
+    (:func:`~.package.result_parts.inline_endings`), and the maps; ``size``,
+    the formats the results number (an empty map keeps every index)."""
+
+    def __init__(self, xf_map: dict[int, int], inline: list[str], size: int):
+        self.xf_map = xf_map
+        if xf_map:
+            top = max(xf_map) + 1
+            self.styles = [
+                f' s="{xf_map[i]}"' if i in xf_map else None for i in range(top)
+            ]
+        else:
+            self.styles = [f' s="{i}"' for i in range(size)]
+        self.inline = inline
+        self._by_index: dict[str | None, str] | None = None
+
+    def rewrite(self, text: str) -> str:
+        """Cells or a row the writer wrote in its own form, in final form;
+        :class:`FinalFormMissed` for any the splice would refuse."""
+        from .package.ooxml import PackageError
+        from .package.result_parts import final_cells
+
+        if self._by_index is None:
+            self._by_index = {str(k): end for k, end in enumerate(self.inline)}
+            self._by_index[None] = ""
+        try:
+            return final_cells(text, self.xf_map, self._by_index)
+        except PackageError:
+            raise FinalFormMissed from None
+
+
+# What preparing the formats for the styles part sets on the workbook.
+_PREPARED = (
+    "xf_formats",
+    "dxf_formats",
+    "font_count",
+    "num_formats",
+    "border_count",
+    "fill_count",
+)
+
+
 class _Packager(Packager):
+    _sst_text: str | None = None
+
+    def _final_form(self, sheets) -> list[int] | None:
+        """Settle the formats' numbers, work out the styles and shared
+        strings the package will hold and the maps of their merge into
+        ``final_styles``, and give each sheet its :class:`Final`; the sheets'
+        weights (:func:`settle_formats`). None (the writer's form) for a
+        writer that streams or writes temporary files, another version of
+        the writer, or styles that cannot be merged (the splice says why)."""
+        from xlsxwriter.sharedstrings import SharedStrings
+        from xlsxwriter.styles import Styles
+
+        from .package import style_maps
+        from .package.ooxml import PackageError
+
+        book = self.workbook
+        target = getattr(book, "final_styles", NotImplemented)
+        if (
+            target is NotImplemented
+            or not self.in_memory
+            or any(s.constant_memory for s in sheets)
+            or not xlsxwriter.__version__.startswith(WRITER_VERSIONS)
+        ):
+            return None
+        weights = settle_formats(sheets)
+        # the styles part as the packager will write it; what preparing it
+        # changes on the formats and the workbook is put back, so the close
+        # prepares them as ever
+        kept = [dict(vars(f)) for f in book.formats]
+        kept_book = {k: getattr(book, k, None) for k in _PREPARED}
+        try:
+            book._prepare_format_properties()
+            styles = Styles()
+            styles._set_style_properties(
+                [
+                    book.xf_formats,
+                    book.palette,
+                    book.font_count,
+                    book.num_formats,
+                    book.border_count,
+                    book.fill_count,
+                    book.custom_colors,
+                    book.dxf_formats,
+                    book.has_comments,
+                ]
+            )
+            text = StringIO()
+            styles._set_xml_writer(text)
+            styles._assemble_xml_file()
+            styles_xml = text.getvalue()
+        finally:
+            for fmt, attrs in zip(book.formats, kept, strict=True):
+                vars(fmt).clear()
+                vars(fmt).update(attrs)
+            for key, value in kept_book.items():
+                setattr(book, key, value)
+        try:
+            maps = style_maps(target, styles_xml.encode("utf-8"))
+        except PackageError:
+            return None
+        strings: list[str] = []
+        if book.str_table.count:
+            sst = SharedStrings()
+            sst.string_table = book.str_table
+            text = StringIO()
+            sst._set_xml_writer(text)
+            sst._assemble_xml_file()
+            self._sst_text = text.getvalue()
+            strings = string_inners(self._sst_text)
+        final = Final(maps[0], inline_endings(strings), len(book.xf_format_indices) + 1)
+        for sheet in sheets:
+            sheet.final = final
+        book.final_maps = maps
+        return weights
+
+    def _write_shared_strings_file(self) -> None:
+        if self._sst_text is None:
+            super()._write_shared_strings_file()
+            return
+        self._filename("xl/sharedStrings.xml").write(self._sst_text)
+
     def _write_worksheet_files(self) -> None:
         sheets = [s for s in self.workbook.worksheets() if not s.is_chartsheet]
+        weights = self._final_form(sheets)
+        if weights is not None:
+            settled = len(self.workbook.xf_format_indices)
+            try:
+                self._write_sheets(sheets, weights)
+            finally:
+                for sheet in sheets:
+                    sheet.final = None
+            if len(self.workbook.xf_format_indices) != settled:
+                raise FinalFormMissed
+            return
+        self._write_sheets(sheets, None)
+
+    def _write_sheets(self, sheets, weights) -> None:
         if (
             not PARALLEL
             or not self.in_memory
@@ -234,7 +393,7 @@ class _Packager(Packager):
         book = self.workbook
         indices = book.xf_format_indices
         saved = dict(indices), [(f, f.xf_index) for f in book.formats]
-        away = background.split(settle_formats(sheets))
+        away = background.split(settle_formats(sheets) if weights is None else weights)
         settled = len(indices)
         first = len(self.filenames)
         files = [

@@ -209,12 +209,92 @@ class _Worksheet(Worksheet):
     written in one step; the same cells either way (tests/test_speed.py
     compares the sheet parts)."""
 
+    #: Set while the sheet is written in final form (:class:`assembly.Final`).
+    final = None
+
     def _write_cell(self, row, col, cell):
+        final = self.final
+        if final is not None:
+            xml = self._final_cell_xml(row, col, cell, final)
+            if xml is None:
+                xml = final.rewrite(self._captured(super()._write_cell, row, col, cell))
+            self.fh.write(xml)
+            return
         xml = self._cell_xml(row, col, cell)
         if xml is None:
             super()._write_cell(row, col, cell)
         else:
             self.fh.write(xml)
+
+    def _write_row(self, row, spans, row_info=None, empty_row=False):
+        final = self.final
+        if final is None or row_info is None or not row_info.row_format:
+            super()._write_row(row, spans, row_info, empty_row)
+            return
+        text = self._captured(super()._write_row, row, spans, row_info, empty_row)
+        self.fh.write(final.rewrite(text))
+
+    def _captured(self, write, *args) -> str:
+        """What ``write(*args)`` writes to the sheet, as text."""
+        fh = self.fh
+        self.fh = io.StringIO()
+        try:
+            write(*args)
+            return self.fh.getvalue()
+        finally:
+            self.fh = fh
+
+    def _final_cell_xml(self, row, col, cell, final) -> str | None:
+        """:meth:`_cell_xml` in final form (the splice's rewriting of it):
+        the merged style index, a shared string inline; None for any other
+        cell (written by the writer, then rewritten)."""
+        fmt = cell.format
+        if fmt:
+            xf = fmt._get_xf_index()
+            styles = final.styles
+            style = styles[xf] if xf < len(styles) else None
+            if style is None:
+                return None
+        else:
+            info = self.row_info.get(row)
+            if info is not None and info.row_format:
+                return None  # the row's format
+            info = self.col_info.get(col)
+            if info is not None and info.column_format is not None:
+                return None  # the column's
+            style = ""
+        kind = cell.__class__.__name__
+        if kind == "Blank":
+            return f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{style}/>'
+        if kind == "Number" or kind == "Datetime":
+            ref = xl_rowcol_to_cell_fast(row, col)
+            return f'<c r="{ref}"{style}><v>{cell.number:.16G}</v></c>'
+        if kind == "String":
+            index = cell.string
+            if index.__class__ is not int or not 0 <= index < len(final.inline):
+                return None
+            return (
+                f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{style}{final.inline[index]}'
+            )
+        if kind == "Formula":
+            value = cell.value
+            if value.__class__ is bool:
+                return None
+            if isinstance(value, str):
+                if value == "" or value in _ERROR_CODES:
+                    return None
+                typed = ' t="str"'
+            elif isinstance(value, int | float):
+                typed = ""
+            else:
+                return None
+            ref = xl_rowcol_to_cell_fast(row, col)
+            escape = self._escape_data
+            return (
+                f'<c r="{ref}"{style}{typed}><f>{escape(cell.formula)}</f>'
+                f"<v>{escape(value)}</v></c>"
+            )
+        return None
 
     def _cell_xml(self, row, col, cell) -> str | None:
         """A cell's XML as xlsxwriter writes it, for the common kinds of cell
@@ -344,7 +424,8 @@ def write_results(
     sheet_names: dict[str, str] | None = None,
     run_info: dict | None = None,
     stored: bool = False,
-) -> None:
+    final_styles=NotImplemented,
+) -> tuple[dict[int, int], dict[int, int]] | None:
     """Write the result sheets of ``results`` to a new workbook at ``path``.
 
     Parameters
@@ -373,6 +454,14 @@ def write_results(
         Write the zip entries uncompressed (the same part bytes): for a
         workbook that is only read back, as the compute pipeline's splice
         reads the results workbook, compressing it would be time lost.
+    final_styles : bytes or None, optional
+        The styles part of the workbook the results will be spliced into
+        (None: it has none): the result sheets' cells and rows are then laid
+        out as the splice would rewrite them (merged style indices, inline
+        strings), so that it copies them as they are. Returns the style maps
+        to give the splice (:func:`~xlmodel.workbook.package.splice_results`),
+        or None where they could not be laid out so (the writer's own form,
+        as without ``final_styles``).
 
     Raises
     ------
@@ -383,8 +472,15 @@ def write_results(
         The file cannot be written.
     """
     names = resolve_sheet_names(sheet_names)
+    info = dict(run_info or {})
     with _collector_paused():
-        _write(results, path, names, dict(run_info or {}), stored)
+        if final_styles is not NotImplemented:
+            try:
+                return _write(results, path, names, dict(info), stored, final_styles)
+            except assembly.FinalFormMissed:
+                pass  # written again in the writer's own form
+        _write(results, path, names, info, stored)
+    return None
 
 
 @contextlib.contextmanager
@@ -408,8 +504,16 @@ def _collector_paused():
             gc.enable()
 
 
-def _write(results: Results, path, names: dict[str, str], info: dict, stored: bool):
-    """:func:`write_results` with the names resolved and the collector paused."""
+def _write(
+    results: Results,
+    path,
+    names: dict[str, str],
+    info: dict,
+    stored: bool,
+    final_styles=NotImplemented,
+):
+    """:func:`write_results` with the names resolved and the collector paused;
+    the style maps of the final form, or None."""
     buffer = _Buffer()  # the package is finished in memory, written once
     workbook = assembly.Workbook(
         buffer,
@@ -438,6 +542,7 @@ def _write(results: Results, path, names: dict[str, str], info: dict, stored: bo
         if workbook.define_name(f"'{name}'!{OWNED_NAME}", marker) != 0:
             raise ValueError(f"sheet {name!r}: cannot carry the result marker")
     workbook.worksheets()[0].activate()
+    workbook.final_styles = final_styles
     try:
         with _stored_entries():
             workbook.close()
@@ -448,6 +553,7 @@ def _write(results: Results, path, names: dict[str, str], info: dict, stored: bo
         write_entries(path, entries, packing)
     except (XlsxFileError, OSError) as exc:
         raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
+    return workbook.final_maps
 
 
 def sheets_for(results: Results) -> list[str]:

@@ -43,12 +43,14 @@ from .ownership import (
     sheets_reading_results,
 )
 from .screen import screen_zip
-from .splice import main_type_for, splice_results
+from .splice import StaleStyles, main_type_for, splice_results
+from .styles import style_maps
 from .write import temp_prefix
 
 __all__ = [
     "OWNED_NAME",
     "PackageInfo",
+    "StaleStyles",
     "inspect_package",
     "main_type_for",
     "marker_value",
@@ -56,5 +58,6 @@ __all__ = [
     "sheets_reading_results",
     "screen_zip",
     "splice_results",
+    "style_maps",
     "temp_prefix",
 ]

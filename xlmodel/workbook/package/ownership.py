@@ -28,7 +28,15 @@ from xml.etree.ElementTree import Element
 
 from xlmodel.errors import PackageError
 
-from .ooxml import NS_DOC_REL, NS_MAIN, NS_STRICT_MAIN, RT_WORKSHEET, fold, q
+from .ooxml import (
+    NS_DOC_REL,
+    NS_MAIN,
+    NS_STRICT_MAIN,
+    RT_STYLES,
+    RT_WORKSHEET,
+    fold,
+    q,
+)
 from .parts import Package, Rel
 from .xmltext import as_int
 
@@ -95,6 +103,9 @@ class PackageInfo:
         gave: copies or renames of result sheets, which are the user's.
     content_type : str
         The main part's content type (which extensions it may be written to).
+    styles : bytes or None
+        The bytes of the workbook's styles part (None: it has none): what the
+        results' formats will be merged into.
     """
 
     sheet_names: tuple[str, ...]
@@ -102,6 +113,7 @@ class PackageInfo:
     macro_enabled: bool
     copies: frozenset[str] = frozenset()
     content_type: str = ""
+    styles: bytes | None = field(default=None, repr=False, compare=False)
 
 
 def inspect_package(
@@ -139,6 +151,14 @@ def inspect_package(
             macro_enabled="macroenabled" in book.content_type.lower(),
             copies=frozenset(book.sheets[i].name for i in book.copies),
             content_type=book.content_type,
+            styles=next(
+                (
+                    pkg.read(rel.part)
+                    for rel in book.rels
+                    if rel.type == RT_STYLES and rel.part is not None
+                ),
+                None,
+            ),
         )
 
 

@@ -73,16 +73,25 @@ def result_strings(draft: Draft) -> list[str]:
     xml = xml_text(draft.res.read(part), part)
     if xml.prefix_for(NS_MAIN) != "":
         raise draft.res.fail(f"{part} is not laid out as expected")
-    found = []
-    for match in re.finditer(
-        r"<si(?=[\s/>])" + ATTRS + r"(?:(?<=/)>|>(.*?)</si\s*>)",
-        xml.text,
-        re.S,
-    ):
-        found.append(match.group(1) or "")
+    found = string_inners(xml.text)
     if len(found) != len(root.findall(q(NS_MAIN, "si"))):
         raise draft.res.fail(f"{part} is not laid out as expected")
     return found
+
+
+_SI_RE = re.compile(r"<si(?=[\s/>])" + ATTRS + r"(?:(?<=/)>|>(.*?)</si\s*>)", re.S)
+
+
+def string_inners(text: str) -> list[str]:
+    """The inner XML of every ``<si>`` of a shared-strings part's text, in order."""
+    return [match.group(1) or "" for match in _SI_RE.finditer(text)]
+
+
+def inline_endings(strings: list[str]) -> list[str]:
+    """What ends a shared-string cell once inline, by the string's index
+    (``strings``: :func:`string_inners`): the cell ``<c r="A1" s="3"
+    t="s"><v>7</v></c>`` becomes ``<c r="A1" s="M"`` and ``inline_endings(...)[7]``."""
+    return [' t="inlineStr"><is>' + xml + "</is></c>" for xml in strings]
 
 
 def copy_result_parts(
@@ -91,11 +100,14 @@ def copy_result_parts(
     dxf_map: dict[int, int],
     strings: list[str],
     active_new: int | None,
+    final: bool = False,
 ) -> tuple[dict[str, str], bool]:
     """Copy every part reachable from the result sheets under free names.
 
     Returns the new name of each copied part, and whether a copied sheet holds
-    a formula.
+    a formula. ``final``: the result sheets' cells and rows are already laid
+    out with the merged style indices and inline strings (the writer was
+    given the user's styles); only the rest of each sheet is rewritten.
     """
     res = draft.res
     order, sheet_parts = _copy_order(res, draft.rbook)
@@ -113,7 +125,13 @@ def copy_result_parts(
         for part in order
         if part in sheet_parts
     ]
-    rewritten = _rewrite_sheets(jobs, xf_map, dxf_map, inline)
+    if final:
+        rewritten = {
+            part: _rewrite_final_sheet(data, part, xf_map, dxf_map, selected, salt)
+            for part, data, selected, salt in jobs
+        }
+    else:
+        rewritten = _rewrite_sheets(jobs, xf_map, dxf_map, inline)
     for part in order:
         if part in rewritten:
             data = rewritten[part]
@@ -271,14 +289,7 @@ def _rewrite_result_sheet(
         return set_attr(tag, attr, str(table[index]))
 
     text = _rewrite_cells(text, part, xf_map, inline)
-    text = _ROW_RE.sub(
-        lambda m: (
-            remap(m.group(0), "s", xf_map)
-            if _S_ATTR_RE.search(m.group(0))
-            else m.group(0)
-        ),
-        text,
-    )
+    text = remap_rows(text, part, xf_map)
     text = start_tag_re("", "col").sub(
         lambda m: remap(m.group(0), "style", xf_map), text
     )
@@ -296,6 +307,64 @@ def _rewrite_result_sheet(
         text = text.replace(old, "{" + str(new).upper() + "}")
     xml.text = text
     return xml.encode()
+
+
+def remap_rows(text: str, part: str, xf_map: dict[int, int]) -> str:
+    """Every ``<row>`` start tag of ``text`` with its style index (``s``)
+    remapped to the merged styles (an empty ``xf_map``: kept)."""
+    if not xf_map:
+        return text
+
+    def remap(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        if not _S_ATTR_RE.search(tag):
+            return tag
+        value = tag_attrs(tag).get("s")
+        if value is None:
+            return tag
+        index = as_int(value, -1)
+        if index not in xf_map:
+            raise PackageError(f"result sheet {part} uses unknown style {value}")
+        return set_attr(tag, "s", str(xf_map[index]))
+
+    return _ROW_RE.sub(remap, text)
+
+
+def final_cells(
+    text: str, xf_map: dict[int, int], inline: dict[str | None, str]
+) -> str:
+    """Cells and rows written by the writer (``text``) laid out in final form,
+    as the splice would rewrite them: style indices remapped, shared strings
+    inline (``inline``: by index as written, as :func:`_inline_strings`).
+    Raises PackageError for a cell the splice would refuse."""
+    return remap_rows(
+        _rewrite_cells(text, "results", xf_map, inline), "results", xf_map
+    )
+
+
+def _rewrite_final_sheet(
+    data: bytes,
+    part: str,
+    xf_map: dict[int, int],
+    dxf_map: dict[int, int],
+    selected: bool,
+    salt: str,
+) -> bytes:
+    """:func:`_rewrite_result_sheet` of a sheet whose cell data is already in
+    its final form: the sheet around its ``<sheetData>`` (columns, views,
+    conditional formats, GUIDs) rewritten, the cell data copied as it is."""
+    start = data.find(b"<sheetData")
+    opened = data.find(b">", start) + 1 if start >= 0 else 0
+    close = data.rfind(b"</sheetData>")
+    if start < 0 or close < opened or data[opened - 2 : opened] == b"/>":
+        return _rewrite_result_sheet(
+            data, part, xf_map, dxf_map, {None: ""}, selected, salt
+        )
+    shell = _rewrite_result_sheet(
+        data[:opened] + data[close:], part, xf_map, dxf_map, {None: ""}, selected, salt
+    )
+    at = shell.find(b">", shell.find(b"<sheetData")) + 1
+    return shell[:at] + data[opened:close] + shell[at:]
 
 
 def _guids(text: str) -> set[str]:

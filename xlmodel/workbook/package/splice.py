@@ -15,6 +15,8 @@ import os
 import stat
 from collections.abc import Collection
 
+from xlmodel.errors import PackageError
+
 from .draft import Draft
 from .manifest import rewrite_app_properties, rewrite_content_types
 from .ooxml import NS_CT, error, fold
@@ -58,6 +60,7 @@ def splice_results(
     legacy_names: Collection[str] = (),
     open_on: str | None = None,
     deselect: bool = False,
+    final: tuple[dict[int, int], dict[int, int]] | None = None,
 ) -> None:
     """Write the original workbook with its result sheets replaced by new ones.
 
@@ -98,6 +101,13 @@ def splice_results(
     With ``deselect`` it opens on ``open_on`` always: the user's sheets are
     deselected (their sheet views lose ``tabSelected``, the one change to
     their parts).
+
+    ``final``: the style maps the results were written with, their cells and
+    rows already in final form (merged style indices, inline strings; see
+    :func:`xlmodel.workbook.package.styles.style_maps`): their cell data is
+    copied as it is. Maps other than the splice's own (the workbook's styles
+    changed since they were taken) raise :class:`StaleStyles`, nothing
+    written.
     """
     with Package.open(original_path, "workbook") as original:
         original.read_all()
@@ -106,7 +116,7 @@ def splice_results(
     book = Workbook.read(original, legacy_names)
     main_type = main_type_for(book.content_type, out_path)
     refuse_if_locked(out_path)
-    merged = _merge(original, book, results, main_type, open_on, deselect)
+    merged = _merge(original, book, results, main_type, open_on, deselect, final)
     mode = stat.S_IMODE(os.stat(original_path).st_mode)
     write_atomically(out_path, merged, mode)
 
@@ -118,6 +128,7 @@ def _merge(
     main_type: str | None,
     open_on: str | None = None,
     deselect: bool = False,
+    final: tuple[dict[int, int], dict[int, int]] | None = None,
 ) -> Merged:
     """Compute every part of the output package; ``main_type``: a new main type."""
     draft = Draft(original, book, results, Workbook.read(results))
@@ -126,14 +137,19 @@ def _merge(
     plan_removal(draft, owned)
     draft.taken = {fold(n) for n in draft.orig.names if n not in draft.removed}
     xf_map, dxf_map = merge_styles(draft)
-    strings = result_strings(draft)
+    if final is not None and final != (xf_map, dxf_map):
+        raise StaleStyles(
+            f"{os.fspath(original.path)}: its styles changed while the results "
+            "were written"
+        )
+    strings = [] if final is not None else result_strings(draft)
     if open_on is not None and not deselect and selected_user_sheets(draft):
         open_on = None  # opening elsewhere would group the user's sheet with it
     views, active_new = active_tabs(draft, owned, open_on)
     if open_on is not None and active_new is not None and deselect:
         clear_user_selection(draft)
     part_map, has_formulas = copy_result_parts(
-        draft, xf_map, dxf_map, strings, active_new
+        draft, xf_map, dxf_map, strings, active_new, final is not None
     )
     new_rids = rewrite_workbook_rels(draft, part_map)
     names = [sheet.name for sheet in draft.rbook.sheets]
@@ -152,6 +168,11 @@ def _merge(
         for i in infos
     }
     return Merged(infos, data, list(draft.new_parts.items()))
+
+
+class StaleStyles(PackageError):
+    """The results were laid out for styles the workbook no longer has: to be
+    written again in the writer's own form."""
 
 
 def _check_sheets(draft: Draft, owned: set[int]) -> None:

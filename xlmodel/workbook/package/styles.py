@@ -28,7 +28,15 @@ from xlmodel.errors import PackageError
 from .draft import Draft
 from .ooxml import CT_STYLES, NS_MAIN, NS_XML, RT_STYLES, q
 from .ownership import Workbook
-from .xmltext import XmlPart, as_int, esc_attr, esc_text, qualified, read_part
+from .xmltext import (
+    XmlPart,
+    as_int,
+    esc_attr,
+    esc_text,
+    parse,
+    qualified,
+    read_part,
+)
 
 # Children of <styleSheet> in schema order.
 _STYLE_ORDER = (
@@ -121,6 +129,24 @@ def merge_styles(draft: Draft) -> tuple[dict[int, int], dict[int, int]]:
         _insert_styles(xml, merge.inserts)
         draft.replaced[orig_part] = xml.encode()
     return xf_map, dxf_map
+
+
+def style_maps(
+    original: bytes | None, results: bytes
+) -> tuple[dict[int, int], dict[int, int]]:
+    """The maps :func:`merge_styles` returns, from the styles parts' bytes
+    alone: ``original``, the user's styles part (None: the workbook has
+    none), and ``results``, the results'.
+
+    For a writer that lays out the result sheets in their final form (merged
+    style indices) before the splice; the splice checks that its own maps are
+    these. Raises PackageError where :func:`merge_styles` would fail to parse.
+    """
+    res_root = parse(results, "results: styles")
+    if original is None:
+        return _StyleMerge(res_root, res_root).run()
+    xml = read_part(original, "workbook: styles", NS_MAIN, "styleSheet")
+    return _StyleMerge(xml.root.el, res_root).run()
 
 
 def _check_limits(

@@ -1,0 +1,167 @@
+"""Result sheets laid out in final form give the workbook the splice gave.
+
+The results workbook's sheets may be written with the merged style indices and
+inline strings (final form), so that the splice copies their cell data as it
+is. Every part of the output is compared with the output of the writer's own
+form, rewritten by the splice, on workbooks whose styles differ: the template,
+a computed template (its styles already hold the results'), one without a
+styles part and one with many formats of its own. The two ways back to the
+writer's form are proved the same way: styles that changed between their
+reading and the splice, and a sheet that numbers a format the settling missed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import make_package_corpus as corpus
+import pytest
+
+from xlmodel import pipeline
+from xlmodel.workbook import assembly
+from xlmodel.workbook.package import inspect_package
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "variants.xlsx"
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Workbook contains no default style:UserWarning",
+)
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _compute(src: Path, folder: Path) -> Path:
+    """``src`` computed as ``folder/book.xlsx`` (the same name in every folder:
+    the Run sheet names the input file)."""
+    folder.mkdir()
+    path = folder / "book.xlsx"
+    shutil.copy(src, path)
+    pipeline.compute(path, now=NOW)
+    return path
+
+
+def _writers_form(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Compute's results written in the writer's own form from now on; the
+    styles each write was given are noted in the list returned."""
+    plain = pipeline._write_results
+    given: list[object] = []
+
+    def write(results, tmp, names, run_info, styles=NotImplemented):
+        given.append(styles)
+        return plain(results, tmp, names, run_info)
+
+    monkeypatch.setattr(pipeline, "_write_results", write)
+    return given
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("final-inputs")
+    computed = folder / "computed.xlsx"
+    shutil.copy(TEMPLATE, computed)
+    pipeline.compute(computed, now=NOW)
+    return {
+        "template": TEMPLATE,
+        "computed": computed,
+        "no-styles": corpus.template_without_styles(TEMPLATE, folder / "none.xlsx"),
+        "many-formats": corpus.template_with_cell_formats(
+            TEMPLATE, folder / "many.xlsx", 3_000
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", ["template", "computed", "no-styles", "many-formats"])
+def test_final_form_is_the_splices_rewrite(
+    inputs: dict[str, Path],
+    case: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[object] = []
+    plain = pipeline._write_results
+
+    def noted(results, tmp, names, run_info, styles=NotImplemented):
+        maps = plain(results, tmp, names, run_info, styles)
+        calls.append(maps)
+        return maps
+
+    monkeypatch.setattr(pipeline, "_write_results", noted)
+    final = _compute(inputs[case], tmp_path / "final")
+    assert len(calls) == 1 and calls[0] is not None, "not written in final form"
+    monkeypatch.setattr(pipeline, "_write_results", plain)
+    _writers_form(monkeypatch)
+    own = _compute(inputs[case], tmp_path / "own")
+    a, b = _parts(final), _parts(own)
+    assert list(a) == list(b)
+    assert [n for n in a if a[n] != b[n]] == []
+
+
+def test_styles_changed_before_the_splice_are_written_again(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Maps worked out for other styles: the splice refuses them, the
+    results are written again in the writer's form, the output the same."""
+    other = inspect_package(inputs["many-formats"]).styles
+    assert other is not None
+    plain = pipeline._write_results
+    given: list[object] = []
+
+    def stale(results, tmp, names, run_info, styles=NotImplemented):
+        given.append(styles)
+        if styles is NotImplemented:
+            return plain(results, tmp, names, run_info)
+        maps = plain(results, tmp, names, run_info, other)
+        assert maps is not None
+        return maps
+
+    monkeypatch.setattr(pipeline, "_write_results", stale)
+    got = _compute(TEMPLATE, tmp_path / "stale")
+    assert len(given) == 2 and given[1] is NotImplemented
+    monkeypatch.setattr(pipeline, "_write_results", plain)
+    _writers_form(monkeypatch)
+    own = _compute(TEMPLATE, tmp_path / "own")
+    a, b = _parts(got), _parts(own)
+    assert [n for n in a if a[n] != b[n]] == [] and list(a) == list(b)
+
+
+def test_a_format_numbered_while_writing_falls_back_to_the_writers_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sheet that numbers a format after the settling: the final form's
+    indices may be wrong, so the results are written again in the writer's
+    form (no maps), and the output is the writer's."""
+    write = assembly._Packager._write_sheets
+    missed: list[bool] = []
+
+    def numbering(self, sheets, weights):
+        write(self, sheets, weights)
+        if weights is not None:  # the final form: a format numbered late
+            indices = self.workbook.xf_format_indices
+            indices[("late", len(indices))] = len(indices) + 1
+            missed.append(True)
+
+    monkeypatch.setattr(assembly._Packager, "_write_sheets", numbering)
+    plain = pipeline._write_results
+    maps: list[object] = []
+
+    def noted(results, tmp, names, run_info, styles=NotImplemented):
+        got = plain(results, tmp, names, run_info, styles)
+        maps.append(got)
+        return got
+
+    monkeypatch.setattr(pipeline, "_write_results", noted)
+    got = _compute(TEMPLATE, tmp_path / "missed")
+    assert missed == [True] and maps == [None]
+    monkeypatch.setattr(assembly._Packager, "_write_sheets", write)
+    monkeypatch.setattr(pipeline, "_write_results", plain)
+    _writers_form(monkeypatch)
+    own = _compute(TEMPLATE, tmp_path / "own")
+    a, b = _parts(got), _parts(own)
+    assert [n for n in a if a[n] != b[n]] == [] and list(a) == list(b)
