@@ -493,7 +493,9 @@ def _collector_paused():
     them again and again as they pile up (a fifth of the time of the result
     sheets at 1000 variants) to find almost nothing: the records hold no
     cycles, and what is no longer used is freed as it always is, when the last
-    reference goes. Measured, the peak memory is no higher (docs/benchmarks.md).
+    reference goes (the cells, once the workbook is closed:
+    :meth:`assembly.Workbook.close`). Measured, the peak memory is no higher
+    (docs/benchmarks.md).
     """
     enabled = gc.isenabled()
     gc.disable()
