@@ -44,7 +44,7 @@ TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "variants.xlsx"
 STAGES = {
     "read_recorded": "read",
     "run": "studies",
-    "_write_results": "result sheets",
+    "_results_parts": "result sheets",
     "splice_results": "splice",
 }
 

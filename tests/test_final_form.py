@@ -50,14 +50,14 @@ def _compute(src: Path, folder: Path) -> Path:
 def _writers_form(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Compute's results written in the writer's own form from now on; the
     styles each write was given are noted in the list returned."""
-    plain = pipeline._write_results
+    plain = pipeline._results_parts
     given: list[object] = []
 
-    def write(results, tmp, names, run_info, styles=NotImplemented):
+    def write(results, names, run_info, styles=NotImplemented):
         given.append(styles)
-        return plain(results, tmp, names, run_info)
+        return plain(results, names, run_info)
 
-    monkeypatch.setattr(pipeline, "_write_results", write)
+    monkeypatch.setattr(pipeline, "_results_parts", write)
     return given
 
 
@@ -85,17 +85,17 @@ def test_final_form_is_the_splices_rewrite(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[object] = []
-    plain = pipeline._write_results
+    plain = pipeline._results_parts
 
-    def noted(results, tmp, names, run_info, styles=NotImplemented):
-        maps = plain(results, tmp, names, run_info, styles)
-        calls.append(maps)
-        return maps
+    def noted(results, names, run_info, styles=NotImplemented):
+        got = plain(results, names, run_info, styles)
+        calls.append(got[1])  # the style maps (None: the writer's form)
+        return got
 
-    monkeypatch.setattr(pipeline, "_write_results", noted)
+    monkeypatch.setattr(pipeline, "_results_parts", noted)
     final = _compute(inputs[case], tmp_path / "final")
     assert len(calls) == 1 and calls[0] is not None, "not written in final form"
-    monkeypatch.setattr(pipeline, "_write_results", plain)
+    monkeypatch.setattr(pipeline, "_results_parts", plain)
     _writers_form(monkeypatch)
     own = _compute(inputs[case], tmp_path / "own")
     a, b = _parts(final), _parts(own)
@@ -110,21 +110,21 @@ def test_styles_changed_before_the_splice_are_written_again(
     results are written again in the writer's form, the output the same."""
     other = inspect_package(inputs["many-formats"]).styles
     assert other is not None
-    plain = pipeline._write_results
+    plain = pipeline._results_parts
     given: list[object] = []
 
-    def stale(results, tmp, names, run_info, styles=NotImplemented):
+    def stale(results, names, run_info, styles=NotImplemented):
         given.append(styles)
         if styles is NotImplemented:
-            return plain(results, tmp, names, run_info)
-        maps = plain(results, tmp, names, run_info, other)
-        assert maps is not None
-        return maps
+            return plain(results, names, run_info)
+        got = plain(results, names, run_info, other)
+        assert got[1] is not None
+        return got
 
-    monkeypatch.setattr(pipeline, "_write_results", stale)
+    monkeypatch.setattr(pipeline, "_results_parts", stale)
     got = _compute(TEMPLATE, tmp_path / "stale")
     assert len(given) == 2 and given[1] is NotImplemented
-    monkeypatch.setattr(pipeline, "_write_results", plain)
+    monkeypatch.setattr(pipeline, "_results_parts", plain)
     _writers_form(monkeypatch)
     own = _compute(TEMPLATE, tmp_path / "own")
     a, b = _parts(got), _parts(own)
@@ -148,19 +148,19 @@ def test_a_format_numbered_while_writing_falls_back_to_the_writers_form(
             missed.append(True)
 
     monkeypatch.setattr(assembly._Packager, "_write_sheets", numbering)
-    plain = pipeline._write_results
+    plain = pipeline._results_parts
     maps: list[object] = []
 
-    def noted(results, tmp, names, run_info, styles=NotImplemented):
-        got = plain(results, tmp, names, run_info, styles)
-        maps.append(got)
+    def noted(results, names, run_info, styles=NotImplemented):
+        got = plain(results, names, run_info, styles)
+        maps.append(got[1])
         return got
 
-    monkeypatch.setattr(pipeline, "_write_results", noted)
+    monkeypatch.setattr(pipeline, "_results_parts", noted)
     got = _compute(TEMPLATE, tmp_path / "missed")
     assert missed == [True] and maps == [None]
     monkeypatch.setattr(assembly._Packager, "_write_sheets", write)
-    monkeypatch.setattr(pipeline, "_write_results", plain)
+    monkeypatch.setattr(pipeline, "_results_parts", plain)
     _writers_form(monkeypatch)
     own = _compute(TEMPLATE, tmp_path / "own")
     a, b = _parts(got), _parts(own)

@@ -1115,10 +1115,10 @@ def test_result_sheets_rewritten_on_two_cores_are_those_rewritten_here(tmp_path)
         from xlmodel.workbook.package import result_parts as rp
         from xlmodel.workbook.template import fill_workbook
         import xlsxwriter
-        plain = pipeline._write_results
-        def writers_form(results, tmp, names, info, styles=NotImplemented):
-            return plain(results, tmp, names, info)
-        pipeline._write_results = writers_form
+        plain = pipeline._results_parts
+        def writers_form(results, names, info, styles=NotImplemented):
+            return plain(results, names, info)
+        pipeline._results_parts = writers_form
         tmp = {str(tmp_path)!r}
         table = {{f"V{{j}}": dict(SEED_VARIANTS["Baseline"], clock_mhz=1000 + j)
                  for j in range(60)}}

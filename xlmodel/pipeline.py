@@ -20,7 +20,6 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -150,7 +149,7 @@ def compute(
     if out != path and out.exists():
         reader.check_not_open(out)
     _check_writable(out)
-    with _write_lock(out) as target:
+    with _write_lock(out):
         study, record = reader.read_recorded(path)
         if explore:
             require_exploration(study, path)
@@ -190,43 +189,31 @@ def compute(
                 previous_note=previous_note,
             )
             _check_writable(out)
+            # the results handed to the splice in memory, in final form for
+            # the workbook's styles as read
+            parts, maps = _results_parts(results, names, run_info, info.styles)
             try:
-                fd, tmp = tempfile.mkstemp(
-                    suffix=".results.xlsx",
-                    prefix=package.temp_prefix(target.name),
-                    dir=target.parent,
+                package.splice_results(
+                    path,
+                    parts,
+                    out,
+                    report.SHEETS,
+                    open_on=names.get("Summary"),
+                    deselect=open_on_summary,
+                    final=maps,
                 )
-            except OSError as exc:
-                raise PackageError(
-                    f"{target.parent}: cannot write here ({exc.strerror or exc})"
-                ) from None
-            os.close(fd)
-            try:
-                maps = _write_results(results, tmp, names, run_info, info.styles)
-                try:
-                    package.splice_results(
-                        path,
-                        tmp,
-                        out,
-                        report.SHEETS,
-                        open_on=names.get("Summary"),
-                        deselect=open_on_summary,
-                        final=maps,
-                    )
-                except package.StaleStyles:
-                    # the styles changed since they were read: the results
-                    # written again in the writer's own form
-                    _write_results(results, tmp, names, run_info)
-                    package.splice_results(
-                        path,
-                        tmp,
-                        out,
-                        report.SHEETS,
-                        open_on=names.get("Summary"),
-                        deselect=open_on_summary,
-                    )
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            except package.StaleStyles:
+                # the styles changed since they were read: the results
+                # written again in the writer's own form
+                parts, _ = _results_parts(results, names, run_info)
+                package.splice_results(
+                    path,
+                    parts,
+                    out,
+                    report.SHEETS,
+                    open_on=names.get("Summary"),
+                    deselect=open_on_summary,
+                )
         except BaseException:
             results.abandon()  # a failed compute ends its Monte Carlo
             raise
@@ -265,29 +252,12 @@ def diff(old, new) -> changes.Changes:
     return changes.compare(a, b, study.process_nodes)
 
 
-def _write_results(
-    results: Results, tmp: str, names, run_info: dict, styles=NotImplemented
-):
-    """Write the results workbook, in final form for the workbook styles
-    ``styles`` when given (:func:`report.write_results`: the style maps, or
-    None); a failed write (a full disk) is a PackageError."""
-    try:
-        # only the splice reads it: its entries uncompressed
-        return report.write_results(
-            results, tmp, names, run_info, stored=True, final_styles=styles
-        )
-    except Exception as exc:
-        # The writer may wrap the OSError of a failed write in an error of its own.
-        cause = exc if isinstance(exc, OSError) else None
-        for inner in (*exc.args, exc.__cause__, exc.__context__):
-            if cause is None and isinstance(inner, OSError):
-                cause = inner
-        if cause is None:
-            raise
-        raise PackageError(
-            f"{Path(tmp).parent}: cannot write the results "
-            f"({cause.strerror or cause}); the workbook was not changed"
-        ) from exc
+def _results_parts(results: Results, names, run_info: dict, styles=NotImplemented):
+    """The results workbook in memory (:func:`report.results_parts`), as a
+    package the splice takes, in final form for the workbook styles
+    ``styles`` when given; and the style maps (or None)."""
+    entries, maps = report.results_parts(results, names, run_info, styles)
+    return package.Package.in_memory("results workbook", "results", entries), maps
 
 
 #: The lock files' descriptors this process holds (see :func:`_write_lock`).

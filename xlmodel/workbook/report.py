@@ -471,16 +471,34 @@ def write_results(
     xlmodel.errors.PackageError
         The file cannot be written.
     """
+    parts, maps = results_parts(results, sheet_names, run_info, final_styles)
+    packing = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    try:
+        write_entries(path, [(i, data, None) for i, data in parts], packing)
+    except OSError as exc:
+        raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
+    return maps
+
+
+def results_parts(
+    results: Results,
+    sheet_names: dict[str, str] | None = None,
+    run_info: dict | None = None,
+    final_styles=NotImplemented,
+) -> tuple[list[tuple[zipfile.ZipInfo, bytes]], tuple | None]:
+    """:func:`write_results` in memory: the results workbook's entries and
+    their bytes, in order (for
+    :meth:`~xlmodel.workbook.package.Package.in_memory`), and the style maps
+    of the final form (or None)."""
     names = resolve_sheet_names(sheet_names)
     info = dict(run_info or {})
     with _collector_paused():
         if final_styles is not NotImplemented:
             try:
-                return _write(results, path, names, dict(info), stored, final_styles)
+                return _write(results, names, dict(info), final_styles)
             except assembly.FinalFormMissed:
                 pass  # written again in the writer's own form
-        _write(results, path, names, info, stored)
-    return None
+        return _write(results, names, info)
 
 
 @contextlib.contextmanager
@@ -508,14 +526,12 @@ def _collector_paused():
 
 def _write(
     results: Results,
-    path,
     names: dict[str, str],
     info: dict,
-    stored: bool,
     final_styles=NotImplemented,
 ):
-    """:func:`write_results` with the names resolved and the collector paused;
-    the style maps of the final form, or None."""
+    """:func:`results_parts` with the names resolved and the collector
+    paused."""
     buffer = _Buffer()  # the package is finished in memory, written once
     workbook = assembly.Workbook(
         buffer,
@@ -548,14 +564,13 @@ def _write(
     try:
         with _stored_entries():
             workbook.close()
-        # every chart property written out, so no reader fills in its own
-        with zipfile.ZipFile(buffer) as package:
-            entries = explicit_entries(package)
-        packing = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-        write_entries(path, entries, packing)
     except (XlsxFileError, OSError) as exc:
-        raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
-    return workbook.final_maps
+        raise PackageError(f"cannot write the result sheets ({exc})") from exc
+    # every chart property written out, so no reader fills in its own
+    with zipfile.ZipFile(buffer) as package:
+        entries = explicit_entries(package)
+    parts = [(info, data if new is None else new) for info, data, new in entries]
+    return parts, workbook.final_maps
 
 
 def sheets_for(results: Results) -> list[str]:

@@ -42,6 +42,7 @@ from .ownership import (
     plan_sheet_names,
     sheets_reading_results,
 )
+from .parts import Package
 from .screen import screen_zip
 from .splice import StaleStyles, main_type_for, splice_results
 from .styles import style_maps
@@ -49,6 +50,7 @@ from .write import temp_prefix
 
 __all__ = [
     "OWNED_NAME",
+    "Package",
     "PackageInfo",
     "StaleStyles",
     "inspect_package",

@@ -138,6 +138,23 @@ class Package:
         pkg._open()
         return pkg
 
+    @classmethod
+    def in_memory(
+        cls, label: str, role: str, parts: list[tuple[zipfile.ZipInfo, bytes]]
+    ) -> Package:
+        """A package held in memory, its parts (entry, bytes) in order: the
+        results xlmodel has just written, handed to the splice without a
+        file in between; ``label`` names it in messages."""
+        pkg = cls(label, role)
+        pkg.infos = [info for info, _ in parts]
+        for info, data in parts:
+            if not info.filename.endswith("/"):
+                pkg.by_fold[fold(info.filename)] = info.filename
+                pkg.data[info.filename] = data
+        if CONTENT_TYPES not in pkg.by_fold.values():
+            raise pkg.fail(f"is not an Office Open XML package (no {CONTENT_TYPES})")
+        return pkg
+
     def __enter__(self) -> Package:
         return self
 

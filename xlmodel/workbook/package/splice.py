@@ -55,7 +55,7 @@ _EXTENSIONS = {
 
 def splice_results(
     original_path: str | os.PathLike[str],
-    results_path: str | os.PathLike[str],
+    results_path: str | os.PathLike[str] | Package,
     out_path: str | os.PathLike[str],
     legacy_names: Collection[str] = (),
     open_on: str | None = None,
@@ -75,10 +75,12 @@ def splice_results(
     ----------
     original_path : str or os.PathLike
         The user's workbook (``.xlsx`` or ``.xlsm``).
-    results_path : str or os.PathLike
+    results_path : str or os.PathLike or Package
         A workbook holding only result sheets, each carrying ``OWNED_NAME``,
         written with names chosen by :func:`plan_sheet_names`. Its global
-        defined names are not copied; its sheet-local ones are.
+        defined names are not copied; its sheet-local ones are. A
+        :class:`~.parts.Package` made by :meth:`~.parts.Package.in_memory`
+        is taken as it is (the results just written, never on disk).
     out_path : str or os.PathLike
         Where to write; may be ``original_path``. The file is written to a
         temporary file in the same directory and moved into place, so the
@@ -111,8 +113,11 @@ def splice_results(
     """
     with Package.open(original_path, "workbook") as original:
         original.read_all()
-    with Package.open(results_path, "results workbook") as results:
-        results.read_all()
+    if isinstance(results_path, Package):
+        results = results_path
+    else:
+        with Package.open(results_path, "results workbook") as results:
+            results.read_all()
     book = Workbook.read(original, legacy_names)
     main_type = main_type_for(book.content_type, out_path)
     refuse_if_locked(out_path)
