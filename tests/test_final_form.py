@@ -5,7 +5,9 @@ inline strings (final form), so that the splice copies their cell data as it
 is. Every part of the output is compared with the output of the writer's own
 form, rewritten by the splice, on workbooks whose styles differ: the template,
 a computed template (its styles already hold the results'), one without a
-styles part and one with many formats of its own. The two ways back to the
+styles part, one with many formats of its own, one at Excel's limit of
+formats that already holds the results', styles written otherwise (UTF-16,
+comments, prefixes) and a workbook outside ``xl/``. The two ways back to the
 writer's form are proved the same way: styles that changed between their
 reading and the splice, and a sheet that numbers a format the settling missed.
 """
@@ -74,10 +76,33 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "many-formats": corpus.template_with_cell_formats(
             TEMPLATE, folder / "many.xlsx", 3_000
         ),
+        # the results' formats already there, after 64,000 of the user's
+        "full-styles": corpus.template_with_cell_formats(
+            TEMPLATE, folder / "full.xlsx", 64_000, styles_from=computed
+        ),
+        # styles part (and the other edited parts) in UTF-16, with comments,
+        # instructions, CDATA, prefixes, odd quotes and whitespace
+        "utf-16": corpus.write_variant(TEMPLATE, folder / "u16.xlsx", "utf-16").path,
+        "everything": corpus.write_variant(
+            TEMPLATE, folder / "every.xlsx", "everything"
+        ).path,
+        "outside-xl": corpus.template_outside_xl(TEMPLATE, folder / "outside.xlsx"),
     }
 
 
-@pytest.mark.parametrize("case", ["template", "computed", "no-styles", "many-formats"])
+CASES = [
+    "template",
+    "computed",
+    "no-styles",
+    "many-formats",
+    "full-styles",
+    "utf-16",
+    "everything",
+    "outside-xl",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_final_form_is_the_splices_rewrite(
     inputs: dict[str, Path],
     case: str,
