@@ -189,10 +189,10 @@ def compute(
                 previous_note=previous_note,
             )
             _check_writable(out)
+
             # the results handed to the splice in memory, in final form for
             # the workbook's styles as read
-            parts, maps = _results_parts(results, names, run_info, info.styles)
-            try:
+            def splice(parts, maps=None) -> None:
                 package.splice_results(
                     path,
                     parts,
@@ -202,18 +202,13 @@ def compute(
                     deselect=open_on_summary,
                     final=maps,
                 )
+
+            try:
+                splice(*_results_parts(results, names, run_info, info.styles))
             except package.StaleStyles:
                 # the styles changed since they were read: the results
                 # written again in the writer's own form
-                parts, _ = _results_parts(results, names, run_info)
-                package.splice_results(
-                    path,
-                    parts,
-                    out,
-                    report.SHEETS,
-                    open_on=names.get("Summary"),
-                    deselect=open_on_summary,
-                )
+                splice(*_results_parts(results, names, run_info))
         except BaseException:
             results.abandon()  # a failed compute ends its Monte Carlo
             raise

@@ -200,6 +200,22 @@ def _stored_entries():
             module.ZIP_DEFLATED = deflated
 
 
+def _formula_type(value) -> str | None:
+    """The type attribute of a formula cell holding ``value`` as its result,
+    as xlsxwriter writes it (``' t="str"'`` for text, nothing for a number);
+    None for a value it writes otherwise (a boolean, an error code, empty
+    text, another type)."""
+    if value.__class__ is bool:
+        return None
+    if isinstance(value, str):
+        if value == "" or value in _ERROR_CODES:
+            return None
+        return ' t="str"'
+    if isinstance(value, int | float):
+        return ""
+    return None
+
+
 class _Worksheet(Worksheet):
     """xlsxwriter's worksheet, without the 29 rewriting passes over a formula
     that names none of the functions they rewrite (the live tables write
@@ -266,35 +282,7 @@ class _Worksheet(Worksheet):
         kind = cell.__class__.__name__
         if kind == "Blank":
             return f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{style}/>'
-        if kind == "Number" or kind == "Datetime":
-            ref = xl_rowcol_to_cell_fast(row, col)
-            return f'<c r="{ref}"{style}><v>{cell.number:.16G}</v></c>'
-        if kind == "String":
-            index = cell.string
-            if index.__class__ is not int or not 0 <= index < len(final.inline):
-                return None
-            return (
-                f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{style}{final.inline[index]}'
-            )
-        if kind == "Formula":
-            value = cell.value
-            if value.__class__ is bool:
-                return None
-            if isinstance(value, str):
-                if value == "" or value in _ERROR_CODES:
-                    return None
-                typed = ' t="str"'
-            elif isinstance(value, int | float):
-                typed = ""
-            else:
-                return None
-            ref = xl_rowcol_to_cell_fast(row, col)
-            escape = self._escape_data
-            return (
-                f'<c r="{ref}"{style}{typed}><f>{escape(cell.formula)}</f>'
-                f"<v>{escape(value)}</v></c>"
-            )
-        return None
+        return self._common_cell_xml(row, col, cell, kind, style, final.inline)
 
     def _cell_xml(self, row, col, cell) -> str | None:
         """A cell's XML as xlsxwriter writes it, for the common kinds of cell
@@ -304,34 +292,35 @@ class _Worksheet(Worksheet):
         if not fmt:
             return None
         kind = cell.__class__.__name__  # xlsxwriter's own test of the kind
+        if kind == "String" and self.constant_memory:  # an in-line string
+            return None
+        style = f' s="{fmt._get_xf_index()}"'
+        return self._common_cell_xml(row, col, cell, kind, style, None)
+
+    def _common_cell_xml(self, row, col, cell, kind, style, inline) -> str | None:
+        """A number, string or formula cell's XML with the style attribute
+        ``style``: a string shared (``inline`` None) or inline (``inline``:
+        :attr:`assembly.Final.inline`); None for any other cell."""
         if kind == "Number" or kind == "Datetime":
             ref = xl_rowcol_to_cell_fast(row, col)
-            return (
-                f'<c r="{ref}" s="{fmt._get_xf_index()}"><v>{cell.number:.16G}</v></c>'
-            )
+            return f'<c r="{ref}"{style}><v>{cell.number:.16G}</v></c>'
         if kind == "String":
-            if self.constant_memory:  # an in-line string
-                return None
+            index = cell.string
             ref = xl_rowcol_to_cell_fast(row, col)
-            xf = fmt._get_xf_index()
-            return f'<c r="{ref}" s="{xf}" t="s"><v>{cell.string}</v></c>'
+            if inline is None:
+                return f'<c r="{ref}"{style} t="s"><v>{index}</v></c>'
+            if index.__class__ is not int or not 0 <= index < len(inline):
+                return None
+            return f'<c r="{ref}"{style}{inline[index]}'
         if kind == "Formula":
             value = cell.value
-            if value.__class__ is bool:
-                return None
-            if isinstance(value, str):
-                if value == "" or value in _ERROR_CODES:
-                    return None
-                typed = ' t="str"'
-            elif isinstance(value, int | float):
-                typed = ""
-            else:
+            typed = _formula_type(value)
+            if typed is None:
                 return None
             ref = xl_rowcol_to_cell_fast(row, col)
-            xf = fmt._get_xf_index()
             escape = self._escape_data
             return (
-                f'<c r="{ref}" s="{xf}"{typed}><f>{escape(cell.formula)}</f>'
+                f'<c r="{ref}"{style}{typed}><f>{escape(cell.formula)}</f>'
                 f"<v>{escape(value)}</v></c>"
             )
         return None
