@@ -10,11 +10,12 @@ there, so that runs of different code read the very same input files), then
     inputs under different code must give the same digest, part for part
     (``--against OTHER_DIR`` compares with the digests another run wrote
     there, and exits 1 on a difference);
-(b) the results workbook that compute spliced is kept, and ``splice_results``
-    alone is timed on it and the input workbook, best of 3, beside the splice
-    with the previous rewrite of the result sheets (``previous_splice.py``; best
-    of 3, of 1 above 200 variants), whose output must be the same bytes, and
-    beside openpyxl's load and save of the input workbook.
+(b) the results workbook that compute spliced (its sheets in final form) is
+    kept, and ``splice_results`` alone is timed on it and the input workbook,
+    best of 3, beside the splice of the same results in the writer's own form
+    with the previous rewrite of the result sheets (``previous_splice.py``;
+    best of 3, of 1 above 200 variants), whose output must be the same bytes,
+    and beside openpyxl's load and save of the input workbook.
 
 The template's output is also computed again in place and digested (its
 Changes sheet then compares two computes; its Run sheet, which records the hash
@@ -90,23 +91,32 @@ def _run_sheet_part(z: zipfile.ZipFile) -> str:
 
 def _capture(
     src: Path, folder: Path, label: str, again: bool
-) -> tuple[Path, dict, float]:
+) -> tuple[tuple[Path, object, Path], dict, float]:
     """Compute ``src`` with the time fixed; keep the results workbook; digest.
 
-    Returns the results workbook the splice read, the digest and the seconds
-    of the (first) compute.
+    Returns the results the splice read (kept in DIR: the results workbook in
+    final form, the style maps it was written with, and the same results in
+    the writer's own form, from a second compute that writes them so), the
+    digest and the seconds of the (first) compute.
 
     With ``again``, the output is computed once more in place (its Changes
     against the first compute's state) and digested too.
     """
     pipeline._load()
     package = pipeline.package
-    kept = folder / f"results-{label}.xlsx"
-    real = package.splice_results
+    final_kept = folder / f"results-{label}.xlsx"
+    own_kept = folder / f"results-{label}-writers-form.xlsx"
+    real, plain = package.splice_results, pipeline._results_parts
+    maps: list[object] = []
 
     def keeping(original, results, out, legacy=(), **options):
-        shutil.copy(results, kept)
+        target = final_kept if options.get("final") is not None else own_kept
+        maps.append(options.get("final"))
+        _save(results, target)
         return real(original, results, out, legacy, **options)
+
+    def writers_form(results, names, run_info, styles=NotImplemented):
+        return plain(results, names, run_info)
 
     with tempfile.TemporaryDirectory() as d:
         work = Path(d) / "work.xlsx"
@@ -116,31 +126,50 @@ def _capture(
         t0 = time.perf_counter()
         try:
             compute(work, out, export_dir=None, now=FIXED_NOW)
+            seconds = time.perf_counter() - t0
+            pipeline._results_parts = writers_form
+            compute(work, Path(d) / "own.xlsx", export_dir=None, now=FIXED_NOW)
         finally:
             package.splice_results = real
-        seconds = time.perf_counter() - t0
+            pipeline._results_parts = plain
         digest = _digest(out)
         if again:
             compute(out, export_dir=None, now=FIXED_NOW)
             digest.update(_digest(out, "computed again in place: ", mask_run=True))
-    return kept, digest, seconds
+    return (final_kept, maps[0], own_kept), digest, seconds
+
+
+def _save(results, target: Path) -> None:
+    """The results the splice was given (a path, or a package in memory) as
+    a workbook file at ``target``."""
+    if isinstance(results, (str, Path)):
+        shutil.copy(results, target)
+        return
+    with zipfile.ZipFile(target, "w") as z:
+        for info in results.infos:
+            z.writestr(info, results.data.get(info.filename, b""))
 
 
 def _time_splice(
-    original: Path, results: Path, repeat_previous: int
+    original: Path, results: tuple[Path, object, Path], repeat_previous: int
 ) -> tuple[float, float, float]:
-    """Seconds of the splice alone (best of 3), of the splice with the previous
-    rewrite (best of ``repeat_previous``), and of openpyxl load + save (best of
-    3); the two splices must write the same parts, byte for byte."""
+    """Seconds of the splice alone (best of 3) of the results in final form,
+    as compute splices them, and of the splice of the results in the
+    writer's own form with the previous rewrite of their sheets (best of
+    ``repeat_previous``), and of openpyxl load + save (best of 3); the two
+    splices must write the same parts, byte for byte."""
     from xlmodel.workbook.package import splice_results
     from xlmodel.workbook.report import SHEETS
 
+    final, maps, own = results
     with tempfile.TemporaryDirectory() as d:
         out, old = Path(d) / "out.xlsx", Path(d) / "previous.xlsx"
-        splice = best_of(lambda: splice_results(original, results, out, SHEETS))
+        splice = best_of(
+            lambda: splice_results(original, final, out, SHEETS, final=maps)
+        )
         with previous_rewrite():
             previous = best_of(
-                lambda: splice_results(original, results, old, SHEETS),
+                lambda: splice_results(original, own, old, SHEETS),
                 repeat_previous,
             )
         new_parts, old_parts = _digest(out), _digest(old)
@@ -169,8 +198,8 @@ def main() -> int:
         splice, previous, base = _time_splice(src, results, repeat)
         print(
             f"{label}: openpyxl load+save {base:.3f} s; splice alone {splice:.3f} s "
-            f"({splice / base:.1f}x load+save), with the previous rewrite of the "
-            f"sheets {previous:.3f} s ({previous / base:.1f}x; best of {repeat}), "
+            f"({splice / base:.1f}x load+save), the writer's form with the previous "
+            f"rewrite of the sheets {previous:.3f} s ({previous / base:.1f}x; best of {repeat}), "
             f"the same bytes; compute (one run) {total:.2f} s "
             f"({total / base:.1f}x)"
         )
