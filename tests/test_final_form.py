@@ -7,20 +7,24 @@ form, rewritten by the splice, on workbooks whose styles differ: the template,
 a computed template (its styles already hold the results'), one without a
 styles part, one with many formats of its own, one at Excel's limit of
 formats that already holds the results', styles written otherwise (UTF-16,
-comments, prefixes) and a workbook outside ``xl/``. The two ways back to the
+comments, prefixes), a workbook outside ``xl/`` and a computed workbook saved
+again by LibreOffice and by Gnumeric. The two ways back to the
 writer's form are proved the same way: styles that changed between their
 reading and the splice, and a sheet that numbers a format the settling missed.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import make_package_corpus as corpus
 import pytest
+from conftest import libreoffice_convert
 
 from xlmodel import pipeline
 from xlmodel.workbook import assembly
@@ -190,3 +194,47 @@ def test_a_format_numbered_while_writing_falls_back_to_the_writers_form(
     own = _compute(TEMPLATE, tmp_path / "own")
     a, b = _parts(got), _parts(own)
     assert [n for n in a if a[n] != b[n]] == [] and list(a) == list(b)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("saved_by", ["LibreOffice", "Gnumeric"])
+def test_a_workbook_saved_by_another_spreadsheet_gets_the_same_bytes(
+    inputs: dict[str, Path],
+    saved_by: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A computed workbook saved again by LibreOffice or Gnumeric (their own
+    styles parts) is computed in final form, to the same bytes as in the
+    writer's form."""
+    if saved_by == "LibreOffice":
+        src = libreoffice_convert(inputs["computed"], "xlsx", tmp_path / "lo")
+    else:
+        if not shutil.which("ssconvert"):
+            if os.environ.get("XLMODEL_REQUIRE_LIBREOFFICE") == "1":
+                pytest.fail("Gnumeric (ssconvert) is required here but missing")
+            pytest.skip("Gnumeric (ssconvert) is not installed")
+        src = tmp_path / "gnumeric.xlsx"
+        subprocess.run(
+            ["ssconvert", str(inputs["computed"]), str(src)],
+            capture_output=True,
+            timeout=180,
+            check=True,
+        )
+    plain = pipeline._results_parts
+    forms: list[bool] = []
+
+    def noted(results, names, run_info, styles=NotImplemented):
+        got = plain(results, names, run_info, styles)
+        forms.append(got[1] is not None)
+        return got
+
+    monkeypatch.setattr(pipeline, "_results_parts", noted)
+    final = _compute(src, tmp_path / "final")
+    assert forms == [True], "not written in final form"
+    monkeypatch.setattr(pipeline, "_results_parts", plain)
+    _writers_form(monkeypatch)
+    own = _compute(src, tmp_path / "own")
+    a, b = _parts(final), _parts(own)
+    assert list(a) == list(b)
+    assert [n for n in a if a[n] != b[n]] == []
