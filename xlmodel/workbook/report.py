@@ -413,8 +413,7 @@ def write_results(
     sheet_names: dict[str, str] | None = None,
     run_info: dict | None = None,
     stored: bool = False,
-    final_styles=NotImplemented,
-) -> tuple[dict[int, int], dict[int, int]] | None:
+) -> None:
     """Write the result sheets of ``results`` to a new workbook at ``path``.
 
     Parameters
@@ -443,14 +442,6 @@ def write_results(
         Write the zip entries uncompressed (the same part bytes): for a
         workbook that is only read back, as the compute pipeline's splice
         reads the results workbook, compressing it would be time lost.
-    final_styles : bytes or None, optional
-        The styles part of the workbook the results will be spliced into
-        (None: it has none): the result sheets' cells and rows are then laid
-        out as the splice would rewrite them (merged style indices, inline
-        strings), so that it copies them as they are. Returns the style maps
-        to give the splice (:func:`~xlmodel.workbook.package.splice_results`),
-        or None where they could not be laid out so (the writer's own form,
-        as without ``final_styles``).
 
     Raises
     ------
@@ -460,13 +451,12 @@ def write_results(
     xlmodel.errors.PackageError
         The file cannot be written.
     """
-    parts, maps = results_parts(results, sheet_names, run_info, final_styles)
+    parts, _ = results_parts(results, sheet_names, run_info)
     packing = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     try:
         write_entries(path, [(i, data, None) for i, data in parts], packing)
     except OSError as exc:
         raise PackageError(f"{path}: cannot write the result sheets ({exc})") from exc
-    return maps
 
 
 def results_parts(
@@ -478,7 +468,15 @@ def results_parts(
     """:func:`write_results` in memory: the results workbook's entries and
     their bytes, in order (for
     :meth:`~xlmodel.workbook.package.Package.in_memory`), and the style maps
-    of the final form (or None)."""
+    of the final form (or None).
+
+    ``final_styles``: the styles part of the workbook the results will be
+    spliced into (None: it has none). The result sheets' cells and rows are
+    then laid out as the splice would rewrite them (merged style indices,
+    inline strings), so that it copies them as they are; the maps returned
+    go to :func:`~xlmodel.workbook.package.splice_results` as ``final``.
+    None where they could not be laid out so (the writer's own form, as
+    without ``final_styles``)."""
     names = resolve_sheet_names(sheet_names)
     info = dict(run_info or {})
     with _collector_paused():
