@@ -276,11 +276,10 @@ class Final:
         """Cells or a row the writer wrote in its own form, in final form;
         :class:`FinalFormMissed` for any the splice would refuse."""
         from .package.ooxml import PackageError
-        from .package.result_parts import final_cells
+        from .package.result_parts import by_written_index, final_cells
 
         if self._by_index is None:
-            self._by_index = {str(k): end for k, end in enumerate(self.inline)}
-            self._by_index[None] = ""
+            self._by_index = by_written_index(self.inline)
         try:
             return final_cells(text, self.xf_map, self._by_index)
         except PackageError:

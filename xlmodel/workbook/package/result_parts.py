@@ -279,22 +279,13 @@ def _rewrite_result_sheet(
         raise PackageError(f"result sheet {part} is not laid out as expected")
     text = xml.text
 
-    def remap(tag: str, attr: str, table: dict[int, int]) -> str:
-        value = tag_attrs(tag).get(attr)
-        if value is None or not table:
-            return tag
-        index = as_int(value, -1)
-        if index not in table:
-            raise PackageError(f"result sheet {part} uses unknown style {value}")
-        return set_attr(tag, attr, str(table[index]))
-
     text = _rewrite_cells(text, part, xf_map, inline)
     text = remap_rows(text, part, xf_map)
     text = start_tag_re("", "col").sub(
-        lambda m: remap(m.group(0), "style", xf_map), text
+        lambda m: _remap(m.group(0), "style", xf_map, part), text
     )
     text = start_tag_re("", "cfRule").sub(
-        lambda m: remap(m.group(0), "dxfId", dxf_map), text
+        lambda m: _remap(m.group(0), "dxfId", dxf_map, part), text
     )
 
     def view(match: re.Match[str]) -> str:
@@ -309,25 +300,32 @@ def _rewrite_result_sheet(
     return xml.encode()
 
 
+def _remap(tag: str, attr: str, table: dict[int, int], part: str) -> str:
+    """A start tag with its style index ``attr`` remapped by ``table`` (an
+    empty table, or no such attribute: the tag as it is); an index the table
+    does not know is refused."""
+    value = tag_attrs(tag).get(attr)
+    if value is None or not table:
+        return tag
+    index = as_int(value, -1)
+    if index not in table:
+        raise PackageError(f"result sheet {part} uses unknown style {value}")
+    return set_attr(tag, attr, str(table[index]))
+
+
 def remap_rows(text: str, part: str, xf_map: dict[int, int]) -> str:
     """Every ``<row>`` start tag of ``text`` with its style index (``s``)
     remapped to the merged styles (an empty ``xf_map``: kept)."""
     if not xf_map:
         return text
-
-    def remap(match: re.Match[str]) -> str:
-        tag = match.group(0)
-        if not _S_ATTR_RE.search(tag):
-            return tag
-        value = tag_attrs(tag).get("s")
-        if value is None:
-            return tag
-        index = as_int(value, -1)
-        if index not in xf_map:
-            raise PackageError(f"result sheet {part} uses unknown style {value}")
-        return set_attr(tag, "s", str(xf_map[index]))
-
-    return _ROW_RE.sub(remap, text)
+    return _ROW_RE.sub(
+        lambda m: (
+            _remap(m.group(0), "s", xf_map, part)
+            if _S_ATTR_RE.search(m.group(0))
+            else m.group(0)
+        ),
+        text,
+    )
 
 
 def final_cells(
@@ -384,11 +382,14 @@ def _guids(text: str) -> set[str]:
 
 def _inline_strings(strings: list[str]) -> dict[str | None, str]:
     """What ends a shared-string cell once inline, by its index as written."""
-    inline: dict[str | None, str] = {
-        str(index): ' t="inlineStr"><is>' + xml + "</is></c>"
-        for index, xml in enumerate(strings)
-    }
-    inline[None] = ""  # a cell that holds no shared string
+    return by_written_index(inline_endings(strings))
+
+
+def by_written_index(endings: list[str]) -> dict[str | None, str]:
+    """The endings of :func:`inline_endings` by the index as a cell writes
+    it (``"7"``); None: a cell that holds no shared string."""
+    inline: dict[str | None, str] = {str(k): end for k, end in enumerate(endings)}
+    inline[None] = ""
     return inline
 
 
