@@ -53,18 +53,43 @@ def _compute(src: Path, folder: Path) -> Path:
     return path
 
 
-def _writers_form(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Compute's results written in the writer's own form from now on; the
-    styles each write was given are noted in the list returned."""
+def _writers_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compute's results written in the writer's own form from now on."""
     plain = pipeline._results_parts
-    given: list[object] = []
 
     def write(results, names, run_info, styles=NotImplemented):
-        given.append(styles)
         return plain(results, names, run_info)
 
     monkeypatch.setattr(pipeline, "_results_parts", write)
-    return given
+
+
+def _noting_maps(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Compute's results written as ever; the style maps of each write (None:
+    the writer's form) noted in the list returned."""
+    plain = pipeline._results_parts
+    maps: list[object] = []
+
+    def noted(results, names, run_info, styles=NotImplemented):
+        got = plain(results, names, run_info, styles)
+        maps.append(got[1])
+        return got
+
+    monkeypatch.setattr(pipeline, "_results_parts", noted)
+    return maps
+
+
+def _assert_writers_bytes(
+    got: Path, src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``got``, computed from ``src``, holds every part ``src`` computed in
+    the writer's own form holds, in order, byte for byte (what the test
+    patched undone first)."""
+    monkeypatch.undo()
+    _writers_form(monkeypatch)
+    own = _compute(src, tmp_path / "own")
+    a, b = _parts(got), _parts(own)
+    assert list(a) == list(b)
+    assert [n for n in a if a[n] != b[n]] == []
 
 
 @pytest.fixture(scope="module")
@@ -113,23 +138,10 @@ def test_final_form_is_the_splices_rewrite(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[object] = []
-    plain = pipeline._results_parts
-
-    def noted(results, names, run_info, styles=NotImplemented):
-        got = plain(results, names, run_info, styles)
-        calls.append(got[1])  # the style maps (None: the writer's form)
-        return got
-
-    monkeypatch.setattr(pipeline, "_results_parts", noted)
+    calls = _noting_maps(monkeypatch)
     final = _compute(inputs[case], tmp_path / "final")
     assert len(calls) == 1 and calls[0] is not None, "not written in final form"
-    monkeypatch.setattr(pipeline, "_results_parts", plain)
-    _writers_form(monkeypatch)
-    own = _compute(inputs[case], tmp_path / "own")
-    a, b = _parts(final), _parts(own)
-    assert list(a) == list(b)
-    assert [n for n in a if a[n] != b[n]] == []
+    _assert_writers_bytes(final, inputs[case], tmp_path, monkeypatch)
 
 
 def test_styles_changed_before_the_splice_are_written_again(
@@ -153,11 +165,7 @@ def test_styles_changed_before_the_splice_are_written_again(
     monkeypatch.setattr(pipeline, "_results_parts", stale)
     got = _compute(TEMPLATE, tmp_path / "stale")
     assert len(given) == 2 and given[1] is NotImplemented
-    monkeypatch.setattr(pipeline, "_results_parts", plain)
-    _writers_form(monkeypatch)
-    own = _compute(TEMPLATE, tmp_path / "own")
-    a, b = _parts(got), _parts(own)
-    assert [n for n in a if a[n] != b[n]] == [] and list(a) == list(b)
+    _assert_writers_bytes(got, TEMPLATE, tmp_path, monkeypatch)
 
 
 def test_a_format_numbered_while_writing_falls_back_to_the_writers_form(
@@ -177,23 +185,10 @@ def test_a_format_numbered_while_writing_falls_back_to_the_writers_form(
             missed.append(True)
 
     monkeypatch.setattr(assembly._Packager, "_write_sheets", numbering)
-    plain = pipeline._results_parts
-    maps: list[object] = []
-
-    def noted(results, names, run_info, styles=NotImplemented):
-        got = plain(results, names, run_info, styles)
-        maps.append(got[1])
-        return got
-
-    monkeypatch.setattr(pipeline, "_results_parts", noted)
+    maps = _noting_maps(monkeypatch)
     got = _compute(TEMPLATE, tmp_path / "missed")
     assert missed == [True] and maps == [None]
-    monkeypatch.setattr(assembly._Packager, "_write_sheets", write)
-    monkeypatch.setattr(pipeline, "_results_parts", plain)
-    _writers_form(monkeypatch)
-    own = _compute(TEMPLATE, tmp_path / "own")
-    a, b = _parts(got), _parts(own)
-    assert [n for n in a if a[n] != b[n]] == [] and list(a) == list(b)
+    _assert_writers_bytes(got, TEMPLATE, tmp_path, monkeypatch)
 
 
 @pytest.mark.libreoffice
@@ -221,20 +216,7 @@ def test_a_workbook_saved_by_another_spreadsheet_gets_the_same_bytes(
             timeout=180,
             check=True,
         )
-    plain = pipeline._results_parts
-    forms: list[bool] = []
-
-    def noted(results, names, run_info, styles=NotImplemented):
-        got = plain(results, names, run_info, styles)
-        forms.append(got[1] is not None)
-        return got
-
-    monkeypatch.setattr(pipeline, "_results_parts", noted)
+    maps = _noting_maps(monkeypatch)
     final = _compute(src, tmp_path / "final")
-    assert forms == [True], "not written in final form"
-    monkeypatch.setattr(pipeline, "_results_parts", plain)
-    _writers_form(monkeypatch)
-    own = _compute(src, tmp_path / "own")
-    a, b = _parts(final), _parts(own)
-    assert list(a) == list(b)
-    assert [n for n in a if a[n] != b[n]] == []
+    assert [m is not None for m in maps] == [True], "not written in final form"
+    _assert_writers_bytes(final, src, tmp_path, monkeypatch)
