@@ -613,13 +613,7 @@ class Sheet:
         if area_col is not None:  # as wide as the bands were cut for
             last_col = max(last_col, area_col)
         valued = max(
-            (
-                col
-                for cells in self.ws.table.values()
-                for col, cell in cells.items()
-                if type(cell).__name__ != "Blank"
-            ),
-            default=-1,
+            (_last_valued(cells) for cells in self.ws.table.values()), default=-1
         )
         if valued < last_col and last_col not in self.ws.table.get(0, {}):
             self.ws.write_string(0, last_col, " ")
@@ -680,16 +674,12 @@ class Sheet:
         starts, ends = [0, *breaks], [*(b - 1 for b in breaks), last_col]
         areas = [(0, 0, last_row, ends[0])]
         for c0, c1 in zip(starts[1:], ends[1:]):
+            marker = self._marker_col  # the area's end marker, in row 0
             rows = {
                 r
                 for r, cells in self.ws.table.items()
                 if r <= last_row
-                and any(
-                    c0 <= c <= c1
-                    and (r, c) != (0, self._marker_col)  # the area's end marker
-                    and type(cell).__name__ != "Blank"
-                    for c, cell in cells.items()
-                )
+                and _valued_within(cells, c0, c1, marker if r == 0 else None)
             }
             if any(k0 <= c1 and c0 <= k1 for _, _, k0, k1 in charts):
                 # LibreOffice misplaces charts in an area that does not begin
@@ -744,6 +734,29 @@ def _font(props: dict) -> tuple[float, bool, bool]:
         bool(props.get("bold")),
         bool(props.get("italic")),
     )
+
+
+def _last_valued(cells: dict) -> int:
+    """The last column of a row's ``cells`` holding a value (not a blank
+    cell that holds only a format); -1 for none."""
+    if not cells:
+        return -1
+    top = max(cells)
+    if type(cells[top]).__name__ != "Blank":
+        return top
+    return max(
+        (c for c, cell in cells.items() if type(cell).__name__ != "Blank"), default=-1
+    )
+
+
+def _valued_within(cells: dict, c0: int, c1: int, skip: int | None) -> bool:
+    """Whether a row's ``cells`` hold a value (not a blank) in columns ``c0``
+    to ``c1``, column ``skip`` aside."""
+    if len(cells) > c1 - c0 + 1:  # fewer columns to look up than cells
+        found = (c for c in range(c0, c1 + 1) if c in cells)
+    else:
+        found = (c for c in cells if c0 <= c <= c1)
+    return any(c != skip and type(cells[c]).__name__ != "Blank" for c in found)
 
 
 def _missing(v) -> bool:
