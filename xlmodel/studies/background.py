@@ -214,12 +214,12 @@ class Background:
             self._process = None
 
 
-def split(weights: list[float]) -> set[int]:
+def split(weights: list[float], head: float = 0.05) -> set[int]:
     """Indices of the pieces of work for a child, from their weights: the
     heaviest first, each to the lighter side, the child's side started a
     little heavier (its first touch of each page of the parent's memory copies
     it, and it sends its answer back)."""
-    child, here = 0.05 * sum(weights), 0.0
+    child, here = head * sum(weights), 0.0
     chosen: set[int] = set()
     for i in sorted(range(len(weights)), key=lambda i: -weights[i]):
         if child < here:
