@@ -373,9 +373,10 @@ class _Worksheet(Worksheet):
 
     def _write_final_rows(self, rows) -> None:
         """:meth:`_write_rows` in final form: each row's cells as
-        :meth:`_final_cell_xml` writes them, joined and written once, with
-        each format's style attribute and each column's letters found once
-        per sheet (the same text, in fewer steps)."""
+        :meth:`_final_cell_xml` writes them, joined and written once; a
+        number or shared string with a format (most cells) written here, with
+        its format's style attribute and its column's letters found once per
+        sheet (the same text, in fewer steps)."""
         final, table, row_info, spans = (
             self.final,
             self.table,
@@ -383,65 +384,51 @@ class _Worksheet(Worksheet):
             self.row_spans,
         )
         fh, styles, inline = self.fh, final.styles, final.inline
-        count = len(styles)
-        escape = self._escape_data
-        style_of: dict[int, str | None] = {}  # id of a format -> its attribute
-        letters: dict[int, str] = {}
-        plain: dict[int, bool] = {}  # column -> no column format
+        count, strings = len(styles), len(inline)
+        style_of: dict = {}  # format (by identity) -> its attribute, or None
+        kinds: dict[type, str] = {}  # a cell record's class -> its kind's name
+        letters = _Letters()
         for row in rows:
-            span = row_info.get(row)
+            info = row_info.get(row)
             cells = table.get(row)
             if not cells:  # a row with attributes only
-                self._write_empty_row(row, spans.get(row // 16), span)
+                self._write_empty_row(row, spans.get(row // 16), info)
                 continue
-            self._write_row(row, spans.get(row // 16), span)
-            row_plain = span is None or not span.row_format
+            self._write_row(row, spans.get(row // 16), info)
             number = str(row + 1)
             out = []
+            append = out.append
             for col in sorted(cells):
                 cell = cells[col]
+                kind = kinds.get(cell.__class__)
+                if kind is None:
+                    kind = kinds[cell.__class__] = cell.__class__.__name__
                 fmt = cell.format
-                if fmt:
-                    style = style_of.get(id(fmt), False)
+                if fmt and (kind == "Number" or kind == "String"):
+                    style = style_of.get(fmt, False)
                     if style is False:
                         xf = fmt._get_xf_index()
-                        style = styles[xf] if xf < count else None
-                        style_of[id(fmt)] = style
-                else:
-                    known = plain.get(col)
-                    if known is None:
-                        info = self.col_info.get(col)
-                        known = plain[col] = info is None or info.column_format is None
-                    style = "" if known and row_plain else None
-                xml = None
-                if style is not None:
-                    ref = letters.get(col)
-                    if ref is None:
-                        ref = letters[col] = xl_col_to_name(col)
-                    ref += number
-                    kind = cell.__class__.__name__
-                    if kind == "Number" or kind == "Datetime":
-                        xml = f'<c r="{ref}"{style}><v>{cell.number:.16G}</v></c>'
-                    elif kind == "String":
-                        index = cell.string
-                        if index.__class__ is int and 0 <= index < len(inline):
-                            xml = f'<c r="{ref}"{style}{inline[index]}'
-                    elif kind == "Formula":
-                        value = cell.value
-                        typed = _formula_type(value)
-                        if typed is not None:
-                            xml = (
-                                f'<c r="{ref}"{style}{typed}><f>{escape(cell.formula)}'
-                                f"</f><v>{escape(value)}</v></c>"
+                        style = style_of[fmt] = styles[xf] if xf < count else None
+                    if style is not None:
+                        if kind == "Number":
+                            append(
+                                f'<c r="{letters[col]}{number}"{style}>'
+                                f"<v>{cell.number:.16G}</v></c>"
                             )
-                    elif kind == "Blank":
-                        xml = f'<c r="{ref}"{style}/>'
+                            continue
+                        index = cell.string
+                        if index.__class__ is int and 0 <= index < strings:
+                            append(
+                                f'<c r="{letters[col]}{number}"{style}{inline[index]}'
+                            )
+                            continue
+                xml = self._final_cell_xml(row, col, cell, final)
                 if xml is None:  # written by the writer, then rewritten
                     xml = final.rewrite(
                         self._captured(Worksheet._write_cell, self, row, col, cell)
                     )
-                out.append(xml)
-            out.append("</row>")
+                append(xml)
+            append("</row>")
             fh.write("".join(out))
 
     def write_formula(self, row, col, formula, cell_format=None, value=0):
@@ -481,6 +468,14 @@ class _Worksheet(Worksheet):
         if formula.endswith("}"):
             formula = formula[:-1]
         return formula
+
+
+class _Letters(dict):
+    """Column index -> its letters, each worked out once."""
+
+    def __missing__(self, col: int) -> str:
+        letters = self[col] = xl_col_to_name(col)
+        return letters
 
 
 def write_results(
