@@ -99,6 +99,7 @@ class Live:
             for name in self.row
         }
         self._leaves: dict[str, dict] = {}
+        self._input_columns: list | None = None
         self._signatures: dict[str, tuple] = {}
         preset = v["power_preset"] if "power_preset" in v else None
         self.physical = {
@@ -124,12 +125,13 @@ class Live:
         refs = self.sources.get(variant, {})
         physical = variant in self.physical
         filled = self.node_filled.get(variant, set())
+        j = i + 1
         out = {}
-        for name, arr in self.inputs.items():
-            a = np.asarray(arr)[i : i + 1]
-            if a.dtype.kind != "f":
+        for name, column, numeric, coefficient in self._columns():
+            a = column[i:j]
+            if not numeric:
                 out[name] = np.array(a)  # text, choices, codes: read at compute time
-            elif physical and name in _COEFFICIENTS:
+            elif physical and coefficient:
                 out[name] = Expr.opaque(a[0], "a coefficient of the physical preset")
             elif name in filled:
                 out[name] = Expr.opaque(a[0], "a value of the process node table")
@@ -138,6 +140,16 @@ class Live:
             else:
                 out[name] = np.array(a)  # the number used, inline
         return out
+
+    def _columns(self) -> list[tuple[str, np.ndarray, bool, bool]]:
+        """Each engine input: its name, its array over the variants, whether
+        it holds numbers, whether it is a coefficient (worked out once)."""
+        if self._input_columns is None:
+            self._input_columns = [
+                (name, a, a.dtype.kind == "f", name in _COEFFICIENTS)
+                for name, a in ((n, np.asarray(v)) for n, v in self.inputs.items())
+            ]
+        return self._input_columns
 
     def formulas(
         self,

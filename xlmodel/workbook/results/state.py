@@ -151,13 +151,18 @@ def unfollowed_cells(ctx: Context, record: InputRecord | None) -> list[tuple[str
         if p == "physical"
     }
     followed: set[tuple[str, str]] = set()
+    sheets: dict[str, str] = {}  # a reference's sheet part -> the sheet's name
     for variant, refs in study.sources.items():
         if str(variant) in physical:
             continue
         for name, ref in refs.items():
             if name in NODE_FILLED:
                 continue  # its cost figures stay values where a node fills it
-            followed.add(_split_ref(ref))
+            part, _, at = ref.rpartition("!")  # as _split_ref, each sheet once
+            sheet = sheets.get(part)
+            if sheet is None:
+                sheet = sheets[part] = _split_ref(ref)[0]
+            followed.add((sheet, at.replace("$", "")))
     feeding = {sheet for sheet, _ in followed}
     feeding |= {c.sheet for c in record.cells if c.parameter in NODE_FILLED and c.item}
     return [
