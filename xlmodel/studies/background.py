@@ -216,9 +216,10 @@ class Background:
 
 def split(weights: list[float], head: float = 0.05) -> set[int]:
     """Indices of the pieces of work for a child, from their weights: the
-    heaviest first, each to the lighter side, the child's side started a
-    little heavier (its first touch of each page of the parent's memory copies
-    it, and it sends its answer back)."""
+    heaviest first, each to the lighter side, the child's side started
+    ``head`` of all the weight heavier (its first touch of each page of the
+    parent's memory copies it, and it sends its answer back: the lighter the
+    work per weight, the larger that share)."""
     child, here = head * sum(weights), 0.0
     chosen: set[int] = set()
     for i in sorted(range(len(weights)), key=lambda i: -weights[i]):

@@ -386,7 +386,6 @@ class _Worksheet(Worksheet):
         fh, styles, inline = self.fh, final.styles, final.inline
         count, strings = len(styles), len(inline)
         style_of: dict = {}  # format (by identity) -> its attribute, or None
-        kinds: dict[type, str] = {}  # a cell record's class -> its kind's name
         letters = _Letters()
         for row in rows:
             info = row_info.get(row)
@@ -400,9 +399,7 @@ class _Worksheet(Worksheet):
             append = out.append
             for col in sorted(cells):
                 cell = cells[col]
-                kind = kinds.get(cell.__class__)
-                if kind is None:
-                    kind = kinds[cell.__class__] = cell.__class__.__name__
+                kind = cell.__class__.__name__  # xlsxwriter's own test of the kind
                 fmt = cell.format
                 if fmt and (kind == "Number" or kind == "String"):
                     style = style_of.get(fmt, False)

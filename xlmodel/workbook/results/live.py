@@ -99,7 +99,12 @@ class Live:
             for name in self.row
         }
         self._leaves: dict[str, dict] = {}
-        self._input_columns: list | None = None
+        # each input: its name, its array over the variants, whether it holds
+        # numbers, whether it is a coefficient
+        self._columns = [
+            (name, a, a.dtype.kind == "f", name in _COEFFICIENTS)
+            for name, a in ((n, np.asarray(v)) for n, v in self.inputs.items())
+        ]
         self._signatures: dict[str, tuple] = {}
         preset = v["power_preset"] if "power_preset" in v else None
         self.physical = {
@@ -127,7 +132,7 @@ class Live:
         filled = self.node_filled.get(variant, set())
         j = i + 1
         out = {}
-        for name, column, numeric, coefficient in self._columns():
+        for name, column, numeric, coefficient in self._columns:
             a = column[i:j]
             if not numeric:
                 out[name] = np.array(a)  # text, choices, codes: read at compute time
@@ -140,16 +145,6 @@ class Live:
             else:
                 out[name] = np.array(a)  # the number used, inline
         return out
-
-    def _columns(self) -> list[tuple[str, np.ndarray, bool, bool]]:
-        """Each engine input: its name, its array over the variants, whether
-        it holds numbers, whether it is a coefficient (worked out once)."""
-        if self._input_columns is None:
-            self._input_columns = [
-                (name, a, a.dtype.kind == "f", name in _COEFFICIENTS)
-                for name, a in ((n, np.asarray(v)) for n, v in self.inputs.items())
-            ]
-        return self._input_columns
 
     def formulas(
         self,

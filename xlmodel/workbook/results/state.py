@@ -158,10 +158,11 @@ def unfollowed_cells(ctx: Context, record: InputRecord | None) -> list[tuple[str
         for name, ref in refs.items():
             if name in NODE_FILLED:
                 continue  # its cost figures stay values where a node fills it
-            part, _, at = ref.rpartition("!")  # as _split_ref, each sheet once
+            # 'Variants'!$D$5 -> ("Variants", "D5"), each sheet's name once
+            part, _, at = ref.rpartition("!")
             sheet = sheets.get(part)
             if sheet is None:
-                sheet = sheets[part] = _split_ref(ref)[0]
+                sheet = sheets[part] = _sheet_name(part)
             followed.add((sheet, at.replace("$", "")))
     feeding = {sheet for sheet, _ in followed}
     feeding |= {c.sheet for c in record.cells if c.parameter in NODE_FILLED and c.item}
@@ -174,12 +175,11 @@ def unfollowed_cells(ctx: Context, record: InputRecord | None) -> list[tuple[str
     ]
 
 
-def _split_ref(ref: str) -> tuple[str, str]:
-    """``'Variants'!$D$5`` -> ("Variants", "D5")."""
-    sheet, _, cell = ref.rpartition("!")
-    if sheet.startswith("'") and sheet.endswith("'"):
-        sheet = sheet[1:-1].replace("''", "'")
-    return sheet, cell.replace("$", "")
+def _sheet_name(part: str) -> str:
+    """A reference's sheet part as the sheet's name: ``'Variants'`` -> Variants."""
+    if part.startswith("'") and part.endswith("'"):
+        return part[1:-1].replace("''", "'")
+    return part
 
 
 def _write_unfollowed(ws, ranges: list[InputRange], cells) -> None:
