@@ -63,6 +63,25 @@ def test_bad_reference_csv(tmp_path):
         load_chips(p)
 
 
+def test_a_peak_too_large_for_whole_ops_leaves_the_chip_out_by_name():
+    from xlmodel.schema import DEFAULTS
+    from xlmodel.studies.reality import check_references
+
+    chips = CHIPS.astype({"sms_or_cus": float})
+    chips.loc["H100 SXM5", "fp16_dense_tflops"] = 1e308  # ops per cycle: inf
+    chips.loc["H200 SXM", "sms_or_cus"] = 1e300  # beyond an integer
+    params = to_variants(chips)
+    assert params["fp16_ops_per_cycle"].dtype == float
+    assert np.isinf(params.at["H100 SXM5", "fp16_ops_per_cycle"])
+    kept, warnings = check_references(chips, pd.Series(DEFAULTS))
+    assert "H100 SXM5" not in kept.index and "H200 SXM" not in kept.index
+    assert len(kept) == len(chips) - 2
+    assert any("H100 SXM5" in w and "fp16_ops_per_cycle" in w for w in warnings)
+    assert any("H200 SXM" in w and "sms_per_chiplet" in w for w in warnings)
+    # the others keep whole numbers
+    assert to_variants(CHIPS)["fp16_ops_per_cycle"].dtype.kind == "i"
+
+
 def test_chips_of_one_die_share_the_top_of_its_curve():
     chips = load_chips()
     top = top_clocks(chips)

@@ -221,6 +221,16 @@ def _check_dense_clock(chips: pd.DataFrame) -> None:
             )
 
 
+def _whole(values: pd.Series) -> pd.Series:
+    """Whole numbers as integers; left as floats when any is not finite or
+    beyond what an integer holds (a published peak of 1e308 TFLOPS, say), so
+    the parameters' check names the chip instead of a cast failing."""
+    v = values.to_numpy(float)
+    if np.isfinite(v).all() and (np.abs(v) < 2.0**53).all():
+        return values.astype(int)
+    return values.astype(float)
+
+
 def to_variants(chips: pd.DataFrame) -> pd.DataFrame:
     """Each chip in the model's parameters (one row per chip, index = chip name).
 
@@ -235,18 +245,18 @@ def to_variants(chips: pd.DataFrame) -> pd.DataFrame:
     tc = chips["tensor_cores_per_sm"].astype(float)
     clock = chips["clock_mhz"].astype(float)
     out = pd.DataFrame(index=chips.index)
-    out["num_chiplets"] = chips["compute_dies"].astype(int)
-    out["sms_per_chiplet"] = (sms / out["num_chiplets"]).round().astype(int)
-    out["tensor_cores_per_sm"] = tc.astype(int)
+    out["num_chiplets"] = _whole(chips["compute_dies"].astype(float))
+    out["sms_per_chiplet"] = _whole((sms / out["num_chiplets"]).round())
+    out["tensor_cores_per_sm"] = _whole(tc)
     out["clock_mhz"] = clock
     for col, prec in PEAK_COLUMNS.items():
         name = f"{prec}_ops_per_cycle"
         if col in chips.columns:
             ops = pd.to_numeric(chips[col], errors="coerce") * 1e6 / (sms * tc * clock)
-            out[name] = ops.round().fillna(DEFAULTS[name]).clip(lower=1).astype(int)
+            out[name] = _whole(ops.round().fillna(DEFAULTS[name]).clip(lower=1))
         else:
             out[name] = DEFAULTS[name]
-    out["hbm_stacks"] = chips["hbm_stacks"].astype(int)
+    out["hbm_stacks"] = _whole(chips["hbm_stacks"].astype(float))
     out["hbm_bandwidth_gbps_per_stack"] = (
         chips["hbm_bw_tbps"] * 1000 / chips["hbm_stacks"]
     )
