@@ -205,6 +205,41 @@ def test_calibrate_cli_prints_fit_and_refuses_bad_csv(runner, tmp_path):
     assert r.exit_code == 0 and "fitted on 4 chips" in r.output
 
 
+def test_a_tdp_the_fit_cannot_take_is_one_line_on_calibrate(runner, tmp_path):
+    chips = load_chips().reset_index()
+    cases = {
+        "no column": (chips.drop(columns="tdp_w"), "lacks column(s): tdp_w"),
+        "huge": (
+            chips.assign(tdp_w=[1e308] + list(chips["tdp_w"].iloc[1:])),
+            "row 'H100 SXM5' tdp_w: 1e+308 is not a TDP (W, above 0 and at most "
+            "100,000) or blank",
+        ),
+        "text": (
+            chips.astype({"tdp_w": object}).assign(
+                tdp_w=["lots"] + list(chips["tdp_w"].iloc[1:])
+            ),
+            "row 'H100 SXM5' tdp_w: 'lots' is not a TDP",
+        ),
+        "infinite clock": (
+            chips.astype({"clock_mhz": object}).assign(
+                clock_mhz=["inf"] + list(chips["clock_mhz"].iloc[1:])
+            ),
+            "row 'H100 SXM5' clock_mhz: inf is not a positive number",
+        ),
+    }
+    for name, (table, expected) in cases.items():
+        p = tmp_path / f"{name}.csv"
+        table.to_csv(p, index=False)
+        before = p.read_bytes()
+        r = runner.invoke(main, ["calibrate", str(p)])
+        assert r.exit_code == 2, (name, r.output)
+        assert expected in r.output, (name, r.output)
+        lines = [ln for ln in r.output.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), r.output
+        assert "Traceback" not in r.output and "Warning" not in r.output
+        assert p.read_bytes() == before
+
+
 def test_power_features_skip_chips_without_tdp():
     chips = load_chips()
     chips.loc["H100 SXM5", "tdp_w"] = np.nan

@@ -137,6 +137,13 @@ def _text(column: pd.Series) -> pd.Series:
     )
 
 
+def _shown(cell) -> str:
+    """A CSV cell as the user wrote it: a number plainly, text quoted."""
+    if isinstance(cell, int | float | np.number) and not isinstance(cell, bool):
+        return f"{float(cell):g}"
+    return repr(str(cell))
+
+
 def load_chips(path=None) -> pd.DataFrame:
     """Read a reference CSV (default: the shipped chips.csv); index = chip name.
 
@@ -165,12 +172,12 @@ def load_chips(path=None) -> pd.DataFrame:
         raise ValueError(f"reference CSV lacks column(s): {', '.join(missing)}")
     for c in REQUIRED[1:]:
         v = pd.to_numeric(chips[c], errors="coerce")
-        bad = ~(v > 0)
+        bad = ~((v > 0) & np.isfinite(v))
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             raise ValueError(
                 f"reference CSV row {chips['chip'].iloc[i]!r} {c}: "
-                f"{chips[c].iloc[i]!r} is not a positive number"
+                f"{_shown(chips[c].iloc[i])} is not a positive number"
             )
         chips[c] = v
     if "tdp_kind" in chips.columns:
@@ -180,7 +187,7 @@ def load_chips(path=None) -> pd.DataFrame:
             i = int(np.argmax(bad.to_numpy()))
             raise ValueError(
                 f"reference CSV row {chips['chip'].iloc[i]!r} tdp_kind: "
-                f"{chips['tdp_kind'].iloc[i]!r} is not draw, limit or blank"
+                f"{_shown(chips['tdp_kind'].iloc[i])} is not draw, limit or blank"
             )
     _check_dense_clock(chips)
     return chips.set_index("chip")
@@ -203,7 +210,7 @@ def _check_dense_clock(chips: pd.DataFrame) -> None:
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             cell = raw.iloc[i]
-            shown = f"{cell:g}" if isinstance(cell, (int, float)) else repr(str(cell))
+            shown = _shown(cell)
             raise ValueError(
                 f"reference CSV row {chips['chip'].iloc[i]!r} dense_clock_mhz: "
                 f"{shown} is not a clock of {p.minimum:g}-{p.maximum:g} MHz or blank"
@@ -216,7 +223,7 @@ def _check_dense_clock(chips: pd.DataFrame) -> None:
             i = int(np.argmax(bad.to_numpy()))
             raise ValueError(
                 f"reference CSV row {chips['chip'].iloc[i]!r} dense_clock_precision: "
-                f"{chips['dense_clock_precision'].iloc[i]!r} is not "
+                f"{_shown(chips['dense_clock_precision'].iloc[i])} is not "
                 f"{', '.join(DENSE_CLOCK_PRECISIONS)} or blank"
             )
 
@@ -367,6 +374,12 @@ def top_clocks(chips: pd.DataFrame) -> pd.Series:
     return clock.where(die == "", top).rename("vf_top_clock_mhz")
 
 
+#: The largest board power a reference row may state (W): well above any
+#: accelerator package's (about 1-2 kW in 2025), low enough that the power fit's
+#: sums stay finite.
+MAX_TDP_W = 100_000.0
+
+
 def power_features(
     chips: pd.DataFrame, weigh_by_confidence: bool = False
 ) -> pd.DataFrame:
@@ -378,7 +391,21 @@ def power_features(
     and ``fit_weight``: 1, or with ``weigh_by_confidence`` the row's confidence
     (``CONFIDENCE_WEIGHT``; blank: medium). The input of
     :func:`xlmodel.studies.calibrate.fit_power`."""
-    c = chips[pd.to_numeric(chips.get("tdp_w"), errors="coerce") > 0]
+    if "tdp_w" not in chips.columns:
+        raise ValueError(
+            "reference CSV lacks column(s): tdp_w (the power fit's target)"
+        )
+    raw = chips["tdp_w"]
+    tdp = pd.to_numeric(raw, errors="coerce")
+    given = raw.notna() & (raw.astype(str).str.strip() != "")
+    bad = given & ~((tdp > 0) & (tdp <= MAX_TDP_W))
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise ValueError(
+            f"reference CSV row {chips.index[i]!r} tdp_w: {_shown(raw.iloc[i])} is not "
+            f"a TDP (W, above 0 and at most {MAX_TDP_W:,.0f}) or blank"
+        )
+    c = chips[tdp > 0]
     params = fill_unknown_areas(to_variants(c))
     rows = pd.DataFrame({k: [v] * len(c) for k, v in DEFAULTS.items()}, index=c.index)
     for name in params.columns:
