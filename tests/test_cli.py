@@ -218,3 +218,41 @@ def test_console_tables_keep_long_names_apart(tmp_path, runner):
     start = next(i for i in range(u, len(lines)) if lines[i].startswith("  variant"))
     drawn = [x[2:26].rstrip() for x in lines[start + 1 : start + 4]]
     assert drawn == table
+
+
+def test_a_reader_that_stops_reading_leaves_the_work_done(workbook):
+    """``xlmodel compute x.xlsx | head -1``: the reader closes the pipe before
+    the summary is printed; the results stand, no error, exit 0."""
+    import subprocess
+    import sys
+
+    p = subprocess.Popen(
+        [sys.executable, "-m", "xlmodel.cli", "compute", str(workbook), "--no-export"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    p.stdout.close()  # before anything is printed
+    with p.stderr:
+        err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 0, err
+    assert "error" not in err and "Traceback" not in err
+    assert "Summary" in load_workbook(workbook, read_only=True).sheetnames
+
+
+def test_an_error_after_the_write_does_not_call_the_workbook_unchanged(
+    workbook, runner, monkeypatch
+):
+    from xlmodel.cli import workbook as commands
+
+    def broken(results):
+        raise RuntimeError("printing failed")
+
+    monkeypatch.setattr(commands, "format_comparison", broken)
+    r = runner.invoke(main, ["compute", str(workbook), "--no-export"])
+    assert r.exit_code == 1
+    assert f"the results were written to {workbook} before it" in r.output
+    assert "was not changed" not in r.output
+    assert "Summary" in load_workbook(workbook, read_only=True).sheetnames
+    # the next command of the same process starts with nothing written
+    r = runner.invoke(main, ["validate", str(workbook.parent / "missing.xlsx")])
+    assert "written" not in r.output

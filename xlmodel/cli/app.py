@@ -4,6 +4,7 @@ family (workbook, explore, calibrate); this module only registers them."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -31,27 +32,65 @@ def _fail(err: XlmodelError) -> None:
     sys.exit(EXIT_INPUT)
 
 
+def _workbook_state() -> str:
+    """What became of the workbook: unchanged, or already written (an error
+    after the write, while printing)."""
+    write = sys.modules.get("xlmodel.workbook.package.write")
+    written = getattr(write, "WRITTEN", None)
+    if written:
+        return f"the results were written to {written[-1]} before it"
+    return "the workbook was not changed"
+
+
+def _stdout_closed() -> bool:
+    """Whether the reader of standard output went away (``| head``)."""
+    try:
+        import select
+
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        events = poll.poll(0)
+    except (AttributeError, OSError, ValueError):  # no poll: the likeliest
+        return True
+    return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in events)
+
+
 class _Group(click.Group):
     """Turns every XlmodelError into one line per problem and exit status 2."""
 
     def invoke(self, ctx):
+        write = sys.modules.get("xlmodel.workbook.package.write")
+        if write is not None:  # a command run before in this process
+            write.WRITTEN.clear()
         try:
             return super().invoke(ctx)
         except XlmodelError as err:
             _fail(err)
         except KeyboardInterrupt:
-            click.echo("interrupted; the workbook was not changed.", err=True)
+            click.echo(f"interrupted; {_workbook_state()}.", err=True)
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError as err:
+            if not _stdout_closed():
+                self._internal(err)
+            # the reader stopped reading (``| head``): the work stands, the
+            # rest of what it prints goes nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except Exception as err:  # a defect of ours: one line, never a traceback
-            msg = " ".join(str(err).split())[:500]
-            click.echo(
-                f"error: internal error ({type(err).__name__}: {msg}); the workbook "
-                "was not changed. Please report this with the workbook.",
-                err=True,
-            )
-            sys.exit(1)
+            self._internal(err)
+
+    @staticmethod
+    def _internal(err: Exception) -> None:
+        msg = " ".join(str(err).split())[:500]
+        click.echo(
+            f"error: internal error ({type(err).__name__}: {msg}); "
+            f"{_workbook_state()}. Please report this with the workbook.",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @click.group(cls=_Group)

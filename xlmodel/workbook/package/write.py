@@ -42,6 +42,11 @@ _WRITE_FAILURES = {
 }
 
 
+#: The workbooks this process has written (each path as given, once its
+#: replace is done): what an error afterwards must not call unchanged.
+WRITTEN: list[str] = []
+
+
 def temp_prefix(name: str) -> str:
     """Start of the names of xlmodel's temporary files beside a workbook ``name``.
 
@@ -105,6 +110,7 @@ def write_atomically(
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
         os.replace(temp, target)
+        WRITTEN.append(os.fspath(out_path))
     except BaseException as exc:
         try:
             os.unlink(temp)
