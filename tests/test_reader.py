@@ -474,3 +474,47 @@ def test_deep_reference_chain_is_refused(tmp_path):
 
     with pytest.raises(InputProblems, match="nested too deeply"):
         read_study(modify(tmp_path / "chain.xlsx", change))
+
+
+def _row_of(path: Path, sheet: str, key: str) -> int:
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path, read_only=True)[sheet]
+    for r, (value,) in enumerate(ws.iter_rows(min_col=1, max_col=1, values_only=True)):
+        if value == key:
+            return r + 1
+    raise AssertionError(key)
+
+
+def test_tj_max_not_above_the_ambient_is_one_problem_at_its_cell(tmp_path):
+    template = write(tmp_path / "t.xlsx")
+    tj_row = _row_of(template, "Targets", "tj_max_c")
+    air_row = _row_of(template, "Coefficients", "ambient_c")
+    # on Targets: every variant's, one line for all
+    path = write(tmp_path / "tj.xlsx", {"Targets": {f"B{tj_row}": 25}})
+    with pytest.raises(InputProblems) as info:
+        read_study(path)
+    (problem,) = info.value.problems
+    assert str(problem) == (
+        f"Targets!B{tj_row} tj_max_c: 25 is not above ambient_c (25 °C, "
+        f"Coefficients!B{air_row}) for Baseline and 4 more: the junction limit "
+        "must be above the air the package stands in (°C)"
+    )
+    # per variant, on a row of Variants: that variant's cell only
+    last = _row_of(template, "Variants", "design_nre_usd") + 1
+    col = cell("clock_mhz", 1).rstrip("0123456789")
+    path = write(
+        tmp_path / "row.xlsx",
+        {"Variants": {f"A{last}": "tj_max_c", f"{col}{last}": 20.5}},
+    )
+    with pytest.raises(InputProblems) as info:
+        read_study(path)
+    (problem,) = info.value.problems
+    assert (problem.sheet, problem.cell, problem.value) == (
+        "Variants",
+        f"{col}{last}",
+        20.5,
+    )
+    assert f"for {list(SEED_VARIANTS)[1]}:" in str(problem)
+    # above the ambient by any margin: read
+    read_study(write(tmp_path / "ok.xlsx", {"Targets": {f"B{tj_row}": 25.5}}))

@@ -259,6 +259,7 @@ def _check(book: Book, ctx: Context | None = None) -> Checked:
         frame = variants.build_frame(table, {**target_values, **coefficient_values})
         frame = variants.fill_nodes(ctx, table, frame, nodes)
         cells = variants.sources(table, ctx.sources)
+        variants.check_headroom(ctx, table, frame, cells)
     exploration = exploration_setup.read(ctx, names, _targets_of(frame, target_values))
     uncertainty = uncertainty_setup.read(ctx, len(names), target_values)
     if ctx.problems or frame is None:  # no frame: a problem says why

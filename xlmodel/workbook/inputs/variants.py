@@ -476,6 +476,48 @@ def fill_nodes(
     return out
 
 
+def check_headroom(
+    ctx: Context, table: VariantTable, frame: Table, cells: dict[str, dict[str, str]]
+) -> None:
+    """Tj max above the ambient, for every variant: a Tj miss is measured as a
+    share of that headroom (Tj max - ambient), which must be above 0. One
+    problem per Tj max cell (the Targets cell is every variant's), naming the
+    ambient's cell."""
+    tj = np.asarray(frame["tj_max_c"], dtype=np.float64)
+    air = np.asarray(frame["ambient_c"], dtype=np.float64)
+    found: dict[tuple[str, str], list[int]] = {}
+    for j in np.flatnonzero(tj <= air):
+        at = _sheet_cell(cells.get(table.names[j], {}).get("tj_max_c"))
+        found.setdefault(at or (table.sheet, ""), []).append(int(j))
+    for (sheet, cell), rows in found.items():
+        j = rows[0]
+        air_at = _sheet_cell(cells.get(table.names[j], {}).get("ambient_c"))
+        at = f", {air_at[0]}!{air_at[1]}" if air_at else ""
+        who = shortened(table.names[j])
+        if len(rows) > 1:
+            who += f" and {len(rows) - 1} more"
+        ctx.problem(
+            Where(sheet, cell, "tj_max_c"),
+            _plain(tj[j]),
+            f"is not above ambient_c ({_plain(air[j]):g} °C{at}) for {who}: the "
+            "junction limit must be above the air the package stands in (°C)",
+        )
+
+
+def _plain(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _sheet_cell(ref: str | None) -> tuple[str, str] | None:
+    """``'Targets'!$B$7`` -> (``Targets``, ``B7``); None for none."""
+    if not ref or "!" not in ref:
+        return None
+    sheet, cell = ref.rsplit("!", 1)
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    return sheet, cell.replace("$", "")
+
+
 # --- where the table lies, for adopt --------------------------------------------
 
 
