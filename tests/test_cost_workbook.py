@@ -266,3 +266,9 @@ def test_a_workbook_without_cost_setup_uses_the_shipped_table(tmp_path):
         load_process_nodes()["process_node"]
     )
     assert (study.variants["wafer_price_usd"] == 20000).all()
+    # said, not silent: the prices are the shipped table's
+    assert any(
+        w.startswith("Cost setup: sheet not found")
+        and "using the shipped process node table" in w
+        for w in study.warnings
+    ), study.warnings

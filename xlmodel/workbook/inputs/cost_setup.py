@@ -124,6 +124,11 @@ def _read(ctx: Context) -> NodeTable:
     block = BLOCK
     found = ctx.book.locate(block)
     if found is None:
+        ctx.warn(
+            f"{block.sheet}: sheet not found (nor the defined name "
+            f"{block.defined_name}); using the shipped process node table "
+            "(xlmodel init writes the sheet, with its sources)"
+        )
         return node_table()
     grid, r0, c0 = found
     sheet = grid.title
