@@ -256,3 +256,25 @@ def test_an_error_after_the_write_does_not_call_the_workbook_unchanged(
     # the next command of the same process starts with nothing written
     r = runner.invoke(main, ["validate", str(workbook.parent / "missing.xlsx")])
     assert "written" not in r.output
+
+
+def test_output_never_replaces_a_file_xlmodel_did_not_write(workbook, runner, tmp_path):
+    mine = tmp_path / "notes.xlsx"
+    mine.write_bytes(b"my precious data")
+    other = tmp_path / "other.xlsx"
+    other.write_bytes(workbook.read_bytes())  # a workbook of inputs, no results
+    for target in (mine, other):
+        before = sha(target)
+        r = runner.invoke(main, ["compute", str(workbook), "-o", str(target)])
+        assert r.exit_code == 2, r.output
+        (line,) = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+        assert f"{target}: exists and holds no results of an earlier compute" in line
+        assert sha(target) == before
+    # a target an earlier compute wrote is replaced, as in place
+    out = tmp_path / "out.xlsx"
+    for _ in range(2):
+        r = runner.invoke(
+            main, ["compute", str(workbook), "-o", str(out), "--no-export"]
+        )
+        assert r.exit_code == 0, r.output
+    assert "Summary" in load_workbook(out, read_only=True).sheetnames
