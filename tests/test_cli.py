@@ -278,3 +278,8 @@ def test_output_never_replaces_a_file_xlmodel_did_not_write(workbook, runner, tm
         )
         assert r.exit_code == 0, r.output
     assert "Summary" in load_workbook(out, read_only=True).sheetnames
+    # adopt's -o as compute's
+    before = sha(mine)
+    r = runner.invoke(main, ["adopt", str(out), "-d", "1", "-o", str(mine)])
+    assert r.exit_code == 2 and "holds no results" in r.output, r.output
+    assert sha(mine) == before

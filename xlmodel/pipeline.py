@@ -149,7 +149,7 @@ def compute(
     if out != path and out.exists():
         reader.check_not_open(out)
     _check_writable(out)
-    _check_replaceable(path, out)
+    package.check_replaceable(path, out, report.SHEETS)
     with _write_lock(out):
         study, record = reader.read_recorded(path)
         if explore:
@@ -365,27 +365,6 @@ def _check_writable(out: Path) -> None:
         raise PackageError(f"{out}: is not a regular file; nothing was written")
     if out.exists() and not _writable(out):
         raise PackageError(f"{out}: file is read-only; nothing was written")
-
-
-def _check_replaceable(path: Path, out: Path) -> None:
-    """Refuse an output (``-o``) that exists and is not a workbook holding
-    results of an earlier compute: a file of the user's, which replacing would
-    lose (a target xlmodel wrote before is replaced, as a compute in place
-    replaces its results)."""
-    if out == path or not out.exists():
-        return
-    try:
-        if out.resolve() == path.resolve():
-            return
-        owned = package.inspect_package(out, report.SHEETS).owned
-    except (OSError, PackageError):
-        owned = frozenset()
-    if not owned:
-        raise PackageError(
-            f"{out}: exists and holds no results of an earlier compute (a file "
-            "of yours, not one xlmodel wrote); left as it is: give -o another "
-            "path, or move the file away first"
-        )
 
 
 def _writable(path: Path) -> bool:

@@ -78,6 +78,9 @@ def adopt_design(path, design: int, name: str | None = None, out=None) -> Adopte
     check_not_open(path)
     if out != path and out.exists():
         check_not_open(out)
+    from .package import check_replaceable
+
+    check_replaceable(path, out)
     study, designs, layout = read_for_adopt(path)
     if design not in designs.table.index:
         numbers = designs.table.index

@@ -37,6 +37,7 @@ This module only re-exports the names the rest of xlmodel uses.
 from .ownership import (
     OWNED_NAME,
     PackageInfo,
+    check_replaceable,
     inspect_package,
     marker_value,
     plan_sheet_names,
@@ -53,6 +54,7 @@ __all__ = [
     "Package",
     "PackageInfo",
     "StaleStyles",
+    "check_replaceable",
     "inspect_package",
     "main_type_for",
     "marker_value",

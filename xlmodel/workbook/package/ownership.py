@@ -116,6 +116,34 @@ class PackageInfo:
     styles: bytes | None = field(default=None, repr=False, compare=False)
 
 
+def check_replaceable(path, out, legacy_names: Collection[str] = ()) -> None:
+    """Refuse an output (``-o``) that exists and is not a workbook holding
+    results of an earlier compute: a file of the user's, which replacing would
+    lose (a target xlmodel wrote before is replaced, as a compute in place
+    replaces its results).
+
+    Raises
+    ------
+    PackageError
+        One line naming ``out``.
+    """
+    path, out = os.fspath(path), os.fspath(out)
+    if out == path or not os.path.exists(out):
+        return
+    try:
+        if os.path.samefile(out, path):
+            return
+        owned = inspect_package(out, legacy_names).owned
+    except (OSError, PackageError):
+        owned = frozenset()
+    if not owned:
+        raise PackageError(
+            f"{out}: exists and holds no results of an earlier compute (a file "
+            "of yours, not one xlmodel wrote); left as it is: give -o another "
+            "path, or move the file away first"
+        )
+
+
 def inspect_package(
     path: str | os.PathLike[str], legacy_names: Collection[str] = ()
 ) -> PackageInfo:
