@@ -240,6 +240,18 @@ def test_a_tdp_the_fit_cannot_take_is_one_line_on_calibrate(runner, tmp_path):
         assert p.read_bytes() == before
 
 
+def test_calibrate_on_a_workbook_says_it_is_not_a_csv(runner):
+    from pathlib import Path
+
+    template = Path(__file__).resolve().parents[1] / "templates" / "variants.xlsx"
+    r = runner.invoke(main, ["calibrate", str(template)])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == (
+        f"error: {template}: is a workbook, not a CSV file: save the reference "
+        "table as CSV (comma-separated, with the columns of the shipped chips.csv)"
+    )
+
+
 def test_power_features_skip_chips_without_tdp():
     chips = load_chips()
     chips.loc["H100 SXM5", "tdp_w"] = np.nan

@@ -157,6 +157,16 @@ def load_chips(path=None) -> pd.DataFrame:
             chips = pd.read_csv(f)
     else:
         try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError as err:
+            raise ValueError(f"cannot read the file ({err.strerror or err})") from None
+        if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise ValueError(
+                "is a workbook, not a CSV file: save the reference table as CSV "
+                "(comma-separated, with the columns of the shipped chips.csv)"
+            )
+        try:
             chips = pd.read_csv(Path(path))
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
