@@ -27,6 +27,7 @@ from defusedxml.ElementTree import fromstring
 from ..errors import PackageError, XlmodelError
 from ..schema import BY_NAME
 from .grid import column_letter, column_number
+from .package.write import WRITTEN
 from .reader import check_not_open, read_for_adopt
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -183,6 +184,7 @@ def _write_atomically(out: Path, infos, data: dict, mode: int) -> None:
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
         os.replace(temp, target)
+        WRITTEN.append(os.fspath(out))
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
         if isinstance(exc, OSError):

@@ -56,6 +56,17 @@ def cell_ref(sheet: str, r: int, c: int) -> str:
     return f"'{quoted}'!${column_letter(c + 1)}${r + 1}"
 
 
+def cell_of(ref: str | None) -> tuple[str, str] | None:
+    """:func:`cell_ref` undone: ``'Targets'!$B$5`` -> (``Targets``, ``B5``);
+    None for none."""
+    if not ref or "!" not in ref:
+        return None
+    sheet, cell = ref.rsplit("!", 1)
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    return sheet, cell.replace("$", "")
+
+
 def numeric_cell(grid: Grid, r: int, c: int) -> bool:
     """True when the cell holds a number (typed, or a formula's cached number):
     a cell a result formula may refer to for the value read from it."""

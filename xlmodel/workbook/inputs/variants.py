@@ -33,6 +33,7 @@ from .context import (
     NAMES_FOLDED,
     Context,
     Where,
+    cell_of,
     cell_ref,
     numeric_cell,
 )
@@ -487,11 +488,11 @@ def check_headroom(
     air = np.asarray(frame["ambient_c"], dtype=np.float64)
     found: dict[tuple[str, str], list[int]] = {}
     for j in np.flatnonzero(tj <= air):
-        at = _sheet_cell(cells.get(table.names[j], {}).get("tj_max_c"))
+        at = cell_of(cells.get(table.names[j], {}).get("tj_max_c"))
         found.setdefault(at or (table.sheet, ""), []).append(int(j))
     for (sheet, cell), rows in found.items():
         j = rows[0]
-        air_at = _sheet_cell(cells.get(table.names[j], {}).get("ambient_c"))
+        air_at = cell_of(cells.get(table.names[j], {}).get("ambient_c"))
         at = f", {air_at[0]}!{air_at[1]}" if air_at else ""
         who = shortened(table.names[j])
         if len(rows) > 1:
@@ -506,16 +507,6 @@ def check_headroom(
 
 def _plain(value: float) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
-
-
-def _sheet_cell(ref: str | None) -> tuple[str, str] | None:
-    """``'Targets'!$B$7`` -> (``Targets``, ``B7``); None for none."""
-    if not ref or "!" not in ref:
-        return None
-    sheet, cell = ref.rsplit("!", 1)
-    if sheet.startswith("'") and sheet.endswith("'"):
-        sheet = sheet[1:-1].replace("''", "'")
-    return sheet, cell.replace("$", "")
 
 
 # --- where the table lies, for adopt --------------------------------------------
