@@ -162,6 +162,35 @@ def test_a_variant_added_or_removed_is_one_row_at_its_names_cell():
     ]
 
 
+def test_moving_a_variants_column_is_not_a_change():
+    """Two variants' columns swapped (names and values moved together): the
+    name cells are matched by the name they hold, the other cells by parameter
+    and variant, so nothing changed; a renamed variant is removed and added."""
+    study = seed_study()
+    both = study.variants.loc[["Baseline", "Power Optimized"]]
+
+    sms = {"Baseline": 16, "Power Optimized": 24, "Low Power": 24}
+
+    def cells(first, second):
+        return [
+            InputCell("Variants", "D3", "", "", first),
+            InputCell("Variants", "D18", "sms_per_chiplet", first, sms[first]),
+            InputCell("Variants", "E3", "", "", second),
+            InputCell("Variants", "E18", "sms_per_chiplet", second, sms[second]),
+        ]
+
+    old = snapshot(cells("Baseline", "Power Optimized"), both)
+    swapped = compare(old, snapshot(cells("Power Optimized", "Baseline"), both))
+    assert swapped.inputs.empty and swapped.metrics.empty
+    assert swapped.added == [] and swapped.removed == []
+    renamed = both.rename(index={"Power Optimized": "Low Power"})
+    got = compare(old, snapshot(cells("Baseline", "Low Power"), renamed))
+    assert got.inputs[["cell", "parameter", "item"]].values.tolist() == [
+        ["E3", "variant added", "Low Power"],
+        ["E3", "variant removed", "Power Optimized"],
+    ]
+
+
 def test_snapshot_text_reads_back_equal():
     study, record = reader.read_recorded(ROOT / "templates" / "variants.xlsx")
     cells = [

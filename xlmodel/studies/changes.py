@@ -234,17 +234,27 @@ def _blank(v) -> bool:
     return v is None or (isinstance(v, str) and v == "")
 
 
+def _key(c: InputCell) -> tuple:
+    """(sheet, parameter, item); a header cell (no parameter, no item, a
+    variant's name) by the name it holds, so moving a variant's column is not
+    a change of its name cell."""
+    if not c.parameter and not c.item and isinstance(c.value, str) and c.value.strip():
+        return (c.sheet.casefold(), "", c.value.strip())
+    return (c.sheet.casefold(), c.parameter, c.item)
+
+
 def _keyed(cells: list[InputCell]) -> dict[tuple, InputCell]:
-    """Cells by (sheet, parameter, item), robust to moved rows; by cell when that
-    key is not unique in the run (or the cell has no parameter)."""
+    """Cells by :func:`_key`, robust to moved rows and columns; by cell when
+    that key is not unique in the run (or the cell has no parameter and holds
+    no name)."""
     counts: dict[tuple, int] = {}
     for c in cells:
-        k = (c.sheet.casefold(), c.parameter, c.item)
+        k = _key(c)
         counts[k] = counts.get(k, 0) + 1
     out: dict[tuple, InputCell] = {}
     for c in cells:
-        k = (c.sheet.casefold(), c.parameter, c.item)
-        if not c.parameter or counts[k] > 1:
+        k = _key(c)
+        if (not c.parameter and not k[2]) or counts[k] > 1:
             k = (c.sheet.casefold(), c.parameter, c.item, c.cell)
         out.setdefault(k, c)
     return out
