@@ -283,3 +283,24 @@ def test_output_never_replaces_a_file_xlmodel_did_not_write(workbook, runner, tm
     r = runner.invoke(main, ["adopt", str(out), "-d", "1", "-o", str(mine)])
     assert r.exit_code == 2 and "holds no results" in r.output, r.output
     assert sha(mine) == before
+
+
+def test_output_without_a_workbooks_extension_is_refused(workbook, runner, tmp_path):
+    """Excel opens a workbook only under a workbook's extension: ``-o x.csv``
+    or ``-o results`` is refused before any work, nothing written; a
+    macro-enabled or template name is a workbook's."""
+    for name, named in (("out.csv", "ends in .csv"), ("results", "has no extension")):
+        target = tmp_path / name
+        for command in (
+            ["compute", str(workbook), "--no-export"],
+            ["adopt", str(workbook), "-d", "1"],
+        ):
+            r = runner.invoke(main, [*command, "-o", str(target)])
+            assert r.exit_code == 2, r.output
+            (line,) = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+            assert f"{target}: the output {named}" in line and ".xlsx" in line
+            assert not target.exists()
+    out = tmp_path / "Results.XLSM"
+    r = runner.invoke(main, ["compute", str(workbook), "-o", str(out), "--no-export"])
+    assert r.exit_code == 0, r.output
+    assert "Summary" in load_workbook(out, read_only=True).sheetnames

@@ -24,6 +24,14 @@ NS_EXT_PROPS = (
     "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
 )
 
+#: The workbook extensions: (macro-enabled, template) of each.
+EXTENSIONS = {
+    ".xlsx": (False, False),
+    ".xlsm": (True, False),
+    ".xltx": (False, True),
+    ".xltm": (True, True),
+}
+
 RT_OFFICE_DOCUMENT = NS_DOC_REL + "/officeDocument"
 RT_WORKSHEET = NS_DOC_REL + "/worksheet"
 RT_STYLES = NS_DOC_REL + "/styles"

@@ -29,6 +29,7 @@ from xml.etree.ElementTree import Element
 from xlmodel.errors import PackageError
 
 from .ooxml import (
+    EXTENSIONS,
     NS_DOC_REL,
     NS_MAIN,
     NS_STRICT_MAIN,
@@ -117,10 +118,11 @@ class PackageInfo:
 
 
 def check_replaceable(path, out, legacy_names: Collection[str] = ()) -> None:
-    """Refuse an output (``-o``) that exists and is not a workbook holding
-    results of an earlier compute: a file of the user's, which replacing would
-    lose (a target xlmodel wrote before is replaced, as a compute in place
-    replaces its results).
+    """Refuse an output (``-o``) without a workbook's extension (Excel would not
+    open it), or one that exists and is not a workbook holding results of an
+    earlier compute: a file of the user's, which replacing would lose (a target
+    xlmodel wrote before is replaced, as a compute in place replaces its
+    results).
 
     Raises
     ------
@@ -128,11 +130,19 @@ def check_replaceable(path, out, legacy_names: Collection[str] = ()) -> None:
         One line naming ``out``.
     """
     path, out = os.fspath(path), os.fspath(out)
-    if out == path or not os.path.exists(out):
+    if out == path or _same_file(out, path):
+        return
+    suffix = os.path.splitext(out)[1]
+    if suffix.lower() not in EXTENSIONS:
+        named = f"ends in {suffix}" if suffix else "has no extension"
+        raise PackageError(
+            f"{out}: the output {named}, and xlmodel writes an Excel workbook, "
+            "which Excel opens only under a workbook's extension: give -o a name "
+            "ending in .xlsx (or .xlsm, .xltx, .xltm)"
+        )
+    if not os.path.exists(out):
         return
     try:
-        if os.path.samefile(out, path):
-            return
         owned = inspect_package(out, legacy_names).owned
     except (OSError, PackageError):
         owned = frozenset()
@@ -142,6 +152,13 @@ def check_replaceable(path, out, legacy_names: Collection[str] = ()) -> None:
             "of yours, not one xlmodel wrote); left as it is: give -o another "
             "path, or move the file away first"
         )
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def inspect_package(

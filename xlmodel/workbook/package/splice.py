@@ -19,7 +19,7 @@ from xlmodel.errors import PackageError
 
 from .draft import Draft
 from .manifest import rewrite_app_properties, rewrite_content_types
-from .ooxml import NS_CT, error, fold
+from .ooxml import EXTENSIONS, NS_CT, error, fold
 from .ownership import Workbook, result_readers
 from .parts import Package
 from .removal import plan_removal
@@ -44,12 +44,6 @@ _MAIN_TYPES = {
     (False, True): "application/vnd.openxmlformats-officedocument.spreadsheetml"
     ".template.main+xml",
     (True, True): "application/vnd.ms-excel.template.macroEnabled.main+xml",
-}
-_EXTENSIONS = {
-    ".xlsx": (False, False),
-    ".xlsm": (True, False),
-    ".xltx": (False, True),
-    ".xltm": (True, True),
 }
 
 
@@ -211,7 +205,7 @@ def main_type_for(current: str, out_path: str | os.PathLike[str]) -> str | None:
     ``.xltx`` name for it is refused. Other extensions keep the content type.
     """
     suffix = os.path.splitext(os.fspath(out_path))[1].lower()
-    wanted = _EXTENSIONS.get(suffix)
+    wanted = EXTENSIONS.get(suffix)
     current = current.split(";")[0].strip()
     kind = next(
         (k for k, t in _MAIN_TYPES.items() if t.lower() == current.lower()), None
@@ -219,7 +213,7 @@ def main_type_for(current: str, out_path: str | os.PathLike[str]) -> str | None:
     if wanted is None or kind is None or kind == wanted:
         return None
     if kind[0] and not wanted[0]:
-        keep = next(e for e, k in _EXTENSIONS.items() if k == (True, wanted[1]))
+        keep = next(e for e, k in EXTENSIONS.items() if k == (True, wanted[1]))
         stem = os.path.splitext(os.path.basename(os.fspath(out_path)))[0]
         raise error(
             out_path,
