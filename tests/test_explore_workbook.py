@@ -276,6 +276,38 @@ def test_adopt_through_the_cli(computed, tmp_path, runner):
     assert r.exit_code == 0 and "6 variant(s)" in r.output, r.output
 
 
+def test_adopt_warns_when_the_inputs_changed_since_the_exploration(
+    computed, tmp_path, runner
+):
+    """Another variant (one adopted before, say) is no change of the
+    exploration; the base variant's cells and a sheet's own are, named."""
+    src, _ = computed
+    path = tmp_path / "v.xlsx"
+    path.write_bytes(src.read_bytes())
+    for design in (1, 2):  # the second adopt sees the first's column: no warning
+        r = runner.invoke(main, ["adopt", str(path), "-d", str(design)])
+        assert r.exit_code == 0 and "warning" not in r.output, r.output
+    book = openpyxl.load_workbook(path)
+    ws = book["Variants"]
+    (row,) = [c.row for c in ws["A"] if c.value == "clock_mhz"]
+    ws.cell(row, 4).value = 2100  # Baseline, the exploration's base
+    ws.cell(row, 5).value = 2400  # another variant
+    book["Targets"]["B5"].value = 0.7
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    r = runner.invoke(main, ["adopt", str(edited), "-d", "3"])
+    assert r.exit_code == 0, r.output
+    (line,) = [ln for ln in r.output.splitlines() if ln.startswith("warning:")]
+    assert (
+        f"2 input cell(s) changed since the exploration was computed (Variants!D{row}, Targets!B5)"
+        in line
+    )
+    assert "'Baseline'" in line and "xlmodel explore" in line
+    assert "'Design 3'" in r.output
+    r = runner.invoke(main, ["adopt", str(path), "-d", "4", "--name", ""])
+    assert r.exit_code == 2 and "'' is empty" in r.output, r.output
+
+
 @pytest.mark.libreoffice
 def test_libreoffice_opens_an_adopted_workbook(computed, tmp_path):
     src, _ = computed

@@ -99,6 +99,7 @@ def adopt(path: Path, design: int, name: str | None, output: Path | None):
     from ..workbook.adopt import adopt_design
 
     done = adopt_design(path, design, name, output)
+    warn(done.warnings)
     click.echo(
         f"added {done.name!r} (design {done.design}, around {done.base_variant}) as "
         f"column {done.column} of {done.sheet} in {output or path}; run "

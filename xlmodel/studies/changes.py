@@ -204,6 +204,17 @@ def compare(
 # --- inputs ---------------------------------------------------------------------
 
 
+def changed_inputs(old: Snapshot, cells: list[InputCell], names) -> list[list]:
+    """The input cells that changed from the run ``old`` to the cells ``cells``
+    read now, of a workbook whose variants are ``names``: rows as
+    :attr:`Changes.inputs` (``sheet, cell, parameter, item, old, new``)."""
+    before = [str(v) for v in old.parameters.index]
+    now = [str(v) for v in names]
+    added = {v for v in now if v not in set(before)}
+    removed = {v for v in before if v not in set(now)}
+    return _changed_inputs(old.inputs, list(cells), added, removed)
+
+
 def _cells_of(inputs: list[list], parameter: str, variant: str) -> str:
     """The changed cells holding ``parameter`` for ``variant`` (or for every
     variant: a Targets or Coefficients cell)."""

@@ -47,6 +47,7 @@ class Adopted:
     column: str
     design: int
     base_variant: str
+    warnings: tuple[str, ...] = ()
 
 
 def adopt_design(path, design: int, name: str | None = None, out=None) -> Adopted:
@@ -82,7 +83,7 @@ def adopt_design(path, design: int, name: str | None = None, out=None) -> Adopte
     from .package import check_replaceable
 
     check_replaceable(path, out)
-    study, designs, layout = read_for_adopt(path)
+    study, designs, layout, record = read_for_adopt(path)
     if design not in designs.table.index:
         numbers = designs.table.index
         raise XlmodelError(
@@ -95,7 +96,7 @@ def adopt_design(path, design: int, name: str | None = None, out=None) -> Adopte
             f"{path}: the exploration ran around variant {base!r}, which is no "
             "longer on Variants: run 'xlmodel explore' again"
         )
-    name = (name or f"Design {design}").strip()
+    name = f"Design {design}" if name is None else name.strip()
     taken = {n.casefold() for n in study.variants.index}
     if not name or name.casefold() in taken or len(name) > 100:
         raise XlmodelError(
@@ -115,8 +116,42 @@ def adopt_design(path, design: int, name: str | None = None, out=None) -> Adopte
     column = layout.next_column
     style_column = max(layout.columns.values()) if layout.columns else None
     cells = {layout.header_row: name, **values}
+    warnings = _edited_since(path, study, record, design, base)
     _rewrite_sheet(path, out, layout.sheet, column, style_column, cells)
-    return Adopted(name, layout.sheet, _letters(column), design, base)
+    return Adopted(name, layout.sheet, _letters(column), design, base, warnings)
+
+
+def _edited_since(path, study, record, design: int, base: str) -> tuple[str, ...]:
+    """A warning when inputs changed since the compute that wrote the
+    exploration (its snapshot on the state sheet): the base variant's, or a
+    sheet's own (Targets, Coefficients, the setup sheets); none without a
+    snapshot."""
+    from ..studies.changes import changed_inputs
+    from .results.state import read_previous
+
+    previous, _ = read_previous(path)
+    if previous is None:
+        return ()
+    # other variants (one adopted before, say) do not change the exploration
+    others = {str(v) for v in (*previous.parameters.index, *study.variants.index)}
+    others.discard(base)
+    rows = [
+        r
+        for r in changed_inputs(previous, record.cells, study.variants.index)
+        if r[3] not in others
+    ]
+    if not rows:
+        return ()
+    cells = [f"{sheet}!{cell}" for sheet, cell, *_ in rows]
+    shown = ", ".join(cells[:3]) + (
+        f" and {len(cells) - 3} more" if len(cells) > 3 else ""
+    )
+    return (
+        f"{path}: {len(cells)} input cell(s) changed since the exploration was "
+        f"computed ({shown}): design {design} was found with the earlier inputs, "
+        f"and its rows that were not explored take the current values of {base!r}; "
+        f"run 'xlmodel explore {path}' again to explore the current inputs",
+    )
 
 
 # --- the package ------------------------------------------------------------------

@@ -160,14 +160,17 @@ def read_recorded(path: str | Path) -> tuple[Study, InputRecord]:
         return study, record(ctx)
 
 
-def read_for_adopt(path: str | Path) -> tuple[Study, Designs, VariantLayout]:
+def read_for_adopt(
+    path: str | Path,
+) -> tuple[Study, Designs, VariantLayout, InputRecord]:
     """What ``xlmodel adopt`` needs, from one reading of the workbook.
 
     Returns
     -------
-    (Study, Designs, VariantLayout)
-        The validated inputs, the last exploration's designs and where the
-        Variants table lies.
+    (Study, Designs, VariantLayout, InputRecord)
+        The validated inputs, the last exploration's designs, where the
+        Variants table lies, and what was read where (to tell inputs edited
+        since the exploration).
 
     Raises
     ------
@@ -182,8 +185,9 @@ def read_for_adopt(path: str | Path) -> tuple[Study, Designs, VariantLayout]:
         _trust(book)
         from .designs import read_designs
 
-        study = _read(book)
-        return study, read_designs(path, book), read_layout(path, book)
+        ctx = Context(book)
+        study = _read(book, ctx)
+        return study, read_designs(path, book), read_layout(path, book), record(ctx)
 
 
 def _trust(book: Book) -> None:
