@@ -270,7 +270,8 @@ def cost_note(ctx: Context, sh: Sheet, row: int, width: int) -> int:
         0,
         f"Unit cost = cost per good package + NRE per unit (Cost sheet); {o} per "
         f"USD = peak {ctx.precision} {o} / unit cost. Assumptions: {shown_nodes} "
-        "(process node table on Cost setup, with its sources); NRE per unit "
+        "(the process node table of the Cost setup sheet, or the shipped one "
+        "when the workbook has none; sources on the Cost sheet); NRE per unit "
         f"{_money(nre)} = (mask set + design NRE) / {_span_g(volume, ',.0f')} "
         "units.",
         width,
