@@ -125,6 +125,49 @@ def test_bad_reference_rows_are_problems_with_cells(template, tmp_path):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
+def test_a_figure_beyond_any_package_is_a_problem_at_its_cell(template, tmp_path):
+    """A peak of 1e308 TFLOPS or a 2 km² die passed the reader and made the
+    fits' sums infinite; such a value is a problem at its cell, and a
+    wafer-scale chip's real figures (46,225 mm², 900,000 cores, 23 kW) are
+    not."""
+    chip = {
+        "process_node": "TSMC N5",
+        "compute_dies": 1,
+        "sms_or_cus": 900_000,
+        "tensor_cores_per_sm": 1,
+        "clock_mhz": 1100,
+        "fp16_dense_tflops": 125_000,
+        "hbm_stacks": 1,
+        "hbm_bw_tbps": 21_000,
+        "die_area_mm2_each": 46_225,
+        "tdp_w": 23_000,
+    }
+    rows = [
+        {**chip, "chip": "Wafer"},
+        {**chip, "chip": "Slip", "fp16_dense_tflops": 1e308, "die_area_mm2_each": 2e6},
+        {**chip, "chip": "Hot", "tdp_w": 1e9},
+    ]
+    path = _edit(template, tmp_path / "huge.xlsx", rows)
+    with pytest.raises(InputProblems) as e:
+        read_study(path)
+    lines = [str(p) for p in e.value.problems]
+    assert len(lines) == 3, lines
+    assert any(
+        "Slip fp16_dense_tflops: 1e+308 is above 10,000,000, beyond any package" in x
+        for x in lines
+    ), lines
+    assert any("Slip die_area_mm2_each: 2000000 is above 100,000" in x for x in lines)
+    assert any("Hot tdp_w: 1000000000 is above 100,000" in x for x in lines)
+    assert all(x.startswith("References!") for x in lines)
+    ok = _edit(template, tmp_path / "wafer.xlsx", rows[:1])
+    assert read_study(ok).references.loc["Wafer", "sms_or_cus"] == 900_000
+    # the same limit in a reference CSV
+    csv = tmp_path / "chips.csv"
+    load_chips().reset_index().assign(l2_mb=2e6).to_csv(csv, index=False)
+    with pytest.raises(ValueError, match="l2_mb: 2e[+]06 is above 1,000,000"):
+        load_chips(csv)
+
+
 def test_missing_references_sheet_uses_shipped_chips_and_says_so(template, tmp_path):
     wb = openpyxl.load_workbook(template)
     del wb["References"]

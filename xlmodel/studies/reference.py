@@ -24,6 +24,7 @@ from .calibrate import CONFIDENCE_WEIGHT, fit_power, node_class, preset_columns
 __all__ = [
     "PEAK_COLUMNS",
     "REFERENCE_COLUMNS",
+    "REFERENCE_MAXIMA",
     "apply_power_preset",
     "load_chips",
     "node_class",
@@ -114,6 +115,38 @@ REFERENCE_COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("confidence", "text", False, "How solid the row is"),
     ("notes", "text", False, "Derivation and caveats"),
 )
+#: The largest value a reference row may state in each numeric column: beyond
+#: any package built (a whole 300 mm wafer is 70,686 mm²; the largest
+#: wafer-scale chip quotes about 125,000 dense FP16 TFLOPS, 900,000 cores,
+#: 44 GB of on-chip memory and 23 kW, vendor data 2024), low enough that the
+#: fits' sums and the per-clock rates derived from a row stay finite. A value
+#: above is a slip of units or digits, refused at its cell.
+REFERENCE_MAXIMA: dict[str, float] = {
+    "compute_dies": 10_000,
+    "die_area_mm2_each": 100_000,
+    "sms_or_cus": 10_000_000,
+    "tensor_cores_per_sm": 10_000,
+    "clock_mhz": 100_000,
+    **dict.fromkeys(
+        (
+            "fp16_dense_tflops",
+            "bf16_dense_tflops",
+            "fp8_dense_tflops",
+            "int8_dense_tops",
+            "tf32_dense_tflops",
+            "fp32_vector_tflops",
+            "fp4_dense_tflops",
+        ),
+        10_000_000,
+    ),
+    "hbm_stacks": 1_000,
+    "hbm_capacity_gb": 1_000_000,
+    "hbm_bw_tbps": 1_000_000,
+    "tdp_w": 100_000,
+    "dense_clock_mhz": 100_000,
+    "l2_mb": 1_000_000,
+}
+
 REQUIRED = (
     "chip",
     "compute_dies",
@@ -190,6 +223,18 @@ def load_chips(path=None) -> pd.DataFrame:
                 f"{_shown(chips[c].iloc[i])} is not a positive number"
             )
         chips[c] = v
+    for c, top in REFERENCE_MAXIMA.items():
+        if c not in chips.columns or c == "tdp_w":  # the power fit checks its TDPs
+            continue
+        v = pd.to_numeric(chips[c], errors="coerce")
+        bad = v > top
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            raise ValueError(
+                f"reference CSV row {chips['chip'].iloc[i]!r} {c}: "
+                f"{_shown(chips[c].iloc[i])} is above {top:,.0f}, beyond any package "
+                "built: a slip of units or digits?"
+            )
     if "tdp_kind" in chips.columns:
         kind = _text(chips["tdp_kind"])
         bad = ~kind.isin(["", "draw", "limit"])
@@ -387,7 +432,7 @@ def top_clocks(chips: pd.DataFrame) -> pd.Series:
 #: The largest board power a reference row may state (W): well above any
 #: accelerator package's (about 1-2 kW in 2025), low enough that the power fit's
 #: sums stay finite.
-MAX_TDP_W = 100_000.0
+MAX_TDP_W = float(REFERENCE_MAXIMA["tdp_w"])
 
 
 def power_features(

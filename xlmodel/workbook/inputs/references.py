@@ -21,6 +21,7 @@ from ...errors import quoted
 from ...studies.reference import (
     DENSE_CLOCK_PRECISIONS,
     REFERENCE_COLUMNS,
+    REFERENCE_MAXIMA,
     load_chips,
 )
 from ..grid import Grid, cell_name
@@ -238,6 +239,15 @@ def _chip(ctx: Context, grid: Grid, r: int, columns: dict, spec: dict, seen: dic
                 row[name] = value
             continue
         value = _number(ctx, grid, r, c, where, kind, required)
+        top = REFERENCE_MAXIMA.get(name)
+        if value is not INVALID and top is not None and value > top:
+            ctx.problem(
+                where,
+                shown(value),
+                f"is above {top:,.0f}, beyond any package built (the largest "
+                "wafer-scale chip stays below it): a slip of units or digits?",
+            )
+            value = INVALID
         if value is INVALID:
             ok = False
             continue
