@@ -323,9 +323,14 @@ def test_edge_cells_read_as_openpyxl_reads_them(tmp_path, date1904):
     assert g.raw(0, 7) == timedelta(days=1, seconds=1)
     assert g.raw(0, 8) == 2.5  # a quoted "day" is no date
     assert [g.raw(1, c) for c in range(10)] == [
-        "fast", "99", "", "yes", False, "#N/A", " 12 ",
+        "fast", "99", "-1", "yes", False, "#N/A", " 12 ",
         None, 12, 1500.0,
     ]  # fmt: skip
+    # a shared-string index out of range (openpyxl took -1 for the last
+    # string) is damage, the index kept as its text for the check to report
+    for c in (1, 2):
+        assert g.raw(1, c).__class__ is xlsx.Damaged
+        assert "refers to shared string" in g.raw(1, c).why
     assert g.raw(3, 1) == 3 and g.raw(3, 27) == 4 and g.raw(2, 0) is None
     assert g.formula(6, 0) == "=B7+1" and g.formula(6, 1) is None
     assert g.formula(6, 2) == "=SUM(A1:A2)" and g.raw(6, 3) == "=A1 "
@@ -337,3 +342,38 @@ def test_bytes_that_are_no_zip_get_the_corrupt_workbook_line(tmp_path):
     path = tmp_path / "broken.xlsx"
     with pytest.raises(PackageError, match="corrupt or unreadable workbook"):
         grid.Book(path, b"PK\x03\x04 not really a zip")
+
+
+@pytest.mark.parametrize("slow", [False, True], ids=["fast", "openpyxl"])
+def test_a_damaged_shared_string_is_a_problem_at_its_cell(tmp_path, slow, monkeypatch):
+    """A variant's name cell whose shared-string index is beyond the strings
+    was read as the index's text, a variant named "99999"; now it is one
+    problem at the cell, on either reading path, and the file is unchanged."""
+    import re
+
+    from xlmodel.errors import InputProblems
+    from xlmodel.workbook.reader import read_study
+
+    path = tmp_path / "v.xlsx"
+    write_template(path)
+
+    def damage(xml: bytes) -> bytes:
+        return re.sub(
+            rb'(<c r="D3"[^>]*t="s"[^>]*><v>)\d+(</v>)', rb"\g<1>99999\2", xml
+        )
+
+    rewrite_parts(path, {"xl/worksheets/sheet2.xml": damage})
+    before = path.read_bytes()
+    if slow:
+
+        def unusual(zf):
+            raise xlsx.Unusual("forced")
+
+        monkeypatch.setattr(xlsx, "open_package", unusual)
+    with pytest.raises(InputProblems) as e:
+        read_study(path)
+    lines = [str(p) for p in e.value.problems]
+    assert lines[0].startswith("Variants!D3: '99999' refers to shared string 99999")
+    assert "the file is damaged" in lines[0]
+    assert not any("expected one of 99999" in x for x in lines), lines
+    assert path.read_bytes() == before

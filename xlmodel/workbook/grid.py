@@ -419,10 +419,11 @@ _TOLERANT = []
 
 def _tolerate() -> None:
     """Make openpyxl's read-only sheets read a value it cannot convert (text or
-    ``NaN`` in a numeric cell, ``yes`` in a boolean one, a shared-string index
-    that is not a number or out of range) as the text it holds, which the
-    input's check then reports with its cell, instead of failing on the whole
-    file. Well-formed cells are parsed exactly as openpyxl does."""
+    ``NaN`` in a numeric cell, ``yes`` in a boolean one) as the text it holds,
+    and a shared-string index that is not one of the strings (openpyxl takes
+    -1 for the last) as :class:`~xlmodel.workbook.xlsx.Damaged`, as the fast
+    reader does; the input's check then reports the cell instead of failing on
+    the whole file. Well-formed cells are parsed exactly as openpyxl does."""
     if _TOLERANT:
         return
     import openpyxl.worksheet._read_only as read_only
@@ -431,6 +432,18 @@ def _tolerate() -> None:
     class TolerantParser(WorkSheetParser):
         def parse_cell(self, element):
             counter = self.col_counter
+            text = element.findtext(VALUE_TAG, None)
+            if element.get("t") == "s" and text is not None:
+                count = len(self.shared_strings)
+                try:
+                    index = int(text)
+                except ValueError:
+                    index = -1
+                if not 0 <= index < count:  # a damaged index, as the fast reader
+                    cell = self.parse_cell(_without_value(element))
+                    cell["value"] = xlsx.damaged_string(text, count)
+                    cell["data_type"] = "s"
+                    return cell
             try:
                 return super().parse_cell(element)
             except (ValueError, TypeError, IndexError, KeyError, OverflowError):
@@ -443,6 +456,13 @@ def _tolerate() -> None:
                 cell = super().parse_cell(element)  # its position, as openpyxl has it
                 cell["value"], cell["data_type"] = text, "s"
                 return cell
+
+    def _without_value(element):
+        # the cell without its type and value: parsed for its position only
+        element.attrib.pop("t", None)
+        for child in element.findall(VALUE_TAG):
+            element.remove(child)
+        return element
 
     # The read-only worksheets openpyxl hands out build their parser by this name.
     read_only.WorkSheetParser = TolerantParser

@@ -9,7 +9,9 @@ cell for cell (a test compares the two on every workbook of the suite's
 corpus): values converted by the cell's type (``t``) and style (a number in a
 date format becomes a date, time or duration, in the workbook's 1900 or 1904
 calendar), shared and inline strings as plain text, rows and columns placed by
-their ``r`` attributes or counted, gaps filled with None.
+their ``r`` attributes or counted, gaps filled with None. One difference, on
+damaged files only: a shared-string index that is not one of the strings is
+:class:`Damaged` (openpyxl fails on it, or takes -1 for the last string).
 
 Whatever this reader does not take on itself raises :class:`Unusual`, and the
 grid reads the workbook through openpyxl instead, with openpyxl's own messages:
@@ -99,6 +101,31 @@ class Unusual(Exception):
 
 class TooManyRows(Exception):
     """A sheet has data beyond the row limit the caller set."""
+
+
+class Damaged(str):
+    """A cell's value the file cannot give: a shared-string index that is not a
+    number or not in the shared strings. Text (the index as written), so any
+    reading of it is as before; the input's check reports the cell (``why``)
+    instead of taking the index for the value."""
+
+    why: str
+
+    def __new__(cls, text: str, why: str) -> Damaged:
+        self = super().__new__(cls, text)
+        self.why = why
+        return self
+
+
+def damaged_string(text, count: int) -> Damaged:
+    """The value of a shared-string cell whose index ``text`` is not one of
+    the ``count`` shared strings."""
+    return Damaged(
+        "" if text is None else str(text),
+        f"refers to shared string {'(none)' if text is None else text}, which is "
+        f"not one of the workbook's {count}: the file is damaged; open it in Excel "
+        "or LibreOffice, retype the cell and save it",
+    )
 
 
 class ArrayFormula(str):
@@ -645,7 +672,13 @@ def _value(kind, text, style, cell, strings, dates, elapsed, epoch):
                     return "#VALUE!"
             return value
         if kind == "s":
-            return strings[int(text)]
+            try:
+                index = int(text)
+                if index < 0:
+                    raise IndexError(index)
+                return strings[index]
+            except (ValueError, TypeError, IndexError):
+                return damaged_string(text, len(strings))
         if kind == "b":
             return bool(int(text))
         if kind == "d":

@@ -17,6 +17,7 @@ from ...schema import PARAMETERS, Parameter
 from ..formula import FormulaError, evaluate, uncached
 from ..grid import Book, Grid, column_letter
 from ..values import CellError, blank, convert, fmt_number
+from ..xlsx import Damaged
 
 FORMULA_ADVICE = "open and save the file in Excel or LibreOffice, or type the value"
 #: Group headings of the schema (rows of headings are skipped), case-folded.
@@ -107,6 +108,8 @@ class Context:
         Raises CellError for a formula that has no value xlmodel can trust.
         """
         v, f = grid.raw(r, c), grid.formula(r, c)
+        if v.__class__ is Damaged:
+            raise CellError(str(v), v.why)
         if f is None or not uncached(self.book, v):
             self.read.setdefault((grid.title, r, c), (where, v))
             return v
