@@ -1065,6 +1065,38 @@ def test_read_only_refuses_cleanly(what, how, workbook, runner, tmp_path, monkey
     assert sorted(os.listdir(tmp_path)) == names
 
 
+def test_exports_into_a_read_only_or_missing_folder_refused_first(
+    workbook, runner, tmp_path
+):
+    """The export folder is checked before any work, by the workbook's rule
+    (no write permission bit is read-only, even for root): refused, nothing is
+    made and the workbook keeps its bytes. It was made and filled under a
+    read-only folder, or failed after the workbook was written."""
+    original = workbook.read_bytes()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
+    cases = {
+        locked / "exports": "folder above",
+        locked: "export folder is read-only",
+        a_file / "exports": "is not a folder",
+    }
+    os.chmod(locked, 0o555)
+    try:
+        for target, said in cases.items():
+            result = runner.invoke(
+                main, ["compute", str(workbook), "--export-dir", str(target)]
+            )
+            (line,) = assert_clean_failure(result)
+            assert said in line, (target, line)
+            assert workbook.read_bytes() == original
+            assert os.listdir(locked) == []
+    finally:
+        os.chmod(locked, 0o755)
+    assert a_file.read_text() == "mine"
+
+
 def test_output_into_read_only_folder(workbook, runner, tmp_path):
     folder = tmp_path / "locked"
     folder.mkdir()

@@ -149,6 +149,8 @@ def compute(
     if out != path and out.exists():
         reader.check_not_open(out)
     _check_writable(out)
+    if export_dir is not None:
+        _check_export_dir(Path(export_dir))
     package.check_replaceable(path, out, report.SHEETS)
     with _write_lock(out):
         study, record = reader.read_recorded(path)
@@ -365,6 +367,26 @@ def _check_writable(out: Path) -> None:
         raise PackageError(f"{out}: is not a regular file; nothing was written")
     if out.exists() and not _writable(out):
         raise PackageError(f"{out}: file is read-only; nothing was written")
+
+
+def _check_export_dir(folder: Path) -> None:
+    # The export folder, or the nearest folder above it that exists (where it
+    # will be made), writable by the same rule as the workbook's, checked
+    # before any work so that a refused export leaves the workbook unchanged.
+    if folder.exists() and not folder.is_dir():
+        raise PackageError(f"{folder}: is not a folder; cannot write the exports there")
+    at = folder
+    while not at.exists() and at != at.parent:
+        at = at.parent
+    if not at.is_dir():
+        raise PackageError(
+            f"{at}: is not a folder; cannot make the export folder {folder} in it"
+        )
+    if not _writable(at):
+        what = "export folder" if at == folder else f"folder above {folder}"
+        raise PackageError(
+            f"{at}: {what} is read-only; cannot write the exports (nothing was written)"
+        )
 
 
 def _writable(path: Path) -> bool:
