@@ -306,6 +306,8 @@ def test_adopt_warns_when_the_inputs_changed_since_the_exploration(
     assert "'Design 3'" in r.output
     r = runner.invoke(main, ["adopt", str(path), "-d", "4", "--name", ""])
     assert r.exit_code == 2 and "'' is empty" in r.output, r.output
+    r = runner.invoke(main, ["adopt", str(path), "-d", "4", "--name", "x" * 101])
+    assert r.exit_code == 2 and "is 101 characters long, above 100" in r.output
 
 
 @pytest.mark.libreoffice

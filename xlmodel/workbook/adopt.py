@@ -98,10 +98,18 @@ def adopt_design(path, design: int, name: str | None = None, out=None) -> Adopte
         )
     name = f"Design {design}" if name is None else name.strip()
     taken = {n.casefold() for n in study.variants.index}
-    if not name or name.casefold() in taken or len(name) > 100:
+    why = (
+        "empty"
+        if not name
+        else "already a variant"
+        if name.casefold() in taken
+        else f"{len(name)} characters long, above 100"
+        if len(name) > 100
+        else ""
+    )
+    if why:
         raise XlmodelError(
-            f"{path}: {name!r} is {'already a variant' if name else 'empty'}: "
-            "choose another name with --name"
+            f"{path}: {name!r} is {why}: choose another name with --name"
         )
     row = designs.table.loc[design]
     values: dict[int, object] = {}
