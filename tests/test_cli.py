@@ -176,14 +176,17 @@ def test_csv_export_is_safe_to_open(tmp_path):
 
 
 def test_export_folder_that_cannot_be_made(workbook, runner, tmp_path):
+    # refused before any work (it failed after the workbook was written)
     blocker = tmp_path / "file"
     blocker.write_text("x")
+    before = workbook.read_bytes()
     r = runner.invoke(
         main, ["compute", str(workbook), "--export-dir", str(blocker / "sub")]
     )
     assert r.exit_code == 2, r.output
-    assert "cannot write the CSV and PNG exports" in r.output
+    assert f"{blocker}: is not a folder; cannot make the export folder" in r.output
     assert "Traceback" not in r.output
+    assert workbook.read_bytes() == before
 
 
 def test_console_tables_keep_long_names_apart(tmp_path, runner):
