@@ -310,6 +310,42 @@ def test_adopt_warns_when_the_inputs_changed_since_the_exploration(
     assert r.exit_code == 2 and "is 101 characters long, above 100" in r.output
 
 
+def test_adopt_writes_through_the_package_layers_atomic_write(
+    computed, tmp_path, runner, monkeypatch
+):
+    """adopt's write is compute's: a full disk is said to be one, the
+    workbook keeps its bytes and no temporary file is left; a temporary file
+    carries the prefix the next compute clears after a crash."""
+    import errno
+    import os
+
+    from xlmodel.workbook.package import write
+
+    src, _ = computed
+    path = tmp_path / "v.xlsx"
+    path.write_bytes(src.read_bytes())
+    before = sha(path)
+    names = []
+    real_replace = os.replace
+
+    def replace(a, b):
+        names.append(os.path.basename(a))
+        return real_replace(a, b)
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(write.os, "fsync", full)
+    r = runner.invoke(main, ["adopt", str(path), "-d", "1"])
+    assert r.exit_code == 2 and "the disk is full" in r.output, r.output
+    assert sha(path) == before and os.listdir(tmp_path) == ["v.xlsx"]
+    monkeypatch.undo()
+    monkeypatch.setattr(write.os, "replace", replace)
+    r = runner.invoke(main, ["adopt", str(path), "-d", "1"])
+    assert r.exit_code == 0, r.output
+    assert names and names[0].startswith(write.temp_prefix("v.xlsx")), names
+
+
 @pytest.mark.libreoffice
 def test_libreoffice_opens_an_adopted_workbook(computed, tmp_path):
     src, _ = computed

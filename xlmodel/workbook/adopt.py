@@ -7,7 +7,8 @@ parameters, the base variant's value for the rest), in a column after the table,
 each styled like the same row's last variant cell. The sheet's ``<dimension>`` and
 the rows' ``spans`` hints are widened to cover the new column. Strings are inline,
 so the shared-strings part is untouched; every other part keeps its bytes. The
-file is written to a temporary file beside the target and renamed over it.
+file is written by the package layer's atomic write (a temporary file beside the
+target, renamed over it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import os
 import posixpath
 import re
 import stat
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from defusedxml.ElementTree import fromstring
 from ..errors import PackageError, XlmodelError
 from ..schema import BY_NAME
 from .grid import column_letter, column_number
-from .package.write import WRITTEN
+from .package.write import Merged, write_atomically
 from .reader import check_not_open, read_for_adopt
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -176,7 +176,9 @@ def _rewrite_sheet(path, out, sheet, column, style_column, cells) -> None:
             f"{path}: cannot read the workbook package ({exc})"
         ) from None
     data[part] = _add_column(data[part], column, style_column, cells, path)
-    _write_atomically(out, infos, data, stat.S_IMODE(os.stat(path).st_mode))
+    # the package layer's atomic write (its temporary files, which the next
+    # compute removes after a crash; its messages for a full disk)
+    write_atomically(out, Merged(infos, data, []), stat.S_IMODE(os.stat(path).st_mode))
 
 
 def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str:
@@ -203,38 +205,6 @@ def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")
     return posixpath.normpath(posixpath.join(folder, target))
-
-
-def _write_atomically(out: Path, infos, data: dict, mode: int) -> None:
-    target = Path(os.path.realpath(out))
-    try:
-        fd, temp = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-        )
-    except OSError as exc:
-        raise PackageError(
-            f"{out}: cannot write here ({exc.strerror or exc})"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as zf:
-                for info in infos:
-                    entry = zipfile.ZipInfo(info.filename, info.date_time)
-                    entry.compress_type = zipfile.ZIP_DEFLATED
-                    entry.external_attr = info.external_attr
-                    zf.writestr(entry, data[info.filename])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-        WRITTEN.append(os.fspath(out))
-    except BaseException as exc:
-        Path(temp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise PackageError(
-                f"{out}: cannot write the workbook ({exc.strerror or exc})"
-            ) from exc
-        raise
 
 
 # --- the worksheet XML ------------------------------------------------------------
