@@ -179,13 +179,11 @@ def compare(
     ``process_nodes`` is the new run's node table (blank node parameters of the
     rows evaluated take their values from it).
     """
-    old_names = [str(v) for v in old.parameters.index]
-    new_names = [str(v) for v in new.parameters.index]
-    added = [v for v in new_names if v not in set(old_names)]
-    removed = [v for v in old_names if v not in set(new_names)]
-    inputs = _changed_inputs(old.inputs, new.inputs, set(added), set(removed))
+    added, removed = _added_removed(old.parameters.index, new.parameters.index)
+    only_new = set(added)
+    inputs = _changed_inputs(old.inputs, new.inputs, only_new, set(removed))
     metric_rows, share_rows = [], []
-    for name in (v for v in new_names if v in set(old_names)):
+    for name in (str(v) for v in new.parameters.index if str(v) not in only_new):
         m_rows, s_rows = _variant_changes(old, new, name, process_nodes)
         metric_rows += m_rows
         for row in s_rows:
@@ -204,15 +202,19 @@ def compare(
 # --- inputs ---------------------------------------------------------------------
 
 
+def _added_removed(old_names, new_names) -> tuple[list[str], list[str]]:
+    """The variants only in ``new_names``, and those only in ``old_names``."""
+    old, new = [str(v) for v in old_names], [str(v) for v in new_names]
+    in_old, in_new = set(old), set(new)
+    return [v for v in new if v not in in_old], [v for v in old if v not in in_new]
+
+
 def changed_inputs(old: Snapshot, cells: list[InputCell], names) -> list[list]:
     """The input cells that changed from the run ``old`` to the cells ``cells``
     read now, of a workbook whose variants are ``names``: rows as
     :attr:`Changes.inputs` (``sheet, cell, parameter, item, old, new``)."""
-    before = [str(v) for v in old.parameters.index]
-    now = [str(v) for v in names]
-    added = {v for v in now if v not in set(before)}
-    removed = {v for v in before if v not in set(now)}
-    return _changed_inputs(old.inputs, list(cells), added, removed)
+    added, removed = _added_removed(old.parameters.index, names)
+    return _changed_inputs(old.inputs, list(cells), set(added), set(removed))
 
 
 def _cells_of(inputs: list[list], parameter: str, variant: str) -> str:

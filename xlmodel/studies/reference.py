@@ -25,6 +25,7 @@ __all__ = [
     "PEAK_COLUMNS",
     "REFERENCE_COLUMNS",
     "REFERENCE_MAXIMA",
+    "beyond_maximum",
     "apply_power_preset",
     "load_chips",
     "node_class",
@@ -147,6 +148,15 @@ REFERENCE_MAXIMA: dict[str, float] = {
     "l2_mb": 1_000_000,
 }
 
+
+def beyond_maximum(column: str) -> str:
+    """What a value of ``column`` above its :data:`REFERENCE_MAXIMA` is told."""
+    return (
+        f"is above {REFERENCE_MAXIMA[column]:,.0f}, beyond any package built (the "
+        "largest wafer-scale chip stays below it): a slip of units or digits?"
+    )
+
+
 REQUIRED = (
     "chip",
     "compute_dies",
@@ -232,8 +242,7 @@ def load_chips(path=None) -> pd.DataFrame:
             i = int(np.argmax(bad.to_numpy()))
             raise ValueError(
                 f"reference CSV row {chips['chip'].iloc[i]!r} {c}: "
-                f"{_shown(chips[c].iloc[i])} is above {top:,.0f}, beyond any package "
-                "built: a slip of units or digits?"
+                f"{_shown(chips[c].iloc[i])} {beyond_maximum(c)}"
             )
     if "tdp_kind" in chips.columns:
         kind = _text(chips["tdp_kind"])

@@ -27,6 +27,7 @@ from defusedxml.ElementTree import fromstring
 from ..errors import PackageError, XlmodelError
 from ..schema import BY_NAME
 from .grid import column_letter, column_number
+from .package import check_replaceable
 from .package.write import Merged, write_atomically
 from .reader import check_not_open, read_for_adopt
 
@@ -80,8 +81,6 @@ def adopt_design(path, design: int, name: str | None = None, out=None) -> Adopte
     check_not_open(path)
     if out != path and out.exists():
         check_not_open(out)
-    from .package import check_replaceable
-
     check_replaceable(path, out)
     study, designs, layout, record = read_for_adopt(path)
     if design not in designs.table.index:

@@ -433,16 +433,11 @@ def _tolerate() -> None:
         def parse_cell(self, element):
             counter = self.col_counter
             text = element.findtext(VALUE_TAG, None)
-            if element.get("t") == "s" and text is not None:
-                count = len(self.shared_strings)
-                try:
-                    index = int(text)
-                except ValueError:
-                    index = -1
-                if not 0 <= index < count:  # a damaged index, as the fast reader
+            if element.get("t") == "s" and text:
+                value = xlsx.shared_string(self.shared_strings, text)
+                if value.__class__ is xlsx.Damaged:  # as the fast reader reads it
                     cell = self.parse_cell(_without_value(element))
-                    cell["value"] = xlsx.damaged_string(text, count)
-                    cell["data_type"] = "s"
+                    cell["value"], cell["data_type"] = value, "s"
                     return cell
             try:
                 return super().parse_cell(element)

@@ -117,14 +117,20 @@ class Damaged(str):
         return self
 
 
-def damaged_string(text, count: int) -> Damaged:
-    """The value of a shared-string cell whose index ``text`` is not one of
-    the ``count`` shared strings."""
+def shared_string(strings, text: str) -> str:
+    """The shared string a cell's index ``text`` names, or :class:`Damaged`
+    when it names none of ``strings`` (openpyxl took -1 for the last)."""
+    try:
+        index = int(text)
+    except ValueError:
+        index = -1
+    if 0 <= index < len(strings):
+        return strings[index]
     return Damaged(
-        "" if text is None else str(text),
-        f"refers to shared string {'(none)' if text is None else text}, which is "
-        f"not one of the workbook's {count}: the file is damaged; open it in Excel "
-        "or LibreOffice, retype the cell and save it",
+        text,
+        f"refers to shared string {text}, which is not one of the workbook's "
+        f"{len(strings)}: the file is damaged; open it in Excel or LibreOffice, "
+        "retype the cell and save it",
     )
 
 
@@ -672,13 +678,7 @@ def _value(kind, text, style, cell, strings, dates, elapsed, epoch):
                     return "#VALUE!"
             return value
         if kind == "s":
-            try:
-                index = int(text)
-                if index < 0:
-                    raise IndexError(index)
-                return strings[index]
-            except (ValueError, TypeError, IndexError):
-                return damaged_string(text, len(strings))
+            return shared_string(strings, text)
         if kind == "b":
             return bool(int(text))
         if kind == "d":

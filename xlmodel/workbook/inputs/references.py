@@ -22,6 +22,7 @@ from ...studies.reference import (
     DENSE_CLOCK_PRECISIONS,
     REFERENCE_COLUMNS,
     REFERENCE_MAXIMA,
+    beyond_maximum,
     load_chips,
 )
 from ..grid import Grid, cell_name
@@ -241,12 +242,7 @@ def _chip(ctx: Context, grid: Grid, r: int, columns: dict, spec: dict, seen: dic
         value = _number(ctx, grid, r, c, where, kind, required)
         top = REFERENCE_MAXIMA.get(name)
         if value is not INVALID and top is not None and value > top:
-            ctx.problem(
-                where,
-                shown(value),
-                f"is above {top:,.0f}, beyond any package built (the largest "
-                "wafer-scale chip stays below it): a slip of units or digits?",
-            )
+            ctx.problem(where, shown(value), beyond_maximum(name))
             value = INVALID
         if value is INVALID:
             ok = False
