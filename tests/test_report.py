@@ -444,6 +444,40 @@ def test_expected_charts_with_log_roofline(written):
     assert "<c:scatterChart>" in roof
 
 
+def test_no_number_shows_a_bare_decimal_point(written):
+    """In a format whose decimals are all optional (``#,##0.#``) Excel and
+    Gnumeric write 400 as "400.": a whole number (once rounded to the
+    format's places) takes the format's whole form, a cell of a formula by
+    its saved value, and a chart axis such a format reads General."""
+    from xlmodel.workbook.results.formats import shown_format, whole_form
+
+    assert whole_form("#,##0.#") == ("#,##0", 1) and whole_form("0.##") == ("0", 2)
+    assert whole_form("0.0##") is None and whole_form('0%" of target"') is None
+    assert shown_format("#,##0.#", 400.0) == "#,##0"
+    assert shown_format("#,##0.#", 399.96) == "#,##0"  # shown as 400 too
+    assert shown_format("#,##0.#", 266.7) == "#,##0.#"
+    assert shown_format("0.000", 4.0) == "0.000"
+    seen = 0
+    for ws in openpyxl.load_workbook(written, data_only=True).worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                v, whole = c.value, whole_form(c.number_format)
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    continue
+                seen += whole is not None
+                assert whole is None or round(v, whole[1]) != round(v), (
+                    ws.title,
+                    c.coordinate,
+                    v,
+                    c.number_format,
+                )
+    assert seen > 100  # the optional decimals are still used where they show
+    for charts in chart_parts(written).values():
+        for xml in charts:
+            for code in re.findall(r'<c:numFmt formatCode="([^"]*)"', xml):
+                assert whole_form(code) is None, code
+
+
 def test_charts_reference_only_their_own_sheet(written):
     for sheet, charts in chart_parts(written).items():
         for xml in charts:

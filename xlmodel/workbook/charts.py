@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from xlsxwriter.chart import Chart
 from xlsxwriter.workbook import Workbook
 
+from .results.formats import tick_format
+
 # Distinct colours, one per charted variant (the same variant keeps its colour).
 PALETTE: tuple[str, ...] = (
     "#1F77B4",
@@ -343,7 +345,7 @@ def add_tornado_chart(workbook: Workbook, sheet_name: str, layout: Layout) -> Ch
             "name": layout.x_title,
             "name_font": _AXIS_FONT,
             "num_font": _NUM_FONT,
-            "num_format": layout.number_format,
+            "num_format": tick_format(layout.number_format),
             "major_gridlines": _GRID,
             **_TICKS,
         }
@@ -637,7 +639,7 @@ def _axis(name, bounds, log, num_format, gridlines=True):
         "name": name,
         "name_font": _AXIS_FONT,
         "num_font": _NUM_FONT,
-        "num_format": num_format,
+        "num_format": tick_format(num_format),
         **_TICKS,
     }
     if gridlines:

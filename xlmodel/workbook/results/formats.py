@@ -6,6 +6,9 @@ Cells only; the colours of chart series are in :mod:`xlmodel.workbook.charts`
 
 from __future__ import annotations
 
+import functools
+import re
+
 # Number format per unit.
 UNIT_FORMATS: dict[str, str] = {
     "TFLOPS": "#,##0.00",
@@ -50,6 +53,35 @@ FAIL = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
 # part, dark.
 SHARE_PART_COLOR = "#1F3A5F"
 SHARE_TOTAL_COLOR = "#9DC3E6"
+
+
+# A number format whose decimals are all optional (``#,##0.#``): the whole part,
+# the decimals.
+_OPTIONAL_DECIMALS = re.compile(r"([#,]*0)\.(#+)")
+
+
+@functools.lru_cache(maxsize=256)
+def whole_form(num_format: str) -> tuple[str, int] | None:
+    """(``#,##0``, 1) for ``#,##0.#``: the form and places of a format whose
+    decimals are all optional, in which Excel and Gnumeric write a whole number
+    with a bare decimal point (400 as ``400.``); None for any other format."""
+    m = _OPTIONAL_DECIMALS.fullmatch(num_format)
+    return (m.group(1), len(m.group(2))) if m else None
+
+
+def shown_format(num_format: str, x: float) -> str:
+    """The format to write ``x`` in: ``num_format``, or its whole form
+    (:func:`whole_form`) when ``x`` shows no decimals in it."""
+    whole = whole_form(num_format)
+    if whole is not None and round(x, whole[1]) == round(x):
+        return whole[0]
+    return num_format
+
+
+def tick_format(num_format: str) -> str:
+    """A chart axis's number format: ``General`` for one whose decimals are all
+    optional (its ticks 1, 10, 100 would read ``1.``, ``10.``, ``100.``)."""
+    return "General" if whole_form(num_format) else num_format
 
 
 def unit_format(unit: str) -> str:

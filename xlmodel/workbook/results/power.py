@@ -18,7 +18,7 @@ from ..charts import Layout, Series
 from . import live
 from .banner import stale_banner
 from .context import Context
-from .formats import unit_format
+from .formats import shown_format, unit_format
 from .geometry import chart_rows
 from .sheet import Col, ResultSheet, Sheet, Table
 
@@ -114,7 +114,10 @@ def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
                     r,
                     t.cols[key],
                     "=" + refs[param],
-                    ctx.fmt(num_format=fmt[key], **live.BORDER),
+                    ctx.fmt(
+                        num_format=shown_format(fmt[key], column[key][i]),
+                        **live.BORDER,
+                    ),
                     live.Cached(column[key][i]),
                 )
         for key, metric in _METRIC_OF.items():

@@ -31,6 +31,8 @@ from .formats import (
     TABLE_BEST,
     TABLE_BORDER,
     TITLE_COLOR,
+    shown_format,
+    whole_form,
 )
 from .paging import MARGIN_LR_IN, MARGIN_TB_IN, Block, column_layout, print_layout
 from .text_fit import column_px, text_lines
@@ -184,8 +186,9 @@ class Sheet:
                 self.ctx.fmt(**NA_TEXT, **props),
             )
             return 3
-        self.ws.write_number(row, col, x, self.ctx.fmt(num_format=num_format, **props))
-        return _shown_len(x, num_format)
+        shown = shown_format(num_format, x)
+        self.ws.write_number(row, col, x, self.ctx.fmt(num_format=shown, **props))
+        return _shown_len(x, shown)
 
     def fit(self, col: int, chars: float) -> None:
         self.widths[col] = max(self.widths.get(col, 0), chars)
@@ -357,6 +360,11 @@ class Sheet:
         # the formats in the order the cells first ask for them (a workbook's
         # formats keep the order they were made in)
         kind = np.where(finite, 0, 2) + hl
+        whole = whole_form(c.fmt)
+        if whole is not None:  # whole numbers without a bare decimal point
+            with np.errstate(invalid="ignore"):
+                shows_whole = finite & (np.round(x, whole[1]) == np.round(x))
+            kind = kind + 4 * shows_whole
         _, firsts = np.unique(kind, return_index=True)
         formats = {}
         for k in kind[np.sort(firsts)].tolist():
@@ -364,7 +372,8 @@ class Sheet:
             if k & 2:
                 formats[k] = self.ctx.fmt(**NA_TEXT, **props)
             else:
-                formats[k] = self.ctx.fmt(num_format=c.fmt, **props)
+                shown = whole[0] if k & 4 else c.fmt
+                formats[k] = self.ctx.fmt(num_format=shown, **props)
         _write_numbers(self.ws, first, cc, x.tolist(), kind.tolist(), formats)
         return _widest_shown(x[finite], c.fmt, bool((~finite).any()))
 
@@ -386,11 +395,12 @@ class Sheet:
                 f = formats[("n/a", hl)] = self.ctx.fmt(**NA_TEXT, **props)
             self.ws.write_string(row, col, "n/a", f)
             return 3
-        f = formats.get(("number", hl))
+        shown = shown_format(num_format, x)
+        f = formats.get(("number", hl, shown))
         if f is None:
-            f = formats[("number", hl)] = self.ctx.fmt(num_format=num_format, **props)
+            f = formats[("number", hl, shown)] = self.ctx.fmt(num_format=shown, **props)
         self.ws.write_number(row, col, x, f)
-        return _shown_len(x, num_format)
+        return _shown_len(x, shown)
 
     def pass_fail(self, table: Table, keys: list[str]) -> None:
         """Green PASS / red FAIL conditional formats on the given columns."""
@@ -764,7 +774,7 @@ def _missing(v) -> bool:
 
 
 def _write_numbers(ws, first: int, cc: int, values, kinds, formats) -> None:
-    """Column ``cc`` from row ``first``: each value a number cell (kind 0 or 1)
+    """Column ``cc`` from row ``first``: each value a number cell (kind 0, 1, 4 or 5)
     or ``n/a`` (kind 2 or 3), in the format of its kind (see :class:`_Column`)."""
     numbers, na = _NumberColumn(ws), _StringColumn(ws)
     numbers.fill(first, cc, values, kinds, formats, na)
@@ -830,12 +840,12 @@ class _NumberColumn(_Column):
         return made.number == value
 
     def fill(self, first: int, col: int, values, kinds, formats, na) -> None:
-        """Cells from row ``first`` down: each value a number (kind 0 or 1) or
-        the text ``n/a`` through ``na`` (kind 2 or 3), in the format of its
-        kind; the numbers after the first stored in one step each."""
+        """Cells from row ``first`` down: each value a number (kind 0, 1, 4
+        or 5) or the text ``n/a`` through ``na`` (kind 2 or 3), in the format of
+        its kind; the numbers after the first stored in one step each."""
         table, new, last = self.ws.table, tuple.__new__, None
         for row, v, k in zip(range(first, first + len(values)), values, kinds):
-            if k >= 2:
+            if k & 2:
                 na(row, col, "n/a", formats[k])
             elif self.record:
                 table[row][col] = new(self.record, (v, formats[k]))
