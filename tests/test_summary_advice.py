@@ -19,7 +19,7 @@ from make_input_corpus import BLANK, _a1, value_cell, write
 from xlmodel import evaluate
 from xlmodel.cli import main
 from xlmodel.schema import BY_NAME, SEED_WORKLOADS
-from xlmodel.studies.reach import EVERY_TARGET
+from xlmodel.studies.reach import EVERY_TARGET, NO_EFFECT, NOT_REACHABLE
 from xlmodel.studies.reference import apply_power_preset, with_physical_preset
 from xlmodel.studies.run import run
 from xlmodel.workbook.reader import read_study
@@ -311,6 +311,70 @@ def test_what_it_would_take_is_met_there_and_not_one_step_short(tmp_path, edits)
     text = " ".join(a.reach_lines)
     first = reach[reach["reachable"]].iloc[0]
     assert f"{first.parameter} " in text
+
+
+_FIGURES = {
+    "density target": ("target_density_tflops_per_mm2",),
+    "power budget": ("power_total_w",),
+    "Tj max": ("junction_temp_c",),
+}
+_FIGURES[EVERY_TARGET] = tuple(f for fs in list(_FIGURES.values()) for f in fs)
+
+
+def _figures(row: pd.Series, goal: str) -> np.ndarray:
+    m = evaluate(apply_power_preset(row.to_frame().T.infer_objects())).iloc[0]
+    return np.array([m[f] for f in _FIGURES[goal]], dtype=float)
+
+
+def test_a_parameter_without_effect_on_a_target_is_said_to_have_none(tmp_path, runner):
+    # density = chiplets x SMs x TCs x ops x clock / (chiplets x area): the chiplet
+    # count, the HBM stacks and bandwidth and the L2 do not enter it; the clock
+    # does, but Aggressive Optimized (0.8192 TFLOPS/mm² at 2,500 MHz) would need
+    # 2500 x 2 / 0.8192 = 6,104 MHz, above the valid 6,000
+    res = results_of(tmp_path)
+    reach = res.advice.reach
+    density = reach[reach["target"] == "density target"].set_index("parameter")
+    idle = {"num_chiplets", "hbm_stacks", "hbm_bandwidth_gbps_per_stack", "l2_cache_mb"}
+    assert set(density.index[density["status"] == NO_EFFECT]) == idle
+    assert density.loc["clock_mhz", "status"] == NOT_REACHABLE
+    assert 2500 * 2 / DENSITY[AGG] > BY_NAME["clock_mhz"].maximum
+    # every row without effect: the same figures across its whole valid range;
+    # every one not reachable: other figures somewhere in it
+    variant = res.study.variants.loc[res.advice.subject]
+    for r in reach[~reach["reachable"]].itertuples():
+        p = BY_NAME[r.parameter]
+        own = _figures(variant, r.target)
+        spread = []
+        for x in np.linspace(p.minimum, p.maximum, 7):
+            row = variant.copy()
+            row[r.parameter] = float(round(x) if p.kind == "int" else x)
+            spread.append(np.allclose(_figures(row, r.target), own, rtol=1e-9))
+        assert all(spread) == (r.status == NO_EFFECT), r
+    # the rows without effect last; the text names them apart
+    order = list(density["status"])
+    assert order.index(NO_EFFECT) > max(
+        i for i, st in enumerate(order) if st != NO_EFFECT
+    )
+    text = " ".join(res.advice.reach_lines)
+    assert "Not reachable within the valid range: clock_mhz." in text
+    assert (
+        "No effect on density within their valid ranges: l2_cache_mb, num_chiplets, "
+        "hbm_stacks, hbm_bandwidth_gbps_per_stack." in text
+    )
+    # at an INT8 target the FP16 rate has no effect either, and the Summary's
+    # table says so in its own words
+    path, _ = computed(tmp_path, runner, target("target_precision", "INT8"), "i8.xlsx")
+    ws = openpyxl.load_workbook(path)["Summary"]
+    head = cell_with(ws, "Reachable in the valid range")
+    said = {}
+    for row in range(head.row + 1, ws.max_row + 1):
+        name = ws.cell(row, 1).value
+        if not name:
+            break
+        said[name] = ws.cell(row, head.column).value
+    assert said["fp16_ops_per_cycle"] == "no effect"
+    assert {said[n] for n in idle} == {"no effect"}
+    assert said["clock_mhz"] in ("yes", "no") and "yes" in said.values()
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,13 @@ from ..lazy import pd
 from ..schema import BY_NAME, FIGURES_OF_MERIT
 from . import reality
 from .confidence import Confidence, confidence
-from .reach import EVERY_TARGET, closest_front_design, what_it_would_take
+from .reach import (
+    EVERY_TARGET,
+    NO_EFFECT,
+    NOT_REACHABLE,
+    closest_front_design,
+    what_it_would_take,
+)
 from .scores import (
     FIGURES,
     SCORE_LABELS,
@@ -389,9 +395,19 @@ def reach_lines(
             line = (
                 f"No single change of the Sensitivity setup's parameters meets {goal}"
             )
-        dead = rows[~rows["reachable"]]["parameter"].tolist()
+        dead = rows[rows["status"] == NOT_REACHABLE]["parameter"].tolist()
+        idle = rows[rows["status"] == NO_EFFECT]["parameter"].tolist()
         if dead and len(ok):
             line += f". Not reachable within the valid range: {', '.join(dead)}"
+        if idle:
+            if target == EVERY_TARGET:
+                what = "any target"
+            else:
+                what = SCORE_LABELS.get(c.quantity, c.quantity)
+            line += (
+                f". No effect on {what} within their valid ranges: "
+                f"{', '.join(idle)}"
+            )
         lines.append(line + ".")
         if target != EVERY_TARGET:
             ref = _reference_line(c, name, s, variants, references)

@@ -6,7 +6,10 @@ parameter is moved away from its value in both directions along its valid range
 point meeting the target brackets the boundary, and bisection narrows it (to a
 relative 1e-9, or to consecutive whole numbers for a count). The nearer of the two
 directions (relative change) is the answer; a parameter whose whole valid range
-misses the target is "not reachable within the valid range". Every candidate is
+misses the target is "not reachable within the valid range", and one that
+leaves the target's figure as it is across its whole valid range (the chiplet
+count for density, an FP16 rate at an INT8 target) has "no effect" on it. Every
+candidate is
 evaluated by the engine under the variant's own power preset, all parameters and
 directions at once (one engine pass per LEVELS bisection steps).
 
@@ -37,6 +40,9 @@ STEP_SHORT = 1e-3
 #: Pseudo-target of a change that meets every target at once.
 EVERY_TARGET = "every target"
 NOT_REACHABLE = "not reachable within the valid range"
+NO_EFFECT = "no effect within the valid range"
+#: Relative difference below which a candidate's figure is the variant's own.
+SAME_FIGURE = 1e-9
 
 REACH_COLUMNS = (
     "target",
@@ -116,6 +122,7 @@ class _Search:
         self.physical = str(row.get("power_preset", "seed")) == "physical"
         one = row.to_frame().T.infer_objects()
         self.base = None if self.physical else prepare(one)
+        self._own = None  # the variant's own (scores, inputs)
 
     def scores(self, names, values):
         """(scores, inputs) of the candidate rows."""
@@ -136,17 +143,39 @@ class _Search:
 
     def met(self, goals: Sequence[str], names, values) -> np.ndarray:
         """Whether row i (``names[i]`` at ``values[i]``) meets goal ``goals[i]``."""
+        return self.judged(goals, names, values)[0]
+
+    def judged(self, goals: Sequence[str], names, values):
+        """(met, moved): whether row i meets goal ``goals[i]``, and whether it
+        differs from the variant itself in what that goal judges (a figure
+        its checks compare, or whether they are met)."""
         scores, frame = self.scores(names, values)
         goals = np.asarray(goals, dtype=object)
-        out = np.zeros(len(goals), dtype=bool)
+        met = np.zeros(len(goals), dtype=bool)
+        moved = np.zeros(len(goals), dtype=bool)
+        if not len(goals):
+            return met, moved
+        if self._own is None:
+            self._own = self.scores([names[0]], [float(self.row[names[0]])])
+        own, own_frame = self._own
         for g in dict.fromkeys(goals):
             sel = goals == g
-            out[sel] = _met(self.goals_of[g], scores, frame)[sel]
-        return out
+            checks = self.goals_of[g]
+            ok = _met(checks, scores, frame)
+            met[sel] = ok[sel]
+            change = ok != _met(checks, own, own_frame)[0]
+            for c in checks:
+                v = scores[c.quantity].to_numpy(dtype=np.float64)
+                v0 = own[c.quantity].to_numpy(dtype=np.float64)[0]
+                same = np.isclose(v, v0, rtol=SAME_FIGURE, atol=0.0)
+                change |= ~(same | (np.isnan(v) & np.isnan(v0)))
+            moved[sel] = change[sel]
+        return met, moved
 
 
-def _first_met(search: _Search, jobs) -> list:
-    """Per job (goal, parameter, up): (fail side, met side) or None."""
+def _first_met(search: _Search, jobs) -> tuple[list, list[bool]]:
+    """Per job (goal, parameter, up): (fail side, met side) or None; and
+    whether any value of its scan moved what the goal judges."""
     names, values, owner = [], [], []
     scans = []
     for j, (_, name, up) in enumerate(jobs):
@@ -156,19 +185,20 @@ def _first_met(search: _Search, jobs) -> list:
         values += list(xs)
         owner += [j] * len(xs)
     if not names:
-        return [None] * len(jobs)
+        return [None] * len(jobs), [False] * len(jobs)
     owner = np.asarray(owner)
-    met = search.met([jobs[j][0] for j in owner], names, values)
-    out = []
+    met, moved = search.judged([jobs[j][0] for j in owner], names, values)
+    out, moves = [], []
     for j, (_, name, _) in enumerate(jobs):
         ok = met[owner == j]
+        moves.append(bool(moved[owner == j].any()))
         if not ok.any():
             out.append(None)
             continue
         k = int(np.argmax(ok))
         x0 = float(search.row[name])
         out.append((x0 if k == 0 else float(scans[j][k - 1]), float(scans[j][k])))
-    return out
+    return out, moves
 
 
 def _bisect(search: _Search, jobs, brackets) -> list:
@@ -297,10 +327,12 @@ def what_it_would_take(
     pandas.DataFrame
         One row per (target, parameter), columns ``REACH_COLUMNS``: ``target``
         (a check's label or "every target"), ``now``, ``value`` (nan when not
-        reachable), ``change_percent`` (of ``now``), ``reachable``, ``status``,
-        ``outside_plausible`` (the value is outside the parameter's plausible
+        reachable), ``change_percent`` (of ``now``), ``reachable``, ``status``
+        ("reachable", :data:`NOT_REACHABLE`, or :data:`NO_EFFECT` when no value
+        of the valid range changes what the target judges), ``outside_plausible`` (the value is outside the parameter's plausible
         range), ``others_missed`` (labels of the other targets missed at
-        ``value``, "; "-joined). Reachable rows first, smallest change first.
+        ``value``, "; "-joined). Reachable rows first, smallest change first;
+        then those not reachable, then those without effect.
     """
     params = [p for p in dict.fromkeys(parameters) if BY_NAME[p].numeric]
     goals_of = {c.label: (c,) for c in missed}
@@ -310,7 +342,9 @@ def what_it_would_take(
         return _empty()
     search = _Search(row, workloads, shares, goals_of)
     jobs = [(g, p, up) for g in goals_of for p in params for up in (True, False)]
-    found = _bisect(search, jobs, _first_met(search, jobs))
+    brackets, moves = _first_met(search, jobs)
+    found = _bisect(search, jobs, brackets)
+    moving = {(g, n) for (g, n, _), m in zip(jobs, moves, strict=True) if m}
     best: dict[tuple[str, str], float] = {}
     for (goal, name, _), x in zip(jobs, found):
         if x is None:
@@ -335,7 +369,7 @@ def what_it_would_take(
                 "value": math.nan,
                 "change_percent": math.nan,
                 "reachable": False,
-                "status": NOT_REACHABLE,
+                "status": NOT_REACHABLE if (goal, name) in moving else NO_EFFECT,
                 "outside_plausible": False,
                 "others_missed": "",
             }
@@ -355,7 +389,8 @@ def what_it_would_take(
             out.append(rec)
     table = pd.DataFrame(out, columns=list(REACH_COLUMNS))
     size = table["change_percent"].abs().fillna(np.inf)
-    order = np.lexsort((size.to_numpy(), ~table["reachable"].to_numpy()))
+    no_effect = (table["status"] == NO_EFFECT).to_numpy()
+    order = np.lexsort((size.to_numpy(), no_effect, ~table["reachable"].to_numpy()))
     goal_order = {g: i for i, g in enumerate(goals_of)}
     table = table.iloc[order]
     table = table.iloc[

@@ -15,7 +15,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
 from ...studies.confidence import labels
-from ...studies.reach import EVERY_TARGET
+from ...studies.reach import EVERY_TARGET, NO_EFFECT
 from .context import Context
 from .formats import unit_format
 from .sheet import Col, Sheet, Table
@@ -336,6 +336,10 @@ def reach_table(ctx: Context, sh: Sheet, row: int) -> int:
     shown["outside_plausible"] = [
         "outside" if x else "" for x in shown["outside_plausible"]
     ]
+    shown["reachable"] = [
+        "yes" if ok else "no effect" if status == NO_EFFECT else "no"
+        for ok, status in zip(shown["reachable"], shown["status"], strict=True)
+    ]
     cols = [
         Col("parameter", "Parameter", "text"),
         Col("target", "To meet", "text"),
@@ -343,7 +347,7 @@ def reach_table(ctx: Context, sh: Sheet, row: int) -> int:
         Col("now", "Now", "#,##0.####"),
         Col("value", "Meets it at", "#,##0.####"),
         Col("change_percent", "Change (%)", "0.0"),
-        Col("reachable", "Reachable in the valid range", "yes", center=True),
+        Col("reachable", "Reachable in the valid range", "text", center=True),
         Col("others_missed", "But then misses", "text"),
         Col("outside_plausible", "Plausible range", "text", center=True),
     ]
