@@ -363,3 +363,89 @@ def test_adopt_needs_an_exploration(tmp_path, runner):
     r = runner.invoke(main, ["adopt", str(path), "-d", "1"])
     assert r.exit_code == 2 and "no exploration results" in r.output
     assert sha(path) == before
+
+
+# --- a range that changes nothing -----------------------------------------------------
+
+FP16_RANGE = list(EXAMPLE_RANGES).index("fp16_ops_per_cycle")
+
+
+def _int8(**setup) -> dict:
+    from make_input_corpus import value_cell
+
+    return {"Targets": {value_cell("target", "target_precision"): "INT8"}, SETUP: setup}
+
+
+def _front(results) -> pd.DataFrame:
+    d = results.exploration.designs
+    return d[d["on_front"]]
+
+
+def test_a_range_that_changes_no_objective_is_said_at_its_cell(tmp_path, runner):
+    # At an INT8 target the objectives (INT8 density, power) and the constraints
+    # (power, chiplet area, Tj) never read the FP16 rate (the power's throughput
+    # exponent is 0): the 4 grid values of fp16_ops_per_cycle repeat every
+    # design 4 times, so the front is 4 times the front with the rate fixed.
+    path = write(tmp_path / "int8.xlsx", _int8())
+    r = runner.invoke(main, ["compute", str(path), "--no-export"])
+    assert r.exit_code == 0, r.output
+    cell = setup_cell("ranges", FP16_RANGE, 0)
+    lines = [x for x in r.output.splitlines() if f"{SETUP}!{cell}" in x]
+    assert len(lines) == 1, r.output
+    line = lines[0]
+    assert line.startswith(f"warning: {SETUP}!{cell} fp16_ops_per_cycle: changes none")
+    assert "its 4 values only repeat each design" in line
+    assert "explore int8_ops_per_cycle" in line
+    assert line.endswith("(affects: the Exploration sheet)")
+    results = run(read_study(path))
+    assert results.idle_ranges == ("fp16_ops_per_cycle",)
+    front = _front(results)
+    objectives = ["target_density_tflops_per_mm2", "power_total_w"]
+    counts = front.groupby(objectives).size()
+    assert set(counts) == {4}
+    assert sorted(front["fp16_ops_per_cycle"].unique()) == [64, 128, 192, 256]
+    fixed = {setup_cell("ranges", FP16_RANGE, 1): 256}
+    fixed_results = run(read_study(write(tmp_path / "fixed.xlsx", _int8(**fixed))))
+    assert fixed_results.idle_ranges == ()  # one value: fixed on purpose
+    assert len(front) == 4 * len(_front(fixed_results))
+    assert not [w for w in fixed_results.study.warnings if "changes none" in w]
+    # the Exploration sheet's ranges table says which range does nothing
+    ws = openpyxl.load_workbook(path)["Exploration"]
+    head = next(
+        c
+        for row in ws.iter_rows()
+        for c in row
+        if c.value == "Effect on the objectives and constraints"
+    )
+    said = {
+        ws.cell(k, 1).value: ws.cell(k, head.column).value
+        for k in range(head.row + 1, head.row + 1 + len(EXAMPLE_RANGES))
+    }
+    from xlmodel.workbook.results.exploration import IDLE_TEXT
+
+    assert said["fp16_ops_per_cycle"] == IDLE_TEXT
+    assert [k for k, v in said.items() if v] == ["fp16_ops_per_cycle"]
+
+
+def test_every_range_of_the_template_changes_something(computed, tmp_path):
+    # at FP16 the rate sets the density: no warning, no effect column
+    path, output = computed
+    assert "changes none of the exploration's" not in output
+    ws = openpyxl.load_workbook(path)["Exploration"]
+    texts = {c.value for row in ws.iter_rows() for c in row}
+    assert "Effect on the objectives and constraints" not in texts
+    # nor when the INT8 rate is the one explored at INT8
+    edits = {setup_cell("ranges", FP16_RANGE, 0): "int8_ops_per_cycle"}
+    assert (
+        run(read_study(write(tmp_path / "i8.xlsx", _int8(**edits)))).idle_ranges == ()
+    )
+
+
+def test_a_sampled_range_that_changes_nothing_is_said_so_too(tmp_path):
+    method = {setup_cell("exploration", 0, 1): "lhs"}
+    study = read_study(write(tmp_path / "lhs.xlsx", _int8(**method)))
+    assert study.exploration.problem.method == "lhs"
+    results = run(study)
+    assert results.idle_ranges == ("fp16_ops_per_cycle",)
+    (line,) = [w for w in results.study.warnings if "changes none" in w]
+    assert "it only adds a dimension that changes nothing" in line

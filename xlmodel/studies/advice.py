@@ -405,8 +405,7 @@ def reach_lines(
             else:
                 what = SCORE_LABELS.get(c.quantity, c.quantity)
             line += (
-                f". No effect on {what} within their valid ranges: "
-                f"{', '.join(idle)}"
+                f". No effect on {what} within their valid ranges: {', '.join(idle)}"
             )
         lines.append(line + ".")
         if target != EVERY_TARGET:

@@ -223,6 +223,8 @@ def annotate(
             what = labels(preset)
         elif w.startswith("References"):
             what = _SHEET_RESULTS["References"]
+        elif w.startswith("Exploration setup!"):  # a range's cell: that sheet's
+            what = _SHEET_RESULTS["Exploration setup"]
         elif ns:
             cols = [c for n in ns for c in by_param.get(n, {})]
             what = labels(cols) if cols else "no result (no metric uses it here)"

@@ -8,7 +8,7 @@ quantities are decomposed, progress reporting. No I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from ..engine.inputs import prepare
 from ..engine.model import METRIC_UNITS
 from ..errors import CellProblem, InputProblems
 from ..lazy import pd
+from ..schema import BY_NAME
 from . import global_sensitivity as gsa
 from .explore import Exploration, Problem, explore
 from .limits import LimitSource, limits_line
@@ -39,12 +40,16 @@ class ExplorationSetup:
         Base samples of the Sobol indices over the ranges; 0: none.
     limits : tuple of LimitSource
         Where each constraint's limit came from, in constraint order.
+    cells : tuple of str
+        Where each range's parameter is named (``Exploration setup!A14``), in
+        range order; empty for a setup not read from a workbook.
     """
 
     problem: Problem
     base_variant: str
     sobol_samples: int = 0
     limits: tuple[LimitSource, ...] = ()
+    cells: tuple[str, ...] = ()
 
     def limits_line(self) -> str:
         """Which constraint limits follow Targets and which were typed (one line)."""
@@ -90,6 +95,53 @@ def run_exploration(
             _stage(progress, "sobol"),
         )
     return result, indices
+
+
+def exploration_warnings(
+    setup: ExplorationSetup, idle: Sequence[str], precision: str
+) -> list[str]:
+    """One warning per explored parameter in ``idle``, those that change no
+    objective and no constraint (:func:`~xlmodel.studies.explore.idle_parameters`),
+    at its cell, with what to do; ``precision`` is the target precision (an
+    other precision's rate is named with the one that counts)."""
+    problem = setup.problem
+    if not idle:
+        return []
+    judged = list(
+        dict.fromkeys(
+            [o.quantity for o in problem.objectives]
+            + [c.quantity for c in problem.constraints]
+        )
+    )
+    at = f"; target precision {precision.upper()}" if precision else ""
+    out = []
+    for name in idle:
+        k = problem.names.index(name)
+        r = problem.ranges[k]
+        where = setup.cells[k] + " " if k < len(setup.cells) else "Exploration setup "
+        unit = BY_NAME[name].unit
+        unit = "" if unit in ("", "text") else f" {unit}"
+        if problem.method == "grid":
+            effect = (
+                f"its {len(r.grid())} values only repeat each design, and the "
+                "repeats tie on the Pareto front and among the top designs"
+            )
+        else:
+            effect = (
+                "it only adds a dimension that changes nothing: the front and the "
+                "top designs carry arbitrary values of it"
+            )
+        hint = ""
+        rate = name.removesuffix("_ops_per_cycle")
+        own = f"{precision.lower()}_ops_per_cycle"
+        if rate != name and own != name and own in BY_NAME:
+            hint = f" or explore {own}, the rate {precision.upper()} counts"
+        out.append(
+            f"{where}{name}: changes none of the exploration's objectives and "
+            f"constraints ({', '.join(judged)}{at}) over its range "
+            f"{r.low:g}-{r.high:g}{unit}: {effect}; fix it (low = high){hint}"
+        )
+    return out
 
 
 def run_uncertainty(

@@ -342,6 +342,77 @@ def quantity(name: str, metrics: dict, inputs: dict) -> np.ndarray:
     return np.asarray(v, dtype=np.float64)
 
 
+#: Random points of the ranges at which :func:`idle_parameters` moves each
+#: parameter, and the most values of its range it tries there.
+IDLE_PROBES = 16
+IDLE_VALUES = 8
+#: Relative difference below which two values of a quantity are the same.
+SAME_VALUE = 1e-9
+
+
+def idle_parameters(problem: Problem, base: Inputs) -> list[str]:
+    """Explored parameters that move no objective and no constraint.
+
+    At each of :data:`IDLE_PROBES` points drawn in the ranges (seeded with the
+    problem's seed), each parameter takes up to :data:`IDLE_VALUES` values of
+    its range (its grid's, or evenly spaced for sampling) while the others stay;
+    a parameter whose values give the same objectives and constraint quantities
+    at every point (within a relative :data:`SAME_VALUE`) is idle: it only
+    repeats each design once per value, and such repeats tie on the front (an
+    FP16 rate when the objectives judge INT8). A range of one value is fixed on
+    purpose and never idle.
+    """
+    rng = np.random.default_rng([problem.seed, len(problem.ranges), IDLE_PROBES])
+    probes = {r.name: r.scale(rng.random(IDLE_PROBES)) for r in problem.ranges}
+    tried: dict[str, np.ndarray] = {}
+    for r in problem.ranges:
+        values = r.grid() if problem.method == "grid" else None
+        if values is None or len(values) > IDLE_VALUES:
+            values = np.linspace(r.low, r.high, IDLE_VALUES)
+            values = np.unique(np.round(values)) if r.integer else np.unique(values)
+        if len(values) > 1:
+            tried[r.name] = values
+    if not tried:
+        return []
+    points: dict[str, list[np.ndarray]] = {n: [] for n in problem.names}
+    for name, values in tried.items():
+        for n in problem.names:
+            if n == name:
+                points[n].append(np.tile(values, IDLE_PROBES))
+            else:
+                points[n].append(np.repeat(probes[n], len(values)))
+    joined = {n: np.concatenate(v) for n, v in points.items()}
+    quantities = list(
+        dict.fromkeys(
+            [o.quantity for o in problem.objectives]
+            + [c.quantity for c in problem.constraints]
+        )
+    )
+    with np.errstate(all="ignore"):
+        metrics, inputs = evaluate_points(
+            base, joined, metrics=[q for q in quantities if q in METRIC_UNITS]
+        )
+        idle = []
+        start = 0
+        for name, values in tried.items():
+            stop = start + IDLE_PROBES * len(values)
+            same = True
+            for q in quantities:
+                v = quantity(q, metrics, inputs)[start:stop]
+                v = v.reshape(IDLE_PROBES, len(values))
+                first = v[:, :1]
+                equal = np.isclose(v, first, rtol=SAME_VALUE, atol=0.0) | (
+                    np.isnan(v) & np.isnan(first)
+                )
+                if not equal.all():
+                    same = False
+                    break
+            if same:
+                idle.append(name)
+            start = stop
+    return idle
+
+
 # --- Pareto front and best designs -------------------------------------------------
 
 

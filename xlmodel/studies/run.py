@@ -24,10 +24,12 @@ from .background import Background
 from .confidence import annotate
 from .design_space import (
     StageProgress,
+    base_inputs,
+    exploration_warnings,
     run_exploration,
     run_uncertainty,
 )
-from .explore import Exploration
+from .explore import Exploration, idle_parameters
 from .inference import batch_sweep, inference_table, parameter_check
 from .inference_calibration import load_measurements, predict
 from .reference import apply_power_preset
@@ -92,6 +94,9 @@ class Results:
         count (the scaling study's counts) beside the monolithic equivalent.
     advice : xlmodel.studies.advice.Advice or None
         The recommendation, what it would take, the confidence in the figures.
+    idle_ranges : tuple of str
+        Explored parameters that change no objective and no constraint
+        (:func:`xlmodel.studies.explore.idle_parameters`).
     """
 
     study: Study
@@ -117,6 +122,7 @@ class Results:
     inference_models: pd.DataFrame | None = None
     inference_calibration: pd.DataFrame | None = None
     cost: cost_study.CostTables | None = None
+    idle_ranges: tuple[str, ...] = ()
 
     @property
     def uncertainty(self) -> UncertaintyResult | None:
@@ -264,6 +270,12 @@ def _run(study: Study, v: pd.DataFrame, progress, monte_carlo) -> Results:
     )
     study = replace(study, warnings=list(study.warnings) + model_warnings)
     explored, indices = _exploration(study, v, progress)
+    idle: tuple[str, ...] = ()
+    if study.exploration is not None:
+        setup = study.exploration
+        idle = tuple(idle_parameters(setup.problem, base_inputs(v, setup.base_variant)))
+        said = exploration_warnings(setup, idle, precision)
+        study = replace(study, warnings=list(study.warnings) + said)
     # the advice re-evaluates the variants' own parameters: node values filled in
     filled = replace(
         study, variants=fill_process_nodes(study.variants, study.process_nodes)
@@ -294,6 +306,7 @@ def _run(study: Study, v: pd.DataFrame, progress, monte_carlo) -> Results:
         *serving,
         cost=cost_study.cost_study(v, study.scaling_counts, metrics),
         advice=advice,
+        idle_ranges=idle,
     )
 
 

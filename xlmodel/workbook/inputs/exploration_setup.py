@@ -472,7 +472,7 @@ def read(
         return None
     v = settings.values
     size = (
-        math.prod(len(r.grid()) for r, _ in ranges)
+        math.prod(len(r.grid()) for r, _, _ in ranges)
         if method == "grid"
         else v["samples"]
     )
@@ -486,7 +486,7 @@ def read(
         return None
     try:
         problem = Problem(
-            ranges=tuple(r for r, _ in ranges),
+            ranges=tuple(r for r, _, _ in ranges),
             objectives=tuple(objectives),
             constraints=tuple(constraints),
             method=method,
@@ -499,7 +499,13 @@ def read(
             Where(found[0].title, "", ""), str(e), "rejected by the exploration"
         )
         return None
-    return ExplorationSetup(problem, base, int(v["sobol_samples"]), tuple(limits))
+    return ExplorationSetup(
+        problem,
+        base,
+        int(v["sobol_samples"]),
+        tuple(limits),
+        tuple(str(w) for _, _, w in ranges),
+    )
 
 
 def _base_variant(ctx: Context, settings: Settings, names: list[str]) -> str:
@@ -520,10 +526,10 @@ def _base_variant(ctx: Context, settings: Settings, names: list[str]) -> str:
     return ""
 
 
-def _ranges(ctx: Context, found, grid_method: bool) -> list[tuple[Range, object]]:
+def _ranges(ctx: Context, found, grid_method: bool) -> list[tuple[Range, Where, Where]]:
     grid, r0, c0 = found
     sheet = grid.title
-    out: list[tuple[Range, object]] = []
+    out: list[tuple[Range, Where, Where]] = []
     seen: list[str] = []
     for r in filled_rows(grid, r0, c0, 4):
         p = parameter_cell(ctx, grid, r, c0, "range parameter", seen)
@@ -557,7 +563,8 @@ def _ranges(ctx: Context, found, grid_method: bool) -> list[tuple[Range, object]
         if p.kind == "int" and not (float(lo).is_integer() and float(hi).is_integer()):
             ctx.problem(w_lo, shown(lo), f"{p.name} takes whole numbers")
         if len(ctx.problems) == bad:
-            out.append((Range(p.name, lo, hi, points), w_n))
+            named = Where(sheet, cell_name(r, c0), "")
+            out.append((Range(p.name, lo, hi, points), w_n, named))
     return out
 
 

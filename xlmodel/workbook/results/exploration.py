@@ -135,9 +135,15 @@ def _constraints(ctx: Context, sh: Sheet, row: int) -> tuple[int, Table | None]:
     return ctable.last_row + 2, ctable
 
 
+#: The ranges table's word for a parameter that changes no objective and no
+#: constraint (the Summary's warnings say what to do).
+IDLE_TEXT = "none: its values only repeat designs (warnings: Run sheet)"
+
+
 def _ranges(ctx: Context, sh: Sheet, row: int) -> int:
     """The ranges explored; returns the next row."""
     prob = ctx.results.exploration.problem
+    idle = set(ctx.results.idle_ranges)
     sh.heading(row, 0, "Ranges explored")
     ranges = pd.DataFrame(
         {
@@ -148,6 +154,7 @@ def _ranges(ctx: Context, sh: Sheet, row: int) -> int:
             "values": [
                 len(rg.grid()) if prob.method == "grid" else "" for rg in prob.ranges
             ],
+            "effect": [IDLE_TEXT if n in idle else "" for n in prob.names],
         }
     )
     rcols = [
@@ -157,6 +164,8 @@ def _ranges(ctx: Context, sh: Sheet, row: int) -> int:
         Col("high", "High", GENERAL),
         Col("values", "Grid values", "#,##0"),
     ]
+    if idle:
+        rcols.append(Col("effect", "Effect on the objectives and constraints", "text"))
     t = sh.table(row + 1, 0, ranges, rcols, cap_width=30)
     return t.last_row + 2
 
