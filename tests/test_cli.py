@@ -307,3 +307,32 @@ def test_output_without_a_workbooks_extension_is_refused(workbook, runner, tmp_p
     r = runner.invoke(main, ["compute", str(workbook), "-o", str(out), "--no-export"])
     assert r.exit_code == 0, r.output
     assert "Summary" in load_workbook(out, read_only=True).sheetnames
+
+
+def test_a_name_no_font_can_draw_is_one_warning_not_a_python_message(tmp_path, runner):
+    # U+10FFFD (a private-use character no font draws) in a variant's name: the
+    # PNG figures show a box for it, matplotlib warns per character and figure;
+    # the console gets one line of ours instead (the suite turns any Python
+    # warning into an error, which failed the compute before)
+    from xlmodel.workbook.template import write_template
+
+    odd = "Chip \U0010fffd"
+    path = tmp_path / "odd.xlsx"
+    write_template(path)
+    wb = load_workbook(path)
+    ws = wb["Variants"]
+    row = next(r for r in range(1, 10) if ws.cell(r, 4).value == "Baseline")
+    ws.cell(row, 5).value = odd
+    wb.save(path)
+    export = tmp_path / "out"
+    r = runner.invoke(main, ["compute", str(path), "--export-dir", str(export)])
+    assert r.exit_code == 0, r.output
+    assert "UserWarning" not in r.output and "Glyph" not in r.output
+    lines = [x for x in r.output.splitlines() if "show as boxes" in x]
+    assert lines == [
+        f"warning: PNG figures in {export}: the characters \U0010fffd of the names "
+        "are in no installed font and show as boxes there (the workbook's charts "
+        "use the fonts of the program that opens it)"
+    ]
+    assert (export / "architecture_comparison.png").read_bytes()[:4] == b"\x89PNG"
+    assert odd in pd.read_csv(export / "metrics.csv")["variant"].tolist()

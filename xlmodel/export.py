@@ -94,8 +94,18 @@ def _figures(results: Results, d: Path) -> list[Path]:
             results.sweep_points, density, budget, p
         ),
     }
+    plots.missing_characters.clear()
     for name, draw in figures.items():
         p = d / name
         draw(p)
         written.append(p)
+    if plots.missing_characters:
+        shown = " ".join(sorted(plots.missing_characters)[:10])
+        more = len(plots.missing_characters) - 10
+        results.study.warnings.append(
+            f"PNG figures in {d}: the characters {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + " of the names are in no installed font and show as boxes there "
+            "(the workbook's charts use the fonts of the program that opens it)"
+        )
     return written

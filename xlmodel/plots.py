@@ -6,14 +6,44 @@ sensitivity_analysis.png: the files the seed scripts wrote to outputs/.
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 
 from .schema import SEED_WORKLOADS, Precision  # noqa: E402
+
+#: Fonts, when installed, that draw what DejaVu Sans lacks (Chinese, Japanese,
+#: Korean names), tried in this order for each character.
+FALLBACK_FONTS = (
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Source Han Sans",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "Microsoft YaHei",
+    "Yu Gothic",
+    "Malgun Gothic",
+    "Arial Unicode MS",
+)
+_installed = {f.name for f in font_manager.fontManager.ttflist}
+_fallbacks = [f for f in FALLBACK_FONTS if f in _installed]
+if _fallbacks:
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", *_fallbacks]
+
+# matplotlib's warning of a character no font has: "Glyph 19996 (...) missing
+# from font(s) DejaVu Sans."
+_GLYPH = re.compile(r"Glyph (\d+) .*missing from font")
+
+#: Characters of the last figures drawn that no installed font has (drawn as
+#: boxes), collected by :func:`_save` instead of matplotlib's warning.
+missing_characters: set[str] = set()
 
 
 def _plottable(table: pd.DataFrame) -> pd.DataFrame:
@@ -28,10 +58,18 @@ def _plottable(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _save(fig, save_path):
-    fig.tight_layout()
-    if save_path is not None:
-        fig.savefig(save_path, dpi=120)
-        plt.close(fig)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.tight_layout()
+        if save_path is not None:
+            fig.savefig(save_path, dpi=120)
+            plt.close(fig)
+    for w in caught:
+        m = _GLYPH.search(str(w.message))
+        if m:
+            missing_characters.add(chr(int(m.group(1))))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return fig
 
 
