@@ -530,3 +530,62 @@ def test_calibrate_prints_the_measured_clock_and_the_fit_figures(runner, full_fi
         (line,) = [x for x in lines if x.startswith(f"{chip[:18]:<18} ")]
         assert f"{row['error_percent']:+.1f}%" in line
         assert f"{row['loo_error_percent']:+.1f}%" in line
+
+
+def test_calibrate_reads_a_csv_as_excel_saves_it_in_any_region(tmp_path, runner):
+    # Excel's "CSV UTF-8" (a byte-order mark), and where the decimal separator
+    # is a comma, "CSV" in code page 1252 with semicolons and decimal commas
+    # (3,35): the same table, the same fit, to the last digit printed
+    import csv
+    import re
+    from importlib import resources
+
+    shipped = resources.files("xlmodel.data").joinpath("chips.csv")
+    rows = list(csv.reader(shipped.read_text(encoding="utf-8").splitlines()))
+    notes = rows[0].index("notes")
+    rows[1][notes] += " (814 mm², 35 °C inlet)"  # single bytes in code page 1252
+    number = re.compile(r"^-?\d+\.\d+$")
+    european = [
+        [x.replace(".", ",") if number.match(x) else x for x in r] for r in rows
+    ]
+    plain = tmp_path / "plain.csv"
+    with open(plain, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    bom = tmp_path / "bom.csv"
+    with open(bom, "w", newline="", encoding="utf-8-sig") as f:
+        csv.writer(f).writerows(rows)
+    semi = tmp_path / "semi.csv"
+    with open(semi, "w", newline="", encoding="cp1252") as f:
+        csv.writer(f, delimiter=";").writerows(european)
+    assert semi.read_bytes().count(b";") > semi.read_bytes().count(b",")
+    outputs = {}
+    for p in (plain, bom, semi):
+        r = runner.invoke(main, ["calibrate", str(p)])
+        assert r.exit_code == 0, r.output
+        outputs[p.name] = r.output.split("\n", 1)[1]  # the first line names it
+    assert outputs["bom.csv"] == outputs["plain.csv"]
+    assert outputs["semi.csv"] == outputs["plain.csv"]
+    pd.testing.assert_frame_equal(load_chips(semi), load_chips(plain))
+    assert load_chips(semi)["notes"].iloc[0].endswith("(814 mm², 35 °C inlet)")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", "is empty: a CSV table starts with its header line"),
+        (
+            "chip,tdp_w\nH100,700\nH200,700,air\n",
+            "line 3 has 3 fields where the header has 2: a field holding the "
+            "separator (a comma) needs double quotes",
+        ),
+    ],
+    ids=["empty", "unquoted-separator"],
+)
+def test_a_csv_calibrate_cannot_read_is_one_line_of_ours(
+    tmp_path, runner, text, expected
+):
+    p = tmp_path / "chips.csv"
+    p.write_text(text, encoding="utf-8")
+    r = runner.invoke(main, ["calibrate", str(p)])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == f"error: {p}: {expected}"

@@ -23,7 +23,6 @@ import functools
 import io
 from collections.abc import Sequence
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -191,15 +190,17 @@ def load_process_nodes(path=None) -> pd.DataFrame:
     ValueError
         An unreadable file or a table :class:`NodeTable` refuses.
     """
-    import pandas as pd
 
     if path is None:
         return _shipped_frame().copy()
-    try:
-        table = pd.read_csv(Path(path), dtype={KEY: str, ALIASES: str})
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"not a readable CSV file ({first})") from None
+    from ..csvfile import read_user_csv
+
+    table = read_user_csv(
+        path,
+        "the process node table",
+        "process_nodes.csv",
+        dtype={KEY: str, ALIASES: str},
+    )
     NodeTable(table)
     return table
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
+from ..csvfile import read_user_csv
 from ..engine.area import NODE_AREA_SCALE, typical_chiplet_area_mm2
 from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
@@ -199,21 +199,7 @@ def load_chips(path=None) -> pd.DataFrame:
         with resources.files("xlmodel.data").joinpath("chips.csv").open("rb") as f:
             chips = pd.read_csv(f)
     else:
-        try:
-            with open(path, "rb") as f:
-                head = f.read(8)
-        except OSError as err:
-            raise ValueError(f"cannot read the file ({err.strerror or err})") from None
-        if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise ValueError(
-                "is a workbook, not a CSV file: save the reference table as CSV "
-                "(comma-separated, with the columns of the shipped chips.csv)"
-            )
-        try:
-            chips = pd.read_csv(Path(path))
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
-            first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise ValueError(f"not a readable CSV file ({first})") from None
+        chips = read_user_csv(path, "the reference table", "chips.csv")
     if "chip" not in chips.columns:
         raise ValueError("reference CSV lacks column(s): chip")
     chips["chip"] = chips["chip"].astype(str)

@@ -1,0 +1,90 @@
+"""A table a user saved as CSV, read as the spreadsheet that saved it wrote it.
+
+Excel saves CSV in the conventions of the machine's region: "CSV UTF-8" or the
+older "CSV (Comma delimited)" in the Windows code page (1252 in Western
+Europe and the Americas: ``°`` and ``²`` are single bytes there), and, where
+the decimal separator is a comma (Germany, France, ...), fields separated by
+semicolons with decimal commas (``3,35``). :func:`read_user_csv` reads all of
+them: UTF-8 (with or without its byte-order mark), else code page 1252; the
+separator that splits the header line most (comma, semicolon or tab); decimal
+commas when semicolons separate and the numbers have them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from .lazy import pd
+
+# The first bytes of a workbook (xlsx, a zip package; xls, an OLE file).
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+_SEPARATORS = (",", ";", "\t")
+# A field that is a number with a decimal comma: 3,35 or -0,5
+# pandas' words for a row with more fields than the header
+_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
+def read_user_csv(path, what: str, shipped: str, **options) -> pd.DataFrame:
+    """The CSV table at ``path`` (``what`` names it in messages, "the reference
+    table", and ``shipped`` the file it is modelled on, "chips.csv");
+    ``options`` go to :func:`pandas.read_csv`.
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read, is a workbook, or is not a table CSV can hold;
+        the message says which in one line.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read the file ({err.strerror or err})") from None
+    if data.startswith(_WORKBOOK_MAGIC):
+        raise ValueError(
+            f"is a workbook, not a CSV file: save {what} as CSV (comma-separated, "
+            f"with the columns of the shipped {shipped})"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    header = text.split("\n", 1)[0]
+    counts = {s: _outside_quotes(header).count(s) for s in _SEPARATORS}
+    sep = max(_SEPARATORS, key=lambda s: counts[s])
+    if sep == ";" and _has_decimal_commas(text):
+        options.setdefault("decimal", ",")
+    if not text.strip():
+        raise ValueError("is empty: a CSV table starts with its header line")
+    try:
+        return pd.read_csv(io.StringIO(text), sep=sep, **options)
+    except (ValueError, pd.errors.ParserError) as err:
+        m = _FIELDS.search(str(err))
+        if m:
+            expected, line, saw = m.groups()
+            raise ValueError(
+                f"line {line} has {saw} fields where the header has {expected}: "
+                f"a field holding the separator ({_NAMES[sep]}) needs double quotes"
+            ) from None
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"not a readable CSV file ({first})") from None
+
+
+def _outside_quotes(line: str) -> str:
+    """``line`` without its quoted parts (a note may hold commas)."""
+    return re.sub(r'"[^"]*"', "", line)
+
+
+def _has_decimal_commas(text: str) -> bool:
+    """Whether a semicolon-separated ``text`` writes numbers with decimal commas."""
+    rows = csv.reader(io.StringIO(text), delimiter=";")
+    for k, row in enumerate(rows):
+        if k > 200:
+            break
+        if any(_DECIMAL_COMMA.match(field) for field in row):
+            return True
+    return False
