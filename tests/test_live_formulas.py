@@ -695,3 +695,43 @@ def test_inputs_typed_afterwards_recalculate_to_the_engine(tmp_path):
                 checked += 1
     assert checked >= batches * n_columns * 40
     assert seen == set(SHEETS) and guarded > 0
+
+
+def test_a_formula_cell_never_takes_a_format_of_optional_decimals(tmp_path):
+    # A format whose decimals are all optional (#,##0.# for mm²) shows a whole
+    # number with a bare point in Excel ("1,400."). A plain cell holds its one
+    # value; a formula cell's value changes when an input does, so it takes the
+    # whole form (#,##0) for a whole saved value and fixed decimals (#,##0.0)
+    # for a fraction: Baseline's 4 x 350.3 mm² = 1,401.2 mm² of compute area.
+    from xlmodel.workbook.results.formats import live_format, whole_form
+
+    assert live_format("#,##0.#", 1401.2) == "#,##0.0"
+    assert live_format("#,##0.#", 1400.0) == "#,##0"
+    assert live_format("0.##", 7.5) == "0.00"
+    assert live_format("0.000", 7.0) == "0.000"
+    table = {k: dict(v) for k, v in SEED_VARIANTS.items()}
+    table["Baseline"]["chiplet_area_mm2"] = 350.3
+    book = tmp_path / "fraction.xlsx"
+    wb = xlsxwriter.Workbook(str(book))
+    fill_workbook(wb, table)
+    wb.close()
+    compute(book, export_dir=None)
+    formulas = openpyxl.load_workbook(book)
+    cached = openpyxl.load_workbook(book, data_only=True)
+    fixed = 0
+    for ws in formulas.worksheets:
+        if ws.title == "xlmodel state":
+            continue
+        for row in ws.iter_rows():
+            for c in row:
+                if not (isinstance(c.value, str) and c.value.startswith("=")):
+                    continue
+                assert whole_form(c.number_format) is None, (
+                    ws.title,
+                    c.coordinate,
+                    c.number_format,
+                )
+                v = cached[ws.title][c.coordinate].value
+                if c.number_format == "#,##0.0" and v == pytest.approx(1401.2):
+                    fixed += 1
+    assert fixed >= 1  # the area, in fixed decimals

@@ -78,6 +78,21 @@ def shown_format(num_format: str, x: float) -> str:
     return num_format
 
 
+def live_format(num_format: str, x: float) -> str:
+    """The format of a formula cell saved with ``x``, which the reader
+    recalculates: never one whose decimals are all optional, since the value
+    it will show is not known: the whole form for a whole ``x`` (a later
+    fraction rounds to whole), else the decimals made fixed (``#,##0.0``: a
+    later whole number reads ``400.0``, not ``400.``)."""
+    whole = whole_form(num_format)
+    if whole is None:
+        return num_format
+    form, places = whole
+    if round(x, places) == round(x):
+        return form
+    return f"{form}.{'0' * places}"
+
+
 def tick_format(num_format: str) -> str:
     """A chart axis's number format: ``General`` for one whose decimals are all
     optional (its ticks 1, 10, 100 would read ``1.``, ``10.``, ``100.``)."""

@@ -40,7 +40,7 @@ from ...engine.symbolic import Expr, trace, trace_each
 from ...schema import PARAMETERS
 from ...studies.reference import apply_power_preset
 from .context import Context
-from .formats import NA_TEXT, TABLE_BORDER, shown_format
+from .formats import NA_TEXT, TABLE_BORDER, live_format
 
 #: Tables of more rows than this keep plain values. Traced one by one a row
 #: cost about 5 ms, and a sheet of thousands of variants took minutes to write;
@@ -362,7 +362,7 @@ def write(
         return False
     x = float(cached)
     if math.isfinite(x):
-        fmt = ctx.fmt(num_format=shown_format(num_format, x), **props)
+        fmt = ctx.fmt(num_format=live_format(num_format, x), **props)
         ws.write_formula(row, col, formula, fmt, Cached(x))
     else:
         fmt = ctx.fmt(**NA_TEXT, **props)
@@ -391,7 +391,7 @@ def write_input(
     if not shown_input(ref, cached):
         return False
     x = float(cached)
-    fmt = ctx.fmt(num_format=shown_format(num_format, x), **{**BORDER, **(props or {})})
+    fmt = ctx.fmt(num_format=live_format(num_format, x), **{**BORDER, **(props or {})})
     ws.write_formula(row, col, "=" + ref, fmt, Cached(x))
     return True
 

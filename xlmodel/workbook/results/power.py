@@ -18,7 +18,7 @@ from ..charts import Layout, Series
 from . import live
 from .banner import stale_banner
 from .context import Context
-from .formats import shown_format, unit_format
+from .formats import live_format, unit_format
 from .geometry import chart_rows
 from .sheet import Col, ResultSheet, Sheet, Table
 
@@ -115,7 +115,7 @@ def _live(ctx: Context, sh: Sheet, pw: pd.DataFrame, cols: list[Col], t: Table):
                     t.cols[key],
                     "=" + refs[param],
                     ctx.fmt(
-                        num_format=shown_format(fmt[key], column[key][i]),
+                        num_format=live_format(fmt[key], column[key][i]),
                         **live.BORDER,
                     ),
                     live.Cached(column[key][i]),
