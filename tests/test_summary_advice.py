@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import zipfile
 
 import numpy as np
 import openpyxl
@@ -599,3 +600,68 @@ def test_uncertainty_limits_follow_targets_unless_typed(tmp_path, runner):
     # nominal 460 W: always within 800 W, mostly not within 450 W
     assert p_budget["follow"] == 1.0
     assert p_budget["typed"] < 0.5
+
+
+def test_targets_of_their_own_are_said_as_a_range_and_judged_per_variant(
+    tmp_path, runner
+):
+    # Power budgets of 300-700 W, one per variant, and Baseline's own density
+    # target 0.03 on rows of their names under the Variants table; Targets keeps
+    # 2 TFLOPS/mm² and 500 W for the rest. Before, every sheet and statement
+    # spoke of Baseline's 300 W: "Best variant within the 300 W budget:
+    # Aggressive Optimized (..., 460 W)".
+    probe = write(tmp_path / "probe.xlsx")
+    last = openpyxl.load_workbook(probe)["Variants"].max_row
+    budgets = dict(zip("DEFGH", (300, 400, 500, 600, 700), strict=True))
+    cells = {f"A{last + 1}": "power_budget_w", f"B{last + 1}": "W"}
+    cells.update({f"{c}{last + 1}": w for c, w in budgets.items()})
+    cells.update(
+        {f"A{last + 2}": "density_target_tflops_per_mm2", f"D{last + 2}": 0.03}
+    )
+    path, out = computed(tmp_path, runner, {"Variants": cells}, "own.xlsx")
+    # Aggressive Optimized: 983.04 TFLOPS / 1200 mm² = 0.8192, 459.6 W of its
+    # 600 W, the densest within its own budget; Baseline (0.041 >= 0.03, 267 W
+    # of 300 W) the only one meeting every target
+    assert (
+        "Best variant within its own power budget (300-700 W, per variant): "
+        "Aggressive Optimized (0.819 TFLOPS/mm² FP16, 460 W of its 600 W)." in out
+    )
+    assert "Recommended variant: Baseline" in out
+    assert "within the 300 W budget" not in out
+    wb = openpyxl.load_workbook(path)
+    sub = wb["Summary"]["A2"].value
+    assert (
+        "density target 0.03-2 TFLOPS/mm² (per variant) · power budget 300-700 W "
+        "(per variant) · Tj max 105 °C" in sub
+    )
+    run_sheet = {
+        r[0]: r[1] for r in wb["Run"].iter_rows(values_only=True) if r and r[0]
+    }
+    assert run_sheet["Power budget (W)"] == "300-700 (per variant)"
+    assert run_sheet["Tj max (°C)"] == 105
+    scaling = texts(path, "Scaling")
+    assert (
+        "Largest chiplet count within each variant's power budget (300-700 W)"
+        in scaling
+    )
+    assert "Chart data: power budget line" not in scaling
+    # the Summary's charts: a dash at each variant's own target, no line joining
+    # them (a line sloped from 0.03 up to 2 between the first two columns)
+    with zipfile.ZipFile(path) as z:
+        charts = [
+            z.read(n).decode()
+            for n in z.namelist()
+            if n.startswith("xl/charts/chart") and n.endswith(".xml")
+        ]
+    density = next(c for c in charts if "Compute density vs target" in c)
+    line = density[density.index("<c:lineChart>") :]
+    assert '<c:symbol val="dash"/>' in line
+    assert "<a:ln><a:noFill/></a:ln>" in line.replace(" ", "")
+
+
+def test_targets_shared_by_every_variant_keep_the_seeds_words(tmp_path, runner):
+    path, out = computed(tmp_path, runner, name="shared.xlsx")
+    assert "Best variant within the 500 W budget: Aggressive Optimized" in out
+    sub = openpyxl.load_workbook(path)["Summary"]["A2"].value
+    assert "density target 2 TFLOPS/mm² · power budget 500 W · Tj max 105 °C" in sub
+    assert "Chart data: power budget line" in texts(path, "Scaling")

@@ -257,6 +257,8 @@ def _run(study: Study, v: pd.DataFrame, progress, monte_carlo) -> Results:
         float(targets["density_target_tflops_per_mm2"]),
         float(targets["power_budget_w"]),
         precision,
+        v["power_budget_w"],
+        v["density_target_tflops_per_mm2"],
     )
     refs, ref_warnings = reality.check_references(study.references, v.iloc[0])
     real = reality.reality_table(v, refs)

@@ -206,8 +206,17 @@ def compare(
     density_target: float,
     power_budget_w: float,
     precision: str = "FP16",
+    budgets: pd.Series | None = None,
+    density_targets: pd.Series | None = None,
 ) -> Comparison:
-    """Targets checked per variant, the best within budget and the seed's statements."""
+    """Targets checked per variant, the best within budget and the seed's statements.
+
+    ``budgets`` and ``density_targets`` (W and TFLOPS/mm², by variant) are the
+    variants' own targets when they differ (a row of the target's name on
+    Variants): the statements then speak of each variant's own, with their range,
+    where the seed's name one number."""
+    budget_range = _spread(budgets)
+    target_range = _spread(density_targets)
     table = results[
         [
             "target_peak_tflops",
@@ -224,8 +233,21 @@ def compare(
     within = table[table["meets_power_budget"]]
     best = None if within.empty else within["target_density_tflops_per_mm2"].idxmax()
     msgs: list[str] = []
-    if best is None:
+    if best is None and budget_range:
+        msgs.append(
+            f"No variant is within its own power budget ({budget_range} W, per "
+            "variant)."
+        )
+    elif best is None:
         msgs.append(f"No variant is within the {power_budget_w:g} W power budget.")
+    elif budget_range:
+        b = table.loc[best]
+        msgs.append(
+            f"Best variant within its own power budget ({budget_range} W, per "
+            f"variant): {best} ({b['target_density_tflops_per_mm2']:.3f} TFLOPS/mm² "
+            f"{precision}, {b['power_total_w']:.0f} W of its "
+            f"{float(budgets.loc[best]):g} W)."
+        )
     else:
         b = table.loc[best]
         msgs.append(
@@ -236,7 +258,13 @@ def compare(
     meeting = table.index[table["meets_all_targets"]].tolist()
     if meeting:
         msgs.append("Meeting every target: " + ", ".join(map(str, meeting)) + ".")
-    if not table["meets_density_target"].any():
+    if not table["meets_density_target"].any() and target_range:
+        top = table["target_density_tflops_per_mm2"].max()
+        msgs.append(
+            f"No variant meets its own density target ({target_range} TFLOPS/mm² "
+            f"{precision}, per variant; best {top:.3f})."
+        )
+    elif not table["meets_density_target"].any():
         top = table["target_density_tflops_per_mm2"].max()
         msgs.append(
             f"No variant meets the {_target(density_target)} TFLOPS/mm² {precision} "
@@ -244,6 +272,15 @@ def compare(
             "of it)."
         )
     return Comparison(table, best, msgs)
+
+
+def _spread(values: pd.Series | None) -> str:
+    """``300-700`` for values that differ; empty for none or one value."""
+    if values is None or not len(values):
+        return ""
+    x = pd.to_numeric(values, errors="coerce").astype(float)
+    lo, hi = float(x.min()), float(x.max())
+    return "" if lo == hi else f"{lo:g}-{hi:g}"
 
 
 def _target(x: float) -> str:

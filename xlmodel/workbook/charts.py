@@ -120,6 +120,9 @@ class Series:
     line_style : str
         Dash type of a ``"reference"`` line (xlsxwriter names: dash, round_dot,
         long_dash...).
+    steps : bool
+        A ``"reference"`` over categories whose value differs between them (a
+        target per variant): a dash marker at each, no line joining them.
     """
 
     values: Span
@@ -135,6 +138,7 @@ class Series:
     marker: str = "circle"
     dash: bool = False
     line_style: str = "dash"
+    steps: bool = False
 
 
 @dataclass(frozen=True)
@@ -588,8 +592,12 @@ def _columns(workbook, sheet_name, layout, subtype):
                 lines = workbook.add_chart({"type": "line"})
             opts = _series(sheet_name, s)
             opts["line"] = _reference_line(s)
-            if s.values.r1 is None or s.values.r1 == s.values.r0:
-                # A one-category line has no length: show it as a dash marker.
+            if s.steps:
+                opts["line"] = {"none": True}
+            if s.steps or s.values.r1 is None or s.values.r1 == s.values.r0:
+                # A one-category line has no length, and a line joining
+                # different values would slope between the categories: a dash
+                # marker at each.
                 opts["marker"] = {
                     "type": "dash",
                     "size": 14,

@@ -176,6 +176,7 @@ def _chart(
             cat,
             kind="reference",
             color=ch.BUDGET_COLOR,
+            steps=ctx.varies("power_budget_w"),
         )
     )
     layout = Layout(

@@ -100,9 +100,12 @@ def _items(ctx: Context) -> list[tuple[str, object]]:
         ("Time", str(info.get("time") or "")),
         ("Variants", len(v)),
         ("Target precision", ctx.precision),
-        (f"Density target ({ctx.ops}/mm²)", ctx.density_target),
-        ("Power budget (W)", ctx.budget),
-        ("Tj max (°C)", ctx.tj_max),
+        (
+            f"Density target ({ctx.ops}/mm²)",
+            _limit(ctx, "density_target_tflops_per_mm2", ctx.density_target),
+        ),
+        ("Power budget (W)", _limit(ctx, "power_budget_w", ctx.budget)),
+        ("Tj max (°C)", _limit(ctx, "tj_max_c", ctx.tj_max)),
         ("Sweep base", str(study.sweep_base)),
         ("Tornado swing (± %)", float(study.tornado_percent)),
         ("Power table utilisations", ", ".join(f"{u:.0%}" for u in study.utilizations)),
@@ -205,3 +208,11 @@ def _warnings(ctx: Context, sh: Sheet, row: int) -> None:
     for w in warnings:
         sh.note(row, 0, str(w), 7)
         row += 1
+
+
+def _limit(ctx: Context, name: str, value: float) -> float | str:
+    """A target: its number, or its range in words when it differs per variant."""
+    if not ctx.varies(name):
+        return value
+    values = ctx.limits[name]
+    return f"{float(values.min()):g}-{float(values.max()):g} (per variant)"

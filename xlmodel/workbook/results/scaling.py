@@ -88,13 +88,22 @@ def _columns(p: str, o: str) -> list[Col]:
 
 def _side_tables(
     ctx: Context, sh: Sheet, sc: pd.DataFrame, row: int, col: int
-) -> Table:
-    """Largest count within the budget, then the budget line; returns the line's."""
+) -> Table | None:
+    """Largest count within the budget, then the budget line; returns the line's
+    (None when the budget differs per variant: no one line is every variant's)."""
     mx = ctx.results.max_chiplets_within_budget
     best = pd.DataFrame(
         {"variant": [str(x) for x in mx.index], "count": mx.to_numpy(dtype=float)}
     )
-    sh.heading(row, col, f"Largest chiplet count within the {ctx.budget:g} W budget")
+    if ctx.varies("power_budget_w"):
+        budget = "each variant's power budget (" + ctx.limit_text(
+            "power_budget_w", "W"
+        ).removesuffix(" (per variant)")
+        sh.heading(row, col, f"Largest chiplet count within {budget})")
+    else:
+        sh.heading(
+            row, col, f"Largest chiplet count within the {ctx.budget:g} W budget"
+        )
     mtable = sh.table(
         row + 1,
         col,
@@ -103,6 +112,8 @@ def _side_tables(
         wrap_header=False,
     )
     row = mtable.last_row + 2
+    if ctx.varies("power_budget_w"):
+        return None
 
     # Budget line: two points spanning the studied counts.
     counts = sc["num_chiplets"].to_numpy(dtype=float)
@@ -127,7 +138,7 @@ def _charts(
     sh: Sheet,
     sc: pd.DataFrame,
     table: Table,
-    btable: Table,
+    btable: Table | None,
     chart_row: int,
     col: int,
     chh: int,
@@ -150,7 +161,7 @@ def _charts(
             _in_words(sh, title, ytitle, same, chart_row, col, x, y, cw)
             continue
         series = _variant_lines(ctx, sc, table, groups, key)
-        if key == "power_w":
+        if key == "power_w" and btable is not None:
             series.append(
                 Series(
                     btable.span("y"),

@@ -182,8 +182,8 @@ def _sweep_tables(
         return row, sweeps, width
     for name, g in points.groupby("parameter", sort=False):
         g = g.reset_index(drop=True).copy()
-        g["density_target"] = ctx.density_target
-        g["budget"] = ctx.budget
+        g["density_target"] = _base_limit(ctx, "density_target_tflops_per_mm2")
+        g["budget"] = _base_limit(ctx, "power_budget_w")
         unit = _param_unit(str(name))
         sh.heading(row, 0, f"Sweep of {name}" + (f" ({unit})" if unit else ""))
         cols = [
@@ -273,7 +273,8 @@ def _sweep_layout(ctx: Context, name: str, unit: str, t: Table, top: float) -> L
     """Density (and its target) on the left axis, power and budget on the right."""
     x = t.span("value")
     # A target far above the curve would flatten it to the axis: say so instead.
-    off_scale = ctx.density_target > SWEEP_TARGET_SCALE * top
+    target = _base_limit(ctx, "density_target_tflops_per_mm2")
+    off_scale = target > SWEEP_TARGET_SCALE * top
     target_line = Series(
         t.span("density_target"),
         t.head("density_target"),
@@ -306,7 +307,7 @@ def _sweep_layout(ctx: Context, name: str, unit: str, t: Table, top: float) -> L
             secondary=True,
         ),
     )
-    note = f" (density target {ctx.density_target:g} off scale)" if off_scale else ""
+    note = f" (density target {target:g} off scale)" if off_scale else ""
     return Layout(
         f"Sweep of {name}: density and power{note}",
         x_title=with_unit(name, unit),
@@ -318,3 +319,11 @@ def _sweep_layout(ctx: Context, name: str, unit: str, t: Table, top: float) -> L
         number_format="#,##0.##",
         x_number_format="#,##0.##",
     )
+
+
+def _base_limit(ctx: Context, name: str) -> float:
+    """A target of the sweeps' base variant (its own, when it has one)."""
+    base = str(ctx.results.study.sweep_base)
+    if base in ctx.limits[name].index:
+        return ctx.limit_of(name, base)
+    return float(ctx.results.study.targets[name])

@@ -270,8 +270,9 @@ def _headline(ctx: Context, sh: Sheet, width: int) -> int:
     label = figure_words(a, r.study.variants)[0]
     sub = (
         f"{n} variant{'s' if n != 1 else ''} · judged at {p} · density target "
-        f"{ctx.density_target:g} {ctx.ops}/mm² · power budget {ctx.budget:g} W · "
-        f"Tj max {ctx.tj_max:g} °C · figure of merit: {label} · "
+        f"{ctx.limit_text('density_target_tflops_per_mm2', ctx.ops + '/mm²')} · "
+        f"power budget {ctx.limit_text('power_budget_w', 'W')} · "
+        f"Tj max {ctx.limit_text('tj_max_c', '°C')} · figure of merit: {label} · "
         f"workload mix: {mix}"
     )
     sh.title(0, "Architecture comparison", sub)
@@ -353,7 +354,16 @@ def _charts(
         data = table
         cat = data.span("variant")
         names = list(frame["variant"])
-    panels = _column_panels(ctx.precision, ctx.ops, data, cat, cw, chh)
+    panels = _column_panels(
+        ctx.precision,
+        ctx.ops,
+        data,
+        cat,
+        cw,
+        chh,
+        ctx.varies("density_target_tflops_per_mm2"),
+        ctx.varies("power_budget_w"),
+    )
     panels.append(_area_panel(ctx, frame, data, cat, names, cw, chh))
     builders = [ch.add_column_chart, ch.add_column_chart, ch.add_column_chart]
     builders.append(ch.add_scatter_chart)
@@ -364,9 +374,17 @@ def _charts(
 
 
 def _column_panels(
-    p: str, o: str, data: Table, cat: Span, cw: int, chh: int
+    p: str,
+    o: str,
+    data: Table,
+    cat: Span,
+    cw: int,
+    chh: int,
+    targets_vary: bool = False,
+    budgets_vary: bool = False,
 ) -> list[Layout]:
-    """Density vs target, power vs budget, TFLOPS/W: one column per variant."""
+    """Density vs target, power vs budget, TFLOPS/W: one column per variant
+    (a target or budget that differs per variant: a dash at each column)."""
     return [
         Layout(
             f"Compute density vs target ({p})",
@@ -382,6 +400,7 @@ def _column_panels(
                     kind="reference",
                     color=ch.TARGET_COLOR,
                     line_style="round_dot",
+                    steps=targets_vary,
                 ),
             ),
             width=cw,
@@ -401,6 +420,7 @@ def _column_panels(
                     cat,
                     kind="reference",
                     color=ch.BUDGET_COLOR,
+                    steps=budgets_vary,
                 ),
             ),
             width=cw,

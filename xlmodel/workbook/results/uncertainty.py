@@ -196,9 +196,15 @@ def _cdf(
     ]
     values = np.concatenate([frame[n].to_numpy() for n in names])
     limit = {
-        "power_total_w": ("Power budget", ctx.budget),
-        "target_density_tflops_per_mm2": ("Density target", ctx.density_target),
+        "power_total_w": ("Power budget", ctx.budget, "power_budget_w"),
+        "target_density_tflops_per_mm2": (
+            "Density target",
+            ctx.density_target,
+            "density_target_tflops_per_mm2",
+        ),
     }.get(q)
+    if limit is not None and ctx.varies(limit[2]):
+        limit = None  # one line would be one variant's: none
     lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
     if limit is not None and lo - (hi - lo) <= limit[1] <= hi + (hi - lo):
         line = pd.DataFrame({"x": [limit[1]] * 2, "y": [0.0, 1.0]})
