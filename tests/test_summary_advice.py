@@ -645,6 +645,14 @@ def test_targets_of_their_own_are_said_as_a_range_and_judged_per_variant(
         in scaling
     )
     assert "Chart data: power budget line" not in scaling
+    # the Monte Carlo judges each variant by its own (a blank limit), and says so
+    assert (
+        "power_total_w <= each variant's own 300-700 W, junction_temp_c <= 105 °C "
+        "from Targets" in out
+    )
+    assert any(
+        "each variant's own 0.03-2 TFLOPS/mm²" in t for t in texts(path, "Uncertainty")
+    )
     # the Summary's charts: a dash at each variant's own target, no line joining
     # them (a line sloped from 0.03 up to 2 between the first two columns)
     with zipfile.ZipFile(path) as z:

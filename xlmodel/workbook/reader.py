@@ -264,8 +264,15 @@ def _check(book: Book, ctx: Context | None = None) -> Checked:
         frame = variants.fill_nodes(ctx, table, frame, nodes)
         cells = variants.sources(table, ctx.sources)
         variants.check_headroom(ctx, table, frame, cells)
-    exploration = exploration_setup.read(ctx, names, _targets_of(frame, target_values))
-    uncertainty = uncertainty_setup.read(ctx, len(names), target_values)
+    targets_of = _targets_of(frame, target_values)
+    exploration = exploration_setup.read(ctx, names, targets_of)
+    own = {}  # a target that differs between the variants: its lowest and highest
+    for p in TARGETS if frame is not None else ():
+        if p.name in frame:
+            numbers = [float(x) for x in frame[p.name] if isinstance(x, int | float)]
+            if numbers and min(numbers) != max(numbers):
+                own[p.name] = (min(numbers), max(numbers))
+    uncertainty = uncertainty_setup.read(ctx, len(names), target_values, own)
     if ctx.problems or frame is None:  # no frame: a problem says why
         raise InputProblems(ctx.problems)
     try:

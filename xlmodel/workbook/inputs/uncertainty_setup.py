@@ -281,12 +281,18 @@ def _description(name: str) -> str:
 
 
 def read(
-    ctx: Context, n_variants: int, targets: dict | None = None
+    ctx: Context,
+    n_variants: int,
+    targets: dict | None = None,
+    own: dict[str, tuple[float, float]] | None = None,
 ) -> Uncertainty | None:
     """The Monte Carlo a workbook asks for; None: none (blank spreads, no sheet).
 
     ``n_variants`` is the number of variants (the draws are per variant);
-    ``targets`` the Targets sheet's values (what a blank limit follows).
+    ``targets`` the Targets sheet's values (what a blank limit follows);
+    ``own`` the targets that differ between the variants (a row of their name
+    on Variants), with their lowest and highest value: a blank limit follows
+    each variant's own, and says so.
     """
     found = ctx.book.locate(SPREADS)
     if found is None:
@@ -331,7 +337,7 @@ def read(
             f"than {MAX_SAMPLES:,}: use fewer draws",
         )
         return None
-    limits = _limits(ctx, targets or {})
+    limits = _limits(ctx, targets or {}, own)
     outputs = _outputs(ctx)
     if len(ctx.problems) > before:
         return None
@@ -377,7 +383,9 @@ def _outputs(ctx: Context) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _limits(ctx: Context, targets: dict) -> tuple[LimitSource, ...]:
+def _limits(
+    ctx: Context, targets: dict, own: dict[str, tuple[float, float]] | None = None
+) -> tuple[LimitSource, ...]:
     """Each target limit: typed on the sheet, or (blank, no block) from Targets."""
     known = {t: BY_NAME[t] for _, t in TARGET_LIMITS.values()}
     found = ctx.book.locate(LIMITS)
@@ -395,5 +403,9 @@ def _limits(ctx: Context, targets: dict) -> tuple[LimitSource, ...]:
             typed = None if typed is INVALID else typed
         limit = value if typed is None else float(typed)
         label = Constraint(quantity, op, limit).label
+        if typed is None and own and target in own:
+            lo, hi = own[target]
+            unit = BY_NAME[target].unit
+            label = f"{quantity} {op} each variant's own {lo:g}-{hi:g} {unit}"
         out.append(LimitSource(label, target, value, typed is not None, limit))
     return tuple(out)
