@@ -321,3 +321,37 @@ def test_sobol_over_the_exploration_ranges():
     assert abs(t.loc["num_chiplets", "ST"]) < 1e-12
     assert t.loc["chiplet_area_mm2", "ST"] > 0.2
     assert (t["interaction"] >= 0).all()
+
+
+def test_a_range_is_idle_only_when_no_objective_or_constraint_reads_it():
+    # density = chiplets x SMs x TCs x ops x clock / (chiplets x area): the L2
+    # and the chiplet count do not enter it, the clock does; the L2's power
+    # (l2_power_w_per_mb x MB x u^0.5) enters the power, so a power constraint
+    # or objective makes it count
+    ranges = (
+        Range("clock_mhz", 1500, 2800, 4),
+        Range("l2_cache_mb", 2, 64, 5),
+        Range("num_chiplets", 1, 8, 8),
+        Range("hbm_stacks", 4, 4, 1),  # one value: fixed on purpose
+    )
+    density = (Objective("target_density_tflops_per_mm2"),)
+    alone = Problem(ranges=ranges, objectives=density)
+    assert ex.idle_parameters(alone, base_inputs()) == ["l2_cache_mb", "num_chiplets"]
+    powered = Problem(
+        ranges=ranges,
+        objectives=density,
+        constraints=(Constraint("power_total_w", "<=", 500),),
+    )
+    assert ex.idle_parameters(powered, base_inputs()) == []
+    sampled = Problem(ranges, density, (), "lhs", 1000, 3)
+    assert ex.idle_parameters(sampled, base_inputs()) == ["l2_cache_mb", "num_chiplets"]
+    # the claim behind the warning: on the grid, every design repeats once per
+    # value of an idle range and the repeats crowd the front: the L2 (which
+    # the density never reads) 5 times exactly; the chiplet count cancels out
+    # of it up to rounding, which keeps 7 of its 8 counts here
+    result = explore(alone, base_inputs())
+    front = result.designs[result.designs["on_front"]]
+    assert len(front) > 5 and len(front) % 5 == 0
+    assert front.groupby("num_chiplets")["l2_cache_mb"].nunique().eq(5).all()
+    d = front["target_density_tflops_per_mm2"].to_numpy()
+    assert np.allclose(d, d[0], rtol=1e-12, atol=0)

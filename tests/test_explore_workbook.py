@@ -394,7 +394,7 @@ def test_a_range_that_changes_no_objective_is_said_at_its_cell(tmp_path, runner)
     assert len(lines) == 1, r.output
     line = lines[0]
     assert line.startswith(f"warning: {SETUP}!{cell} fp16_ops_per_cycle: changes none")
-    assert "its 4 values only repeat each design" in line
+    assert "its 4 values only repeat each design, and the repeats crowd" in line
     assert "explore int8_ops_per_cycle" in line
     assert line.endswith("(affects: the Exploration sheet)")
     results = run(read_study(path))

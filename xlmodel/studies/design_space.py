@@ -124,7 +124,7 @@ def exploration_warnings(
         if problem.method == "grid":
             effect = (
                 f"its {len(r.grid())} values only repeat each design, and the "
-                "repeats tie on the Pareto front and among the top designs"
+                "repeats crowd the Pareto front and the top designs"
             )
         else:
             effect = (

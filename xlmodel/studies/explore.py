@@ -344,7 +344,7 @@ def quantity(name: str, metrics: dict, inputs: dict) -> np.ndarray:
 
 #: Random points of the ranges at which :func:`idle_parameters` moves each
 #: parameter, and the most values of its range it tries there.
-IDLE_PROBES = 16
+IDLE_PROBES = 64
 IDLE_VALUES = 8
 #: Relative difference below which two values of a quantity are the same.
 SAME_VALUE = 1e-9
@@ -358,7 +358,7 @@ def idle_parameters(problem: Problem, base: Inputs) -> list[str]:
     its range (its grid's, or evenly spaced for sampling) while the others stay;
     a parameter whose values give the same objectives and constraint quantities
     at every point (within a relative :data:`SAME_VALUE`) is idle: it only
-    repeats each design once per value, and such repeats tie on the front (an
+    repeats each design once per value, and such repeats crowd the front (an
     FP16 rate when the objectives judge INT8). A range of one value is fixed on
     purpose and never idle.
     """
