@@ -645,6 +645,8 @@ def test_targets_of_their_own_are_said_as_a_range_and_judged_per_variant(
         in scaling
     )
     assert "Chart data: power budget line" not in scaling
+    # the exploration, around Baseline, takes Baseline's own budget
+    assert "Limits: power_total_w <= 300 W (Baseline's own), junction_temp_c" in out
     # the Monte Carlo judges each variant by its own (a blank limit), and says so
     assert (
         "power_total_w <= each variant's own 300-700 W, junction_temp_c <= 105 °C "

@@ -265,7 +265,7 @@ def _check(book: Book, ctx: Context | None = None) -> Checked:
         cells = variants.sources(table, ctx.sources)
         variants.check_headroom(ctx, table, frame, cells)
     targets_of = _targets_of(frame, target_values)
-    exploration = exploration_setup.read(ctx, names, targets_of)
+    exploration = exploration_setup.read(ctx, names, targets_of, target_values)
     own = {}  # a target that differs between the variants: its lowest and highest
     for p in TARGETS if frame is not None else ():
         if p.name in frame:

@@ -444,7 +444,10 @@ _SENSES = {
 
 
 def read(
-    ctx: Context, names: list[str], targets: Callable[[str], Mapping] | None = None
+    ctx: Context,
+    names: list[str],
+    targets: Callable[[str], Mapping] | None = None,
+    sheet_targets: Mapping | None = None,
 ) -> ExplorationSetup | None:
     """The exploration a workbook asks for; None: none (blank ranges, no sheet).
 
@@ -466,7 +469,7 @@ def read(
             ctx.warn(note)
     base = _base_variant(ctx, settings, names)
     values = targets(base) if targets is not None else DEFAULTS
-    constraints, limits = _constraints(ctx, values)
+    constraints, limits = _constraints(ctx, values, base, sheet_targets)
     objectives = _objectives(ctx)
     if len(ctx.problems) > before:
         return None
@@ -602,9 +605,14 @@ _QUANTITIES = [m for m, u in METRIC_UNITS.items() if u != "bool"] + [
 
 
 def _constraints(
-    ctx: Context, targets: Mapping
+    ctx: Context,
+    targets: Mapping,
+    base: str = "",
+    sheet_targets: Mapping | None = None,
 ) -> tuple[list[Constraint], list[LimitSource]]:
-    """The constraints, and where each limit came from (a blank: the Targets)."""
+    """The constraints, and where each limit came from (a blank: the Targets;
+    the base variant's own target, when it differs from ``sheet_targets``, the
+    Targets sheet's values, is said to be its own)."""
     found = ctx.book.locate(CONSTRAINTS)
     if found is None:
         return [], []
@@ -635,7 +643,16 @@ def _constraints(
             c = Constraint(name, op, limit)
             out.append(c)
             target, value = follows or ("", math.nan)
-            sources.append(LimitSource(c.label, target, value, typed, limit))
+            label = c.label
+            if (
+                not typed
+                and target
+                and sheet_targets is not None
+                and target in sheet_targets
+                and float(sheet_targets[target]) != float(value)
+            ):
+                label += f" ({base}'s own)"
+            sources.append(LimitSource(label, target, value, typed, limit))
     return out, sources
 
 
