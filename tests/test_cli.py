@@ -6,6 +6,7 @@ import hashlib
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -336,3 +337,25 @@ def test_a_name_no_font_can_draw_is_one_warning_not_a_python_message(tmp_path, r
     ]
     assert (export / "architecture_comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert odd in pd.read_csv(export / "metrics.csv")["variant"].tolist()
+
+
+def test_the_comparison_figure_marks_targets_of_their_own_over_each_bar():
+    # budgets of 300-700 W, one per variant: a dash over each bar at its own
+    # (the figure drew one line at the first variant's 300 W); one budget for
+    # all: the seed's line across the panel
+    from matplotlib.collections import LineCollection
+
+    from xlmodel import plots
+    from xlmodel.studies.run import run, seed_study
+
+    metrics = run(seed_study()).metrics
+    own = np.array([300.0, 400.0, 500.0, 600.0, 700.0])
+    fig = plots.comparison_figure(metrics, 2.0, own)
+    power = fig.axes[1]
+    (dashes,) = [c for c in power.collections if isinstance(c, LineCollection)]
+    heights = sorted(float(seg[0][1]) for seg in dashes.get_segments())
+    assert heights == own.tolist()
+    shared = plots.comparison_figure(metrics, 2.0, np.full(5, 500.0))
+    lines = [ln for ln in shared.axes[1].get_lines() if ln.get_linestyle() == "--"]
+    assert [tuple(ln.get_ydata()) for ln in lines] == [(500.0, 500.0)]
+    assert not [c for c in shared.axes[1].collections if isinstance(c, LineCollection)]

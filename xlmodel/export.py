@@ -88,10 +88,16 @@ def _figures(results: Results, d: Path) -> list[Path]:
             results.scaling[results.scaling["variant"].isin(shown.index)], p, budget
         ),
         "architecture_comparison.png": lambda p: plots.comparison_figure(
-            results.metrics, density, budget, p
+            results.metrics,
+            _own(results, "density_target_tflops_per_mm2", density),
+            _own(results, "power_budget_w", budget),
+            p,
         ),
         "sensitivity_analysis.png": lambda p: plots.sensitivity_figure(
-            results.sweep_points, density, budget, p
+            results.sweep_points,
+            _base(results, "density_target_tflops_per_mm2", density),
+            _base(results, "power_budget_w", budget),
+            p,
         ),
     }
     plots.missing_characters.clear()
@@ -109,3 +115,21 @@ def _figures(results: Results, d: Path) -> list[Path]:
             "(the workbook's charts use the fonts of the program that opens it)"
         )
     return written
+
+
+def _own(results: Results, name: str, default: float):
+    """A target per variant, in the metrics' order (the default for a workbook
+    whose variants have none of their own)."""
+    v = results.study.variants
+    if name not in v.columns:
+        return default
+    return v[name].reindex(results.metrics.index).to_numpy(dtype=float)
+
+
+def _base(results: Results, name: str, default: float) -> float:
+    """A target of the sweeps' base variant (the sweeps are of it alone)."""
+    v = results.study.variants
+    base = results.study.sweep_base
+    if name not in v.columns or base not in v.index:
+        return default
+    return float(v.loc[base, name])

@@ -141,22 +141,35 @@ def scaling_figure(study: pd.DataFrame, save_path=None, power_budget_w=None):
     return _save(fig, save_path)
 
 
+def _limit_line(ax, x, limit, label: str) -> None:
+    """A target across the bars, or a dash over each bar at its own."""
+    values = np.atleast_1d(np.asarray(limit, dtype=float))
+    if len(values) == len(x) and len(x) and values.min() != values.max():
+        ax.hlines(values, x - 0.4, x + 0.4, colors="r", linestyles="--", label=label)
+    else:
+        ax.axhline(float(values[0]), color="r", ls="--", label=label)
+
+
 def comparison_figure(
     results: pd.DataFrame, density_target, power_budget_w, save_path=None
 ):
-    """The seed's four comparison panels: density, power, TFLOPS/W, area vs peak."""
+    """The seed's four comparison panels: density, power, TFLOPS/W, area vs peak.
+
+    ``density_target`` and ``power_budget_w`` are numbers, or one per variant
+    (in the rows' order): a line across the panel, or a dash over each bar when
+    they differ."""
     results = _plottable(results)
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     names = [str(i) for i in results.index]
     x = np.arange(len(names))
     ax = axes[0, 0]
     ax.bar(x, results["target_density_tflops_per_mm2"])
-    ax.axhline(density_target, color="r", ls="--", label="target")
+    _limit_line(ax, x, density_target, "target")
     ax.set_ylabel("TFLOPS/mm²")
     ax.set_title("Compute density vs target")
     ax = axes[0, 1]
     ax.bar(x, results["power_total_w"], color="tab:orange")
-    ax.axhline(power_budget_w, color="r", ls="--", label="budget")
+    _limit_line(ax, x, power_budget_w, "budget")
     ax.set_ylabel("W")
     ax.set_title("Power vs budget")
     ax = axes[1, 0]
