@@ -359,3 +359,39 @@ def test_the_comparison_figure_marks_targets_of_their_own_over_each_bar():
     lines = [ln for ln in shared.axes[1].get_lines() if ln.get_linestyle() == "--"]
     assert [tuple(ln.get_ydata()) for ln in lines] == [(500.0, 500.0)]
     assert not [c for c in shared.axes[1].collections if isinstance(c, LineCollection)]
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["compute"], "error: Missing argument 'PATH'. (see 'xlmodel compute --help')"),
+        (
+            ["adopt", "v.xlsx", "--design", "x"],
+            "error: Invalid value for '-d' / '--design': 'x' is not a valid integer. "
+            "(see 'xlmodel adopt --help')",
+        ),
+        (
+            ["compute", "v.xlsx", "--exprt-dir", "x"],
+            "error: No such option '--exprt-dir'. (Did you mean one of: "
+            "'--export-dir', '--no-export'?) (see 'xlmodel compute --help')",
+        ),
+        (["frobnicate"], "error: No such command 'frobnicate'. (see 'xlmodel --help')"),
+    ],
+    ids=["missing-path", "not-a-number", "mistyped-option", "no-such-command"],
+)
+def test_a_mistyped_command_line_is_one_line_exit_2(runner, args, expected):
+    # click printed three lines (usage, a hint, the error) for these
+    r = runner.invoke(main, args, prog_name="xlmodel")
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == expected
+
+
+def test_a_folder_given_as_the_workbook_is_one_line(tmp_path, runner):
+    folder = tmp_path / "d.xlsx"
+    folder.mkdir()
+    r = runner.invoke(main, ["validate", str(folder)], prog_name="xlmodel")
+    assert r.exit_code == 2
+    assert r.output.strip() == (
+        f"error: Invalid value for 'PATH': File '{folder}' is a directory. "
+        "(see 'xlmodel validate --help')"
+    )

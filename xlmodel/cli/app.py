@@ -69,6 +69,12 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo(f"interrupted; {_workbook_state()}.", err=True)
             sys.exit(130)
+        except click.UsageError as err:
+            # a mistyped command line: one line, as every other problem
+            msg = " ".join(err.format_message().split())
+            where = err.ctx.command_path if err.ctx is not None else "xlmodel"
+            click.echo(f"error: {msg} (see '{where} --help')", err=True)
+            sys.exit(EXIT_INPUT)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BrokenPipeError as err:
