@@ -395,3 +395,27 @@ def test_a_folder_given_as_the_workbook_is_one_line(tmp_path, runner):
         f"error: Invalid value for 'PATH': File '{folder}' is a directory. "
         "(see 'xlmodel validate --help')"
     )
+
+
+def test_the_scaling_figure_draws_one_budget_only_when_every_variant_has_it(
+    tmp_path, monkeypatch
+):
+    # budgets of their own: no line across the panel (it was the first
+    # variant's 300 W over every variant's curve); one budget: the seed's line
+    from xlmodel import plots
+    from xlmodel.pipeline import export
+    from xlmodel.studies.run import run, seed_study
+
+    drawn = []
+    scaling = plots.scaling_figure
+
+    def spy(study, save_path=None, power_budget_w=None):
+        drawn.append(power_budget_w)
+        return scaling(study, save_path, power_budget_w)
+
+    monkeypatch.setattr(plots, "scaling_figure", spy)
+    study = seed_study()
+    export(run(study), tmp_path / "shared")
+    study.variants["power_budget_w"] = [300.0, 400.0, 500.0, 600.0, 700.0]
+    export(run(study), tmp_path / "own")
+    assert drawn == [500.0, None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,9 @@ def _figures(results: Results, d: Path) -> list[Path]:
             shown, "FP16", p, results.study.workloads
         ),
         "chiplet_scaling.png": lambda p: plots.scaling_figure(
-            results.scaling[results.scaling["variant"].isin(shown.index)], p, budget
+            results.scaling[results.scaling["variant"].isin(shown.index)],
+            p,
+            None if _varies(results, "power_budget_w") else budget,
         ),
         "architecture_comparison.png": lambda p: plots.comparison_figure(
             results.metrics,
@@ -133,3 +136,10 @@ def _base(results: Results, name: str, default: float) -> float:
     if name not in v.columns or base not in v.index:
         return default
     return float(v.loc[base, name])
+
+
+def _varies(results: Results, name: str) -> bool:
+    """Whether the target ``name`` differs between the variants (one line
+    across a figure of every variant would be only one variant's)."""
+    own = _own(results, name, math.nan)
+    return bool(np.size(own) > 1 and np.nanmin(own) != np.nanmax(own))
