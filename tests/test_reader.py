@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -518,3 +519,45 @@ def test_tj_max_not_above_the_ambient_is_one_problem_at_its_cell(tmp_path):
     assert f"for {list(SEED_VARIANTS)[1]}:" in str(problem)
     # above the ambient by any margin: read
     read_study(write(tmp_path / "ok.xlsx", {"Targets": {f"B{tj_row}": 25.5}}))
+
+
+def test_a_choice_typed_almost_right_names_the_one_meant(tmp_path, runner):
+    # one line per cell, exit 2, the file untouched; the choice the text holds,
+    # is held in, or is close to, named after the expectation
+    from make_input_corpus import cell, value_cell, write
+
+    from xlmodel.cli import main
+
+    edits = {
+        "Variants": {cell("package_type", 1): "interposer"},
+        "Targets": {
+            value_cell("target", "target_precision"): "FP 8",
+            value_cell("target", "figure_of_merit"): "tokens per s",
+            value_cell("target", "merit_model"): "llama 70b",
+        },
+        "Exploration setup": {"B4": "latin hypercube"},
+    }
+    path = write(tmp_path / "typo.xlsx", edits)
+    before = path.read_bytes()
+    r = runner.invoke(main, ["validate", str(path)])
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert lines[-1] == "5 problem(s); nothing was written."
+    assert all(line.startswith("error: ") for line in lines[:-1])
+    hints = {re.match(r"error: (.+?!\S+)", line).group(1): line for line in lines[:-1]}
+    assert hints[f"Variants!{cell('package_type', 1)}"].endswith(
+        "'interposer' is not one of organic_substrate, silicon_interposer, bridge "
+        "(did you mean silicon_interposer?)"
+    )
+    assert hints[f"Targets!{value_cell('target', 'target_precision')}"].endswith(
+        "(did you mean FP8?)"
+    )
+    assert hints[f"Targets!{value_cell('target', 'figure_of_merit')}"].endswith(
+        "(did you mean tokens_per_s?)"
+    )
+    assert hints[f"Targets!{value_cell('target', 'merit_model')}"].endswith(
+        "(did you mean llama-3.1-70b?)"
+    )
+    # nothing close to 'latin hypercube' among grid, lhs, random: no guess
+    assert hints["Exploration setup!B4"].endswith("is not one of grid, lhs, random")
+    assert path.read_bytes() == before

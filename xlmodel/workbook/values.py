@@ -11,6 +11,7 @@ live here too. No workbook access: the raw values come from
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -182,9 +183,28 @@ def _convert_text(p: Parameter, raw) -> Value:
     if p.kind == "choice":
         match = next((c for c in p.choices if c.casefold() == text.casefold()), None)
         if match is None:
-            raise CellError(raw, f"is not {_article(p)}")
+            raise CellError(raw, f"is not {_article(p)}{did_you_mean(text, p.choices)}")
         return Value(match)
     return Value(text)
+
+
+def did_you_mean(text: str, choices) -> str:
+    """`` (did you mean silicon_interposer?)`` for the one choice that holds
+    the text typed (``interposer``) or is held in it (``air cooled``), letters
+    and digits alone compared, or one close to it (``brige``); else nothing."""
+    key = _letters(text)
+    if not key:
+        return ""
+    folded = {_letters(c): c for c in choices}
+    holding = [c for k, c in folded.items() if key in k or (len(k) >= 3 and k in key)]
+    if len(holding) == 1:
+        return f" (did you mean {holding[0]}?)"
+    close = difflib.get_close_matches(key, list(folded), 1, 0.75)
+    return f" (did you mean {folded[close[0]]}?)" if close else ""
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
 
 
 def _article(p: Parameter) -> str:

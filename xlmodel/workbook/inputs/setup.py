@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ...errors import quoted
 from ...schema import PARAMETERS, Parameter
 from ..grid import Grid, cell_name
-from ..values import CellError, blank, convert, folded, shown
+from ..values import CellError, blank, convert, did_you_mean, folded, shown
 from .context import INVALID, NAMES_FOLDED, Context, Where
 from .layout import Block
 
@@ -153,6 +153,8 @@ def choice_cell(ctx: Context, grid: Grid, r: int, c: int, where, table: dict, wh
     text = "" if blank(raw) else str(shown(raw)).strip()
     key = table.get(text.casefold())
     if key is None:
-        options = ", ".join(dict.fromkeys(table.values()))
-        ctx.problem(where, text, f"is not {what}: expected one of {options}")
+        choices = list(dict.fromkeys(table.values()))
+        hint = did_you_mean(text, choices) if text else ""
+        options = ", ".join(choices)
+        ctx.problem(where, text, f"is not {what}: expected one of {options}{hint}")
     return key

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ...schema import SERVING_FIGURES, TARGETS
 from ...studies.study import Serving
 from ..grid import cell_name
-from ..values import blank, shown
+from ..values import blank, did_you_mean, shown
 from . import value_table
 from .context import INVALID, Context, Where
 from .formats import Formats
@@ -99,4 +99,7 @@ def check_merit(ctx: Context, values: dict, serving: Serving | None, models) -> 
         if not text or any(n.casefold() == text.casefold() for n in names):
             continue
         listed = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-        ctx.problem(where(ctx, key), text, f"is not {what}: expected one of {listed}")
+        hint = did_you_mean(text, names)
+        ctx.problem(
+            where(ctx, key), text, f"is not {what}: expected one of {listed}{hint}"
+        )
