@@ -636,7 +636,7 @@ CASES: tuple[Case, ...] = (
         "date",
         _edits("date", {V: {cell("chiplet_area_mm2"): datetime(2024, 3, 1)}}),
         "problems",
-        ("'2024-03-01 00:00:00' is a date or time", "format the cell as a number"),
+        ("'2024-03-01' is a date or time", "format the cell as a number"),
         lines=1,
     ),
     Case(

@@ -272,3 +272,42 @@ def test_a_workbook_without_cost_setup_uses_the_shipped_table(tmp_path):
         and "using the shipped process node table" in w
         for w in study.warnings
     ), study.warnings
+
+
+def test_a_node_of_ones_own_with_a_date_cell_is_sourced_as_a_date(tmp_path, runner):
+    # a row added to the Cost setup table, its as_of typed as a date (Excel
+    # stores a date cell as a day number with a date format): the Cost sheet's
+    # sources name it "as of 2025-06-01", as the cell shows it, not with the
+    # time of day the reader's datetime carries
+    import datetime as dt
+
+    from make_input_corpus import cell, write
+
+    probe = write(tmp_path / "probe.xlsx")
+    row = load_workbook(probe)["Cost setup"].max_row + 1
+    node = [
+        "Intel 18A",
+        "18A",
+        25000,
+        0.15,
+        30_000_000,
+        dt.datetime(2025, 6, 1),
+        "mine",
+    ]
+    edits = {
+        "Cost setup": {f"{c}{row}": v for c, v in zip("ABCDEFG", node, strict=True)},
+        "Variants": {cell("process_node", 2): "18a"},
+    }
+    path = write(tmp_path / "node.xlsx", edits)
+    r = runner.invoke(main, ["compute", str(path), "--no-export"])
+    assert r.exit_code == 0, r.output
+    texts = [
+        v
+        for row in load_workbook(path)["Cost"].iter_rows(values_only=True)
+        for v in row
+        if isinstance(v, str)
+    ]
+    assert any("Intel 18A (as of 2025-06-01): mine" in t for t in texts), texts
+    assert not any("00:00:00" in t for t in texts)
+    study = read_study(path)
+    assert study.variants.loc["High SM Density", "wafer_price_usd"] == 25000

@@ -83,6 +83,8 @@ def number_from_text(s: str) -> float | None:
 
 def shown(v):
     """A value as a user would recognise it in a message."""
+    if isinstance(v, datetime) and v.time() == time() and v.tzinfo is None:
+        return v.date().isoformat()  # a date cell, as Excel shows it: 2025-06-01
     if isinstance(v, (datetime, date, time)):
         return v.isoformat(sep=" ") if isinstance(v, datetime) else v.isoformat()
     if isinstance(v, timedelta):
