@@ -675,3 +675,36 @@ def test_targets_shared_by_every_variant_keep_the_seeds_words(tmp_path, runner):
     sub = openpyxl.load_workbook(path)["Summary"]["A2"].value
     assert "density target 2 TFLOPS/mm² · power budget 500 W · Tj max 105 °C" in sub
     assert "Chart data: power budget line" in texts(path, "Scaling")
+
+
+def test_a_figure_of_merit_that_cannot_rank_says_so_in_the_banner(tmp_path, runner):
+    # llama-3.1-405b at FP8 is 405 GB of weights; a seed variant has 8 x 24 GB =
+    # 192 GB of HBM: at tp 1 it fits on none, so its tokens/s is 0 for all five
+    # variants, which all meet a 0.01 TFLOPS/mm² target. Before, Baseline was
+    # "Recommended" as having "the best output tokens/s ...: 0 tokens/s".
+    edits = merge(
+        target("figure_of_merit", "tokens_per_s"),
+        target("merit_model", "llama-3.1-405b"),
+        target("density_target_tflops_per_mm2", 0.01),
+    )
+    path, out = computed(tmp_path, runner, edits, "405b.xlsx")
+    assert 405 > 8 * 24  # GB of FP8 weights against a package's HBM
+    banner = "Recommended variant: Baseline, by column order only: the figure of merit ties at 0"
+    assert banner in out
+    assert "the figure of merit cannot rank them: none of the 5 serves" in out
+    assert "has the best output tokens/s" not in out
+    ws = openpyxl.load_workbook(path)["Summary"]
+    head = cell_with(ws, "Recommended variant: Baseline, by column order only")
+    assert head.fill.fgColor.rgb.endswith("FFF2CC")  # amber, not the green
+    # a figure that ranks keeps the seed's words
+    _, ranked = computed(
+        tmp_path,
+        runner,
+        merge(
+            target("figure_of_merit", "tokens_per_s"),
+            target("density_target_tflops_per_mm2", 0.01),
+        ),
+        "70b.xlsx",
+    )
+    assert "by column order" not in ranked
+    assert "meets every target and has the best output tokens/s" in ranked

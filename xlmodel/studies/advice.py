@@ -258,6 +258,19 @@ def misses(scores: pd.DataFrame, name, variants: pd.DataFrame) -> list[str]:
     return out
 
 
+def tied(advice: Advice) -> list:
+    """The variants meeting every target whose figure of merit equals the
+    recommended one's, it first; empty without a recommendation. More than
+    one: the figure does not choose, column order does."""
+    best = advice.recommended
+    if best is None:
+        return []
+    s = advice.scores.sort_values("rank")
+    meeting = s[s["meets_all"]]
+    value = meeting["figure_of_merit"]
+    return [n for n in meeting.index if value[n] == value[best]]
+
+
 def recommendation_lines(advice: Advice, variants: pd.DataFrame) -> list[str]:
     """The banner, then why, or the ranking, in words."""
     s, f = advice.scores, advice.figure
@@ -267,8 +280,28 @@ def recommendation_lines(advice: Advice, variants: pd.DataFrame) -> list[str]:
     label, unit, rule = figure_words(advice, variants)
     if advice.recommended is not None:
         best = advice.recommended
+        equal = tied(advice)
+        banner = f"Recommended variant: {best}"
         if len(meeting) == 1:
             why = "the only variant that meets every target"
+        elif f.serving and len(equal) == len(meeting) and value[best] == 0:
+            # the merit model served by none of them: nothing to rank by
+            banner += ", by column order only: the figure of merit ties at 0"
+            why = (
+                f"meets every target, as {len(meeting) - 1} other(s) do, and the "
+                f"figure of merit cannot rank them: none of the {len(meeting)} "
+                f"serves the merit model ({label} is 0: it does not fit, or a "
+                "phase never ends; Inference sheet), so it comes first by column "
+                "order only. Serve the model on more packages (tp on Serving "
+                "setup), or choose another merit_model or figure_of_merit"
+            )
+        elif len(equal) > 1:
+            others = ", ".join(str(n) for n in equal if n != best)
+            banner += ", by column order among equals"
+            why = (
+                f"meets every target and ties with {others} on {label} "
+                f"({fmt(value[best])} {unit}); it comes first by column order"
+            )
         else:
             runner = meeting.index[1]
             why = (
@@ -276,7 +309,7 @@ def recommendation_lines(advice: Advice, variants: pd.DataFrame) -> list[str]:
                 f"{len(meeting)} that do: {fmt(value[best])} {unit} (next: "
                 f"{runner}, {fmt(value[runner])} {unit})"
             )
-        lines = [f"Recommended variant: {best}", f"{best}: {why}. {rule}"]
+        lines = [banner, f"{best}: {why}. {rule}"]
         caveat = _caveat(advice, best)
         if caveat:
             lines[1] += " " + caveat

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_range, xl_rowcol_to_cell
 
+from ...studies.advice import tied
 from ...studies.confidence import labels
 from ...studies.reach import EVERY_TARGET, NO_EFFECT
 from .context import Context
@@ -36,6 +37,8 @@ IMPLAUSIBLE_FILL = "#FCE4D6"
 IMPLAUSIBLE_FONT = "#9C5700"
 _GREEN = {"font_color": "#006100", "bg_color": "#E2EFDA"}
 _RED = {"font_color": "#9C0006", "bg_color": "#FCE4D6"}
+# a recommendation by column order only (the figure of merit ties)
+_AMBER = {"font_color": "#7F6000", "bg_color": "#FFF2CC"}
 
 
 def frame_columns(ctx: Context) -> dict[str, list]:
@@ -113,7 +116,12 @@ def subject_rows(ctx: Context, frame: pd.DataFrame) -> set[int]:
 def headline(ctx: Context, sh: Sheet, row: int, width: int) -> int:
     """Banner, recommendation, what it would take, confidence, facts; next row."""
     a = ctx.results.advice
-    colors = _GREEN if a.recommended is not None else _RED
+    if a.recommended is None:
+        colors = _RED
+    elif len(tied(a)) > 1:
+        colors = _AMBER
+    else:
+        colors = _GREEN
     sh.note(row, 0, a.lines[0], width, bold=True, font_size=13, **colors)
     row += 1
     for line in a.lines[1:]:
