@@ -376,6 +376,12 @@ def test_a_parameter_without_effect_on_a_target_is_said_to_have_none(tmp_path, r
     assert said["fp16_ops_per_cycle"] == "no effect"
     assert {said[n] for n in idle} == {"no effect"}
     assert said["clock_mhz"] in ("yes", "no") and "yes" in said.values()
+    # and the rate INT8 counts is named, to be searched
+    text = " ".join(texts(path))
+    assert (
+        "(the target precision INT8 counts int8_ops_per_cycle: list it on "
+        "Sensitivity setup to search it)" in text
+    )
 
 
 @pytest.mark.parametrize(

@@ -440,6 +440,7 @@ def reach_lines(
             line += (
                 f". No effect on {what} within their valid ranges: {', '.join(idle)}"
             )
+            line += _rate_hint(idle, list(rows["parameter"]), variants.loc[name])
         lines.append(line + ".")
         if target != EVERY_TARGET:
             ref = _reference_line(c, name, s, variants, references)
@@ -448,6 +449,21 @@ def reach_lines(
     if advice.front is not None:
         lines.append(_front_line(advice.front, name))
     return lines
+
+
+def _rate_hint(idle: list[str], searched: list[str], row: pd.Series) -> str:
+    """Where an idle parameter is another precision's tensor rate: the rate the
+    target precision counts, to add on Sensitivity setup (when it is not
+    among the ``searched``)."""
+    precision = str(row.get("target_precision", "")).lower()
+    own = f"{precision}_ops_per_cycle"
+    rates = [n for n in idle if n.endswith("_ops_per_cycle") and n != own]
+    if not rates or own not in BY_NAME or own in searched:
+        return ""
+    return (
+        f" (the target precision {precision.upper()} counts {own}: list it on "
+        "Sensitivity setup to search it)"
+    )
 
 
 def _reference_scores(references: pd.DataFrame, like: pd.Series):
