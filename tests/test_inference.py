@@ -515,3 +515,123 @@ def test_batch_sweep_trades_latency_for_throughput():
     # more memory, more batches fit
     fits = sweep.groupby("variant")["fits"].sum()
     assert fits["H200 SXM"] > fits["H100 SXM5"]
+
+
+# --- calibrate --serving: the model judged on measurements of one's own -------------
+
+
+def _measurements(rows) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def test_calibrate_serving_prints_each_measurements_error(tmp_path, runner):
+    # the shipped H200 rows, as a user would copy them: the errors printed are
+    # predicted / measured - 1 of the engine, row by row, and their median
+    from xlmodel.cli import main
+    from xlmodel.studies.inference_calibration import load_measurements, predict
+
+    shipped = load_measurements()
+    mine = shipped[shipped["chip"] == "H200 SXM"].head(5)
+    path = tmp_path / "mine.csv"
+    mine.to_csv(path, index=False)
+    r = runner.invoke(main, ["calibrate", "--serving", str(path)])
+    assert r.exit_code == 0, r.output
+    expected = predict(mine)
+    errors = expected["error_percent"].to_numpy()
+    rows = [ln for ln in r.output.splitlines() if ln.startswith("  H200 SXM ")]
+    assert len(rows) == 5 + 1  # one per measurement, one per chip and model
+    for line, e in zip(rows, errors, strict=False):
+        assert f"{e:+7.1f}%" in line
+    assert (
+        f"median absolute error {np.median(np.abs(errors)):.1f} %, median error "
+        f"{np.median(errors):+.1f} % over 5 measurement(s)" in r.output
+    )
+    assert "fitted on H100 SXM5 only; nothing refitted" in r.output
+
+
+def test_calibrate_serving_on_a_chip_of_ones_own(tmp_path, runner):
+    # a chip added to the reference CSV, measured without the optional columns
+    # (kv_precision, batch, max_batch): predicted on that chip's figures
+    from xlmodel.cli import main
+    from xlmodel.studies.inference_calibration import predict
+    from xlmodel.studies.reference import load_chips
+
+    chips = load_chips().reset_index()
+    own = chips[chips["chip"] == "H100 SXM5"].copy()
+    own["chip"] = "My H100 twin"
+    table = tmp_path / "chips.csv"
+    pd.concat([chips, own]).to_csv(table, index=False)
+    rows = [
+        {
+            "chip": "My H100 twin",
+            "model": "llama-3.1-8b",
+            "precision": "FP8",
+            "input_tokens": 128,
+            "output_tokens": 2048,
+            "tp": 1,
+            "measured_output_tokens_per_s": 20000,
+        }
+    ]
+    path = tmp_path / "mine.csv"
+    path.write_text(_measurements(rows), encoding="utf-8")
+    r = runner.invoke(main, ["calibrate", str(table), "--serving", str(path)])
+    assert r.exit_code == 0, r.output
+    twin = predict(pd.DataFrame(rows), chips=load_chips(table))
+    same = predict(pd.DataFrame([{**rows[0], "chip": "H100 SXM5"}]))
+    # the twin is an H100: the same prediction as the shipped chip's
+    assert twin["predicted_output_tokens_per_s"].iloc[0] == pytest.approx(
+        same["predicted_output_tokens_per_s"].iloc[0], rel=1e-12
+    )
+    assert f"{twin['error_percent'].iloc[0]:+7.1f}%" in r.output
+
+
+def test_calibrate_serving_problems_are_one_line_each(tmp_path, runner):
+    from xlmodel.cli import main
+
+    good = {
+        "chip": "H200 SXM",
+        "model": "llama-3.1-8b",
+        "precision": "FP8",
+        "input_tokens": 128,
+        "output_tokens": 128,
+        "tp": 1,
+        "measured_output_tokens_per_s": 29000,
+    }
+    rows = [
+        {**good, "chip": "H300"},
+        {**good, "tp": "two"},
+        {**good, "model": "llama-4"},
+        {**good, "measured_output_tokens_per_s": -1},
+        {**good, "precision": "FP6"},
+    ]
+    path = tmp_path / "bad.csv"
+    path.write_text(_measurements(rows), encoding="utf-8")
+    before = path.read_bytes()
+    r = runner.invoke(main, ["calibrate", "--serving", str(path)])
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert lines[-1] == "5 problem(s); nothing was written."
+    assert lines[0].startswith("error: bad.csv line 2 chip: 'H300' is not a reference")
+    assert (
+        lines[1] == "error: bad.csv line 3 tp: 'two' is not a whole number, 1 or more"
+    )
+    assert lines[2].startswith("error: bad.csv line 4 model: 'llama-4' is not a model")
+    assert lines[3].startswith(
+        "error: bad.csv line 5 measured_output_tokens_per_s: -1 is not a rate above 0"
+    )
+    assert lines[4].startswith("error: bad.csv line 6 precision: 'FP6' is not a prec")
+    assert "Traceback" not in r.output and path.read_bytes() == before
+    del good["tp"]
+    path.write_text(_measurements([good]), encoding="utf-8")
+    r = runner.invoke(main, ["calibrate", "--serving", str(path)])
+    assert r.exit_code == 2
+    assert r.output.strip().startswith(
+        f"error: {path}: column(s) missing from the header line: tp"
+    )

@@ -273,6 +273,61 @@ def format_fit(fit, priors, source) -> str:
     return "\n".join(lines)
 
 
+def format_serving_check(predicted, source) -> str:
+    """The serving model's error on each measurement, per chip and model, and in
+    all (``predicted``: :func:`xlmodel.studies.inference_calibration.predict`)."""
+    from ..studies.inference_calibration import FIT_CHIP, summary
+
+    t = predicted
+    err = t["error_percent"]
+    fits = t["fits"].astype(bool)
+    lines = [
+        f"serving model on {len(t)} measurement(s) ({source}), its shipped "
+        f"coefficients (fitted on {FIT_CHIP} only; nothing refitted)",
+        "",
+        f"  {'chip':24} {'model':18} {'prec':>4} {'tp':>3} {'in':>6} {'out':>6} "
+        f"{'measured':>10} {'model':>10} {'error':>8}  decode bound by",
+    ]
+    for r in t.itertuples():
+        model = f"{r.predicted_output_tokens_per_s:10,.0f}" if r.fits else "  no fit"
+        e = f"{r.error_percent:+7.1f}%" if r.fits else "     n/a"
+        lines.append(
+            f"  {str(r.chip)[:24]:24} {str(r.model)[:18]:18} {str(r.precision):>4} "
+            f"{int(r.tp):>3} {int(r.input_tokens):>6} {int(r.output_tokens):>6} "
+            f"{r.measured_output_tokens_per_s:10,.0f} {model} {e}  "
+            f"{r.decode_bound if r.fits else ''}"
+        )
+    groups = summary(t[fits]) if fits.any() else None
+    lines.append("")
+    if groups is not None:
+        lines.append(
+            f"  {'chip':24} {'model':18} {'rows':>5} {'median |error|':>15} "
+            f"{'median error':>13}"
+        )
+        for (chip, model), g in groups.iterrows():
+            lines.append(
+                f"  {str(chip)[:24]:24} {str(model)[:18]:18} "
+                f"{int(g['measurements']):>5} "
+                f"{g['median_abs_error_percent']:14.1f}% "
+                f"{g['median_error_percent']:+12.1f}%"
+            )
+        lines.append("")
+    if (~fits).any():
+        lines.append(
+            f"{int((~fits).sum())} measurement(s) the model says cannot be served "
+            "(the model does not fit at that tp, or a phase never ends): no error "
+            "is given for them."
+        )
+    if fits.any():
+        lines.append(
+            f"median absolute error {err[fits].abs().median():.1f} %, median error "
+            f"{err[fits].median():+.1f} % over {int(fits.sum())} measurement(s). "
+            "Positive: the model is optimistic (more tokens/s than measured); "
+            "negative: pessimistic."
+        )
+    return "\n".join(lines)
+
+
 def format_comparison(results, limit: int = 20) -> str:
     """The seed's console table: one line per variant, then the recommendation."""
     t = results.comparison.table

@@ -19,15 +19,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
+from ..csvfile import read_user_csv
 from ..engine import prepare
-from ..engine.inference import MODEL_FIELDS, serve_arrays
+from ..engine.inference import BYTES_PER_ELEMENT, MODEL_FIELDS, serve_arrays
+from ..errors import listing
 from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
-from .inference import model_definition, reference_chips, scenario_arrays
+from .inference import (
+    load_models,
+    model_definition,
+    reference_chips,
+    scenario_arrays,
+)
 from .reference import apply_power_preset
 
 FIT_CHIP = "H100 SXM5"
@@ -47,12 +53,110 @@ NO_FIT_LOG_ERROR = np.log(0.1)
 
 
 def load_measurements(path=None) -> pd.DataFrame:
-    """Read the measurement table (default: the shipped inference_measurements.csv)."""
+    """Read the measurement table (default: the shipped inference_measurements.csv).
+
+    A user's table is read as Excel saves it in any region
+    (:func:`xlmodel.csvfile.read_user_csv`); :func:`check_measurements` says what
+    in it the model cannot take.
+    """
     if path is None:
         name = "inference_measurements.csv"
         with resources.files("xlmodel.data").joinpath(name).open("rb") as f:
             return pd.read_csv(f)
-    return pd.read_csv(Path(path))
+    return read_user_csv(path, "the measurements", "inference_measurements.csv")
+
+
+#: Columns a measurement needs; ``kv_precision`` (blank: the precision),
+#: ``batch`` and ``max_batch`` (blank: the largest that fits, the default cap)
+#: may be left out or blank.
+MEASUREMENT_COLUMNS = (
+    "chip",
+    "model",
+    "precision",
+    "input_tokens",
+    "output_tokens",
+    "tp",
+    "measured_output_tokens_per_s",
+)
+_WHOLE = ("input_tokens", "output_tokens", "tp", "batch", "max_batch")
+
+
+def check_measurements(
+    table: pd.DataFrame, chips: pd.DataFrame | None = None
+) -> list[tuple[int, str, object, str]]:
+    """What the model cannot take in a measurement table: (line of the file,
+    column, value, what is expected), one per problem; empty when every row
+    can be predicted. ``chips`` is the reference table the chips are looked up
+    in (default: the shipped one). A column missing: ValueError."""
+    missing = [c for c in MEASUREMENT_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"column(s) missing from the header line: {', '.join(missing)} (a "
+            f"measurement needs {', '.join(MEASUREMENT_COLUMNS)})"
+        )
+    known = set(reference_chips(chips).index)
+    models = set(load_models().index)
+    out = []
+    for k, row in enumerate(table.to_dict("records")):
+        line = k + 2  # the header is line 1
+        chip, model = str(row["chip"]), str(row["model"])
+        if chip not in known:
+            out.append(
+                (
+                    line,
+                    "chip",
+                    chip,
+                    "is not a reference chip (chips.csv): "
+                    f"expected one of {listing(sorted(known))}",
+                )  # fmt: skip
+            )
+        if model not in models:
+            out.append(
+                (
+                    line,
+                    "model",
+                    model,
+                    "is not a model of models.csv: expected one "
+                    f"of {listing(sorted(models))}",
+                )  # fmt: skip
+            )
+        for col in ("precision", "kv_precision"):
+            v = row.get(col)
+            blank = v is None or (not isinstance(v, str) and pd.isna(v)) or v == ""
+            if col == "kv_precision" and blank:
+                continue
+            if str(v).upper() not in BYTES_PER_ELEMENT:
+                out.append(
+                    (
+                        line,
+                        col,
+                        v,
+                        f"is not a precision: expected one of "
+                        f"{', '.join(BYTES_PER_ELEMENT)}",
+                    )  # fmt: skip
+                )
+        for col in _WHOLE:
+            v = row.get(col)
+            if col in ("batch", "max_batch") and (v is None or pd.isna(v)):
+                continue
+            x = pd.to_numeric(v, errors="coerce")
+            if not (pd.notna(x) and float(x).is_integer() and x >= 1):
+                out.append((line, col, v, "is not a whole number, 1 or more"))
+        v = row.get("measured_output_tokens_per_s")
+        x = pd.to_numeric(v, errors="coerce")
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not (pd.notna(x) and np.isfinite(x) and x > 0):
+            out.append(
+                (
+                    line,
+                    "measured_output_tokens_per_s",
+                    v,
+                    "is not a rate above 0 "
+                    "(output tokens per second of the tp packages)",
+                )  # fmt: skip
+            )
+    return out
 
 
 @dataclass
@@ -65,8 +169,12 @@ class _Problem:
     s: dict
 
 
-def _problem(measurements: pd.DataFrame) -> _Problem:
-    chips = reference_chips()
+def _problem(measurements: pd.DataFrame, chips: pd.DataFrame | None = None) -> _Problem:
+    measurements = measurements.copy()
+    for optional in ("kv_precision", "batch", "max_batch"):  # blank: the defaults
+        if optional not in measurements.columns:
+            measurements[optional] = np.nan
+    chips = reference_chips(chips)
     unknown = sorted(set(measurements["chip"]) - set(chips.index))
     if unknown:
         raise ValueError(f"measurements name unknown chip(s): {', '.join(unknown)}")
@@ -106,7 +214,9 @@ def _table(problem: _Problem, res) -> pd.DataFrame:
 
 
 def predict(
-    measurements: pd.DataFrame, coefficients: dict | None = None
+    measurements: pd.DataFrame,
+    coefficients: dict | None = None,
+    chips: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The model's serving metrics for each measurement's scenario and chip.
 
@@ -115,8 +225,10 @@ def predict(
     ``coefficients`` override the schema defaults (the shipped fit). Returns the
     measurement's columns plus ``predicted_output_tokens_per_s``, ``error_percent``,
     ``fits``, ``batch``, ``max_batch``, ``prefill_bound``, ``decode_bound``.
+    ``chips``: the reference table the chips are looked up in (default: the
+    shipped one).
     """
-    problem = _problem(measurements)
+    problem = _problem(measurements, chips)
     return _table(problem, _run(problem, coefficients))
 
 
