@@ -166,6 +166,12 @@ def test_node_classes():
     assert node_class("TSMC 3nm") == "n3"
     assert node_class("TSMC N5 (XCD) + N6 (IOD)") == "n5"
     assert node_class("unknown") is None
+    # nodes named in ångströms: 1.8, 2.0, 1.6 and 1.4 nm (they were read as 18,
+    # 20, 16 and 14 nm, the N7 class); N5A is TSMC's automotive 5 nm
+    for label in ("Intel 18A", "Intel 20A", "TSMC A16", "TSMC A14", "Intel 14A"):
+        assert node_class(label) == "n3", label
+    assert node_class("TSMC N5A") == "n5"
+    assert node_class("TSMC 16nm") == "n7"
 
 
 def test_area_plausibility_warns_with_numbers():

@@ -187,11 +187,18 @@ RUNAWAY_SLOPE = 1.0
 
 def node_class(label: str) -> str | None:
     """'n7', 'n5' or 'n3' from a process-node label ('TSMC 4N' -> 'n5'); None if
-    the label names no number of nanometres."""
-    m = re.search(r"(\d+(?:\.\d+)?)", str(label))
-    if not m:
-        return None
-    nm = float(m.group(1))
+    the label names no number of nanometres. A number of ångströms ('Intel
+    18A', 'TSMC A16': 1.8 and 1.6 nm) counts as its tenth."""
+    text = str(label)
+    # two digits or more: N5A and N4A are 5 and 4 nm parts for cars
+    angstrom = re.search(r"(?i)(?<![\d.])(\d{2,})A\b|\bA(\d{2,})\b", text)
+    if angstrom:
+        nm = float(angstrom.group(1) or angstrom.group(2)) / 10
+    else:
+        m = re.search(r"(\d+(?:\.\d+)?)", text)
+        if not m:
+            return None
+        nm = float(m.group(1))
     return "n7" if nm >= 6 else "n5" if nm >= 4 else "n3"
 
 
