@@ -595,3 +595,33 @@ def test_a_csv_calibrate_cannot_read_is_one_line_of_ours(
     r = runner.invoke(main, ["calibrate", str(p)])
     assert r.exit_code == 2, r.output
     assert r.output.strip() == f"error: {p}: {expected}"
+
+
+def test_a_process_node_without_a_size_is_a_warning(tmp_path, runner):
+    # a node of one's own on Cost setup, named without nm or Å: its cost comes
+    # from its row, but the area check and the physical preset need a size and
+    # took 5 nm silently
+    from make_input_corpus import cell, write
+    from openpyxl import load_workbook
+
+    probe = write(tmp_path / "probe.xlsx")
+    row = load_workbook(probe)["Cost setup"].max_row + 1
+    node = ["Acme Next", "", 25000, 0.15, 30_000_000, "2026", "mine"]
+    edits = {
+        "Cost setup": {f"{c}{row}": v for c, v in zip("ABCDEFG", node, strict=True)},
+        "Variants": {cell("process_node", 2): "Acme Next"},
+    }
+    path = write(tmp_path / "acme.xlsx", edits)
+    r = runner.invoke(main, ["compute", str(path), "--no-export"])
+    assert r.exit_code == 0, r.output
+    lines = [x for x in r.output.splitlines() if "Acme Next" in x]
+    assert lines == [
+        "warning: process_node 'Acme Next' (High SM Density) names no size in nm "
+        "or Å: the area check and the physical power preset take it as a 5 "
+        "nm-class node (voltage and transistor density); put the size in its "
+        "label, e.g. 'Acme Next 3nm' (affects: the chiplet area check, and under "
+        "the physical preset power, TFLOPS/W and Tj)"
+    ]
+    # the shipped nodes all name a size: the template has no such warning
+    r = runner.invoke(main, ["compute", str(probe), "--no-export"])
+    assert "names no size" not in r.output

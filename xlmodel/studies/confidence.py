@@ -223,6 +223,11 @@ def annotate(
             what = labels(preset)
         elif w.startswith("References"):
             what = _SHEET_RESULTS["References"]
+        elif w.startswith("process_node "):  # a label that names no size
+            what = (
+                "the chiplet area check, and under the physical preset power, "
+                "TFLOPS/W and Tj"
+            )
         elif w.startswith("Exploration setup!"):  # a range's cell: that sheet's
             what = _SHEET_RESULTS["Exploration setup"]
         elif ns:

@@ -177,6 +177,25 @@ def _summarised(lines: list[str], names: list[str], what: str) -> list[str]:
     ]
 
 
+def node_warnings(variants: pd.DataFrame) -> list[str]:
+    """One line per process node label that names no size (nm or Å): the area
+    check and the physical preset take it as a 5 nm-class node."""
+    out = []
+    labels = variants["process_node"].astype(str)
+    for label in dict.fromkeys(labels):
+        if node_class(label) is not None:
+            continue
+        names = [str(n) for n in variants.index[labels == label]]
+        who = names[0] + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+        out.append(
+            f"process_node {label!r} ({who}) names no size in nm or Å: the area "
+            "check and the physical power preset take it as a 5 nm-class node "
+            f"(voltage and transistor density); put the size in its label, e.g. "
+            f"'{label} 3nm'"
+        )
+    return out
+
+
 def area_warnings(
     variants: pd.DataFrame, metrics: pd.DataFrame | None = None
 ) -> list[str]:

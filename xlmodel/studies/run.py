@@ -266,6 +266,7 @@ def _run(study: Study, v: pd.DataFrame, progress, monte_carlo) -> Results:
     serving = _serving(study)
     model_warnings = (
         ref_warnings
+        + reality.node_warnings(v)
         + reality.area_warnings(v, metrics)
         + reality.preset_warnings(real)
         + _serving_warnings(serving[0])
