@@ -714,3 +714,23 @@ def test_a_figure_of_merit_that_cannot_rank_says_so_in_the_banner(tmp_path, runn
     )
     assert "by column order" not in ranked
     assert "meets every target and has the best output tokens/s" in ranked
+
+
+def test_at_int8_the_words_count_tops_as_the_sheets_do(tmp_path, runner):
+    # 1e12 integer operations per second are TOPS on every result sheet; the
+    # advice, the seed's statements and the console table said TFLOPS
+    path, out = computed(
+        tmp_path, runner, target("target_precision", "INT8"), "i8.xlsx"
+    )
+    assert "INT8 TOPS" in out and "TOPS/mm²" in out.splitlines()[0] + out
+    head = next(x for x in out.splitlines() if x.startswith("variant "))
+    assert "INT8 TOPS" in head and "TOPS/mm²" in head and "TOPS/W" in head
+    assert "TFLOPS" not in head
+    summary = [t for t in texts(path) if "density" in t and "/mm²" in t]
+    advice = [
+        t
+        for t in summary
+        if t.startswith(("Closest:", "To meet", "No variant meets the"))
+    ]
+    assert advice and all("TFLOPS" not in t for t in advice), advice
+    assert any("TOPS/mm² INT8 density target" in t for t in summary)

@@ -332,9 +332,10 @@ def format_comparison(results, limit: int = 20) -> str:
     """The seed's console table: one line per variant, then the recommendation."""
     t = results.comparison.table
     prec = results.study.targets["target_precision"]
+    ops = "TOPS" if str(prec).upper().startswith("INT") else "TFLOPS"  # 1e12 op/s
     head = (
-        f"{'variant':<24} {prec + ' TFLOPS':>12} {'TFLOPS/mm²':>11} "
-        f"{'power W':>8} {'TFLOPS/W':>9} {'Tj °C':>6}  targets"
+        f"{'variant':<24} {prec + ' ' + ops:>12} {ops + '/mm²':>11} "
+        f"{'power W':>8} {ops + '/W':>9} {'Tj °C':>6}  targets"
     )
     lines = [head, "-" * len(head)]
     shown = t.head(limit)

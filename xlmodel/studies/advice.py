@@ -223,8 +223,12 @@ def advise(
         merit=merit,
         facts=facts,
     )
-    advice.lines = recommendation_lines(advice, raw)
-    advice.reach_lines = reach_lines(advice, raw, study.references)
+    # at an integer precision the sheets count TOPS (1e12 op/s), the words too
+    prec = study.targets.get("target_precision", "")
+    advice.lines = [in_ops(x, prec) for x in recommendation_lines(advice, raw)]
+    advice.reach_lines = [
+        in_ops(x, prec) for x in reach_lines(advice, raw, study.references)
+    ]
     return advice
 
 

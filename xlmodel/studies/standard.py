@@ -217,6 +217,8 @@ def compare(
     where the seed's name one number."""
     budget_range = _spread(budgets)
     target_range = _spread(density_targets)
+    # TOPS (1e12 op/s) at an integer precision, as the sheets count it
+    flops = "TOPS" if str(precision).upper().startswith("INT") else "TFLOPS"
     table = results[
         [
             "target_peak_tflops",
@@ -244,7 +246,7 @@ def compare(
         b = table.loc[best]
         msgs.append(
             f"Best variant within its own power budget ({budget_range} W, per "
-            f"variant): {best} ({b['target_density_tflops_per_mm2']:.3f} TFLOPS/mm² "
+            f"variant): {best} ({b['target_density_tflops_per_mm2']:.3f} {flops}/mm² "
             f"{precision}, {b['power_total_w']:.0f} W of its "
             f"{float(budgets.loc[best]):g} W)."
         )
@@ -252,7 +254,7 @@ def compare(
         b = table.loc[best]
         msgs.append(
             f"Best variant within the {power_budget_w:g} W budget: {best} "
-            f"({b['target_density_tflops_per_mm2']:.3f} TFLOPS/mm² {precision}, "
+            f"({b['target_density_tflops_per_mm2']:.3f} {flops}/mm² {precision}, "
             f"{b['power_total_w']:.0f} W)."
         )
     meeting = table.index[table["meets_all_targets"]].tolist()
@@ -261,13 +263,13 @@ def compare(
     if not table["meets_density_target"].any() and target_range:
         top = table["target_density_tflops_per_mm2"].max()
         msgs.append(
-            f"No variant meets its own density target ({target_range} TFLOPS/mm² "
+            f"No variant meets its own density target ({target_range} {flops}/mm² "
             f"{precision}, per variant; best {top:.3f})."
         )
     elif not table["meets_density_target"].any():
         top = table["target_density_tflops_per_mm2"].max()
         msgs.append(
-            f"No variant meets the {_target(density_target)} TFLOPS/mm² {precision} "
+            f"No variant meets the {_target(density_target)} {flops}/mm² {precision} "
             f"density target (best {top:.3f}, {100 * top / density_target:.0f} % "
             "of it)."
         )
