@@ -449,3 +449,40 @@ def test_a_sampled_range_that_changes_nothing_is_said_so_too(tmp_path):
     assert results.idle_ranges == ("fp16_ops_per_cycle",)
     (line,) = [w for w in results.study.warnings if "changes none" in w]
     assert "it only adds a dimension that changes nothing" in line
+
+
+def test_the_docs_physical_exploration_is_the_models(tmp_path):
+    # docs/exploration.md describes the template's exploration under the
+    # physical preset; its figures must be the model's today (it said 43
+    # designs at 119-494 W up to 2.54 GHz and 19.5 % in thermal runaway, figures
+    # of an earlier fit)
+    import re
+
+    import numpy as np
+    from make_input_corpus import value_cell
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "exploration.md").read_text()
+    text = " ".join(docs.split())
+    m = re.search(
+        r"the front holds (\d+) designs from ([\d.]+) to ([\d.]+) TFLOPS/mm² at "
+        r"(\d+)-(\d+) W and clocks from ([\d.]+) to ([\d.]+) GHz \(none at the 2.8 "
+        r"GHz top; (\d+) at the bottom of the range\), and ([\d.]+) % of the grid",
+        text,
+    )
+    assert m, "the sentence moved: update this test with it"
+    edits = {"Coefficients": {value_cell("coefficient", "power_preset"): "physical"}}
+    results = run(read_study(write(tmp_path / "physical.xlsx", edits)))
+    ex = results.exploration
+    front = ex.designs[ex.designs["on_front"]]
+    d = front["target_density_tflops_per_mm2"]
+    p = front["power_total_w"]
+    clock = front["clock_mhz"] / 1000
+    assert int(m[1]) == len(front)
+    assert (float(m[2]), float(m[3])) == (round(d.min(), 2), round(d.max(), 2))
+    assert (int(m[4]), int(m[5])) == (round(p.min()), round(p.max()))
+    assert (float(m[6]), float(m[7])) == (round(clock.min(), 2), round(clock.max(), 2))
+    assert (clock == 2.8).sum() == 0 and int(m[8]) == (clock == 1.5).sum()
+    tj = ex.constraints.set_index("quantity").loc["junction_temp_c"]
+    assert float(m[9]) == round(100 * tj["violated"] / ex.points, 1)
+    assert tj["alone"] == 0  # "Tj binds there, but never alone"
+    assert np.isfinite(d).all()
