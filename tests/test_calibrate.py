@@ -33,7 +33,7 @@ def test_fit_explains_references_and_reports_leave_one_out(full_fit):
     # Regression bounds of this model on the shipped table (14.9 % and 16.3 % when
     # written), not the 10 % / 12 % target, which it does not reach
     # (docs/physical-preset.md: the measured dense-GEMM clocks of MI300X and MI325X
-    # show the model optimistic for them by a third or more).
+    # show the model optimistic for them by 32 % and 42 %).
     assert fit.median_abs_error_percent <= 15.5
     assert fit.loo_median_abs_error_percent <= 17.0
     # the medians are over what the table says: every chip, and the draws (at
