@@ -625,3 +625,40 @@ def test_a_process_node_without_a_size_is_a_warning(tmp_path, runner):
     # the shipped nodes all name a size: the template has no such warning
     r = runner.invoke(main, ["compute", str(probe), "--no-export"])
     assert "names no size" not in r.output
+
+
+def test_the_readme_calibration_table_is_the_fit(full_fit):
+    # README's table of the physical preset's fit, and its medians, are what
+    # the fit gives today (docs drifted from the model before; this keeps the
+    # README's from doing so unseen)
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    per_chip = full_fit.per_chip
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 8 and cells[0] in per_chip.index:
+            rows[cells[0]] = cells
+    assert set(rows) == set(per_chip.index)
+    for chip, cells in rows.items():
+        r = per_chip.loc[chip]
+        assert float(cells[1]) == r["tdp_w"], chip
+        assert cells[2] == r["rule"], chip
+        assert int(cells[5]) == round(r["predicted_w"]), chip
+        assert cells[6] == f"{r['error_percent']:+.1f} %", chip
+        assert cells[7] == f"{r['loo_error_percent']:+.1f} %", chip
+    text = " ".join(readme.split())
+    m = re.search(
+        r"Median \|error\| ([\d.]+) %, leave-one-out ([\d.]+) % \((\d+) chips\); "
+        r"([\d.]+) % and ([\d.]+) % over the (\d+) draws",
+        text,
+    )
+    assert m
+    assert float(m[1]) == round(full_fit.median_abs_error_percent, 1)
+    assert float(m[2]) == round(full_fit.loo_median_abs_error_percent, 1)
+    assert int(m[3]) == len(per_chip)
+    assert float(m[4]) == round(full_fit.draw_median_abs_error_percent, 1)
+    assert float(m[5]) == round(full_fit.draw_loo_median_abs_error_percent, 1)
+    assert int(m[6]) == (per_chip["rule"] != "limit").sum()  # draws, measured ones too
