@@ -353,7 +353,9 @@ def package_cost(
             "cost_hbm_usd": mul(hbm, inv_pkg),
             "cost_test_usd": mul(tests, inv_pkg),
         }
-    total = sum(parts.values())
+        # parts near the float limit (extreme but valid inputs) sum to inf: an
+        # impossible package, as where a yield is 0
+        total = sum(parts.values())
     out = {  # exp of a log-yield <= 0 is in [0, 1]
         "dies_per_wafer": dpw,
         "die_yield": y,
