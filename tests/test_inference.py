@@ -590,6 +590,17 @@ def test_calibrate_serving_on_a_chip_of_ones_own(tmp_path, runner):
         same["predicted_output_tokens_per_s"].iloc[0], rel=1e-12
     )
     assert f"{twin['error_percent'].iloc[0]:+7.1f}%" in r.output
+    assert "no package links" not in r.output  # tp 1: no link is used
+    # across two packages the twin's links are not known: the defaults, said
+    rows = [{**rows[0], "tp": 2}, {**rows[0], "chip": "H100 SXM5", "tp": 2}]
+    path.write_text(_measurements(rows), encoding="utf-8")
+    r = runner.invoke(main, ["calibrate", str(table), "--serving", str(path)])
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.output.splitlines() if "no package links" in x]
+    assert said == [
+        "warning: My H100 twin: no package links in chip_links.csv; its rows at "
+        "tp > 1 take the defaults, 6 links x 100 GB/s per direction"
+    ]
 
 
 def test_calibrate_serving_problems_are_one_line_each(tmp_path, runner):
