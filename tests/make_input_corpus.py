@@ -166,6 +166,20 @@ def write(
     return path
 
 
+def with_node(path: Path, node: list, variant: int, label: str) -> Path:
+    """The template written to ``path`` with one more process node on Cost setup
+    (``node``: its cells, in the table's column order) and variant ``variant``
+    (0-based) of that node (its process_node set to ``label``)."""
+    probe = write(path.with_name(f"{path.stem}-probe.xlsx"))
+    row = openpyxl.load_workbook(probe)["Cost setup"].max_row + 1
+    columns = "ABCDEFG"[: len(node)]
+    edits = {
+        "Cost setup": {f"{c}{row}": v for c, v in zip(columns, node, strict=True)},
+        "Variants": {cell("process_node", variant): label},
+    }
+    return write(path, edits)
+
+
 def modify(path: Path, change: Callable, edits=None) -> Path:
     """Write the template (with ``edits``), then load, change and save it with openpyxl.
 

@@ -601,17 +601,11 @@ def test_a_process_node_without_a_size_is_a_warning(tmp_path, runner):
     # a node of one's own on Cost setup, named without nm or Å: its cost comes
     # from its row, but the area check and the physical preset need a size and
     # took 5 nm silently
-    from make_input_corpus import cell, write
-    from openpyxl import load_workbook
+    from make_input_corpus import with_node, write
 
-    probe = write(tmp_path / "probe.xlsx")
-    row = load_workbook(probe)["Cost setup"].max_row + 1
     node = ["Acme Next", "", 25000, 0.15, 30_000_000, "2026", "mine"]
-    edits = {
-        "Cost setup": {f"{c}{row}": v for c, v in zip("ABCDEFG", node, strict=True)},
-        "Variants": {cell("process_node", 2): "Acme Next"},
-    }
-    path = write(tmp_path / "acme.xlsx", edits)
+    path = with_node(tmp_path / "acme.xlsx", node, 2, "Acme Next")
+    probe = write(tmp_path / "plain.xlsx")
     r = runner.invoke(main, ["compute", str(path), "--no-export"])
     assert r.exit_code == 0, r.output
     lines = [x for x in r.output.splitlines() if "Acme Next" in x]

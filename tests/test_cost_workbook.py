@@ -281,10 +281,8 @@ def test_a_node_of_ones_own_with_a_date_cell_is_sourced_as_a_date(tmp_path, runn
     # time of day the reader's datetime carries
     import datetime as dt
 
-    from make_input_corpus import cell, write
+    from make_input_corpus import with_node
 
-    probe = write(tmp_path / "probe.xlsx")
-    row = load_workbook(probe)["Cost setup"].max_row + 1
     node = [
         "Intel 18A",
         "18A",
@@ -294,11 +292,7 @@ def test_a_node_of_ones_own_with_a_date_cell_is_sourced_as_a_date(tmp_path, runn
         dt.datetime(2025, 6, 1),
         "mine",
     ]
-    edits = {
-        "Cost setup": {f"{c}{row}": v for c, v in zip("ABCDEFG", node, strict=True)},
-        "Variants": {cell("process_node", 2): "18a"},
-    }
-    path = write(tmp_path / "node.xlsx", edits)
+    path = with_node(tmp_path / "node.xlsx", node, 2, "18a")
     r = runner.invoke(main, ["compute", str(path), "--no-export"])
     assert r.exit_code == 0, r.output
     texts = [
