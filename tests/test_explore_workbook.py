@@ -397,6 +397,11 @@ def test_a_range_that_changes_no_objective_is_said_at_its_cell(tmp_path, runner)
     assert "its 4 values only repeat each design, and the repeats crowd" in line
     assert "explore int8_ops_per_cycle" in line
     assert line.endswith("(affects: the Exploration sheet)")
+    # an input to change comes before the model's comparisons (the Summary
+    # shows the first five warnings)
+    said = [x for x in r.output.splitlines() if x.startswith("warning: ")]
+    preset = [i for i, x in enumerate(said) if "physical preset" in x]
+    assert preset and said.index(line) < min(preset)
     results = run(read_study(path))
     assert results.idle_ranges == ("fp16_ops_per_cycle",)
     front = _front(results)

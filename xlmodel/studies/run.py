@@ -271,14 +271,16 @@ def _run(study: Study, v: pd.DataFrame, progress, monte_carlo) -> Results:
         + reality.preset_warnings(real)
         + _serving_warnings(serving[0])
     )
-    study = replace(study, warnings=list(study.warnings) + model_warnings)
     explored, indices = _exploration(study, v, progress)
     idle: tuple[str, ...] = ()
+    said: list[str] = []
     if study.exploration is not None:
         setup = study.exploration
         idle = tuple(idle_parameters(setup.problem, base_inputs(v, setup.base_variant)))
         said = exploration_warnings(setup, idle, precision)
-        study = replace(study, warnings=list(study.warnings) + said)
+    # the inputs' warnings first, each at a cell to change (the Summary shows
+    # the first few), then the model's comparisons with shipping silicon
+    study = replace(study, warnings=list(study.warnings) + said + model_warnings)
     # the advice re-evaluates the variants' own parameters: node values filled in
     filled = replace(
         study, variants=fill_process_nodes(study.variants, study.process_nodes)
