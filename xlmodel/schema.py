@@ -36,6 +36,22 @@ class Precision(str, enum.Enum):
 
 PRECISIONS: tuple[Precision, ...] = tuple(Precision)
 
+
+def ops_unit(precision) -> str:
+    """``TOPS`` for an integer precision (INT8), ``TFLOPS`` for a floating-point
+    one: 1e12 operations per second, as every sheet and line names them."""
+    return "TOPS" if str(precision).upper().startswith("INT") else "TFLOPS"
+
+
+def ops_param_of(precision) -> str | None:
+    """The ops-per-cycle parameter of ``precision`` (``int8_ops_per_cycle``);
+    None for text that names no precision."""
+    try:
+        return Precision(str(precision).upper()).ops_param
+    except ValueError:
+        return None
+
+
 #: Figures of merit the recommendation may rank by (the target ``figure_of_merit``).
 #: Each is defined in :mod:`xlmodel.studies.scores` (``FIGURES``): to add one, add
 #: its name here and its entry there.

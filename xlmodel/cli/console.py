@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import click
 
 from ..labels import short_labels
+from ..schema import ops_unit
 
 #: Widest variant name in a console table, in characters (longer ones are cut
 #: to a unique label, as on the charts).
@@ -332,7 +333,7 @@ def format_comparison(results, limit: int = 20) -> str:
     """The seed's console table: one line per variant, then the recommendation."""
     t = results.comparison.table
     prec = results.study.targets["target_precision"]
-    ops = "TOPS" if str(prec).upper().startswith("INT") else "TFLOPS"  # 1e12 op/s
+    ops = ops_unit(prec)
     head = (
         f"{'variant':<24} {prec + ' ' + ops:>12} {ops + '/mm²':>11} "
         f"{'power W':>8} {ops + '/W':>9} {'Tj °C':>6}  targets"

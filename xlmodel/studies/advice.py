@@ -21,7 +21,7 @@ import numpy as np
 
 from ..engine import evaluate
 from ..lazy import pd
-from ..schema import BY_NAME, FIGURES_OF_MERIT
+from ..schema import BY_NAME, FIGURES_OF_MERIT, ops_param_of, ops_unit
 from . import reality
 from .confidence import Confidence, confidence
 from .reach import (
@@ -112,7 +112,7 @@ def figure_of(targets: Mapping) -> FigureOfMerit:
 
 def in_ops(text: str, precision) -> str:
     """``text`` with TFLOPS read as TOPS at an integer precision (INT8)."""
-    return text.replace("TFLOPS", "TOPS") if str(precision).startswith("INT") else text
+    return text.replace("TFLOPS", ops_unit(precision))
 
 
 def serving_scores(merit: pd.DataFrame | None):
@@ -459,13 +459,13 @@ def _rate_hint(idle: list[str], searched: list[str], row: pd.Series) -> str:
     """Where an idle parameter is another precision's tensor rate: the rate the
     target precision counts, to add on Sensitivity setup (when it is not
     among the ``searched``)."""
-    precision = str(row.get("target_precision", "")).lower()
-    own = f"{precision}_ops_per_cycle"
+    precision = str(row.get("target_precision", "")).upper()
+    own = ops_param_of(precision)
     rates = [n for n in idle if n.endswith("_ops_per_cycle") and n != own]
-    if not rates or own not in BY_NAME or own in searched:
+    if not rates or own is None or own in searched:
         return ""
     return (
-        f" (the target precision {precision.upper()} counts {own}: list it on "
+        f" (the target precision {precision} counts {own}: list it on "
         "Sensitivity setup to search it)"
     )
 

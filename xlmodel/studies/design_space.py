@@ -16,7 +16,7 @@ from ..engine.inputs import prepare
 from ..engine.model import METRIC_UNITS
 from ..errors import CellProblem, InputProblems
 from ..lazy import pd
-from ..schema import BY_NAME
+from ..schema import BY_NAME, ops_param_of
 from . import global_sensitivity as gsa
 from .explore import Exploration, Problem, explore
 from .limits import LimitSource, limits_line
@@ -132,9 +132,8 @@ def exploration_warnings(
                 "top designs carry arbitrary values of it"
             )
         hint = ""
-        rate = name.removesuffix("_ops_per_cycle")
-        own = f"{precision.lower()}_ops_per_cycle"
-        if rate != name and own != name and own in BY_NAME:
+        own = ops_param_of(precision)
+        if name.endswith("_ops_per_cycle") and own not in (None, name):
             hint = f" or explore {own}, the rate {precision.upper()} counts"
         out.append(
             f"{where}{name}: changes none of the exploration's objectives and "

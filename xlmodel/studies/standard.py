@@ -10,6 +10,7 @@ from ..engine import performance as perf
 from ..engine.inputs import prepare
 from ..engine.model import evaluate_arrays
 from ..lazy import pd
+from ..schema import ops_unit
 
 
 def roofline(
@@ -218,7 +219,7 @@ def compare(
     budget_range = _spread(budgets)
     target_range = _spread(density_targets)
     # TOPS (1e12 op/s) at an integer precision, as the sheets count it
-    flops = "TOPS" if str(precision).upper().startswith("INT") else "TFLOPS"
+    flops = ops_unit(precision)
     table = results[
         [
             "target_peak_tflops",

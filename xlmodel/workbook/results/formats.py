@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import re
 
+from ...schema import ops_unit
+
 # Number format per unit.
 UNIT_FORMATS: dict[str, str] = {
     "TFLOPS": "#,##0.00",
@@ -107,11 +109,6 @@ def unit_format(unit: str) -> str:
 def with_unit(label: str, unit: str) -> str:
     """A column or axis title: ``label (unit)``, or ``label`` without a unit."""
     return f"{label} ({unit})" if unit else label
-
-
-def ops_unit(precision: str) -> str:
-    """``TOPS`` for an integer precision (INT8), ``TFLOPS`` for a floating-point one."""
-    return "TOPS" if str(precision).upper().startswith("INT") else "TFLOPS"
 
 
 def at_precision(unit: str, precision: str) -> str:
