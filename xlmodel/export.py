@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -77,9 +76,8 @@ def _figures(results: Results, d: Path) -> list[Path]:
     from . import plots
 
     written = []
-    t = results.study.targets
-    budget = float(t["power_budget_w"])
-    density = float(t["density_target_tflops_per_mm2"])
+    study = results.study
+    budget = float(study.targets["power_budget_w"])
     shown = results.metrics.head(12)
     figures = {
         "roofline_fp16.png": lambda p: plots.roofline_figure(
@@ -88,18 +86,18 @@ def _figures(results: Results, d: Path) -> list[Path]:
         "chiplet_scaling.png": lambda p: plots.scaling_figure(
             results.scaling[results.scaling["variant"].isin(shown.index)],
             p,
-            None if _varies(results, "power_budget_w") else budget,
+            None if study.target_spread("power_budget_w") else budget,
         ),
         "architecture_comparison.png": lambda p: plots.comparison_figure(
             results.metrics,
-            _own(results, "density_target_tflops_per_mm2", density),
-            _own(results, "power_budget_w", budget),
+            _own(results, "density_target_tflops_per_mm2"),
+            _own(results, "power_budget_w"),
             p,
         ),
         "sensitivity_analysis.png": lambda p: plots.sensitivity_figure(
             results.sweep_points,
-            _base(results, "density_target_tflops_per_mm2", density),
-            _base(results, "power_budget_w", budget),
+            study.target_of("density_target_tflops_per_mm2", study.sweep_base),
+            study.target_of("power_budget_w", study.sweep_base),
             p,
         ),
     }
@@ -120,26 +118,7 @@ def _figures(results: Results, d: Path) -> list[Path]:
     return written
 
 
-def _own(results: Results, name: str, default: float):
-    """A target per variant, in the metrics' order (the default for a workbook
-    whose variants have none of their own)."""
-    v = results.study.variants
-    if name not in v.columns:
-        return default
-    return v[name].reindex(results.metrics.index).to_numpy(dtype=float)
-
-
-def _base(results: Results, name: str, default: float) -> float:
-    """A target of the sweeps' base variant (the sweeps are of it alone)."""
-    v = results.study.variants
-    base = results.study.sweep_base
-    if name not in v.columns or base not in v.index:
-        return default
-    return float(v.loc[base, name])
-
-
-def _varies(results: Results, name: str) -> bool:
-    """Whether the target ``name`` differs between the variants (one line
-    across a figure of every variant would be only one variant's)."""
-    own = _own(results, name, math.nan)
-    return bool(np.size(own) > 1 and np.nanmin(own) != np.nanmax(own))
+def _own(results: Results, name: str):
+    """A target per variant, in the metrics' order."""
+    own = results.study.own_targets(name)
+    return own.reindex(results.metrics.index).to_numpy(dtype=float)

@@ -11,6 +11,7 @@ from ..engine.inputs import prepare
 from ..engine.model import evaluate_arrays
 from ..lazy import pd
 from ..schema import ops_unit
+from .study import value_spread
 
 
 def roofline(
@@ -279,11 +280,8 @@ def compare(
 
 def _spread(values: pd.Series | None) -> str:
     """``300-700`` for values that differ; empty for none or one value."""
-    if values is None or not len(values):
-        return ""
-    x = pd.to_numeric(values, errors="coerce").astype(float)
-    lo, hi = float(x.min()), float(x.max())
-    return "" if lo == hi else f"{lo:g}-{hi:g}"
+    spread = value_spread(values)
+    return "" if spread is None else f"{spread[0]:g}-{spread[1]:g}"
 
 
 def _target(x: float) -> str:

@@ -163,6 +163,36 @@ class Study:
         first = self.variants.iloc[0]
         return {p.name: first.get(p.name, p.default) for p in TARGETS}
 
+    def own_targets(self, name: str) -> pd.Series:
+        """A numeric target per variant (float, by variant name): a variant's
+        own, from a row of the target's name on Variants, else the Targets
+        value."""
+        if name in self.variants.columns:
+            return pd.to_numeric(self.variants[name], errors="coerce").astype(float)
+        return pd.Series(float(self.targets[name]), index=self.variants.index)
+
+    def target_of(self, name: str, variant) -> float:
+        """One variant's target ``name`` (the first variant's for a name that is
+        not a variant)."""
+        values = self.own_targets(name)
+        if variant in values.index:
+            return float(values.loc[variant])
+        return float(self.targets[name])
+
+    def target_spread(self, name: str) -> tuple[float, float] | None:
+        """(lowest, highest) of a target that differs between the variants;
+        None when they all share it."""
+        return value_spread(self.own_targets(name))
+
+
+def value_spread(values) -> tuple[float, float] | None:
+    """(lowest, highest) of numbers that differ; None for none or one value."""
+    if values is None or not len(values):
+        return None
+    x = pd.to_numeric(pd.Series(values), errors="coerce").astype(float)
+    lo, hi = float(x.min()), float(x.max())
+    return None if lo == hi else (lo, hi)
+
 
 def seed_study() -> Study:
     """The seed's five variants with every default: what the shipped template holds."""

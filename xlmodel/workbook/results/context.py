@@ -98,27 +98,17 @@ class Context:
         self.density_target = float(t["density_target_tflops_per_mm2"])
         self.budget = float(t["power_budget_w"])
         self.tj_max = float(t["tj_max_c"])
-        self.limits = {
-            name: _per_variant(r.study.variants, name, float(t[name]))
-            for name in ("density_target_tflops_per_mm2", "power_budget_w", "tj_max_c")
-        }
 
     def varies(self, name: str) -> bool:
         """Whether the target ``name`` differs between the variants."""
-        values = self.limits[name]
-        return bool(len(values)) and float(values.min()) != float(values.max())
+        return self.results.study.target_spread(name) is not None
 
     def limit_text(self, name: str, unit: str) -> str:
         """A target in words: ``500 W``, or ``300-700 W (per variant)``."""
-        values = self.limits[name]
-        if not self.varies(name):
-            x = float(values.iloc[0]) if len(values) else float("nan")
-            return f"{x:g} {unit}"
-        return f"{float(values.min()):g}-{float(values.max()):g} {unit} (per variant)"
-
-    def limit_of(self, name: str, variant: str) -> float:
-        """The target ``name`` of one variant."""
-        return float(self.limits[name].loc[variant])
+        spread = self.results.study.target_spread(name)
+        if spread is None:
+            return f"{float(self.results.study.targets[name]):g} {unit}"
+        return f"{spread[0]:g}-{spread[1]:g} {unit} (per variant)"
 
     def series_name(self, name: str, cell: Span) -> Span | str:
         """The legend name of a variant's series: its cell, or its short label."""
@@ -169,10 +159,3 @@ class Context:
         if name == "tflops_per_w":
             return f"{p} {self.ops}/W"
         return f"{text} ({unit})" if unit else text
-
-
-def _per_variant(variants, name: str, default: float):
-    """A target's value per variant (a float Series by variant name)."""
-    if name in variants.columns:
-        return pd.to_numeric(variants[name], errors="coerce").astype(float)
-    return pd.Series(default, index=variants.index, dtype=float)

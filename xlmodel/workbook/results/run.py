@@ -212,7 +212,7 @@ def _warnings(ctx: Context, sh: Sheet, row: int) -> None:
 
 def _limit(ctx: Context, name: str, value: float) -> float | str:
     """A target: its number, or its range in words when it differs per variant."""
-    if not ctx.varies(name):
+    spread = ctx.results.study.target_spread(name)
+    if spread is None:
         return value
-    values = ctx.limits[name]
-    return f"{float(values.min()):g}-{float(values.max()):g} (per variant)"
+    return f"{spread[0]:g}-{spread[1]:g} (per variant)"

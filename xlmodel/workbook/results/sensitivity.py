@@ -323,7 +323,5 @@ def _sweep_layout(ctx: Context, name: str, unit: str, t: Table, top: float) -> L
 
 def _base_limit(ctx: Context, name: str) -> float:
     """A target of the sweeps' base variant (its own, when it has one)."""
-    base = str(ctx.results.study.sweep_base)
-    if base in ctx.limits[name].index:
-        return ctx.limit_of(name, base)
-    return float(ctx.results.study.targets[name])
+    study = ctx.results.study
+    return study.target_of(name, study.sweep_base)
