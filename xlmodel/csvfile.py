@@ -23,10 +23,10 @@ from .lazy import pd
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 _SEPARATORS = (",", ";", "\t")
 # A field that is a number with a decimal comma: 3,35 or -0,5
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 # pandas' words for a row with more fields than the header
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
-_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 
 
 def read_user_csv(path, what: str, shipped: str, **options) -> pd.DataFrame:

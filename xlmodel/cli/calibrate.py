@@ -76,25 +76,5 @@ def _serving(path: Path, chips) -> str:
         predicted = cal.predict(table, chips=chips)
     except ValueError as err:
         raise XlmodelError(f"{path}: {' '.join(str(err).split())}") from None
-    warn(_unlinked(table))
+    warn(cal.link_warnings(table))
     return format_serving_check(predicted, path)
-
-
-def _unlinked(table) -> list[str]:
-    """A warning per chip measured across packages (tp > 1) whose package links
-    chip_links.csv does not give: the defaults stand in for them."""
-    import pandas as pd
-
-    from ..schema import DEFAULTS
-    from ..studies.inference import load_links
-
-    known = set(load_links().index)
-    tp = pd.to_numeric(table["tp"], errors="coerce")
-    chips = dict.fromkeys(str(c) for c in table.loc[tp > 1, "chip"])
-    return [
-        f"{chip}: no package links in chip_links.csv; its rows at tp > 1 take the "
-        f"defaults, {DEFAULTS['nvlink_lanes']} links x "
-        f"{DEFAULTS['nvlink_bandwidth_gbps_per_lane']:g} GB/s per direction"
-        for chip in chips
-        if chip not in known
-    ]

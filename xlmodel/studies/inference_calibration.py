@@ -29,6 +29,7 @@ from ..errors import listing
 from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
 from .inference import (
+    load_links,
     load_models,
     model_definition,
     reference_chips,
@@ -108,7 +109,7 @@ def check_measurements(
                     chip,
                     "is not a reference chip (chips.csv): "
                     f"expected one of {listing(sorted(known))}",
-                )  # fmt: skip
+                )
             )
         if model not in models:
             out.append(
@@ -118,7 +119,7 @@ def check_measurements(
                     model,
                     "is not a model of models.csv: expected one "
                     f"of {listing(sorted(models))}",
-                )  # fmt: skip
+                )
             )
         for col in ("precision", "kv_precision"):
             v = row.get(col)
@@ -133,7 +134,7 @@ def check_measurements(
                         v,
                         f"is not a precision: expected one of "
                         f"{', '.join(BYTES_PER_ELEMENT)}",
-                    )  # fmt: skip
+                    )
                 )
         for col in _WHOLE:
             v = row.get(col)
@@ -154,7 +155,7 @@ def check_measurements(
                     v,
                     "is not a rate above 0 "
                     "(output tokens per second of the tp packages)",
-                )  # fmt: skip
+                )
             )
     return out
 
@@ -167,6 +168,21 @@ class _Problem:
     x: dict
     m: dict
     s: dict
+
+
+def link_warnings(table: pd.DataFrame) -> list[str]:
+    """A warning per chip measured across packages (tp > 1) whose package links
+    chip_links.csv does not give: the defaults stand in for them."""
+    known = set(load_links().index)
+    tp = pd.to_numeric(table["tp"], errors="coerce")
+    chips = dict.fromkeys(str(c) for c in table.loc[tp > 1, "chip"])
+    return [
+        f"{chip}: no package links in chip_links.csv; its rows at tp > 1 take the "
+        f"defaults, {DEFAULTS['nvlink_lanes']} links x "
+        f"{DEFAULTS['nvlink_bandwidth_gbps_per_lane']:g} GB/s per direction"
+        for chip in chips
+        if chip not in known
+    ]
 
 
 def _problem(measurements: pd.DataFrame, chips: pd.DataFrame | None = None) -> _Problem:

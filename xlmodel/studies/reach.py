@@ -9,9 +9,8 @@ directions (relative change) is the answer; a parameter whose whole valid range
 misses the target is "not reachable within the valid range", and one that
 leaves the target's figure as it is across its whole valid range (the chiplet
 count for density, an FP16 rate at an INT8 target) has "no effect" on it. Every
-candidate is
-evaluated by the engine under the variant's own power preset, all parameters and
-directions at once (one engine pass per LEVELS bisection steps).
+candidate is evaluated by the engine under the variant's own power preset, all
+parameters and directions at once (one engine pass per LEVELS bisection steps).
 
 :func:`closest_front_design` finds, among the exploration's Pareto front, the
 design meeting every target nearest to the variant. No I/O here.
@@ -329,8 +328,8 @@ def what_it_would_take(
         (a check's label or "every target"), ``now``, ``value`` (nan when not
         reachable), ``change_percent`` (of ``now``), ``reachable``, ``status``
         ("reachable", :data:`NOT_REACHABLE`, or :data:`NO_EFFECT` when no value
-        of the valid range changes what the target judges), ``outside_plausible`` (the value is outside the parameter's plausible
-        range), ``others_missed`` (labels of the other targets missed at
+        of the valid range changes what the target judges), ``outside_plausible``
+        (the value is outside the parameter's plausible range), ``others_missed`` (labels of the other targets missed at
         ``value``, "; "-joined). Reachable rows first, smallest change first;
         then those not reachable, then those without effect.
     """
