@@ -648,6 +648,210 @@ def test_calibrate_serving_problems_are_one_line_each(tmp_path, runner):
     )
 
 
+_QWEN = {  # Qwen/Qwen2.5-32B config.json (Hugging Face, September 2024)
+    "name": "qwen2.5-32b",
+    "layers": 64,
+    "hidden_size": 5120,
+    "attention_heads": 40,
+    "kv_heads": 8,
+    "head_dim": 128,
+    "ffn_size": 27648,
+    "ffn_matrices": 3,
+    "vocab_size": 152064,
+    "tied_embeddings": 0,
+    "experts": 1,
+    "active_experts": 1,
+    "published_params_b": 32.5,
+    "source": "Qwen/Qwen2.5-32B config.json",
+}
+
+
+def _served(output: str, chip: str, model: str) -> float:
+    """The model's tokens/s on the row of ``chip`` and ``model`` printed by
+    calibrate --serving (its fields: precision, tp, in, out, measured, model,
+    error, bound)."""
+    prefix = f"  {chip:24} {model:18} "
+    (line,) = [
+        ln
+        for ln in output.splitlines()
+        if ln.startswith(prefix) and len(ln[len(prefix) :].split()) == 8
+    ]
+    return float(line[len(prefix) :].split()[5].replace(",", ""))
+
+
+def test_calibrate_serving_a_model_of_ones_own(tmp_path, runner):
+    # a model not in models.csv, from a CSV saved by Excel in a decimal-comma
+    # region (semicolons, byte-order mark) or from a workbook's Models sheet:
+    # served with its own definition. A model named apart but defined as
+    # llama-3.1-8b serves as llama-3.1-8b does; a row of the shipped name
+    # defined as llama-3.1-70b replaces the shipped definition.
+    from xlmodel.cli import main
+    from xlmodel.studies.inference import load_models
+
+    shipped = load_models()
+    twin = {"name": "my-8b", **shipped.loc["llama-3.1-8b"].to_dict()}
+    big = {"name": "llama-3.1-8b", **shipped.loc["llama-3.1-70b"].to_dict()}
+    big["published_params_b"] = 70
+    models = pd.DataFrame([_QWEN, twin, big])
+    own = tmp_path / "models.csv"
+    text = models.to_csv(index=False, sep=";").replace("32.5", "32,5")
+    own.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    base = {
+        "chip": "H100 SXM5",
+        "precision": "FP8",
+        "input_tokens": 1024,
+        "output_tokens": 1024,
+        "tp": 1,
+        "measured_output_tokens_per_s": 5000,
+    }
+    rows = [{**base, "model": m} for m in ("qwen2.5-32b", "my-8b", "llama-3.1-8b")]
+    path = tmp_path / "mine.csv"
+    path.write_text(_measurements(rows), encoding="utf-8")
+    r = runner.invoke(main, ["calibrate", "--serving", str(path), "--models", str(own)])
+    assert r.exit_code == 0, r.output
+    assert "warning" not in r.output  # 32.5 B is what the definition gives
+    plain = tmp_path / "plain.csv"
+    plain.write_text(
+        _measurements(
+            [{**base, "model": m} for m in ("llama-3.1-8b", "llama-3.1-70b")]
+        ),
+        encoding="utf-8",
+    )
+    r0 = runner.invoke(main, ["calibrate", "--serving", str(plain)])
+    assert r0.exit_code == 0, r0.output
+    small = _served(r0.output, "H100 SXM5", "llama-3.1-8b")
+    large = _served(r0.output, "H100 SXM5", "llama-3.1-70b")
+    assert _served(r.output, "H100 SXM5", "my-8b") == small
+    assert _served(r.output, "H100 SXM5", "llama-3.1-8b") == large
+    qwen = _served(r.output, "H100 SXM5", "qwen2.5-32b")
+    assert large < qwen < small  # 32 B of weights: between the 70 B and the 8 B
+
+    # the same model on a workbook's Models sheet, below the shipped rows
+    import openpyxl
+
+    book = tmp_path / "variants.xlsx"
+    assert runner.invoke(main, ["init", str(book)]).exit_code == 0
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Models"]
+    header = [c.value for c in ws[3]]
+    row = ws.max_row + 1
+    for c, name in enumerate(header, start=1):
+        key = "name" if name == "model" else name
+        if key in _QWEN:
+            ws.cell(row, c, _QWEN[key])
+    wb.save(book)
+    one = tmp_path / "qwen.csv"
+    one.write_text(_measurements(rows[:1]), encoding="utf-8")
+    r = runner.invoke(main, ["calibrate", "--serving", str(one), "--models", str(book)])
+    assert r.exit_code == 0, r.output
+    assert _served(r.output, "H100 SXM5", "qwen2.5-32b") == qwen
+
+    # without --models the model is not known, and the message says how to add it
+    r = runner.invoke(main, ["calibrate", "--serving", str(one)])
+    assert r.exit_code == 2
+    assert "qwen2.5-32b' is not a model of models.csv" in r.output
+    assert "--models" in r.output
+    # --models asks for --serving
+    r = runner.invoke(main, ["calibrate", "--models", str(own)])
+    assert r.exit_code == 2 and "--models needs --serving" in r.output
+
+
+def test_calibrate_serving_model_problems_are_one_line_each(tmp_path, runner):
+    from xlmodel.cli import main
+
+    bad = [
+        {**_QWEN, "kv_heads": 7},
+        {**_QWEN, "hidden_size": 5120.5, "vocab_size": None, "active_experts": 2},
+        {**_QWEN, "name": "qwen-small", "published_params_b": 30},
+    ]
+    own = tmp_path / "models.csv"
+    pd.DataFrame(bad).to_csv(own, index=False)
+    rows = [
+        {
+            "chip": "H100 SXM5",
+            "model": "qwen2.5-32b",
+            "precision": "FP8",
+            "input_tokens": 128,
+            "output_tokens": 128,
+            "tp": 1,
+            "measured_output_tokens_per_s": 3000,
+        }
+    ]
+    path = tmp_path / "mine.csv"
+    path.write_text(_measurements(rows), encoding="utf-8")
+    before = own.read_bytes()
+    r = runner.invoke(main, ["calibrate", "--serving", str(path), "--models", str(own)])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        "error: models.csv line 2 kv_heads: 7 does not divide attention_heads (40)",
+        "error: models.csv line 3 name: 'qwen2.5-32b' names a model twice (also "
+        "line 2)",
+        "error: models.csv line 3 hidden_size: 5120.5 is not a whole number, 1 or more",
+        "error: models.csv line 3 vocab_size: '' is not a whole number, 1 or more",
+        "error: models.csv line 3 active_experts: 2 is more than experts (1)",
+        "5 problem(s); nothing was written.",
+    ]
+    assert own.read_bytes() == before
+    # a definition far from its published count: said, and served all the same
+    pd.DataFrame(bad[2:]).to_csv(own, index=False)
+    rows[0]["model"] = "qwen-small"
+    path.write_text(_measurements(rows), encoding="utf-8")
+    r = runner.invoke(main, ["calibrate", "--serving", str(path), "--models", str(own)])
+    assert r.exit_code == 0, r.output
+    assert (
+        "warning: models.csv line 2 published_params_b (qwen-small): 30 B published, "
+        "the definition gives 32.76 B (+9.2 %" in r.output
+    )
+
+
+def test_calibrate_serving_needs_the_chips_peak_and_memory(tmp_path, runner):
+    # a chip whose table leaves blank the peak at the precision measured, or
+    # its HBM capacity, would be served with a schema default that is no
+    # chip's: a problem, once per chip, not a prediction. A100 has no FP8.
+    from xlmodel.cli import main
+
+    chips = tmp_path / "chips.csv"
+    chips.write_text(
+        "chip,process_node,compute_dies,sms_or_cus,tensor_cores_per_sm,clock_mhz,"
+        "fp16_dense_tflops,hbm_stacks,hbm_bw_tbps,tdp_w\n"
+        "Gaudi 3,TSMC N5,2,64,1,1600,1835,8,3.7,900\n",
+        encoding="utf-8",
+    )
+    base = {
+        "chip": "Gaudi 3",
+        "model": "llama-3.1-8b",
+        "precision": "FP8",
+        "input_tokens": 128,
+        "output_tokens": 128,
+        "tp": 1,
+        "measured_output_tokens_per_s": 9000,
+    }
+    path = tmp_path / "mine.csv"
+    path.write_text(_measurements([base, base]), encoding="utf-8")
+    r = runner.invoke(main, ["calibrate", str(chips), "--serving", str(path)])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        "error: mine.csv line 2 chip: 'Gaudi 3' has no hbm_capacity_gb in chips.csv: "
+        "serving needs the memory the package holds",
+        "error: mine.csv line 2 precision: 'FP8' Gaudi 3 has no fp8_dense_tflops in "
+        "chips.csv: the model has no FP8 rate for it (give it, or measure at FP16)",
+        "2 problem(s); nothing was written.",
+    ]
+    a100 = {**base, "chip": "A100 SXM4 80GB", "kv_precision": "FP8"}
+    path.write_text(
+        _measurements([{**a100, "precision": "FP16"}, a100]), encoding="utf-8"
+    )
+    r = runner.invoke(main, ["calibrate", "--serving", str(path)])
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert lines[0] == (
+        "error: mine.csv line 2 kv_precision: 'FP8' A100 SXM4 80GB has no "
+        "fp8_dense_tflops in chips.csv: the model has no FP8 rate for it (give it, "
+        "or measure at FP16, BF16, INT8, FP32)"
+    )
+    assert lines[1] == "1 problem(s); nothing was written."
+
+
 def test_the_docs_hold_out_table_is_the_models(capsys):
     # docs/inference.md states each chip's and model's error on the hold-out
     # rows; every figure it prints must be the model's today (the B200 row

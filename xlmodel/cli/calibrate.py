@@ -24,15 +24,26 @@ from .console import format_fit, format_serving_check, warn
     help="Measured LLM serving throughputs (the columns of the shipped "
     "inference_measurements.csv): print the serving model's error on each.",
 )
-def calibrate(csv_path: Path | None, serving_path: Path | None):
+@click.option(
+    "--models",
+    "models_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="With --serving: models of one's own, a CSV with the columns of the "
+    "shipped models.csv or a workbook whose Models sheet defines them; added to "
+    "the shipped models (one of the same name replaces it).",
+)
+def calibrate(
+    csv_path: Path | None, serving_path: Path | None, models_path: Path | None
+):
     """Fit the physical power preset to reference chips and print the fit.
 
     CSV_PATH has the columns of the shipped reference table (chip, process_node,
     sms_or_cus, clock_mhz, fp16_dense_tflops, hbm_bw_tbps, tdp_w, ...); without it
     the shipped table is used. With --serving FILE, the serving model (its
     shipped coefficients, fitted on H100 only) predicts each measurement of
-    FILE instead, on the chips of CSV_PATH or the shipped ones, and the errors
-    are printed: nothing is refitted.
+    FILE instead, on the chips of CSV_PATH or the shipped ones and the models
+    of models.csv and --models, and the errors are printed: nothing is
+    refitted.
     """
     from ..studies.calibrate import PRIORS, fit_power
     from ..studies.reference import load_chips, power_features
@@ -42,8 +53,11 @@ def calibrate(csv_path: Path | None, serving_path: Path | None):
     except ValueError as err:
         raise XlmodelError(f"{csv_path}: {err}") from None
     if serving_path is not None:
-        click.echo(_serving(serving_path, chips))
+        models = _models(models_path) if models_path is not None else None
+        click.echo(_serving(serving_path, chips, csv_path, models, models_path))
         return
+    if models_path is not None:
+        raise click.UsageError("--models needs --serving: the power fit uses no model")
     try:
         fit = fit_power(power_features(load_chips() if chips is None else chips))
     except ValueError as err:
@@ -51,7 +65,7 @@ def calibrate(csv_path: Path | None, serving_path: Path | None):
     click.echo(format_fit(fit, PRIORS, csv_path or "shipped chips.csv"))
 
 
-def _serving(path: Path, chips) -> str:
+def _serving(path: Path, chips, chips_path, models, models_path) -> str:
     """The serving model's errors on the measurements at ``path``, as text."""
     from ..studies import inference_calibration as cal
 
@@ -59,10 +73,30 @@ def _serving(path: Path, chips) -> str:
         table = cal.load_measurements(path)
     except ValueError as err:
         raise XlmodelError(f"{path}: {err}") from None
+    sources = {
+        "chips_source": chips_path.name if chips_path else "chips.csv",
+        "models_source": f"models.csv or {models_path.name}"
+        if models_path
+        else "models.csv",
+    }
     try:
-        problems = cal.check_measurements(table, chips)
+        problems = cal.check_measurements(table, chips, models, **sources)
     except ValueError as err:
         raise XlmodelError(f"{path}: {err}") from None
+    _raise(problems, path)
+    if not len(table):
+        raise XlmodelError(f"{path}: no measurements below the header line")
+    try:
+        predicted = cal.predict(table, chips=chips, models=models)
+    except ValueError as err:
+        raise XlmodelError(f"{path}: {' '.join(str(err).split())}") from None
+    warn(cal.link_warnings(table))
+    return format_serving_check(predicted, path)
+
+
+def _raise(problems, path: Path) -> None:
+    """Raise InputProblems for (line, column, value, expected) problems of the
+    file at ``path``, if any."""
     if problems:
         raise InputProblems(
             [
@@ -70,11 +104,56 @@ def _serving(path: Path, chips) -> str:
                 for line, column, value, expected in problems
             ]
         )
-    if not len(table):
-        raise XlmodelError(f"{path}: no measurements below the header line")
+
+
+#: A workbook's file name endings: its Models sheet is read.
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def _is_workbook(path: Path) -> bool:
+    """Whether ``path`` is a workbook by its name or its first bytes (a zip)."""
+    if path.suffix.lower() in _WORKBOOK_SUFFIXES:
+        return True
     try:
-        predicted = cal.predict(table, chips=chips)
-    except ValueError as err:
-        raise XlmodelError(f"{path}: {' '.join(str(err).split())}") from None
-    warn(cal.link_warnings(table))
-    return format_serving_check(predicted, path)
+        with open(path, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+def _models(path: Path):
+    """The user's models at ``path`` (a CSV, or a workbook's Models sheet)
+    before the shipped ones not named there: the model table the serving check
+    looks models up in."""
+    from ..lazy import pd
+    from ..studies.inference import (
+        load_models,
+        model_problems,
+        model_warnings,
+        read_user_models,
+    )
+
+    if _is_workbook(path):
+        from ..pipeline import validate
+        from ..workbook.inputs.models import to_frame
+
+        study = validate(path)  # every problem of the workbook, as compute says it
+        serving = study.serving
+        if serving is None or not len(serving.models):
+            raise XlmodelError(
+                f"{path}: the workbook has no Models sheet or it lists no model"
+            )
+        own = to_frame(serving.models)
+    else:
+        try:
+            table = read_user_models(path)
+        except ValueError as err:
+            raise XlmodelError(f"{path}: {err}") from None
+        _raise(model_problems(table), path)
+        if not len(table):
+            raise XlmodelError(f"{path}: no models below the header line")
+        table["name"] = table["name"].astype(str).str.strip()
+        warn(model_warnings(table, path.name))
+        own = table.set_index("name")
+    shipped = load_models()
+    return pd.concat([own, shipped.loc[~shipped.index.isin(own.index)]])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..csvfile import read_user_csv
 from ..engine import evaluate_arrays, prepare
 from ..engine.inference import (
     BYTES_PER_ELEMENT,
@@ -171,7 +172,7 @@ def load_models(path=None) -> pd.DataFrame:
         with resources.files("xlmodel.data").joinpath("models.csv").open("rb") as f:
             table = pd.read_csv(f)
     else:
-        table = pd.read_csv(Path(path))
+        table = read_user_models(path)
     missing = [c for c in ("name", *MODEL_FIELDS) if c not in table.columns]
     if missing:
         raise ValueError(f"model table lacks column(s): {', '.join(missing)}")
@@ -183,6 +184,108 @@ def load_models(path=None) -> pd.DataFrame:
     for name in table.index:
         _check_definition(table.loc[name], name)
     return table
+
+
+def read_user_models(path) -> pd.DataFrame:
+    """A user's model table at ``path``, read as Excel saves CSV in any region
+    (:func:`xlmodel.csvfile.read_user_csv`): the columns of models.csv, the name
+    in ``name`` or, as on the Models sheet, ``model``. Not checked:
+    :func:`model_problems` says what in it cannot be served.
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read as a table, or a column is missing (one line).
+    """
+    table = read_user_csv(path, "the model table", "models.csv")
+    table.columns = [str(c).strip() for c in table.columns]
+    if "name" not in table.columns and "model" in table.columns:
+        table = table.rename(columns={"model": "name"})
+    missing = [c for c in ("name", *MODEL_FIELDS) if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"column(s) missing from the header line: {', '.join(missing)} (a "
+            f"model needs name, {', '.join(MODEL_FIELDS)})"
+        )
+    return table
+
+
+def model_problems(table: pd.DataFrame) -> list[tuple[int, str, object, str]]:
+    """What in a model table (:func:`read_user_models`) cannot be served:
+    (line of the file, column, value, what is expected), one per problem;
+    empty when every row is a model."""
+    out = []
+    seen: dict[str, int] = {}
+    for k, row in enumerate(table.to_dict("records")):
+        line = k + 2  # the header is line 1
+        raw = row.get("name")
+        name = "" if raw is None or pd.isna(raw) else str(raw).strip()
+        if not name:
+            out.append((line, "name", "", "is blank: type the model's name"))
+        elif name.casefold() in seen:
+            out.append(
+                (
+                    line,
+                    "name",
+                    name,
+                    f"names a model twice (also line {seen[name.casefold()]})",
+                )
+            )
+        else:
+            seen[name.casefold()] = line
+        values = {}
+        for field in MODEL_FIELDS:
+            v = row.get(field)
+            x = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+            low = 0 if field == "tied_embeddings" else 1
+            if not (np.isfinite(x) and x >= low and x == round(x)):
+                if isinstance(v, float) and v.is_integer():
+                    v = int(v)
+                out.append(
+                    (
+                        line,
+                        field,
+                        ""
+                        if v is None or (isinstance(v, float) and np.isnan(v))
+                        else v,
+                        f"is not a whole number, {low} or more",
+                    )
+                )
+            else:
+                values[field] = int(x)
+        experts, active = values.get("experts"), values.get("active_experts")
+        if experts is not None and active is not None and active > experts:
+            out.append(
+                (line, "active_experts", active, f"is more than experts ({experts})")
+            )
+        heads, kv = values.get("attention_heads"), values.get("kv_heads")
+        if heads is not None and kv is not None and heads % kv:
+            out.append(
+                (line, "kv_heads", kv, f"does not divide attention_heads ({heads})")
+            )
+    return out
+
+
+def model_warnings(table: pd.DataFrame, source: str) -> list[str]:
+    """A warning per row of a user's model table (:func:`read_user_models`,
+    without problems) whose definition's parameter count is more than
+    ``PARAMS_TOLERANCE`` from its ``published_params_b``: the check the Models
+    sheet makes; ``source`` names the file in the warning."""
+    if "published_params_b" not in table.columns or not len(table):
+        return []
+    check = parameter_errors(table)
+    out = []
+    for i, name in enumerate(table["name"]):
+        published = check["published_params_b"][i]
+        if np.isnan(published) or check["within_tolerance"][i]:
+            continue
+        out.append(
+            f"{source} line {i + 2} published_params_b ({name}): {published:g} B "
+            f"published, the definition gives {check['computed_params_b'][i]:.2f} "
+            f"B ({check['error_percent'][i]:+.1f} %, more than the "
+            f"±{PARAMS_TOLERANCE * 100:g} % tolerance); check the definition"
+        )
+    return out
 
 
 def _check_definition(row: Mapping, name) -> dict[str, float]:

@@ -35,7 +35,7 @@ from .inference import (
     reference_chips,
     scenario_arrays,
 )
-from .reference import apply_power_preset
+from .reference import PEAK_COLUMNS, apply_power_preset, load_chips
 
 FIT_CHIP = "H100 SXM5"
 # The coefficients the fit moves, with the bounds it keeps them in.
@@ -83,21 +83,37 @@ _WHOLE = ("input_tokens", "output_tokens", "tp", "batch", "max_batch")
 
 
 def check_measurements(
-    table: pd.DataFrame, chips: pd.DataFrame | None = None
+    table: pd.DataFrame,
+    chips: pd.DataFrame | None = None,
+    models: pd.DataFrame | None = None,
+    chips_source: str = "chips.csv",
+    models_source: str = "models.csv",
 ) -> list[tuple[int, str, object, str]]:
     """What the model cannot take in a measurement table: (line of the file,
     column, value, what is expected), one per problem; empty when every row
     can be predicted. ``chips`` is the reference table the chips are looked up
-    in (default: the shipped one). A column missing: ValueError."""
+    in (default: the shipped one, named ``chips_source`` in the messages),
+    ``models`` the model table (default: the shipped models.csv; named
+    ``models_source``). A chip measured at a precision whose dense peak its
+    table leaves blank, or whose HBM capacity it leaves blank, is a problem:
+    the model would serve it with a default that is no chip's. A column
+    missing: ValueError."""
     missing = [c for c in MEASUREMENT_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(
             f"column(s) missing from the header line: {', '.join(missing)} (a "
             f"measurement needs {', '.join(MEASUREMENT_COLUMNS)})"
         )
+    raw = load_chips() if chips is None else chips
     known = set(reference_chips(chips).index)
-    models = set(load_models().index)
+    names = set((load_models() if models is None else models).index)
+    hint = (
+        ""
+        if models is not None
+        else "; define it in a CSV or a workbook's Models sheet and give it with --models"
+    )
     out = []
+    told: set = set()  # (chip, column) of a chip's blank already reported
     for k, row in enumerate(table.to_dict("records")):
         line = k + 2  # the header is line 1
         chip, model = str(row["chip"]), str(row["model"])
@@ -107,20 +123,33 @@ def check_measurements(
                     line,
                     "chip",
                     chip,
-                    "is not a reference chip (chips.csv): "
+                    f"is not a reference chip ({chips_source}): "
                     f"expected one of {listing(sorted(known))}",
                 )
             )
-        if model not in models:
+        elif _blank(raw, chip, "hbm_capacity_gb") and (chip, "hbm") not in told:
+            told.add((chip, "hbm"))
+            out.append(
+                (
+                    line,
+                    "chip",
+                    chip,
+                    f"has no hbm_capacity_gb in {chips_source}: serving needs the "
+                    "memory the package holds",
+                )
+            )
+        if model not in names:
             out.append(
                 (
                     line,
                     "model",
                     model,
-                    "is not a model of models.csv: expected one "
-                    f"of {listing(sorted(models))}",
+                    f"is not a model of {models_source}: expected one "
+                    f"of {listing(sorted(names))}{hint}",
                 )
             )
+        if chip in known:
+            out += _peak_problems(raw, chip, row, line, chips_source, told)
         for col in ("precision", "kv_precision"):
             v = row.get(col)
             blank = v is None or (not isinstance(v, str) and pd.isna(v)) or v == ""
@@ -160,6 +189,53 @@ def check_measurements(
     return out
 
 
+def _blank(chips: pd.DataFrame, chip: str, column: str) -> bool:
+    """Whether ``chips`` (the raw reference table) leaves ``column`` of ``chip``
+    out or blank."""
+    if column not in chips.columns:
+        return True
+    value = pd.to_numeric(pd.Series([chips.loc[chip, column]]), errors="coerce")
+    return not np.isfinite(value.iloc[0])
+
+
+def _peak_problems(chips, chip, row, line, source, told) -> list:
+    """A problem per precision a measurement computes at (its weights', its
+    attention's: the KV precision, FP8 for an FP4 cache) whose dense peak the
+    chip's row leaves blank; each (chip, precision) once."""
+    out = []
+    weights = str(row.get("precision")).upper()
+    kv = row.get("kv_precision")
+    kv = (
+        weights
+        if kv is None or (not isinstance(kv, str) and pd.isna(kv)) or kv == ""
+        else str(kv).upper()
+    )
+    needed = {"precision": weights, "kv_precision": "FP8" if kv == "FP4" else kv}
+    for col, precision in needed.items():
+        column = _PEAK_OF.get(precision)
+        if column is None or (chip, column) in told or not _blank(chips, chip, column):
+            continue
+        told.add((chip, column))
+        has = [p for p, c in _PEAK_OF.items() if not _blank(chips, chip, c)]
+        out.append(
+            (
+                line,
+                col,
+                row.get(col)
+                if col in row and row.get(col) == row.get(col)
+                else precision,
+                f"{chip} has no {column} in {source}: the model has no "
+                f"{precision} rate for it (give it, or measure at "
+                f"{listing(has) if has else 'a precision whose peak is given'})",
+            )
+        )
+    return out
+
+
+#: Each precision's dense peak column in the reference table.
+_PEAK_OF = {prec.upper(): col for col, prec in PEAK_COLUMNS.items()}
+
+
 @dataclass
 class _Problem:
     """Measurements turned into engine rows once, so a fit only swaps coefficients."""
@@ -185,7 +261,11 @@ def link_warnings(table: pd.DataFrame) -> list[str]:
     ]
 
 
-def _problem(measurements: pd.DataFrame, chips: pd.DataFrame | None = None) -> _Problem:
+def _problem(
+    measurements: pd.DataFrame,
+    chips: pd.DataFrame | None = None,
+    models: pd.DataFrame | None = None,
+) -> _Problem:
     measurements = measurements.copy()
     for optional in ("kv_precision", "batch", "max_batch"):  # blank: the defaults
         if optional not in measurements.columns:
@@ -200,9 +280,11 @@ def _problem(measurements: pd.DataFrame, chips: pd.DataFrame | None = None) -> _
         cap.fillna(DEFAULTS["inference_max_batch"]).astype(int).to_numpy()
     )
     x = prepare(apply_power_preset(frame))
-    models = list(dict.fromkeys(measurements["model"]))
-    defs = [model_definition(name) for name in models]
-    mj = measurements["model"].map({k: i for i, k in enumerate(models)}).to_numpy()
+    names = list(dict.fromkeys(measurements["model"]))
+    defs = [
+        model_definition(name if models is None else models.loc[name]) for name in names
+    ]
+    mj = measurements["model"].map({k: i for i, k in enumerate(names)}).to_numpy()
     m = {f: np.array([d[f] for d in defs], float)[mj] for f in MODEL_FIELDS}
     scen = measurements[
         ["input_tokens", "output_tokens", "batch", "precision", "kv_precision", "tp"]
@@ -233,6 +315,7 @@ def predict(
     measurements: pd.DataFrame,
     coefficients: dict | None = None,
     chips: pd.DataFrame | None = None,
+    models: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The model's serving metrics for each measurement's scenario and chip.
 
@@ -242,9 +325,10 @@ def predict(
     measurement's columns plus ``predicted_output_tokens_per_s``, ``error_percent``,
     ``fits``, ``batch``, ``max_batch``, ``prefill_bound``, ``decode_bound``.
     ``chips``: the reference table the chips are looked up in (default: the
-    shipped one).
+    shipped one); ``models`` the model table the models are looked up in
+    (default: the shipped models.csv).
     """
-    problem = _problem(measurements, chips)
+    problem = _problem(measurements, chips, models)
     return _table(problem, _run(problem, coefficients))
 
 
