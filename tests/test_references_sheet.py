@@ -73,6 +73,55 @@ def test_user_chip_joins_the_reality_check(template, tmp_path, runner):
     assert any(isinstance(v, float) and abs(v - 707.7888) < 1e-3 for v in values)
 
 
+def test_a_reference_node_without_a_size_is_a_warning_at_its_cell(
+    template, tmp_path, runner
+):
+    # a chip of one's own whose process node names no size: its physical
+    # preset power took a 5 nm-class node without a word
+    mine = {
+        "chip": "Rival X",
+        "process_node": "Foundry next",
+        "compute_dies": 1,
+        "sms_or_cus": 96,
+        "tensor_cores_per_sm": 4,
+        "clock_mhz": 1800,
+        "fp16_dense_tflops": 707.8,
+        "hbm_stacks": 6,
+        "hbm_bw_tbps": 4.8,
+        "tdp_w": 600,
+    }
+    path = _edit(template, tmp_path / "mine.xlsx", [mine])
+    r = runner.invoke(main, ["validate", str(path)])
+    assert r.exit_code == 0, r.output
+    said = [x for x in r.output.splitlines() if "Rival X" in x]
+    wb = openpyxl.load_workbook(path)
+    ws = wb["References"]
+    (cell,) = [c for row in ws.iter_rows() for c in row if c.value == "Foundry next"]
+    assert said == [
+        f"warning: References!{cell.coordinate} process_node (Rival X): 'Foundry "
+        "next' names no size in nm or Å: the physical power preset takes it as a "
+        "5 nm-class node (voltage and transistor density; the chip's Power, "
+        "physical preset on the Reality check); put the size in its label, e.g. "
+        "'Foundry next 5nm'"
+    ]
+    # the shipped chips all name a size
+    r = runner.invoke(main, ["validate", str(template)])
+    assert "names no size" not in r.output
+    # the same chip in a CSV for calibrate: said there too
+    table = load_chips().reset_index()
+    import pandas as pd
+
+    table = pd.concat([table, pd.DataFrame([mine])], ignore_index=True)
+    csv = tmp_path / "chips.csv"
+    table.to_csv(csv, index=False)
+    r = runner.invoke(main, ["calibrate", str(csv)])
+    assert r.exit_code == 0, r.output
+    assert (
+        "warning: chips.csv: Rival X process_node 'Foundry next' names no size in "
+        "nm or Å: taken as a 5 nm-class node" in r.output
+    )
+
+
 def test_bad_reference_rows_are_problems_with_cells(template, tmp_path):
     rows = [
         {

@@ -52,6 +52,8 @@ def calibrate(
         chips = load_chips(csv_path) if csv_path is not None else None
     except ValueError as err:
         raise XlmodelError(f"{csv_path}: {err}") from None
+    if chips is not None:
+        warn(_node_warnings(chips, csv_path))
     if serving_path is not None:
         models = _models(models_path) if models_path is not None else None
         click.echo(_serving(serving_path, chips, csv_path, models, models_path))
@@ -63,6 +65,20 @@ def calibrate(
     except ValueError as err:
         raise XlmodelError(f"{csv_path or 'chips.csv'}: {err}") from None
     click.echo(format_fit(fit, PRIORS, csv_path or "shipped chips.csv"))
+
+
+def _node_warnings(chips, path: Path) -> list[str]:
+    """A warning per chip of the user's table whose process node label names
+    no size: the preset and the fit take it as a 5 nm-class node."""
+    from ..studies.reference import node_class
+
+    return [
+        f"{path.name}: {chip} process_node {label!r} names no size in nm or Å: "
+        "taken as a 5 nm-class node (voltage and transistor density); put the "
+        f"size in its label, e.g. '{label} 5nm'"
+        for chip, label in chips["process_node"].astype(str).items()
+        if node_class(label) is None
+    ]
 
 
 def _serving(path: Path, chips, chips_path, models, models_path) -> str:

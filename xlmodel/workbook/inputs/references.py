@@ -24,6 +24,7 @@ from ...studies.reference import (
     REFERENCE_MAXIMA,
     beyond_maximum,
     load_chips,
+    node_class,
 )
 from ..grid import Grid, cell_name
 from ..values import CellError, blank, folded, number_from_text, shown
@@ -232,6 +233,15 @@ def _chip(ctx: Context, grid: Grid, r: int, columns: dict, spec: dict, seen: dic
             if required and not row[name]:
                 ctx.problem(where, "", "is blank: required text")
                 ok = False
+            elif name == "process_node" and node_class(row[name]) is None:
+                ctx.warn(
+                    f"{sheet}!{where.cell} process_node ({chip}): "
+                    f"{quoted(row[name])} names no size in nm or Å: the physical "
+                    "power preset takes it as a 5 nm-class node (voltage and "
+                    "transistor density; the chip's Power, physical preset on the "
+                    "Reality check); put the size in its label, e.g. "
+                    f"'{row[name]} 5nm'"
+                )
             elif name in CHOICES and row[name]:
                 value = str(row[name]).casefold()
                 if value not in CHOICES[name][0]:
