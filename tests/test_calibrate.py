@@ -584,8 +584,13 @@ def test_calibrate_reads_a_csv_as_excel_saves_it_in_any_region(tmp_path, runner)
             "line 3 has 3 fields where the header has 2: a field holding the "
             "separator (a comma) needs double quotes",
         ),
+        (
+            'chip,tdp_w,notes\nH100,700,"fine"\nH200,700,"cut short\nH20,400,x\n',
+            "line 3 opens a double-quoted field that never closes: close the "
+            "quote (a double quote inside a field is written twice)",
+        ),
     ],
-    ids=["empty", "unquoted-separator"],
+    ids=["empty", "unquoted-separator", "unclosed-quote"],
 )
 def test_a_csv_calibrate_cannot_read_is_one_line_of_ours(
     tmp_path, runner, text, expected

@@ -27,6 +27,8 @@ _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 # pandas' words for a row with more fields than the header
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
+# pandas' words for a quoted field the file ends inside
+_OPEN_QUOTE = re.compile(r"EOF inside string")
 
 
 def read_user_csv(path, what: str, shipped: str, **options) -> pd.DataFrame:
@@ -70,8 +72,29 @@ def read_user_csv(path, what: str, shipped: str, **options) -> pd.DataFrame:
                 f"line {line} has {saw} fields where the header has {expected}: "
                 f"a field holding the separator ({_NAMES[sep]}) needs double quotes"
             ) from None
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"not a readable CSV file ({first})") from None
+        m = _OPEN_QUOTE.search(str(err))
+        if m:
+            line = _unclosed_quote_line(text)
+            raise ValueError(
+                f"line {line} opens a double-quoted field that never closes: "
+                "close the quote (a double quote inside a field is written twice)"
+            ) from None
+        raise ValueError(
+            "not a readable CSV table: save it from the spreadsheet as CSV, one "
+            "header line and one line per row"
+        ) from None
+
+
+def _unclosed_quote_line(text: str) -> int:
+    """The line (1-based) where a double-quoted field opens and never closes."""
+    inside, start = False, 1
+    for number, line in enumerate(text.splitlines(), start=1):
+        for char in line:
+            if char == '"':
+                inside = not inside
+                if inside:
+                    start = number
+    return start
 
 
 def _outside_quotes(line: str) -> str:
