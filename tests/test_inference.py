@@ -852,6 +852,86 @@ def test_calibrate_serving_needs_the_chips_peak_and_memory(tmp_path, runner):
     assert lines[1] == "1 problem(s); nothing was written."
 
 
+def test_refit_on_the_shipped_file_is_the_h100_fit(fit):
+    # the shipped table marks H100 rows fit and the others holdout: the refit
+    # is the shipped calibration, judged on the same hold-out rows
+    r = ic.refit(ic.load_measurements())
+    assert r.method == "holdout" and r.kept == {}
+    assert r.coefficients == fit.coefficients
+    assert r.held_out_median_abs_error_percent == pytest.approx(
+        fit.holdout_median_abs_error_percent, rel=1e-12
+    )
+    assert len(r.held_out) == len(fit.holdout_table)
+
+
+def test_refit_recovers_coefficients_that_made_the_measurements():
+    # measurements made by the model itself with coefficients of a slower
+    # software stack: the refit finds those coefficients again, predicts rows
+    # it did not see (cross-validation) to within a fraction of a percent, and
+    # the shipped coefficients miss them. Every row at tp 1: the link terms
+    # cannot be told and are kept.
+    m = ic.load_measurements()
+    rows = m[(m["chip"] == "H100 SXM5") & (m["tp"] == 1)].drop(columns="use")
+    truth = {
+        "inference_compute_efficiency": 0.42,
+        "inference_memory_efficiency": 0.66,
+        "inference_sequence_overhead_us": 15.0,
+    }
+    made = ic.predict(rows, truth)
+    rows = rows.assign(
+        measured_output_tokens_per_s=made["predicted_output_tokens_per_s"].to_numpy()
+    )
+    r = ic.refit(rows)
+    assert r.method == "k-fold" and r.folds == 5
+    assert set(r.kept) == {
+        "inference_link_efficiency",
+        "inference_allreduce_latency_us",
+    }
+    for name in ("inference_link_efficiency", "inference_allreduce_latency_us"):
+        assert r.coefficients[name] == DEFAULTS[name]
+    for name, value in truth.items():
+        assert r.coefficients[name] == pytest.approx(value, rel=0.02), name
+    assert r.held_out_median_abs_error_percent < 0.5
+    assert r.shipped_median_abs_error_percent > 10
+
+
+def test_calibrate_serving_refit_prints_the_coefficients(tmp_path, runner):
+    from xlmodel.cli import main
+
+    m = ic.load_measurements()
+    rows = m[m["chip"] == "A100 SXM4 80GB"].head(9).drop(columns="use")
+    path = tmp_path / "a100.csv"
+    rows.to_csv(path, index=False)
+    r = runner.invoke(main, ["calibrate", "--serving", str(path), "--refit"])
+    assert r.exit_code == 0, r.output
+    fit = ic.refit(rows)
+    assert r.output.startswith(
+        f"serving model refitted on 9 measurement(s) of {path}; judged by "
+        f"{fit.folds}-fold cross-validation"
+    )
+    for name, value in fit.coefficients.items():
+        (line,) = [ln for ln in r.output.splitlines() if ln.startswith(f"  {name} ")]
+        if name in fit.kept:
+            assert " kept " in line and "no fit row runs across packages" in line
+        else:
+            assert f"{value:9.4g}" in line
+    assert (
+        f"refit {fit.held_out_median_abs_error_percent:.1f} %, shipped "
+        f"coefficients (fitted on H100 SXM5) "
+        f"{fit.shipped_median_abs_error_percent:.1f} %" in r.output
+    )
+    # too few rows to fit: one line, exit 2
+    rows.head(3).to_csv(path, index=False)
+    r = runner.invoke(main, ["calibrate", "--serving", str(path), "--refit"])
+    assert r.exit_code == 2
+    assert r.output.strip() == (
+        f"error: {path}: a refit of 3 coefficients needs at least 4 measurements "
+        "to fit on; the file has 3"
+    )
+    r = runner.invoke(main, ["calibrate", "--refit"])
+    assert r.exit_code == 2 and "--refit needs --serving" in r.output
+
+
 def test_the_docs_hold_out_table_is_the_models(capsys):
     # docs/inference.md states each chip's and model's error on the hold-out
     # rows; every figure it prints must be the model's today (the B200 row

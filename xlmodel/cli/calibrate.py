@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import CellProblem, InputProblems, XlmodelError
-from .console import format_fit, format_serving_check, warn
+from .console import format_fit, format_serving_check, format_serving_refit, warn
 
 
 @click.command()
@@ -32,8 +32,18 @@ from .console import format_fit, format_serving_check, warn
     "shipped models.csv or a workbook whose Models sheet defines them; added to "
     "the shipped models (one of the same name replaces it).",
 )
+@click.option(
+    "--refit",
+    is_flag=True,
+    help="With --serving: refit the serving coefficients on FILE's rows and "
+    "print them with their error on rows the refit did not see (FILE's rows "
+    "whose use is holdout, else a cross-validation).",
+)
 def calibrate(
-    csv_path: Path | None, serving_path: Path | None, models_path: Path | None
+    csv_path: Path | None,
+    serving_path: Path | None,
+    models_path: Path | None,
+    refit: bool,
 ):
     """Fit the physical power preset to reference chips and print the fit.
 
@@ -43,7 +53,8 @@ def calibrate(
     shipped coefficients, fitted on H100 only) predicts each measurement of
     FILE instead, on the chips of CSV_PATH or the shipped ones and the models
     of models.csv and --models, and the errors are printed: nothing is
-    refitted.
+    refitted. With --refit as well, the serving coefficients are refitted on
+    FILE's rows and judged on rows the refit did not see.
     """
     from ..studies.calibrate import PRIORS, fit_power
     from ..studies.reference import load_chips, power_features
@@ -56,10 +67,15 @@ def calibrate(
         warn(_node_warnings(chips, csv_path))
     if serving_path is not None:
         models = _models(models_path) if models_path is not None else None
-        click.echo(_serving(serving_path, chips, csv_path, models, models_path))
+        click.echo(_serving(serving_path, chips, csv_path, models, models_path, refit))
         return
     if models_path is not None:
         raise click.UsageError("--models needs --serving: the power fit uses no model")
+    if refit:
+        raise click.UsageError(
+            "--refit needs --serving: it refits the serving coefficients on "
+            "measurements"
+        )
     try:
         fit = fit_power(power_features(load_chips() if chips is None else chips))
     except ValueError as err:
@@ -81,7 +97,7 @@ def _node_warnings(chips, path: Path) -> list[str]:
     ]
 
 
-def _serving(path: Path, chips, chips_path, models, models_path) -> str:
+def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
     """The serving model's errors on the measurements at ``path``, as text."""
     from ..studies import inference_calibration as cal
 
@@ -102,11 +118,13 @@ def _serving(path: Path, chips, chips_path, models, models_path) -> str:
     _raise(problems, path)
     if not len(table):
         raise XlmodelError(f"{path}: no measurements below the header line")
+    warn(cal.link_warnings(table))
     try:
+        if refit:
+            return format_serving_refit(cal.refit(table, chips, models), path)
         predicted = cal.predict(table, chips=chips, models=models)
     except ValueError as err:
         raise XlmodelError(f"{path}: {' '.join(str(err).split())}") from None
-    warn(cal.link_warnings(table))
     return format_serving_check(predicted, path)
 
 

@@ -329,6 +329,76 @@ def format_serving_check(predicted, source) -> str:
     return "\n".join(lines)
 
 
+def format_serving_refit(fit, source, models_source=None) -> str:
+    """A refit of the serving coefficients (``fit``:
+    :func:`xlmodel.studies.inference_calibration.refit`): each coefficient
+    shipped and refitted, and the error on rows the refit did not see beside
+    the shipped coefficients' on the same rows."""
+    from ..schema import BY_NAME, DEFAULTS
+    from ..studies.inference_calibration import FIT_CHIP, FITTED
+
+    held = len(fit.held_out)
+    how = (
+        f"judged on the {held} row(s) whose use is holdout, never fitted on"
+        if fit.method == "holdout"
+        else f"judged by {fit.folds}-fold cross-validation: each row predicted by "
+        "a refit on the other folds"
+    )
+    lines = [
+        f"serving model refitted on {fit.fit_rows} measurement(s) of {source}; {how}",
+        "",
+        f"  {'coefficient':34} {'unit':>5} {'shipped':>9} {'refit':>9}  range",
+    ]
+    for name, (low, high) in FITTED.items():
+        unit = BY_NAME[name].unit
+        value = fit.coefficients[name]
+        if name in fit.kept:
+            shown, note = (
+                f"{'kept':>9}",
+                f"  kept at the shipped value: {fit.kept[name]}",
+            )
+        else:
+            shown = f"{value:9.4g}"
+            edge = min(value - low, high - value) <= 1e-3 * (high - low)
+            note = "  at a bound of its range: the data push it there" if edge else ""
+        lines.append(
+            f"  {name:34} {unit:>5} {DEFAULTS[name]:9.4g} {shown}  "
+            f"{low:g}-{high:g}{note}"
+        )
+    lines += [
+        "",
+        f"median absolute error on the {fit.fit_rows} fit row(s): "
+        f"{fit.fit_median_abs_error_percent:.1f} % (in-sample: what the refit was "
+        "chosen for)",
+        f"median absolute error on rows the refit did not see: refit "
+        f"{fit.held_out_median_abs_error_percent:.1f} %, shipped coefficients "
+        f"(fitted on {FIT_CHIP}) {fit.shipped_median_abs_error_percent:.1f} % "
+        f"({held} row(s); a row the model cannot serve counts as -90 %)",
+    ]
+    gain = fit.shipped_median_abs_error_percent - fit.held_out_median_abs_error_percent
+    if gain > 0.1:
+        lines.append(
+            "The refit predicts rows it did not see better than the shipped "
+            "coefficients: to use it, type the refit values on the Coefficients "
+            "sheet (every variant) or as rows on Variants (one variant)."
+        )
+    elif gain < -0.1:
+        lines.append(
+            "The refit predicts rows it did not see worse than the shipped "
+            "coefficients: keep the shipped ones, or measure more scenarios."
+        )
+    else:
+        lines.append(
+            "The refit predicts rows it did not see as well as the shipped "
+            "coefficients (within 0.1 point): nothing to change."
+        )
+    lines.append(
+        "The refit holds for the software and chips measured; other stacks reach "
+        "other shares of their peaks."
+    )
+    return "\n".join(lines)
+
+
 def format_comparison(results, limit: int = 20) -> str:
     """The seed's console table: one line per variant, then the recommendation."""
     t = results.comparison.table

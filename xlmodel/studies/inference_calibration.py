@@ -400,8 +400,36 @@ class InferenceFit:
     holdout_median_abs_error_percent: float
 
 
-def _clip(values):
-    return {name: float(np.clip(v, *FITTED[name])) for name, v in zip(FITTED, values)}
+def _fit(problem: _Problem, names: list[str], fixed: dict | None = None) -> dict:
+    """The coefficients ``names`` (of ``FITTED``) that minimise the sum of squared
+    log errors on ``problem``'s rows, inside their bounds; ``fixed`` gives the
+    other coefficients (default: the schema's). Returns every coefficient of
+    ``FITTED``, fitted or fixed."""
+    # scale each coefficient to its range so one simplex step fits all
+    lows = np.array([FITTED[n][0] for n in names])
+    spans = np.array([FITTED[n][1] - FITTED[n][0] for n in names])
+    held = {
+        n: float((fixed or {}).get(n, DEFAULTS[n])) for n in FITTED if n not in names
+    }
+    measured = problem.table["measured_output_tokens_per_s"].to_numpy(float)
+
+    def coefficients(z) -> dict:
+        values = lows + z * spans
+        out = dict(held)
+        for name, v in zip(names, values, strict=True):
+            out[name] = float(np.clip(v, *FITTED[name]))
+        return out
+
+    def objective(z):
+        penalty = float(np.sum(np.square(z - np.clip(z, 0, 1))))
+        pred = _run(problem, coefficients(z))["output_tokens_per_s"]
+        return float(np.sum(np.square(log_errors(pred, measured)))) + penalty
+
+    # from the middle of every range, so the shipped values do not steer the fit
+    z0 = np.full(len(names), 0.5)
+    best_z, _ = _nelder_mead(objective, z0, np.full(len(z0), 0.15), iters=2000)
+    found = coefficients(best_z)
+    return {n: found[n] for n in FITTED}
 
 
 def fit_h100(measurements: pd.DataFrame | None = None) -> InferenceFit:
@@ -412,23 +440,8 @@ def fit_h100(measurements: pd.DataFrame | None = None) -> InferenceFit:
         raise ValueError(f"fit rows must all be {FIT_CHIP}")
     hold = meas[meas["use"] == "holdout"]
 
-    # scale each coefficient to its range so one simplex step fits all
-    lows = np.array([lo for lo, _ in FITTED.values()])
-    spans = np.array([hi - lo for lo, hi in FITTED.values()])
-
     problem = _problem(fit_rows)
-    measured = problem.table["measured_output_tokens_per_s"].to_numpy(float)
-
-    def objective(z):
-        coeffs = _clip(lows + z * spans)
-        penalty = float(np.sum(np.square(z - np.clip(z, 0, 1))))
-        pred = _run(problem, coeffs)["output_tokens_per_s"]
-        return float(np.sum(np.square(log_errors(pred, measured)))) + penalty
-
-    # from the middle of every range, so the shipped values do not steer the fit
-    z0 = np.full(len(FITTED), 0.5)
-    best_z, _ = _nelder_mead(objective, z0, np.full(len(z0), 0.15), iters=2000)
-    coeffs = _clip(lows + best_z * spans)
+    coeffs = _fit(problem, list(FITTED))
     fit_table = _table(problem, _run(problem, coeffs))
     hold_table = predict(hold, coeffs)
     return InferenceFit(
@@ -439,6 +452,151 @@ def fit_h100(measurements: pd.DataFrame | None = None) -> InferenceFit:
         holdout_median_abs_error_percent=float(
             hold_table["error_percent"].abs().median()
         ),
+    )
+
+
+#: Coefficients only rows across packages (tp > 1) can tell.
+_LINK_TERMS = ("inference_link_efficiency", "inference_allreduce_latency_us")
+#: Most folds of a cross-validation.
+FOLDS = 5
+
+
+@dataclass
+class ServingRefit:
+    """The serving coefficients refitted on measurements of one's own, and their
+    error on rows the refit did not see.
+
+    Attributes
+    ----------
+    coefficients : dict
+        Each coefficient of ``FITTED``: refitted on every fit row, or the
+        shipped value where ``kept`` says why not.
+    kept : dict
+        Coefficient -> why the data cannot tell it (kept at the shipped value).
+    fit_rows : int
+        Rows the coefficients are fitted on.
+    method : str
+        How the held-out error is measured: ``"holdout"`` (the rows whose
+        ``use`` is holdout, never fitted on) or ``"k-fold"`` (each row predicted
+        by a refit on the other folds: ``folds`` of them).
+    folds : int
+        Folds of the cross-validation (0 for ``"holdout"``).
+    fit_table : pandas.DataFrame
+        :func:`predict` of the fit rows with ``coefficients`` (in-sample).
+    held_out : pandas.DataFrame
+        The held-out rows predicted by coefficients that did not see them.
+    shipped : pandas.DataFrame
+        The same rows predicted by the shipped coefficients.
+    """
+
+    coefficients: dict
+    kept: dict
+    fit_rows: int
+    method: str
+    folds: int
+    fit_table: pd.DataFrame
+    held_out: pd.DataFrame
+    shipped: pd.DataFrame
+
+    @property
+    def fit_median_abs_error_percent(self) -> float:
+        return _median_abs(self.fit_table)
+
+    @property
+    def held_out_median_abs_error_percent(self) -> float:
+        return _median_abs(self.held_out)
+
+    @property
+    def shipped_median_abs_error_percent(self) -> float:
+        return _median_abs(self.shipped)
+
+
+def _median_abs(table: pd.DataFrame) -> float:
+    """Median |error| (%) of a :func:`predict` table; a row the model cannot
+    serve counts as -90 % (``NO_FIT_LOG_ERROR``'s share)."""
+    fits = table["fits"].to_numpy(bool)
+    err = np.where(fits, table["error_percent"].to_numpy(float), -90.0)
+    return float(np.median(np.abs(err)))
+
+
+def refit(
+    measurements: pd.DataFrame,
+    chips: pd.DataFrame | None = None,
+    models: pd.DataFrame | None = None,
+) -> ServingRefit:
+    """Refit ``FITTED`` on measurements of one's own (:func:`check_measurements`
+    finds nothing in them) and measure the refit's error on rows it did not see.
+
+    Rows whose ``use`` is ``holdout`` are held out and every other row is
+    fitted on; without such rows every row is fitted on and the error is a
+    ``FOLDS``-fold cross-validation (row i in fold i mod k, each fold predicted
+    by a refit on the others; leave-one-out where a fold's refit would see
+    too few rows). The link terms are kept at their shipped values
+    when no fit row runs across packages (tp > 1). ``chips`` and ``models`` as
+    for :func:`predict`.
+
+    Raises
+    ------
+    ValueError
+        Fewer fit rows than coefficients to fit, plus one.
+    """
+    table = measurements.reset_index(drop=True)
+    use = (
+        table["use"].fillna("").astype(str).str.strip().str.lower()
+        if "use" in table.columns
+        else pd.Series("", index=table.index)
+    )
+    hold = use == "holdout"
+    fit_rows = table[~hold]
+    tp = pd.to_numeric(fit_rows["tp"], errors="coerce")
+    kept = (
+        {}
+        if (tp > 1).any()
+        else {name: "no fit row runs across packages (tp > 1)" for name in _LINK_TERMS}
+    )
+    names = [n for n in FITTED if n not in kept]
+    need = len(names) + 1
+    if len(fit_rows) < need:
+        raise ValueError(
+            f"a refit of {len(names)} coefficients needs at least {need} "
+            f"measurements to fit on; the file has {len(fit_rows)}"
+        )
+    problem = _problem(fit_rows, chips, models)
+    coeffs = _fit(problem, names)
+    fit_table = _table(problem, _run(problem, coeffs))
+    if hold.any():
+        method, folds = "holdout", 0
+        held = predict(table[hold], coeffs, chips, models)
+    else:
+        method = "k-fold"
+        n = len(fit_rows)
+        folds = FOLDS if n - -(-n // FOLDS) >= need else n  # else leave one out
+        if n - 1 < need:
+            raise ValueError(
+                f"a cross-validated refit of {len(names)} coefficients needs at "
+                f"least {need + 1} measurements (each fitted on {need} or more "
+                f"and judged on another); the file has {n}: add rows"
+            )
+        fold = np.arange(len(fit_rows)) % folds
+        parts = []
+        for k in range(folds):
+            train = fit_rows[fold != k]
+            test = fit_rows[fold == k]
+            found = _fit(_problem(train, chips, models), names)
+            parts.append(predict(test, found, chips, models).set_index(test.index))
+        held = pd.concat(parts).sort_index().reset_index(drop=True)
+    shipped = predict(
+        table[hold] if hold.any() else fit_rows, None, chips, models
+    ).reset_index(drop=True)
+    return ServingRefit(
+        coefficients=coeffs,
+        kept=kept,
+        fit_rows=len(fit_rows),
+        method=method,
+        folds=folds,
+        fit_table=fit_table,
+        held_out=held.reset_index(drop=True),
+        shipped=shipped,
     )
 
 
