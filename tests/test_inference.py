@@ -745,6 +745,16 @@ def test_calibrate_serving_a_model_of_ones_own(tmp_path, runner):
     r = runner.invoke(main, ["calibrate", "--serving", str(one), "--models", str(book)])
     assert r.exit_code == 0, r.output
     assert _served(r.output, "H100 SXM5", "qwen2.5-32b") == qwen
+    assert "warning" not in r.output  # the template's variant warnings are not said
+    # the Models sheet's own warning is: a count far from the published one
+    ws.cell(row, header.index("published_params_b") + 1, 30)
+    wb.save(book)
+    r = runner.invoke(main, ["calibrate", "--serving", str(one), "--models", str(book)])
+    assert r.exit_code == 0, r.output
+    (said,) = [ln for ln in r.output.splitlines() if ln.startswith("warning")]
+    assert (
+        said.startswith("warning: Models!") and "(qwen2.5-32b): 30 B published" in said
+    )
 
     # without --models the model is not known, and the message says how to add it
     r = runner.invoke(main, ["calibrate", "--serving", str(one)])

@@ -52,8 +52,8 @@ def calibrate(
     the shipped table is used. With --serving FILE, the serving model (its
     shipped coefficients, fitted on H100 only) predicts each measurement of
     FILE instead, on the chips of CSV_PATH or the shipped ones and the models
-    of models.csv and --models, and the errors are printed: nothing is
-    refitted. With --refit as well, the serving coefficients are refitted on
+    of models.csv and --models, and the errors are printed, nothing refitted;
+    with --refit as well, the serving coefficients are instead refitted on
     FILE's rows and judged on rows the refit did not see.
     """
     from ..studies.calibrate import PRIORS, fit_power
@@ -178,6 +178,9 @@ def _models(path: Path):
                 f"{path}: the workbook has no Models sheet or it lists no model"
             )
         own = to_frame(serving.models)
+        # the Models sheet's own warnings (a parameter count far from the
+        # published one); the workbook's others are about its variants
+        warn([w for w in study.warnings if w.split("!", 1)[0] == "Models"])
     else:
         try:
             table = read_user_models(path)
