@@ -350,7 +350,7 @@ def format_serving_refit(fit, source, models_source=None) -> str:
         f"  {'coefficient':34} {'unit':>5} {'shipped':>9} {'refit':>9}  range",
     ]
     for name, (low, high) in FITTED.items():
-        unit = BY_NAME[name].unit
+        unit = {"0-1": "share"}.get(BY_NAME[name].unit, BY_NAME[name].unit)
         value = fit.coefficients[name]
         if name in fit.kept:
             shown, note = (

@@ -519,6 +519,30 @@ def _median_abs(table: pd.DataFrame) -> float:
     return float(np.median(np.abs(err)))
 
 
+def _untold(problem: _Problem) -> dict[str, str]:
+    """The coefficients of ``FITTED`` the rows of ``problem`` cannot tell, each
+    with why: moved alone to either end of its range (the others shipped), it
+    changes no row's prediction by 0.1 % or more. The link terms so at tp 1."""
+    base = _run(problem, None)["output_tokens_per_s"]
+    tp = np.asarray(problem.s["tp"], float)
+    out = {}
+    for name, (low, high) in FITTED.items():
+        moved = 0.0
+        for end in (low, high):
+            pred = _run(problem, {name: end})["output_tokens_per_s"]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                change = np.abs(pred / base - 1)
+            changed = np.where(np.isfinite(change), change, 1.0)  # fit <-> no fit
+            moved = max(moved, float(np.max(changed, initial=0.0)))
+        if moved < 1e-3:
+            out[name] = (
+                "no fit row runs across packages (tp > 1)"
+                if name in _LINK_TERMS and not (tp > 1).any()
+                else "it moves no fit row's prediction by 0.1 % across its range"
+            )
+    return out
+
+
 def refit(
     measurements: pd.DataFrame,
     chips: pd.DataFrame | None = None,
@@ -531,8 +555,9 @@ def refit(
     fitted on; without such rows every row is fitted on and the error is a
     ``FOLDS``-fold cross-validation (row i in fold i mod k, each fold predicted
     by a refit on the others; leave-one-out where a fold's refit would see
-    too few rows). The link terms are kept at their shipped values
-    when no fit row runs across packages (tp > 1). ``chips`` and ``models`` as
+    too few rows). A coefficient the fit rows cannot tell (moved alone across
+    its range it moves no prediction by 0.1 %: the link terms where no row
+    runs across packages) is kept at its shipped value. ``chips`` and ``models`` as
     for :func:`predict`.
 
     Raises
@@ -548,20 +573,20 @@ def refit(
     )
     hold = use == "holdout"
     fit_rows = table[~hold]
-    tp = pd.to_numeric(fit_rows["tp"], errors="coerce")
-    kept = (
-        {}
-        if (tp > 1).any()
-        else {name: "no fit row runs across packages (tp > 1)" for name in _LINK_TERMS}
-    )
+    problem = _problem(fit_rows, chips, models)
+    kept = _untold(problem)
     names = [n for n in FITTED if n not in kept]
     need = len(names) + 1
+    if not names:
+        raise ValueError(
+            "no serving coefficient moves any prediction of these measurements: "
+            "nothing to refit"
+        )
     if len(fit_rows) < need:
         raise ValueError(
             f"a refit of {len(names)} coefficients needs at least {need} "
             f"measurements to fit on; the file has {len(fit_rows)}"
         )
-    problem = _problem(fit_rows, chips, models)
     coeffs = _fit(problem, names)
     fit_table = _table(problem, _run(problem, coeffs))
     if hold.any():
