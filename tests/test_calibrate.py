@@ -541,7 +541,8 @@ def test_calibrate_prints_the_measured_clock_and_the_fit_figures(runner, full_fi
 def test_calibrate_reads_a_csv_as_excel_saves_it_in_any_region(tmp_path, runner):
     # Excel's "CSV UTF-8" (a byte-order mark), and where the decimal separator
     # is a comma, "CSV" in code page 1252 with semicolons and decimal commas
-    # (3,35): the same table, the same fit, to the last digit printed
+    # (3,35), and numbers saved as a thousands format shows them ("1,978.9"):
+    # the same table, the same fit, to the last digit printed
     import csv
     import re
     from importlib import resources
@@ -564,14 +565,28 @@ def test_calibrate_reads_a_csv_as_excel_saves_it_in_any_region(tmp_path, runner)
     with open(semi, "w", newline="", encoding="cp1252") as f:
         csv.writer(f, delimiter=";").writerows(european)
     assert semi.read_bytes().count(b";") > semi.read_bytes().count(b",")
+    # numbers formatted with thousands separators, saved as shown: "1,978.9"
+    whole = re.compile(r"^\d{4,}(\.\d+)?$")
+
+    def grouped(x: str) -> str:
+        head, dot, tail = x.partition(".")
+        return f"{int(head):,}{dot}{tail}"
+
+    shown = [[grouped(x) if whole.match(x) else x for x in r] for r in rows]
+    assert sum(x.count(",") for r in shown for x in r) > 20
+    thousands = tmp_path / "thousands.csv"
+    with open(thousands, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(shown)
     outputs = {}
-    for p in (plain, bom, semi):
+    for p in (plain, bom, semi, thousands):
         r = runner.invoke(main, ["calibrate", str(p)])
         assert r.exit_code == 0, r.output
         outputs[p.name] = r.output.split("\n", 1)[1]  # the first line names it
     assert outputs["bom.csv"] == outputs["plain.csv"]
     assert outputs["semi.csv"] == outputs["plain.csv"]
+    assert outputs["thousands.csv"] == outputs["plain.csv"]
     pd.testing.assert_frame_equal(load_chips(semi), load_chips(plain))
+    pd.testing.assert_frame_equal(load_chips(thousands), load_chips(plain))
     assert load_chips(semi)["notes"].iloc[0].endswith("(814 mm², 35 °C inlet)")
 
 

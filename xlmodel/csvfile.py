@@ -7,7 +7,11 @@ the decimal separator is a comma (Germany, France, ...), fields separated by
 semicolons with decimal commas (``3,35``). :func:`read_user_csv` reads all of
 them: UTF-8 (with or without its byte-order mark), else code page 1252; the
 separator that splits the header line most (comma, semicolon or tab); decimal
-commas when semicolons separate and the numbers have them.
+commas when semicolons separate and the numbers have them. A number formatted
+with thousands separators is saved as shown, ``"6,543.2"``: where commas
+separate and the file's decimals are points, a comma inside a number groups
+its thousands (without a decimal point anywhere, ``"1,000"`` could be either,
+and is left for the reader to refuse).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 _SEPARATORS = (",", ";", "\t")
 # A field that is a number with a decimal comma: 3,35 or -0,5
 _DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+# a number with a decimal point, its thousands grouped or not: 3.35, 6,543.2
+_DECIMAL_POINT = re.compile(r"^\s*-?(\d{1,3}(,\d{3})+|\d+)\.\d+\s*$")
 # pandas' words for a row with more fields than the header
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
@@ -60,6 +66,10 @@ def read_user_csv(path, what: str, shipped: str, **options) -> pd.DataFrame:
     sep = max(_SEPARATORS, key=lambda s: counts[s])
     if sep == ";" and _has_decimal_commas(text):
         options.setdefault("decimal", ",")
+    elif sep == "," and _has_decimal_points(text, sep):
+        # a number Excel wrote as shown: "6,543.2" (the file's decimals are
+        # points, so a comma in a number groups thousands)
+        options.setdefault("thousands", ",")
     if not text.strip():
         raise ValueError("is empty: a CSV table starts with its header line")
     try:
@@ -100,6 +110,17 @@ def _unclosed_quote_line(text: str) -> int:
 def _outside_quotes(line: str) -> str:
     """``line`` without its quoted parts (a note may hold commas)."""
     return re.sub(r'"[^"]*"', "", line)
+
+
+def _has_decimal_points(text: str, sep: str) -> bool:
+    """Whether ``text`` writes a number with a decimal point (3.35, 6,543.2)."""
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    for k, row in enumerate(rows):
+        if k > 200:
+            break
+        if any(_DECIMAL_POINT.match(field) for field in row):
+            return True
+    return False
 
 
 def _has_decimal_commas(text: str) -> bool:
