@@ -942,6 +942,40 @@ def test_calibrate_serving_refit_prints_the_coefficients(tmp_path, runner):
     assert r.exit_code == 2 and "--refit needs --serving" in r.output
 
 
+def test_calibrate_serving_reads_numbers_saved_as_shown(tmp_path, runner):
+    # a tokens/s column formatted with thousands separators, saved as shown:
+    # read as the number where the file's decimals are points; where nothing
+    # tells a grouping comma from a decimal comma, a problem that says so
+    from xlmodel.cli import main
+
+    path = tmp_path / "shown.csv"
+    path.write_text(
+        "chip,model,precision,input_tokens,output_tokens,tp,"
+        "measured_output_tokens_per_s\n"
+        'H100 SXM5,llama-3.1-8b,FP8,"1,000","1,000",1,"15,000.5"\n'
+        "H100 SXM5,llama-3.1-8b,FP8,1000,1000,1,15000.5\n",
+        encoding="utf-8",
+    )
+    r = runner.invoke(main, ["calibrate", "--serving", str(path)])
+    assert r.exit_code == 0, r.output
+    rows = [ln for ln in r.output.splitlines() if ln.startswith("  H100 SXM5 ")]
+    assert rows[0] == rows[1] and "    15,000 " in rows[0]
+    path.write_text(
+        "chip,model,precision,input_tokens,output_tokens,tp,"
+        "measured_output_tokens_per_s\n"
+        'H100 SXM5,llama-3.1-8b,FP8,1000,1000,1,"15,000"\n',
+        encoding="utf-8",
+    )
+    r = runner.invoke(main, ["calibrate", "--serving", str(path)])
+    assert r.exit_code == 2
+    assert r.output.splitlines()[0] == (
+        "error: shown.csv line 2 measured_output_tokens_per_s: '15,000' is not a "
+        "rate above 0 (output tokens per second of the tp packages): write it "
+        "without thousands separators (in this file a comma in a number could "
+        "also be a decimal comma)"
+    )
+
+
 def test_the_docs_hold_out_table_is_the_models(capsys):
     # docs/inference.md states each chip's and model's error on the hold-out
     # rows; every figure it prints must be the model's today (the B200 row

@@ -17,6 +17,7 @@ per-measurement table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -171,7 +172,9 @@ def check_measurements(
                 continue
             x = pd.to_numeric(v, errors="coerce")
             if not (pd.notna(x) and float(x).is_integer() and x >= 1):
-                out.append((line, col, v, "is not a whole number, 1 or more"))
+                out.append(
+                    (line, col, v, "is not a whole number, 1 or more" + _grouped(v))
+                )
         v = row.get("measured_output_tokens_per_s")
         x = pd.to_numeric(v, errors="coerce")
         if isinstance(v, float) and v.is_integer():
@@ -183,10 +186,21 @@ def check_measurements(
                     "measured_output_tokens_per_s",
                     v,
                     "is not a rate above 0 "
-                    "(output tokens per second of the tp packages)",
+                    "(output tokens per second of the tp packages)" + _grouped(v),
                 )
             )
     return out
+
+
+def _grouped(value) -> str:
+    """A hint for a number written with a thousands separator ("1,000") in a
+    file whose decimals cannot tell it from a decimal comma."""
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,3}(,\d{3})+\s*", value):
+        return (
+            ": write it without thousands separators (in this file a comma in a "
+            "number could also be a decimal comma)"
+        )
+    return ""
 
 
 def _blank(chips: pd.DataFrame, chip: str, column: str) -> bool:
