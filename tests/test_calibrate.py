@@ -246,16 +246,60 @@ def test_a_tdp_the_fit_cannot_take_is_one_line_on_calibrate(runner, tmp_path):
         assert p.read_bytes() == before
 
 
-def test_calibrate_on_a_workbook_says_it_is_not_a_csv(runner):
+def test_calibrate_on_a_workbook_fits_its_references_sheet(runner, tmp_path):
+    # the template's References sheet lists the shipped chips: the same fit,
+    # line for line, as the shipped table; a chip added there joins the fit
+    import shutil
     from pathlib import Path
+
+    import openpyxl
 
     template = Path(__file__).resolve().parents[1] / "templates" / "variants.xlsx"
     r = runner.invoke(main, ["calibrate", str(template)])
-    assert r.exit_code == 2, r.output
-    assert r.output.strip() == (
-        f"error: {template}: is a workbook, not a CSV file: save the reference "
-        "table as CSV (comma-separated, with the columns of the shipped chips.csv)"
+    assert r.exit_code == 0, r.output
+    shipped = runner.invoke(main, ["calibrate"])
+    first, rest = r.output.split("\n", 1)
+    assert first == (
+        "physical power preset fitted on 16 chips (the References sheet of "
+        "variants.xlsx)"
     )
+    assert rest == shipped.output.split("\n", 1)[1]
+    book = tmp_path / "mine.xlsx"
+    shutil.copy(template, book)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["References"]
+    header = [c.value for c in ws[3]]
+    row = ws.max_row + 1
+    while ws.cell(row - 1, 1).value is None:
+        row -= 1
+    mine = {
+        "chip": "Rival X",
+        "process_node": "TSMC N5",
+        "compute_dies": 1,
+        "sms_or_cus": 96,
+        "tensor_cores_per_sm": 4,
+        "clock_mhz": 1800,
+        "fp16_dense_tflops": 707.8,
+        "hbm_stacks": 6,
+        "hbm_bw_tbps": 4.8,
+        "tdp_w": 600,
+    }
+    for name, value in mine.items():
+        ws.cell(row, header.index(name) + 1, value)
+    wb.save(book)
+    before = book.read_bytes()
+    r = runner.invoke(main, ["calibrate", str(book)])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("physical power preset fitted on 17 chips")
+    assert any(ln.startswith("Rival X ") for ln in r.output.splitlines())
+    assert book.read_bytes() == before
+    # a problem on the sheet is one line at its cell, as compute says it
+    ws.cell(row, header.index("tdp_w") + 1, "hot")
+    wb.save(book)
+    r = runner.invoke(main, ["calibrate", str(book)])
+    assert r.exit_code == 2
+    assert r.output.startswith("error: References!")
+    assert "tdp_w: 'hot'" in r.output
 
 
 def test_power_features_skip_chips_without_tdp():

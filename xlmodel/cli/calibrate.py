@@ -48,8 +48,9 @@ def calibrate(
     """Fit the physical power preset to reference chips and print the fit.
 
     CSV_PATH has the columns of the shipped reference table (chip, process_node,
-    sms_or_cus, clock_mhz, fp16_dense_tflops, hbm_bw_tbps, tdp_w, ...); without it
-    the shipped table is used. With --serving FILE, the serving model (its
+    sms_or_cus, clock_mhz, fp16_dense_tflops, hbm_bw_tbps, tdp_w, ...), or is a
+    workbook whose References sheet lists the chips; without it the shipped
+    table is used. With --serving FILE, the serving model (its
     shipped coefficients, fitted on H100 only) predicts each measurement of
     FILE instead, on the chips of CSV_PATH or the shipped ones and the models
     of models.csv and --models, and the errors are printed, nothing refitted;
@@ -59,15 +60,21 @@ def calibrate(
     from ..studies.calibrate import PRIORS, fit_power
     from ..studies.reference import load_chips, power_features
 
-    try:
-        chips = load_chips(csv_path) if csv_path is not None else None
-    except ValueError as err:
-        raise XlmodelError(f"{csv_path}: {err}") from None
-    if chips is not None:
-        warn(_node_warnings(chips, csv_path))
+    source = None
+    if csv_path is not None and _is_workbook(csv_path):
+        chips = _workbook_chips(csv_path)
+        source = f"the References sheet of {csv_path.name}"
+    else:
+        try:
+            chips = load_chips(csv_path) if csv_path is not None else None
+        except ValueError as err:
+            raise XlmodelError(f"{csv_path}: {err}") from None
+        if chips is not None:
+            warn(_node_warnings(chips, csv_path))
+            source = csv_path.name
     if serving_path is not None:
         models = _models(models_path) if models_path is not None else None
-        click.echo(_serving(serving_path, chips, csv_path, models, models_path, refit))
+        click.echo(_serving(serving_path, chips, source, models, models_path, refit))
         return
     if models_path is not None:
         raise click.UsageError("--models needs --serving: the power fit uses no model")
@@ -80,7 +87,27 @@ def calibrate(
         fit = fit_power(power_features(load_chips() if chips is None else chips))
     except ValueError as err:
         raise XlmodelError(f"{csv_path or 'chips.csv'}: {err}") from None
-    click.echo(format_fit(fit, PRIORS, csv_path or "shipped chips.csv"))
+    if csv_path is None:
+        where = "shipped chips.csv"
+    else:
+        where = source if source != csv_path.name else csv_path
+    click.echo(format_fit(fit, PRIORS, where))
+
+
+def _workbook_chips(path: Path):
+    """The reference chips of a workbook's References sheet (the shipped ones
+    where it has none, as compute takes them), its warnings said."""
+    from ..pipeline import validate
+
+    study = validate(path)  # every problem of the workbook, as compute says it
+    warn(
+        [
+            w
+            for w in study.warnings
+            if w.split("!", 1)[0].split(":", 1)[0] == "References"
+        ]
+    )
+    return study.references
 
 
 def _node_warnings(chips, path: Path) -> list[str]:
@@ -106,7 +133,7 @@ def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
     except ValueError as err:
         raise XlmodelError(f"{path}: {err}") from None
     sources = {
-        "chips_source": chips_path.name if chips_path else "chips.csv",
+        "chips_source": chips_path or "chips.csv",
         "models_source": f"models.csv or {models_path.name}"
         if models_path
         else "models.csv",
