@@ -166,6 +166,25 @@ def write(
     return path
 
 
+def rival_chip(**changes) -> dict:
+    """A reference chip of one's own (References sheet or chips.csv columns):
+    96 SMs x 4 tensor cores x 1024 FLOP/clock x 1.8 GHz = 707.8 TFLOPS FP16,
+    one N5 die, six stacks, 600 W; ``changes`` override its fields."""
+    return {
+        "chip": "Rival X",
+        "process_node": "TSMC N5",
+        "compute_dies": 1,
+        "sms_or_cus": 96,
+        "tensor_cores_per_sm": 4,
+        "clock_mhz": 1800,
+        "fp16_dense_tflops": 707.8,
+        "hbm_stacks": 6,
+        "hbm_bw_tbps": 4.8,
+        "tdp_w": 600,
+        **changes,
+    }
+
+
 def with_node(path: Path, node: list, variant: int, label: str) -> Path:
     """The template written to ``path`` with one more process node on Cost setup
     (``node``: its cells, in the table's column order) and variant ``variant``

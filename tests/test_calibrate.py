@@ -272,18 +272,9 @@ def test_calibrate_on_a_workbook_fits_its_references_sheet(runner, tmp_path):
     row = ws.max_row + 1
     while ws.cell(row - 1, 1).value is None:
         row -= 1
-    mine = {
-        "chip": "Rival X",
-        "process_node": "TSMC N5",
-        "compute_dies": 1,
-        "sms_or_cus": 96,
-        "tensor_cores_per_sm": 4,
-        "clock_mhz": 1800,
-        "fp16_dense_tflops": 707.8,
-        "hbm_stacks": 6,
-        "hbm_bw_tbps": 4.8,
-        "tdp_w": 600,
-    }
+    from make_input_corpus import rival_chip
+
+    mine = rival_chip()
     for name, value in mine.items():
         ws.cell(row, header.index(name) + 1, value)
     wb.save(book)

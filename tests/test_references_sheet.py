@@ -78,18 +78,9 @@ def test_a_reference_node_without_a_size_is_a_warning_at_its_cell(
 ):
     # a chip of one's own whose process node names no size: its physical
     # preset power took a 5 nm-class node without a word
-    mine = {
-        "chip": "Rival X",
-        "process_node": "Foundry next",
-        "compute_dies": 1,
-        "sms_or_cus": 96,
-        "tensor_cores_per_sm": 4,
-        "clock_mhz": 1800,
-        "fp16_dense_tflops": 707.8,
-        "hbm_stacks": 6,
-        "hbm_bw_tbps": 4.8,
-        "tdp_w": 600,
-    }
+    from make_input_corpus import rival_chip
+
+    mine = rival_chip(process_node="Foundry next")
     path = _edit(template, tmp_path / "mine.xlsx", [mine])
     r = runner.invoke(main, ["validate", str(path)])
     assert r.exit_code == 0, r.output

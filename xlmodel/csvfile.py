@@ -114,21 +114,20 @@ def _outside_quotes(line: str) -> str:
 
 def _has_decimal_points(text: str, sep: str) -> bool:
     """Whether ``text`` writes a number with a decimal point (3.35, 6,543.2)."""
-    rows = csv.reader(io.StringIO(text), delimiter=sep)
-    for k, row in enumerate(rows):
-        if k > 200:
-            break
-        if any(_DECIMAL_POINT.match(field) for field in row):
-            return True
-    return False
+    return _any_field(text, sep, _DECIMAL_POINT)
 
 
 def _has_decimal_commas(text: str) -> bool:
     """Whether a semicolon-separated ``text`` writes numbers with decimal commas."""
-    rows = csv.reader(io.StringIO(text), delimiter=";")
+    return _any_field(text, ";", _DECIMAL_COMMA)
+
+
+def _any_field(text: str, sep: str, pattern: re.Pattern) -> bool:
+    """Whether a field of the first 200 rows of ``text`` matches ``pattern``."""
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
     for k, row in enumerate(rows):
         if k > 200:
             break
-        if any(_DECIMAL_COMMA.match(field) for field in row):
+        if any(pattern.match(field) for field in row):
             return True
     return False

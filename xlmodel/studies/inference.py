@@ -273,17 +273,31 @@ def model_warnings(table: pd.DataFrame, source: str) -> list[str]:
     sheet makes; ``source`` names the file in the warning."""
     if "published_params_b" not in table.columns or not len(table):
         return []
-    check = parameter_errors(table)
+    names = list(table["name"])
+    return [
+        f"{source} line {i + 2} published_params_b ({names[i]}): {text}"
+        for i, text in count_mismatches(table)
+    ]
+
+
+def count_mismatches(models, shown=lambda v: f"{v:g}") -> list[tuple[int, str]]:
+    """(row, what is wrong) for each model row whose definition's parameter
+    count is more than ``PARAMS_TOLERANCE`` from its ``published_params_b``;
+    ``shown`` writes the published figure. ``models`` as for
+    :func:`parameter_errors`."""
+    check = parameter_errors(models)
     out = []
-    for i, name in enumerate(table["name"]):
-        published = check["published_params_b"][i]
+    for i, published in enumerate(check["published_params_b"]):
         if np.isnan(published) or check["within_tolerance"][i]:
             continue
         out.append(
-            f"{source} line {i + 2} published_params_b ({name}): {published:g} B "
-            f"published, the definition gives {check['computed_params_b'][i]:.2f} "
-            f"B ({check['error_percent'][i]:+.1f} %, more than the "
-            f"±{PARAMS_TOLERANCE * 100:g} % tolerance); check the definition"
+            (
+                i,
+                f"{shown(published)} B published, the definition gives "
+                f"{check['computed_params_b'][i]:.2f} B "
+                f"({check['error_percent'][i]:+.1f} %, more than the "
+                f"±{PARAMS_TOLERANCE * 100:g} % tolerance); check the definition",
+            )
         )
     return out
 

@@ -13,7 +13,6 @@ before the sheet existed).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from ...engine.inference import MODEL_FIELDS
@@ -21,7 +20,7 @@ from ...engine.table import Table
 from ...errors import quoted
 from ...lazy import pd
 from ...schema import Parameter
-from ...studies.inference import PARAMS_TOLERANCE, load_models, parameter_errors
+from ...studies.inference import count_mismatches, load_models
 from ..grid import Grid, cell_name
 from ..values import CellError, blank, fmt_number, folded, shown
 from .context import INVALID, Context, Where
@@ -355,19 +354,11 @@ def _check_counts(ctx: Context, sheet: str, frame, cells: list[int], columns) ->
     # A definition whose parameter count is far from the published one: a warning.
     if frame.empty:
         return
-    check = parameter_errors(frame)
     c = columns.get(PUBLISHED.name, columns["model"])
-    for i, (r, name) in enumerate(zip(cells, frame.index)):
-        published = check["published_params_b"][i]
-        if math.isnan(published) or check["within_tolerance"][i]:
-            continue
+    names = list(frame.index)
+    for i, text in count_mismatches(frame, fmt_number):
         ctx.warn(
-            f"{sheet}!{cell_name(r, c)} {PUBLISHED.name} ({name}): "
-            f"{fmt_number(published)} B published, the definition "
-            f"gives {check['computed_params_b'][i]:.2f} B "
-            f"({check['error_percent'][i]:+.1f} %, "
-            f"more than the ±{PARAMS_TOLERANCE * 100:g} % tolerance); check the "
-            "definition"
+            f"{sheet}!{cell_name(cells[i], c)} {PUBLISHED.name} ({names[i]}): {text}"
         )
 
 
