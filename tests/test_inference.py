@@ -598,9 +598,33 @@ def test_calibrate_serving_on_a_chip_of_ones_own(tmp_path, runner):
     assert r.exit_code == 0, r.output
     said = [x for x in r.output.splitlines() if "no package links" in x]
     assert said == [
-        "warning: My H100 twin: no package links in chip_links.csv; its rows at "
-        "tp > 1 take the defaults, 6 links x 100 GB/s per direction"
+        "warning: My H100 twin: no package links in chip_links.csv or chips.csv; "
+        "its rows at tp > 1 take the defaults, 6 links x 100 GB/s per direction "
+        "(give nvlink_lanes and nvlink_bandwidth_gbps_per_lane in chips.csv)"
     ]
+    # its links given in the table (an H100's 18 x 25 GB/s): no warning, and
+    # across two packages the same prediction as the shipped H100
+    both = pd.concat(
+        [chips, own.assign(nvlink_lanes=18, nvlink_bandwidth_gbps_per_lane=25)]
+    )
+    both.to_csv(table, index=False)
+    r = runner.invoke(main, ["calibrate", str(table), "--serving", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "no package links" not in r.output
+    twin, same = (predict(pd.DataFrame([row]), chips=load_chips(table)) for row in rows)
+    assert twin["predicted_output_tokens_per_s"].iloc[0] == pytest.approx(
+        same["predicted_output_tokens_per_s"].iloc[0], rel=1e-12
+    )
+    # a link figure that is not a number is a problem
+    both = both.astype({"nvlink_lanes": object})
+    both.loc[both["chip"] == "My H100 twin", "nvlink_lanes"] = "many"
+    both.to_csv(table, index=False)
+    r = runner.invoke(main, ["calibrate", str(table), "--serving", str(path)])
+    assert r.exit_code == 2
+    assert r.output.splitlines()[0] == (
+        "error: mine.csv line 2 chip: 'My H100 twin' has nvlink_lanes 'many' in "
+        "chips.csv: expected a number above 0"
+    )
 
 
 def test_calibrate_serving_problems_are_one_line_each(tmp_path, runner):

@@ -145,7 +145,7 @@ def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
     _raise(problems, path)
     if not len(table):
         raise XlmodelError(f"{path}: no measurements below the header line")
-    warn(cal.link_warnings(table))
+    warn(cal.link_warnings(table, chips, chips_path or "chips.csv"))
     try:
         if refit:
             return format_serving_refit(cal.refit(table, chips, models), path)

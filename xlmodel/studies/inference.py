@@ -396,6 +396,12 @@ def _published(value) -> float:
 # --- reference chips ---------------------------------------------------------------
 
 
+#: A package's links to the others of a tensor-parallel group: links, GB/s per
+#: link per direction (chip_links.csv's columns, and optional ones of a
+#: reference table).
+LINK_COLUMNS = ("nvlink_lanes", "nvlink_bandwidth_gbps_per_lane")
+
+
 def load_links(path=None) -> pd.DataFrame:
     """Package-link counts and bandwidths of the reference chips (chip_links.csv)."""
     if path is None:
@@ -409,7 +415,8 @@ def reference_chips(chips: pd.DataFrame | None = None) -> pd.DataFrame:
 
     Built by :func:`xlmodel.studies.reference.to_variants`, plus
     ``hbm_capacity_gb_per_stack`` = hbm_capacity_gb / hbm_stacks, the package links
-    of chip_links.csv, ``inference_chiplet_mode`` "unified" (every reference presents
+    (``LINK_COLUMNS``: the table's own where it has the columns and a chip's
+    values, else chip_links.csv's, else the defaults), ``inference_chiplet_mode`` "unified" (every reference presents
     its dies as one device) and ``power_preset`` "physical" (the preset fitted on these
     chips' board power). An unpublished die area takes the default (area does not
     enter serving).
@@ -422,8 +429,11 @@ def reference_chips(chips: pd.DataFrame | None = None) -> pd.DataFrame:
         DEFAULTS["hbm_capacity_gb_per_stack"]
     )
     links = load_links()
-    for col in ("nvlink_lanes", "nvlink_bandwidth_gbps_per_lane"):
+    for col in LINK_COLUMNS:
         known = links[col].reindex(v.index)
+        if col in chips.columns:  # the table's own, where it gives them
+            own = pd.to_numeric(chips[col], errors="coerce").reindex(v.index)
+            known = own.where(own > 0).fillna(known)
         v[col] = known.fillna(DEFAULTS[col]).astype(type(DEFAULTS[col]))
     v["inference_chiplet_mode"] = "unified"
     v["power_preset"] = "physical"

@@ -30,6 +30,7 @@ from ..errors import listing
 from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
 from .inference import (
+    LINK_COLUMNS,
     load_links,
     load_models,
     model_definition,
@@ -151,6 +152,7 @@ def check_measurements(
             )
         if chip in known:
             out += _peak_problems(raw, chip, row, line, chips_source, told)
+            out += _link_problems(raw, chip, line, chips_source, told)
         for col in ("precision", "kv_precision"):
             v = row.get(col)
             blank = v is None or (not isinstance(v, str) and pd.isna(v)) or v == ""
@@ -260,19 +262,66 @@ class _Problem:
     s: dict
 
 
-def link_warnings(table: pd.DataFrame) -> list[str]:
+def link_warnings(
+    table: pd.DataFrame,
+    chips: pd.DataFrame | None = None,
+    chips_source: str = "chips.csv",
+) -> list[str]:
     """A warning per chip measured across packages (tp > 1) whose package links
-    chip_links.csv does not give: the defaults stand in for them."""
+    neither ``chips`` (its optional link columns) nor chip_links.csv give:
+    the defaults stand in for them."""
     known = set(load_links().index)
+    own = _own_links(chips)
     tp = pd.to_numeric(table["tp"], errors="coerce")
-    chips = dict.fromkeys(str(c) for c in table.loc[tp > 1, "chip"])
+    names = dict.fromkeys(str(c) for c in table.loc[tp > 1, "chip"])
+    where = "chip_links.csv" if chips is None else f"chip_links.csv or {chips_source}"
     return [
-        f"{chip}: no package links in chip_links.csv; its rows at tp > 1 take the "
+        f"{chip}: no package links in {where}; its rows at tp > 1 take the "
         f"defaults, {DEFAULTS['nvlink_lanes']} links x "
         f"{DEFAULTS['nvlink_bandwidth_gbps_per_lane']:g} GB/s per direction"
-        for chip in chips
-        if chip not in known
+        + (
+            f" (give {' and '.join(LINK_COLUMNS)} in {chips_source})"
+            if chips is not None
+            else ""
+        )
+        for chip in names
+        if chip not in known and chip not in own
     ]
+
+
+def _own_links(chips: pd.DataFrame | None) -> set[str]:
+    """The chips whose links ``chips`` gives itself (both link columns > 0)."""
+    if chips is None or not all(c in chips.columns for c in LINK_COLUMNS):
+        return set()
+    given = np.ones(len(chips), bool)
+    for col in LINK_COLUMNS:
+        v = pd.to_numeric(chips[col], errors="coerce").to_numpy(float)
+        given &= np.isfinite(v) & (v > 0)
+    return {str(c) for c in chips.index[given]}
+
+
+def _link_problems(chips, chip, line, source, told) -> list:
+    """A problem per link column of ``chip`` in ``chips`` that holds something
+    other than a number above 0 (blank: chip_links.csv or the default)."""
+    out = []
+    for col in LINK_COLUMNS:
+        if col not in chips.columns or (chip, col) in told:
+            continue
+        raw = chips.loc[chip, col]
+        if raw is None or (not isinstance(raw, str) and pd.isna(raw)) or raw == "":
+            continue
+        x = pd.to_numeric(pd.Series([raw]), errors="coerce").iloc[0]
+        if not (np.isfinite(x) and x > 0):
+            told.add((chip, col))
+            out.append(
+                (
+                    line,
+                    "chip",
+                    chip,
+                    f"has {col} {raw!r} in {source}: expected a number above 0",
+                )
+            )
+    return out
 
 
 def _problem(
