@@ -293,6 +293,34 @@ def test_calibrate_on_a_workbook_fits_its_references_sheet(runner, tmp_path):
     assert "tdp_w: 'hot'" in r.output
 
 
+def test_a_chip_csv_skips_rows_of_separators_only_and_names_a_blank_chip(
+    tmp_path, runner
+):
+    head = (
+        "chip,process_node,compute_dies,sms_or_cus,tensor_cores_per_sm,clock_mhz,"
+        "fp16_dense_tflops,hbm_stacks,hbm_bw_tbps,tdp_w\r\n"
+    )
+    rows = (
+        "A,TSMC N5,1,100,4,1800,737,6,4,700\r\nB,TSMC N5,1,120,4,1800,884,6,4,800\r\n"
+    )
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes((head + rows).encode())
+    padded = tmp_path / "padded.csv"
+    padded.write_bytes((head + rows + ",,,,,,,,,\r\n" * 2).encode())
+    r0 = runner.invoke(main, ["calibrate", str(plain)])
+    r1 = runner.invoke(main, ["calibrate", str(padded)])
+    assert r0.exit_code == r1.exit_code == 0, r1.output
+    assert r1.output.split("\n", 1)[1] == r0.output.split("\n", 1)[1]
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_bytes((head + rows.replace("B,", ",", 1)).encode())
+    r = runner.invoke(main, ["calibrate", str(unnamed)])
+    assert r.exit_code == 2
+    assert r.output.strip() == (
+        f"error: {unnamed}: reference CSV line 3: the chip name is blank: type its "
+        "name, or clear the row"
+    )
+
+
 def test_power_features_skip_chips_without_tdp():
     chips = load_chips()
     chips.loc["H100 SXM5", "tdp_w"] = np.nan

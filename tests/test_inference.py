@@ -1000,6 +1000,53 @@ def test_calibrate_serving_reads_numbers_saved_as_shown(tmp_path, runner):
     )
 
 
+def test_calibrate_serving_skips_rows_of_separators_only(tmp_path, runner):
+    # Excel saves rows it once formatted as separators only (",,,,,,"): no
+    # row, in the measurements and in a model table; the lines named stay
+    # the file's, and a blank field shows blank, not a Python word
+    from xlmodel.cli import main
+
+    head = (
+        "chip,model,precision,input_tokens,output_tokens,tp,"
+        "measured_output_tokens_per_s\r\n"
+    )
+    good = "H100 SXM5,llama-3.1-8b,FP8,1000,1000,1,15000\r\n"
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes((head + good).encode())
+    padded = tmp_path / "padded.csv"
+    padded.write_bytes((head + ",,,,,,\r\n" + good + ",,,,,,\r\n" * 3).encode())
+    r0 = runner.invoke(main, ["calibrate", "--serving", str(plain)])
+    r1 = runner.invoke(main, ["calibrate", "--serving", str(padded)])
+    assert r0.exit_code == r1.exit_code == 0, r1.output
+    assert r1.output.replace("padded.csv", "plain.csv") == r0.output
+    models = tmp_path / "models.csv"
+    from xlmodel.engine.inference import MODEL_FIELDS
+
+    fields = ["name", *MODEL_FIELDS]
+    models.write_text(
+        pd.DataFrame([_QWEN])[fields].to_csv(index=False)
+        + "," * (len(fields) - 1)
+        + "\n",
+        encoding="utf-8",
+    )
+    r = runner.invoke(
+        main, ["calibrate", "--serving", str(plain), "--models", str(models)]
+    )
+    assert r.exit_code == 0, r.output
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(
+        (head + ",,,,,,\r\n" + "H100 SXM5,llama-3.1-8b,,1000,,1,15000\r\n").encode()
+    )
+    r = runner.invoke(main, ["calibrate", "--serving", str(broken)])
+    assert r.exit_code == 2
+    assert r.output.splitlines()[:2] == [
+        "error: broken.csv line 3 precision: '' is not a precision: expected one "
+        "of FP4, FP8, INT8, FP16, BF16, FP32",
+        "error: broken.csv line 3 output_tokens: '' is not a whole number, 1 or more",
+    ]
+    assert "nan" not in r.output
+
+
 def test_the_docs_hold_out_table_is_the_models(capsys):
     # docs/inference.md states each chip's and model's error on the hold-out
     # rows; every figure it prints must be the model's today (the B200 row

@@ -73,7 +73,7 @@ def read_user_csv(path, what: str, shipped: str, **options) -> pd.DataFrame:
     if not text.strip():
         raise ValueError("is empty: a CSV table starts with its header line")
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, **options)
+        table = pd.read_csv(io.StringIO(text), sep=sep, **options)
     except (ValueError, pd.errors.ParserError) as err:
         m = _FIELDS.search(str(err))
         if m:
@@ -93,6 +93,9 @@ def read_user_csv(path, what: str, shipped: str, **options) -> pd.DataFrame:
             "not a readable CSV table: save it from the spreadsheet as CSV, one "
             "header line and one line per row"
         ) from None
+    # a row of separators only (Excel saves rows it once formatted so) is no
+    # row; the others keep their places, so that a row's label + 2 is its line
+    return table.loc[~table.isna().all(axis=1)]
 
 
 def _unclosed_quote_line(text: str) -> int:

@@ -210,13 +210,22 @@ def read_user_models(path) -> pd.DataFrame:
     return table
 
 
+def _positions(table: pd.DataFrame) -> list[int]:
+    """Each row's position in its file: its label where the labels are the
+    positions :func:`xlmodel.csvfile.read_user_csv` keeps, else its place."""
+    labels = list(table.index)
+    if all(isinstance(x, int | np.integer) and x >= 0 for x in labels):
+        return [int(x) for x in labels]
+    return list(range(len(labels)))
+
+
 def model_problems(table: pd.DataFrame) -> list[tuple[int, str, object, str]]:
     """What in a model table (:func:`read_user_models`) cannot be served:
     (line of the file, column, value, what is expected), one per problem;
     empty when every row is a model."""
     out = []
     seen: dict[str, int] = {}
-    for k, row in enumerate(table.to_dict("records")):
+    for k, row in zip(_positions(table), table.to_dict("records"), strict=True):
         line = k + 2  # the header is line 1
         raw = row.get("name")
         name = "" if raw is None or pd.isna(raw) else str(raw).strip()

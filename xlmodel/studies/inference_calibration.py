@@ -31,6 +31,7 @@ from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
 from .inference import (
     LINK_COLUMNS,
+    _positions,
     load_links,
     load_models,
     model_definition,
@@ -116,9 +117,9 @@ def check_measurements(
     )
     out = []
     told: set = set()  # (chip, column) of a chip's blank already reported
-    for k, row in enumerate(table.to_dict("records")):
+    for k, row in zip(_positions(table), table.to_dict("records"), strict=True):
         line = k + 2  # the header is line 1
-        chip, model = str(row["chip"]), str(row["model"])
+        chip, model = _text(row["chip"]), _text(row["model"])
         if chip not in known:
             out.append(
                 (
@@ -163,7 +164,7 @@ def check_measurements(
                     (
                         line,
                         col,
-                        v,
+                        _shown(v),
                         f"is not a precision: expected one of "
                         f"{', '.join(BYTES_PER_ELEMENT)}",
                     )
@@ -175,23 +176,42 @@ def check_measurements(
             x = pd.to_numeric(v, errors="coerce")
             if not (pd.notna(x) and float(x).is_integer() and x >= 1):
                 out.append(
-                    (line, col, v, "is not a whole number, 1 or more" + _grouped(v))
+                    (
+                        line,
+                        col,
+                        _shown(v),
+                        "is not a whole number, 1 or more" + _grouped(v),
+                    )
                 )
         v = row.get("measured_output_tokens_per_s")
         x = pd.to_numeric(v, errors="coerce")
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
         if not (pd.notna(x) and np.isfinite(x) and x > 0):
             out.append(
                 (
                     line,
                     "measured_output_tokens_per_s",
-                    v,
+                    _shown(v),
                     "is not a rate above 0 "
                     "(output tokens per second of the tp packages)" + _grouped(v),
                 )
             )
     return out
+
+
+def _text(value) -> str:
+    """A field as text; blank ("") for a blank one."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def _shown(value):
+    """A field as a problem line shows it: blank for blank, 8 for 8.0."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _grouped(value) -> str:

@@ -202,6 +202,14 @@ def load_chips(path=None) -> pd.DataFrame:
         chips = read_user_csv(path, "the reference table", "chips.csv")
     if "chip" not in chips.columns:
         raise ValueError("reference CSV lacks column(s): chip")
+    blank = chips["chip"].isna() | (chips["chip"].astype(str).str.strip() == "")
+    if blank.any():
+        label = chips.index[int(np.argmax(blank.to_numpy()))]
+        line = f"line {label + 2}" if isinstance(label, int | np.integer) else "a row"
+        raise ValueError(
+            f"reference CSV {line}: the chip name is blank: type its name, or "
+            "clear the row"
+        )
     chips["chip"] = chips["chip"].astype(str)
     if chips["chip"].duplicated().any():
         dup = chips["chip"][chips["chip"].duplicated()].iloc[0]
