@@ -1047,6 +1047,40 @@ def test_calibrate_serving_skips_rows_of_separators_only(tmp_path, runner):
     assert "nan" not in r.output
 
 
+def test_calibrate_serving_names_as_typed(tmp_path, runner):
+    # a model as its publisher spells it ("Llama-3.1-8B"), a chip in lower
+    # case with spaces around: the same rows as the table's names give; a
+    # short name of several chips says which
+    from xlmodel.cli import main
+
+    head = (
+        "chip,model,precision,input_tokens,output_tokens,tp,"
+        "measured_output_tokens_per_s\n"
+    )
+    exact = tmp_path / "exact.csv"
+    exact.write_text(
+        head + "H100 SXM5,llama-3.1-8b,FP8,1000,1000,1,15000\n", encoding="utf-8"
+    )
+    typed = tmp_path / "typed.csv"
+    typed.write_text(
+        head + " h100 sxm5 ,Llama-3.1-8B,fp8,1000,1000,1,15000\n", encoding="utf-8"
+    )
+    r0 = runner.invoke(main, ["calibrate", "--serving", str(exact)])
+    r1 = runner.invoke(main, ["calibrate", "--serving", str(typed)])
+    assert r0.exit_code == r1.exit_code == 0, r1.output
+    assert r1.output.replace("typed.csv", "exact.csv") == r0.output
+    short = tmp_path / "short.csv"
+    short.write_text(
+        head + "H100,llama-3.1-8b,FP8,1000,1000,1,15000\n", encoding="utf-8"
+    )
+    r = runner.invoke(main, ["calibrate", "--serving", str(short)])
+    assert r.exit_code == 2
+    assert r.output.splitlines()[0] == (
+        "error: short.csv line 2 chip: 'H100' is not a reference chip (chips.csv) "
+        "(did you mean one of H100 NVL, H100 PCIe, H100 SXM5?)"
+    )
+
+
 def test_the_docs_hold_out_table_is_the_models(capsys):
     # docs/inference.md states each chip's and model's error on the hold-out
     # rows; every figure it prints must be the model's today (the B200 row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 
 #: Text longer than this is shortened in messages (see :func:`shortened`).
@@ -29,6 +31,29 @@ def quoted(value) -> str:
         return f"{value[:MAX_SHOWN_CHARS] + '...'!r} ({len(value):,} characters)"
     text = repr(value)
     return shortened(text)
+
+
+def did_you_mean(text: str, choices, several: bool = False) -> str:
+    """`` (did you mean silicon_interposer?)`` for the one choice that holds
+    the text typed (``interposer``) or is held in it (``air cooled``), letters
+    and digits alone compared, or one close to it (``brige``); else nothing.
+    With ``several``, a few choices that hold it are named together (``H100``:
+    `` (did you mean one of H100 SXM5, H100 PCIe, H100 NVL?)``)."""
+    key = _letters(text)
+    if not key:
+        return ""
+    folded = {_letters(c): c for c in choices}
+    holding = [c for k, c in folded.items() if key in k or (len(k) >= 3 and k in key)]
+    if len(holding) == 1:
+        return f" (did you mean {holding[0]}?)"
+    if several and 1 < len(holding) <= 4:
+        return f" (did you mean one of {', '.join(holding)}?)"
+    close = difflib.get_close_matches(key, list(folded), 1, 0.75)
+    return f" (did you mean {folded[close[0]]}?)" if close else ""
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
 
 
 class XlmodelError(Exception):

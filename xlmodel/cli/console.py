@@ -293,7 +293,8 @@ def format_serving_check(predicted, source) -> str:
         model = f"{r.predicted_output_tokens_per_s:10,.0f}" if r.fits else "  no fit"
         e = f"{r.error_percent:+7.1f}%" if r.fits else "     n/a"
         lines.append(
-            f"  {str(r.chip)[:24]:24} {str(r.model)[:18]:18} {str(r.precision):>4} "
+            f"  {str(r.chip)[:24]:24} {str(r.model)[:18]:18} "
+            f"{str(r.precision).upper():>4} "
             f"{int(r.tp):>3} {int(r.input_tokens):>6} {int(r.output_tokens):>6} "
             f"{r.measured_output_tokens_per_s:10,.0f} {model} {e}  "
             f"{r.decode_bound if r.fits else ''}"

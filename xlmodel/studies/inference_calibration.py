@@ -26,7 +26,7 @@ import numpy as np
 from ..csvfile import read_user_csv
 from ..engine import prepare
 from ..engine.inference import BYTES_PER_ELEMENT, MODEL_FIELDS, serve_arrays
-from ..errors import listing
+from ..errors import did_you_mean, listing
 from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
 from .inference import (
@@ -110,6 +110,7 @@ def check_measurements(
     raw = load_chips() if chips is None else chips
     known = set(reference_chips(chips).index)
     names = set((load_models() if models is None else models).index)
+    table = resolve_names(table, chips, models)
     hint = (
         ""
         if models is not None
@@ -126,8 +127,7 @@ def check_measurements(
                     line,
                     "chip",
                     chip,
-                    f"is not a reference chip ({chips_source}): "
-                    f"expected one of {listing(sorted(known))}",
+                    f"is not a reference chip ({chips_source})" + _hint(chip, known),
                 )
             )
         elif _blank(raw, chip, "hbm_capacity_gb") and (chip, "hbm") not in told:
@@ -147,8 +147,7 @@ def check_measurements(
                     line,
                     "model",
                     model,
-                    f"is not a model of {models_source}: expected one "
-                    f"of {listing(sorted(names))}{hint}",
+                    f"is not a model of {models_source}" + _hint(model, names) + hint,
                 )
             )
         if chip in known:
@@ -195,6 +194,36 @@ def check_measurements(
                     "(output tokens per second of the tp packages)" + _grouped(v),
                 )
             )
+    return out
+
+
+def _hint(name: str, known) -> str:
+    """The names meant by ``name``, if it is close to a few; else every
+    name, at most eight."""
+    meant = did_you_mean(name, sorted(known), several=True)
+    return meant or f": expected one of {listing(sorted(known))}"
+
+
+def resolve_names(
+    table: pd.DataFrame,
+    chips: pd.DataFrame | None = None,
+    models: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """``table`` with each chip and model spelled as its table spells it,
+    where it names one but for case and surrounding spaces ("llama-3.1-8B",
+    "h100 sxm5 "); other names as they are."""
+    out = table.copy()
+    for col, names in (
+        ("chip", reference_chips(chips).index),
+        ("model", (load_models() if models is None else models).index),
+    ):
+        if col not in out.columns:
+            continue
+        canon = {str(n).strip().casefold(): str(n) for n in names}
+        out[col] = [
+            canon.get(v.strip().casefold(), v) if isinstance(v, str) else v
+            for v in out[col]
+        ]
     return out
 
 
@@ -349,7 +378,7 @@ def _problem(
     chips: pd.DataFrame | None = None,
     models: pd.DataFrame | None = None,
 ) -> _Problem:
-    measurements = measurements.copy()
+    measurements = resolve_names(measurements, chips, models)
     for optional in ("kv_precision", "batch", "max_batch"):  # blank: the defaults
         if optional not in measurements.columns:
             measurements[optional] = np.nan

@@ -11,7 +11,6 @@ live here too. No workbook access: the raw values come from
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
+from ..errors import did_you_mean
 from ..schema import Parameter
 
 ERROR_VALUES = frozenset(
@@ -188,25 +188,6 @@ def _convert_text(p: Parameter, raw) -> Value:
             raise CellError(raw, f"is not {_article(p)}{did_you_mean(text, p.choices)}")
         return Value(match)
     return Value(text)
-
-
-def did_you_mean(text: str, choices) -> str:
-    """`` (did you mean silicon_interposer?)`` for the one choice that holds
-    the text typed (``interposer``) or is held in it (``air cooled``), letters
-    and digits alone compared, or one close to it (``brige``); else nothing."""
-    key = _letters(text)
-    if not key:
-        return ""
-    folded = {_letters(c): c for c in choices}
-    holding = [c for k, c in folded.items() if key in k or (len(k) >= 3 and k in key)]
-    if len(holding) == 1:
-        return f" (did you mean {holding[0]}?)"
-    close = difflib.get_close_matches(key, list(folded), 1, 0.75)
-    return f" (did you mean {folded[close[0]]}?)" if close else ""
-
-
-def _letters(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", text.casefold())
 
 
 def _article(p: Parameter) -> str:
