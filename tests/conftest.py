@@ -20,6 +20,30 @@ settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+
+@pytest.fixture(autouse=True)
+def _close_read_only_workbooks(monkeypatch):
+    """Close, after each test, every workbook openpyxl opened read-only in it.
+
+    A read-only workbook holds its file open until closed; one a test left
+    open warned (an error here) in whichever later test the collector
+    happened to run in."""
+    from openpyxl.reader.excel import ExcelReader
+
+    opened = []
+    read = ExcelReader.read
+
+    def reading(self):
+        read(self)
+        if self.read_only:
+            opened.append(self.wb)
+
+    monkeypatch.setattr(ExcelReader, "read", reading)
+    yield
+    for wb in opened:
+        wb.close()
+
+
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 #: The system Python, which has LibreOffice's UNO bridge (tests/lo_uno.py).
 SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/usr/local/bin")

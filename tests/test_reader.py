@@ -480,10 +480,14 @@ def test_deep_reference_chain_is_refused(tmp_path):
 def _row_of(path: Path, sheet: str, key: str) -> int:
     from openpyxl import load_workbook
 
-    ws = load_workbook(path, read_only=True)[sheet]
-    for r, (value,) in enumerate(ws.iter_rows(min_col=1, max_col=1, values_only=True)):
-        if value == key:
-            return r + 1
+    wb = load_workbook(path, read_only=True)  # holds the file open: closed below
+    try:
+        rows = wb[sheet].iter_rows(min_col=1, max_col=1, values_only=True)
+        for r, (value,) in enumerate(rows):
+            if value == key:
+                return r + 1
+    finally:
+        wb.close()
     raise AssertionError(key)
 
 
