@@ -916,7 +916,9 @@ def test_refit_recovers_coefficients_that_made_the_measurements():
         measured_output_tokens_per_s=made["predicted_output_tokens_per_s"].to_numpy()
     )
     r = ic.refit(rows)
-    assert r.method == "k-fold" and r.folds == 5
+    pairs = rows[["chip", "model"]].drop_duplicates()
+    assert len(pairs) >= 3  # folded by chip and model: each model unseen in turn
+    assert r.method == "by pair" and r.folds == min(len(pairs), 5)
     assert set(r.kept) == {
         "inference_link_efficiency",
         "inference_allreduce_latency_us",
@@ -927,6 +929,12 @@ def test_refit_recovers_coefficients_that_made_the_measurements():
         assert r.coefficients[name] == pytest.approx(value, rel=0.02), name
     assert r.held_out_median_abs_error_percent < 0.5
     assert r.shipped_median_abs_error_percent > 10
+    # one model only: folded by row, five folds
+    one = rows[rows["model"] == "llama-3.1-8b"]
+    assert len(one) >= 6
+    r = ic.refit(one)
+    assert r.method == "k-fold" and r.folds == 5
+    assert r.held_out_median_abs_error_percent < 0.5
 
 
 def test_calibrate_serving_refit_prints_the_coefficients(tmp_path, runner):

@@ -339,11 +339,15 @@ def format_serving_refit(fit, source, models_source=None) -> str:
     from ..studies.inference_calibration import FIT_CHIP, FITTED
 
     held = len(fit.held_out)
-    how = (
-        f"judged on the {held} row(s) whose use is holdout, never fitted on"
-        if fit.method == "holdout"
-        else f"judged by {fit.folds}-fold cross-validation: each row predicted by "
-        "a refit on the other folds"
+    how = {
+        "holdout": f"judged on the {held} row(s) whose use is holdout, never fitted on",
+        "by pair": f"judged by {fit.folds}-fold cross-validation by chip and "
+        "model: each row predicted by a refit that saw no row of its chip and "
+        "model",
+    }.get(
+        fit.method,
+        f"judged by {fit.folds}-fold cross-validation: each row predicted by a "
+        "refit on the other folds",
     )
     lines = [
         f"serving model refitted on {fit.fit_rows} measurement(s) of {source}; {how}",

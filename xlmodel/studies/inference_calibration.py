@@ -589,8 +589,9 @@ class ServingRefit:
         Rows the coefficients are fitted on.
     method : str
         How the held-out error is measured: ``"holdout"`` (the rows whose
-        ``use`` is holdout, never fitted on) or ``"k-fold"`` (each row predicted
-        by a refit on the other folds: ``folds`` of them).
+        ``use`` is holdout, never fitted on), ``"by pair"`` (each row predicted
+        by a refit that saw no row of its chip and model) or ``"k-fold"``
+        (each row predicted by a refit on the other folds of rows).
     folds : int
         Folds of the cross-validation (0 for ``"holdout"``).
     fit_table : pandas.DataFrame
@@ -655,6 +656,28 @@ def _untold(problem: _Problem) -> dict[str, str]:
     return out
 
 
+def _folds(rows: pd.DataFrame, need: int):
+    """How to cross-validate a refit on ``rows``: (method, folds, each row's
+    fold), or (None, 0, None) when too few rows. Rows of three or more chip
+    and model pairs are folded by pair ("by pair": each row predicted by a
+    refit that saw no row of its chip and model; a pair per fold up to
+    ``FOLDS`` pairs, else pair i in fold i mod ``FOLDS``); otherwise row i is
+    in fold i mod ``FOLDS`` ("k-fold"), one row per fold where a refit would
+    see fewer than ``need`` rows. Every refit must see ``need`` rows."""
+    n = len(rows)
+    pairs = list(zip(rows["chip"].astype(str), rows["model"].astype(str), strict=True))
+    order = {pair: i for i, pair in enumerate(dict.fromkeys(pairs))}
+    if len(order) >= 3:
+        count = min(len(order), FOLDS)
+        fold = np.array([order[p] % count for p in pairs])
+        if all((fold != k).sum() >= need for k in range(count)):
+            return "by pair", count, fold
+    if n - 1 < need:
+        return None, 0, None
+    count = FOLDS if n - -(-n // FOLDS) >= need else n  # else leave one out
+    return "k-fold", count, np.arange(n) % count
+
+
 def refit(
     measurements: pd.DataFrame,
     chips: pd.DataFrame | None = None,
@@ -665,9 +688,9 @@ def refit(
 
     Rows whose ``use`` is ``holdout`` are held out and every other row is
     fitted on; without such rows every row is fitted on and the error is a
-    ``FOLDS``-fold cross-validation (row i in fold i mod k, each fold predicted
-    by a refit on the others; leave-one-out where a fold's refit would see
-    too few rows). A coefficient the fit rows cannot tell (moved alone across
+    cross-validation (:func:`_folds`: by chip and model pair where the rows
+    hold three or more pairs, so each row is predicted by a refit that never
+    saw its chip and model; else ``FOLDS``-fold by row). A coefficient the fit rows cannot tell (moved alone across
     its range it moves no prediction by 0.1 %: the link terms where no row
     runs across packages) is kept at its shipped value. ``chips`` and ``models`` as
     for :func:`predict`.
@@ -705,16 +728,13 @@ def refit(
         method, folds = "holdout", 0
         held = predict(table[hold], coeffs, chips, models)
     else:
-        method = "k-fold"
-        n = len(fit_rows)
-        folds = FOLDS if n - -(-n // FOLDS) >= need else n  # else leave one out
-        if n - 1 < need:
+        method, folds, fold = _folds(resolve_names(fit_rows, chips, models), need)
+        if method is None:
             raise ValueError(
                 f"a cross-validated refit of {len(names)} coefficients needs at "
                 f"least {need + 1} measurements (each fitted on {need} or more "
-                f"and judged on another); the file has {n}: add rows"
+                f"and judged on another); the file has {len(fit_rows)}: add rows"
             )
-        fold = np.arange(len(fit_rows)) % folds
         parts = []
         for k in range(folds):
             train = fit_rows[fold != k]
