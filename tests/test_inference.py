@@ -1106,6 +1106,56 @@ def test_calibrate_serving_names_as_typed(tmp_path, runner):
     )
 
 
+def test_calibrate_serving_reads_measurements_from_a_workbook(tmp_path, runner):
+    # measurements kept in Excel: a title above the header, headers in any
+    # case, a blank row, a notes column; the same rows as the CSV of them,
+    # and a problem named at its row of its sheet
+    import openpyxl
+
+    from xlmodel.cli import main
+
+    rows = [
+        ["H100 SXM5", "llama-3.1-8b", "FP8", 1000, 1000, 1, 15000],
+        ["H100 SXM5", "llama-3.1-70b", "FP8", 1000, 1000, 4, 6000],
+    ]
+    head = list(ic.MEASUREMENT_COLUMNS)
+    csv_path = tmp_path / "runs.csv"
+    csv_path.write_text(
+        ",".join(head) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows),
+        encoding="utf-8",
+    )
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "vLLM runs"
+    ws.append(["My measurements, December 2026"])
+    ws.append([])
+    ws.append([h.upper() if h == "tp" else h.title() for h in head] + ["notes"])
+    ws.append(rows[0] + ["first"])
+    ws.append([])
+    ws.append(rows[1] + ["second"])
+    book = tmp_path / "runs.xlsx"
+    wb.save(book)
+    r0 = runner.invoke(main, ["calibrate", "--serving", str(csv_path)])
+    r1 = runner.invoke(main, ["calibrate", "--serving", str(book)])
+    assert r0.exit_code == r1.exit_code == 0, r1.output
+    assert r1.output.replace("runs.xlsx", "runs.csv") == r0.output
+    ws.cell(6, 6, "two")
+    wb.save(book)
+    r = runner.invoke(main, ["calibrate", "--serving", str(book)])
+    assert r.exit_code == 2
+    assert r.output.splitlines()[0] == (
+        "error: runs.xlsx vLLM runs row 6 tp: 'two' is not a whole number, 1 or more"
+    )
+    template = tmp_path / "variants.xlsx"
+    assert runner.invoke(main, ["init", str(template)]).exit_code == 0
+    r = runner.invoke(main, ["calibrate", "--serving", str(template)])
+    assert r.exit_code == 2
+    assert r.output.strip() == (
+        f"error: {template}: no sheet has a header row with the columns of the "
+        "measurements: " + ", ".join(head)
+    )
+
+
 def test_the_docs_hold_out_table_is_the_models(capsys):
     # docs/inference.md states each chip's and model's error on the hold-out
     # rows; every figure it prints must be the model's today (the B200 row

@@ -21,8 +21,9 @@ from .console import format_fit, format_serving_check, format_serving_refit, war
     "--serving",
     "serving_path",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Measured LLM serving throughputs (the columns of the shipped "
-    "inference_measurements.csv): print the serving model's error on each.",
+    help="Measured LLM serving throughputs, a CSV with the columns of the "
+    "shipped inference_measurements.csv or a workbook whose sheet has them in "
+    "a header row: print the serving model's error on each.",
 )
 @click.option(
     "--models",
@@ -128,8 +129,20 @@ def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
     """The serving model's errors on the measurements at ``path``, as text."""
     from ..studies import inference_calibration as cal
 
+    label = "line"
     try:
-        table = cal.load_measurements(path)
+        if _is_workbook(path):
+            from ..workbook.table_sheet import read_table
+
+            table, title = read_table(
+                path,
+                cal.MEASUREMENT_COLUMNS,
+                "the measurements",
+                ("kv_precision", "batch", "max_batch", "use"),
+            )
+            label = f"{title} row"
+        else:
+            table = cal.load_measurements(path)
     except ValueError as err:
         raise XlmodelError(f"{path}: {err}") from None
     sources = {
@@ -142,7 +155,7 @@ def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
         problems = cal.check_measurements(table, chips, models, **sources)
     except ValueError as err:
         raise XlmodelError(f"{path}: {err}") from None
-    _raise(problems, path)
+    _raise(problems, path, label)
     if not len(table):
         raise XlmodelError(f"{path}: no measurements below the header line")
     warn(cal.link_warnings(table, chips, chips_path or "chips.csv"))
@@ -155,13 +168,14 @@ def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
     return format_serving_check(predicted, path)
 
 
-def _raise(problems, path: Path) -> None:
+def _raise(problems, path: Path, label: str = "line") -> None:
     """Raise InputProblems for (line, column, value, expected) problems of the
-    file at ``path``, if any."""
+    file at ``path``, if any; ``label`` names a line ("line", or "Sheet1 row"
+    for a workbook's sheet)."""
     if problems:
         raise InputProblems(
             [
-                CellProblem(f"{path.name} line {line}", "", column, value, expected)
+                CellProblem(f"{path.name} {label} {line}", "", column, value, expected)
                 for line, column, value, expected in problems
             ]
         )
