@@ -1146,6 +1146,15 @@ def test_calibrate_serving_reads_measurements_from_a_workbook(tmp_path, runner):
     assert r.output.splitlines()[0] == (
         "error: runs.xlsx vLLM runs row 6 tp: 'two' is not a whole number, 1 or more"
     )
+    # a cut-short copy is said as validate says it, in our words
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(book.read_bytes()[:3000])
+    r = runner.invoke(main, ["calibrate", "--serving", str(cut)])
+    assert r.exit_code == 2
+    assert r.output.strip() == (
+        f"error: {cut}: corrupt or truncated zip file, not a readable workbook "
+        "(copy it again or save it again from Excel)"
+    )
     template = tmp_path / "variants.xlsx"
     assert runner.invoke(main, ["init", str(template)]).exit_code == 0
     r = runner.invoke(main, ["calibrate", "--serving", str(template)])

@@ -109,7 +109,7 @@ def check_study(path: str | Path) -> Checked:
         As :func:`read_study`.
     """
     path = Path(path)
-    data = _load_bytes(path)
+    data = load_bytes(path)
     with Book(path, data) as book:
         _trust(book)
         return _check(book)
@@ -152,7 +152,7 @@ def read_recorded(path: str | Path) -> tuple[Study, InputRecord]:
         As :func:`read_study`.
     """
     path = Path(path)
-    data = _load_bytes(path)
+    data = load_bytes(path)
     with Book(path, data) as book:
         _trust(book)
         ctx = Context(book)
@@ -180,7 +180,7 @@ def read_for_adopt(
         The inputs have problems (as ``xlmodel validate`` lists them).
     """
     path = Path(path)
-    data = _load_bytes(path)
+    data = load_bytes(path)
     with Book(path, data) as book:
         _trust(book)
         from .designs import read_designs
@@ -336,7 +336,10 @@ def _scalar(value):
 # --- the package ----------------------------------------------------------------------
 
 
-def _load_bytes(path: Path) -> bytes:
+def load_bytes(path: Path) -> bytes:
+    """The bytes of the workbook at ``path``, screened: a missing file, a
+    folder, a device, a file too large, empty or not an xlsx package is a
+    PackageError that says which."""
     if not path.exists():
         raise PackageError(f"{path}: no such file")
     if path.is_dir():

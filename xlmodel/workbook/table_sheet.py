@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import PackageError
 from ..lazy import pd
 from .grid import Book
 from .values import blank, folded
@@ -33,14 +32,12 @@ def read_table(
     ValueError
         No sheet has such a header row (one line, naming the columns).
     PackageError
-        The file is not a workbook that can be read.
+        The file is not a workbook that can be read (said as ``validate``
+        says it).
     """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise PackageError(
-            f"{path}: cannot read the file ({err.strerror or err})"
-        ) from None
+    from .reader import load_bytes
+
+    data = load_bytes(Path(path))  # screened as a variants workbook is
     wanted = [str(c).casefold() for c in required]
     with Book(Path(path), data) as book:
         for title in book.titles:
