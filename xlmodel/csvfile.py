@@ -52,7 +52,7 @@ def read_user_csv(path, what: str, shipped: str, **options) -> pd.DataFrame:
         data = Path(path).read_bytes()
     except OSError as err:
         raise ValueError(f"cannot read the file ({err.strerror or err})") from None
-    if data.startswith(_WORKBOOK_MAGIC):
+    if data.startswith(_WORKBOOK_MAGIC):  # as is_workbook tells it
         raise ValueError(
             f"is a workbook, not a CSV file: save {what} as CSV (comma-separated, "
             f"with the columns of the shipped {shipped})"
@@ -134,3 +134,59 @@ def _any_field(text: str, sep: str, pattern: re.Pattern) -> bool:
         if any(pattern.match(field) for field in row):
             return True
     return False
+
+
+# --- a row of a table read here, for a problem line -----------------------------------
+
+
+def is_blank(value) -> bool:
+    """Whether a field is blank: empty text, None or NaN (pandas' blank)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    return not isinstance(value, str) and bool(pd.isna(value))
+
+
+def shown_value(value):
+    """A field as a problem line quotes it: ``''`` for a blank one, ``8`` for
+    the 8.0 pandas reads."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def lines(table: pd.DataFrame) -> list[int]:
+    """Each row's line in its file: :func:`read_user_csv` (and a sheet read as
+    one) labels each row by its position, so label + 2 (the header is line 1);
+    a table labelled otherwise is numbered in order."""
+    labels = table.index.tolist()
+    if all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in labels):
+        return [int(x) + 2 for x in labels]
+    return list(range(2, len(labels) + 2))
+
+
+_GROUPED = re.compile(r"\s*\d{1,3}(,\d{3})+\s*")
+
+
+def grouping_hint(value) -> str:
+    """A hint for a number written with a thousands separator ("1,000") in a
+    file whose decimals cannot tell it from a decimal comma; else nothing."""
+    if isinstance(value, str) and _GROUPED.fullmatch(value):
+        return (
+            ": write it without thousands separators (in this file a comma in a "
+            "number could also be a decimal comma)"
+        )
+    return ""
+
+
+def is_workbook(path) -> bool:
+    """Whether the file at ``path`` is a workbook, not a CSV: by its name
+    (.xlsx, .xlsm, .xls) or its first bytes."""
+    if Path(path).suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(8).startswith(_WORKBOOK_MAGIC)
+    except OSError:
+        return False

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..csvfile import read_user_csv
+from ..csvfile import is_blank, lines, read_user_csv, shown_value
 from ..engine import evaluate_arrays, prepare
 from ..engine.inference import (
     BYTES_PER_ELEMENT,
@@ -210,25 +210,15 @@ def read_user_models(path) -> pd.DataFrame:
     return table
 
 
-def _positions(table: pd.DataFrame) -> list[int]:
-    """Each row's position in its file: its label where the labels are the
-    positions :func:`xlmodel.csvfile.read_user_csv` keeps, else its place."""
-    labels = list(table.index)
-    if all(isinstance(x, int | np.integer) and x >= 0 for x in labels):
-        return [int(x) for x in labels]
-    return list(range(len(labels)))
-
-
 def model_problems(table: pd.DataFrame) -> list[tuple[int, str, object, str]]:
     """What in a model table (:func:`read_user_models`) cannot be served:
     (line of the file, column, value, what is expected), one per problem;
     empty when every row is a model."""
     out = []
     seen: dict[str, int] = {}
-    for k, row in zip(_positions(table), table.to_dict("records"), strict=True):
-        line = k + 2  # the header is line 1
+    for line, row in zip(lines(table), table.to_dict("records"), strict=True):
         raw = row.get("name")
-        name = "" if raw is None or pd.isna(raw) else str(raw).strip()
+        name = "" if is_blank(raw) else str(raw).strip()
         if not name:
             out.append((line, "name", "", "is blank: type the model's name"))
         elif name.casefold() in seen:
@@ -243,25 +233,21 @@ def model_problems(table: pd.DataFrame) -> list[tuple[int, str, object, str]]:
         else:
             seen[name.casefold()] = line
         values = {}
-        for field in MODEL_FIELDS:
-            v = row.get(field)
+        for column in MODEL_FIELDS:
+            v = row.get(column)
             x = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
-            low = 0 if field == "tied_embeddings" else 1
+            low = 0 if column == "tied_embeddings" else 1
             if not (np.isfinite(x) and x >= low and x == round(x)):
-                if isinstance(v, float) and v.is_integer():
-                    v = int(v)
                 out.append(
                     (
                         line,
-                        field,
-                        ""
-                        if v is None or (isinstance(v, float) and np.isnan(v))
-                        else v,
+                        column,
+                        shown_value(v),
                         f"is not a whole number, {low} or more",
                     )
                 )
             else:
-                values[field] = int(x)
+                values[column] = int(x)
         experts, active = values.get("experts"), values.get("active_experts")
         if experts is not None and active is not None and active > experts:
             out.append(

@@ -17,13 +17,12 @@ per-measurement table.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
-from ..csvfile import read_user_csv
+from ..csvfile import grouping_hint, is_blank, lines, read_user_csv, shown_value
 from ..engine import prepare
 from ..engine.inference import BYTES_PER_ELEMENT, MODEL_FIELDS, serve_arrays
 from ..errors import did_you_mean, listing
@@ -31,7 +30,6 @@ from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
 from .inference import (
     LINK_COLUMNS,
-    _positions,
     load_links,
     load_models,
     model_definition,
@@ -118,9 +116,10 @@ def check_measurements(
     )
     out = []
     told: set = set()  # (chip, column) of a chip's blank already reported
-    for k, row in zip(_positions(table), table.to_dict("records"), strict=True):
-        line = k + 2  # the header is line 1
-        chip, model = _text(row["chip"]), _text(row["model"])
+    for line, row in zip(lines(table), table.to_dict("records"), strict=True):
+        chip, model = (
+            "" if is_blank(row[c]) else str(row[c]) for c in ("chip", "model")
+        )
         if chip not in known:
             out.append(
                 (
@@ -130,7 +129,7 @@ def check_measurements(
                     f"is not a reference chip ({chips_source})" + _hint(chip, known),
                 )
             )
-        elif _blank(raw, chip, "hbm_capacity_gb") and (chip, "hbm") not in told:
+        elif _not_given(raw, chip, "hbm_capacity_gb") and (chip, "hbm") not in told:
             told.add((chip, "hbm"))
             out.append(
                 (
@@ -155,15 +154,14 @@ def check_measurements(
             out += _link_problems(raw, chip, line, chips_source, told)
         for col in ("precision", "kv_precision"):
             v = row.get(col)
-            blank = v is None or (not isinstance(v, str) and pd.isna(v)) or v == ""
-            if col == "kv_precision" and blank:
+            if col == "kv_precision" and is_blank(v):
                 continue
             if str(v).upper() not in BYTES_PER_ELEMENT:
                 out.append(
                     (
                         line,
                         col,
-                        _shown(v),
+                        shown_value(v),
                         f"is not a precision: expected one of "
                         f"{', '.join(BYTES_PER_ELEMENT)}",
                     )
@@ -178,8 +176,8 @@ def check_measurements(
                     (
                         line,
                         col,
-                        _shown(v),
-                        "is not a whole number, 1 or more" + _grouped(v),
+                        shown_value(v),
+                        "is not a whole number, 1 or more" + grouping_hint(v),
                     )
                 )
         v = row.get("measured_output_tokens_per_s")
@@ -189,9 +187,9 @@ def check_measurements(
                 (
                     line,
                     "measured_output_tokens_per_s",
-                    _shown(v),
+                    shown_value(v),
                     "is not a rate above 0 "
-                    "(output tokens per second of the tp packages)" + _grouped(v),
+                    "(output tokens per second of the tp packages)" + grouping_hint(v),
                 )
             )
     return out
@@ -227,34 +225,7 @@ def resolve_names(
     return out
 
 
-def _text(value) -> str:
-    """A field as text; blank ("") for a blank one."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value)
-
-
-def _shown(value):
-    """A field as a problem line shows it: blank for blank, 8 for 8.0."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _grouped(value) -> str:
-    """A hint for a number written with a thousands separator ("1,000") in a
-    file whose decimals cannot tell it from a decimal comma."""
-    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,3}(,\d{3})+\s*", value):
-        return (
-            ": write it without thousands separators (in this file a comma in a "
-            "number could also be a decimal comma)"
-        )
-    return ""
-
-
-def _blank(chips: pd.DataFrame, chip: str, column: str) -> bool:
+def _not_given(chips: pd.DataFrame, chip: str, column: str) -> bool:
     """Whether ``chips`` (the raw reference table) leaves ``column`` of ``chip``
     out or blank."""
     if column not in chips.columns:
@@ -270,25 +241,23 @@ def _peak_problems(chips, chip, row, line, source, told) -> list:
     out = []
     weights = str(row.get("precision")).upper()
     kv = row.get("kv_precision")
-    kv = (
-        weights
-        if kv is None or (not isinstance(kv, str) and pd.isna(kv)) or kv == ""
-        else str(kv).upper()
-    )
+    kv = weights if is_blank(kv) else str(kv).upper()
     needed = {"precision": weights, "kv_precision": "FP8" if kv == "FP4" else kv}
     for col, precision in needed.items():
         column = _PEAK_OF.get(precision)
-        if column is None or (chip, column) in told or not _blank(chips, chip, column):
+        if (
+            column is None
+            or (chip, column) in told
+            or not _not_given(chips, chip, column)
+        ):
             continue
         told.add((chip, column))
-        has = [p for p, c in _PEAK_OF.items() if not _blank(chips, chip, c)]
+        has = [p for p, c in _PEAK_OF.items() if not _not_given(chips, chip, c)]
         out.append(
             (
                 line,
                 col,
-                row.get(col)
-                if col in row and row.get(col) == row.get(col)
-                else precision,
+                precision if is_blank(row.get(col)) else row.get(col),
                 f"{chip} has no {column} in {source}: the model has no "
                 f"{precision} rate for it (give it, or measure at "
                 f"{listing(has) if has else 'a precision whose peak is given'})",
@@ -357,7 +326,7 @@ def _link_problems(chips, chip, line, source, told) -> list:
         if col not in chips.columns or (chip, col) in told:
             continue
         raw = chips.loc[chip, col]
-        if raw is None or (not isinstance(raw, str) and pd.isna(raw)) or raw == "":
+        if is_blank(raw):
             continue
         x = pd.to_numeric(pd.Series([raw]), errors="coerce").iloc[0]
         if not (np.isfinite(x) and x > 0):

@@ -15,7 +15,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..csvfile import read_user_csv
+from ..csvfile import lines, read_user_csv
 from ..engine.area import NODE_AREA_SCALE, typical_chiplet_area_mm2
 from ..lazy import pd
 from ..schema import BY_NAME, DEFAULTS
@@ -204,10 +204,9 @@ def load_chips(path=None) -> pd.DataFrame:
         raise ValueError("reference CSV lacks column(s): chip")
     blank = chips["chip"].isna() | (chips["chip"].astype(str).str.strip() == "")
     if blank.any():
-        label = chips.index[int(np.argmax(blank.to_numpy()))]
-        line = f"line {label + 2}" if isinstance(label, int | np.integer) else "a row"
+        line = lines(chips)[int(np.argmax(blank.to_numpy()))]
         raise ValueError(
-            f"reference CSV {line}: the chip name is blank: type its name, or "
+            f"reference CSV line {line}: the chip name is blank: type its name, or "
             "clear the row"
         )
     chips["chip"] = chips["chip"].astype(str)
