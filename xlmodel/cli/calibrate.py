@@ -3,10 +3,12 @@ with ``--serving``, judge the serving model on measurements of one's own."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
+from ..csvfile import is_workbook
 from ..errors import CellProblem, InputProblems, XlmodelError
 from .console import format_fit, format_serving_check, format_serving_refit, warn
 
@@ -61,20 +63,22 @@ def calibrate(
     from ..studies.calibrate import PRIORS, fit_power
     from ..studies.reference import load_chips, power_features
 
-    source = None
-    if csv_path is not None and _is_workbook(csv_path):
-        chips = _workbook_chips(csv_path)
-        source = f"the References sheet of {csv_path.name}"
+    read: dict = {}  # workbooks read so far (CSV_PATH and --models may be one)
+    # the chips, and how the messages name where they come from
+    if csv_path is None:
+        chips, source, fitted_on = None, "chips.csv", "shipped chips.csv"
+    elif is_workbook(csv_path):
+        chips = _workbook_study(csv_path, "References", read).references
+        source = fitted_on = f"the References sheet of {csv_path.name}"
     else:
         try:
-            chips = load_chips(csv_path) if csv_path is not None else None
+            chips = load_chips(csv_path)
         except ValueError as err:
             raise XlmodelError(f"{csv_path}: {err}") from None
-        if chips is not None:
-            warn(_node_warnings(chips, csv_path))
-            source = csv_path.name
+        warn(_node_warnings(chips, csv_path))
+        source, fitted_on = csv_path.name, csv_path
     if serving_path is not None:
-        models = _models(models_path) if models_path is not None else None
+        models = _models(models_path, read) if models_path is not None else None
         click.echo(_serving(serving_path, chips, source, models, models_path, refit))
         return
     if models_path is not None:
@@ -88,27 +92,22 @@ def calibrate(
         fit = fit_power(power_features(load_chips() if chips is None else chips))
     except ValueError as err:
         raise XlmodelError(f"{csv_path or 'chips.csv'}: {err}") from None
-    if csv_path is None:
-        where = "shipped chips.csv"
-    else:
-        where = source if source != csv_path.name else csv_path
-    click.echo(format_fit(fit, PRIORS, where))
+    click.echo(format_fit(fit, PRIORS, fitted_on))
 
 
-def _workbook_chips(path: Path):
-    """The reference chips of a workbook's References sheet (the shipped ones
-    where it has none, as compute takes them), its warnings said."""
+def _workbook_study(path: Path, sheet: str, read: dict):
+    """The workbook at ``path`` read and checked as compute reads it (every
+    problem of it, at its cell, stops the command), once per command: ``read``
+    holds those read so far. The warnings of its ``sheet`` are said (those
+    about its variants are not this command's)."""
     from ..pipeline import validate
 
-    study = validate(path)  # every problem of the workbook, as compute says it
-    warn(
-        [
-            w
-            for w in study.warnings
-            if w.split("!", 1)[0].split(":", 1)[0] == "References"
-        ]
-    )
-    return study.references
+    key = Path(path).resolve()
+    if key not in read:
+        read[key] = validate(path)
+    study = read[key]
+    warn([w for w in study.warnings if re.match(rf"{re.escape(sheet)}[!:]", w)])
+    return study
 
 
 def _node_warnings(chips, path: Path) -> list[str]:
@@ -125,13 +124,13 @@ def _node_warnings(chips, path: Path) -> list[str]:
     ]
 
 
-def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
+def _serving(path: Path, chips, chips_source, models, models_path, refit) -> str:
     """The serving model's errors on the measurements at ``path``, as text."""
     from ..studies import inference_calibration as cal
 
     label = "line"
     try:
-        if _is_workbook(path):
+        if is_workbook(path):
             from ..workbook.table_sheet import read_table
 
             table, title = read_table(
@@ -146,7 +145,7 @@ def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
     except ValueError as err:
         raise XlmodelError(f"{path}: {err}") from None
     sources = {
-        "chips_source": chips_path or "chips.csv",
+        "chips_source": chips_source,
         "models_source": f"models.csv or {models_path.name}"
         if models_path
         else "models.csv",
@@ -158,7 +157,7 @@ def _serving(path: Path, chips, chips_path, models, models_path, refit) -> str:
     _raise(problems, path, label)
     if not len(table):
         raise XlmodelError(f"{path}: no measurements below the header line")
-    warn(cal.link_warnings(table, chips, chips_path or "chips.csv"))
+    warn(cal.link_warnings(table, chips, chips_source))
     try:
         if refit:
             return format_serving_refit(cal.refit(table, chips, models), path)
@@ -181,22 +180,7 @@ def _raise(problems, path: Path, label: str = "line") -> None:
         )
 
 
-#: A workbook's file name endings: its Models sheet is read.
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
-
-
-def _is_workbook(path: Path) -> bool:
-    """Whether ``path`` is a workbook by its name or its first bytes (a zip)."""
-    if path.suffix.lower() in _WORKBOOK_SUFFIXES:
-        return True
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False
-
-
-def _models(path: Path):
+def _models(path: Path, read: dict):
     """The user's models at ``path`` (a CSV, or a workbook's Models sheet)
     before the shipped ones not named there: the model table the serving check
     looks models up in."""
@@ -208,20 +192,15 @@ def _models(path: Path):
         read_user_models,
     )
 
-    if _is_workbook(path):
-        from ..pipeline import validate
+    if is_workbook(path):
         from ..workbook.inputs.models import to_frame
 
-        study = validate(path)  # every problem of the workbook, as compute says it
-        serving = study.serving
+        serving = _workbook_study(path, "Models", read).serving
         if serving is None or not len(serving.models):
             raise XlmodelError(
                 f"{path}: the workbook has no Models sheet or it lists no model"
             )
         own = to_frame(serving.models)
-        # the Models sheet's own warnings (a parameter count far from the
-        # published one); the workbook's others are about its variants
-        warn([w for w in study.warnings if w.split("!", 1)[0] == "Models"])
     else:
         try:
             table = read_user_models(path)

@@ -330,7 +330,7 @@ def format_serving_check(predicted, source) -> str:
     return "\n".join(lines)
 
 
-def format_serving_refit(fit, source, models_source=None) -> str:
+def format_serving_refit(fit, source) -> str:
     """A refit of the serving coefficients (``fit``:
     :func:`xlmodel.studies.inference_calibration.refit`): each coefficient
     shipped and refitted, and the error on rows the refit did not see beside
